@@ -1,0 +1,98 @@
+// Package database opens the CityOps database — an embedded SQLite file by
+// default, PostgreSQL when configured — as both a *sql.DB and an ent client,
+// and provides context-carried transactions so that several repositories
+// of the data layer compose in one transaction (the biz layer declares
+// Transaction.InTx; *DB implements it).
+//
+// Schema changes are applied by package ent/migrations, never by ent's
+// Schema.Create at boot.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+
+	"github.com/cityops/cityops/ent"
+)
+
+// DB is an open database: the raw pool for migrations and health checks,
+// and the ent client for everything else. Both share one pool.
+type DB struct {
+	// SQL is the connection pool.
+	SQL *sql.DB
+	// Ent is the ent client on SQL.
+	Ent *ent.Client
+	// Dialect is ent's dialect name: dialect.SQLite ("sqlite3") or
+	// dialect.Postgres ("postgres"). Package migrations accepts it as is.
+	Dialect string
+}
+
+// Open opens the database of cfg (after filling defaults and validating)
+// and checks that it answers. The returned cleanup closes it; call it once
+// the last user is done, as with kratos data constructors.
+func Open(ctx context.Context, cfg Config) (*DB, func(), error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("database open: %w", err)
+	}
+	var (
+		pool *sql.DB
+		dia  string
+		err  error
+	)
+	switch cfg.Driver {
+	case DriverSQLite:
+		dia = dialect.SQLite
+		pool, err = openSQLite(&cfg)
+	case DriverPostgres:
+		dia = dialect.Postgres
+		pool, err = openPostgres(&cfg)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("database open: %w", err)
+	}
+	db := &DB{
+		SQL:     pool,
+		Ent:     ent.NewClient(ent.Driver(entsql.OpenDB(dia, pool))),
+		Dialect: dia,
+	}
+	if err := db.Ping(ctx); err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("database open: %w", err), db.Close())
+	}
+	return db, func() { _ = db.Close() }, nil
+}
+
+// openPostgres opens a pgx pool configured by cfg. It does not connect;
+// Open pings afterwards.
+func openPostgres(cfg *Config) (*sql.DB, error) {
+	db, err := sql.Open("pgx", cfg.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	db.SetMaxIdleConns(cfg.MaxIdleConns)
+	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	return db, nil
+}
+
+// Ping checks that the database answers (used by /readyz).
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.SQL.PingContext(ctx); err != nil {
+		return fmt.Errorf("database ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the ent client and with it the pool.
+func (db *DB) Close() error {
+	if err := db.Ent.Close(); err != nil {
+		return fmt.Errorf("database close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+// Package server builds the platform's HTTP and gRPC servers with the
+// middleware chain every CityOps API goes through: request id, tracing,
+// metrics, access log, localized errors, recovery, validation and the
+// tenant gate.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	nethttp "net/http"
+	"strings"
+	"time"
+
+	kerrors "github.com/go-kratos/kratos/v2/errors"
+	"github.com/go-kratos/kratos/v2/log"
+	"github.com/go-kratos/kratos/v2/middleware"
+	"github.com/go-kratos/kratos/v2/middleware/recovery"
+	"github.com/go-kratos/kratos/v2/middleware/tracing"
+	"github.com/go-kratos/kratos/v2/transport/grpc"
+	"github.com/go-kratos/kratos/v2/transport/http"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/cityops/cityops/api"
+	errorsv1 "github.com/cityops/cityops/api/errors/v1"
+	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
+	"github.com/cityops/cityops/app/pkg/apierr"
+	biz "github.com/cityops/cityops/app/platform/internal/biz/tenant"
+	"github.com/cityops/cityops/app/platform/internal/service"
+)
+
+// Options configures the servers.
+type Options struct {
+	HTTPAddr     string
+	GRPCAddr     string
+	Timeout      time.Duration
+	MaxBodyBytes int64
+	Logger       log.Logger
+	Tracer       trace.TracerProvider
+	Registry     *prometheus.Registry
+	Localizer    *apierr.Localizer
+	// Ready reports whether the platform can serve (database reachable,
+	// migrations current); /readyz answers 503 with the error otherwise.
+	Ready func(ctx context.Context) error
+	// Disabled turns the middleware chain off; only benchmarks use it, to
+	// measure the framework's own ceiling.
+	Disabled bool
+}
+
+// Services are the API implementations the servers expose.
+type Services struct {
+	Tenant   *service.TenantService
+	TenantUC *biz.Usecase
+}
+
+func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
+	if o.Disabled {
+		return nil
+	}
+	return []middleware.Middleware{
+		requestID(),
+		tracing.Server(tracing.WithTracerProvider(o.Tracer)),
+		m.middleware(),
+		accessLog(o.Logger),
+		localize(o.Localizer, o.Logger),
+		recovery.Recovery(),
+		validate(),
+		tenantScope(svc.TenantUC),
+	}
+}
+
+// New builds the HTTP and gRPC servers.
+func New(o Options, svc Services) (*http.Server, *grpc.Server, error) {
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 8 << 20
+	}
+	m, err := NewMetrics(o.Registry)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: metrics: %w", err)
+	}
+	chain := o.chain(m, svc)
+	hs := http.NewServer(
+		http.Address(o.HTTPAddr),
+		http.Timeout(o.Timeout),
+		http.Middleware(chain...),
+		http.Filter(httpRequestID, bodyLimit(o.MaxBodyBytes, errorEncoder(o.Localizer, o.MaxBodyBytes))),
+		http.ErrorEncoder(errorEncoder(o.Localizer, o.MaxBodyBytes)),
+		http.NotFoundHandler(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+			errorEncoder(o.Localizer, o.MaxBodyBytes)(w, r, kerrors.New(404, "", "not found"))
+		})),
+	)
+	gs := grpc.NewServer(
+		grpc.Address(o.GRPCAddr),
+		grpc.Timeout(o.Timeout),
+		grpc.Middleware(chain...),
+	)
+	tenantv1.RegisterTenantServiceHTTPServer(hs, svc.Tenant)
+	tenantv1.RegisterTenantServiceServer(gs, svc.Tenant)
+
+	hs.HandleFunc("/healthz", func(w nethttp.ResponseWriter, _ *nethttp.Request) {
+		writeJSON(w, 200, map[string]string{"status": "ok"})
+	})
+	hs.HandleFunc("/readyz", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if o.Ready != nil {
+			if err := o.Ready(ctx); err != nil {
+				writeJSON(w, 503, map[string]string{"status": "not ready", "reason": errorsv1.ErrorReason_NOT_READY.String(), "detail": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, 200, map[string]string{"status": "ready"})
+	})
+	hs.Handle("/metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
+	hs.HandleFunc("/openapi.yaml", func(w nethttp.ResponseWriter, _ *nethttp.Request) {
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+		_, _ = w.Write(api.OpenAPI)
+	})
+	hs.HandleFunc("/", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		if r.URL.Path != "/" {
+			errorEncoder(o.Localizer, o.MaxBodyBytes)(w, r, kerrors.New(404, "", "not found"))
+			return
+		}
+		writeJSON(w, 200, map[string]any{
+			"name": "CityOps 城市运行管理服务平台",
+			"links": map[string]string{
+				"tenants": "/v1/tenants", "openapi": "/openapi.yaml", "health": "/healthz",
+				"ready": "/readyz", "metrics": "/metrics",
+			},
+		})
+	})
+	return hs, gs, nil
+}
+
+func writeJSON(w nethttp.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// httpRequestID assigns the request id before routing, so that errors the
+// transport raises before any middleware runs (bad bodies, unknown paths)
+// carry it too.
+func httpRequestID(next nethttp.Handler) nethttp.Handler {
+	return nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		id := r.Header.Get(HeaderRequestID)
+		if !acceptableRequestID(id) {
+			id = newRequestID()
+			r.Header.Set(HeaderRequestID, id)
+		}
+		w.Header().Set(HeaderRequestID, id)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bodyLimit refuses bodies larger than max with REQUEST_TOO_LARGE before
+// they are read, and caps bodies of unknown length while they are read.
+func bodyLimit(max int64, encode http.EncodeErrorFunc) http.FilterFunc {
+	return func(next nethttp.Handler) nethttp.Handler {
+		return nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+			if r.ContentLength > max {
+				w.Header().Set("Connection", "close")
+				encode(w, r, tooLarge(max))
+				return
+			}
+			r.Body = nethttp.MaxBytesReader(w, r.Body, max)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func tooLarge(max int64) *kerrors.Error {
+	return errorsv1.ErrorRequestTooLarge("request body over %d bytes", max).WithMetadata(map[string]string{"limit": fmt.Sprint(max)})
+}
+
+// errorEncoder writes errors raised outside the middleware chain (request
+// decoding, routing) the same way the chain does: stable reason, message
+// in the caller's language, request id.
+func errorEncoder(l *apierr.Localizer, maxBody int64) http.EncodeErrorFunc {
+	return func(w nethttp.ResponseWriter, r *nethttp.Request, err error) {
+		if e := kerrors.FromError(err); e.Reason == "CODEC" && strings.Contains(e.Message, "request body too large") {
+			err = tooLarge(maxBody)
+		}
+		http.DefaultErrorEncoder(w, r, l.Localize(err, apierr.Lang(r.Header.Get("Accept-Language")), r.Header.Get(HeaderRequestID)))
+	}
+}

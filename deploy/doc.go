@@ -1,0 +1,2 @@
+// Package deploy holds deployment manifests; its tests keep them valid.
+package deploy
