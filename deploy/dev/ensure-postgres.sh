@@ -12,10 +12,16 @@
 # Environment:
 #   CITYOPS_PG_PORT   port to check (default 5432)
 #   CITYOPS_PG_WAIT   seconds to wait for readiness (default 30)
+#   CITYOPS_PG_TUNE   1 (default) turns off fsync, synchronous_commit and
+#                     full_page_writes on a cluster this script starts: the
+#                     test harness creates and drops many databases and they
+#                     need no durability. Set 0 on a cluster holding data
+#                     you care about.
 set -euo pipefail
 
 port="${CITYOPS_PG_PORT:-5432}"
 wait_seconds="${CITYOPS_PG_WAIT:-30}"
+tune="${CITYOPS_PG_TUNE:-1}"
 role="cityops"
 password="cityops"
 
@@ -53,7 +59,7 @@ fi
 major="$(ls /usr/lib/postgresql | sort -n | tail -n 1)"
 [[ -n "$major" ]] || die "no PostgreSQL major version found under /usr/lib/postgresql"
 
-if ! pg_lsclusters -h 2>/dev/null | awk -v v="$major" '$1 == v && $2 == "main"' | grep -q .; then
+if [[ -z "$(pg_lsclusters -h 2>/dev/null | awk -v v="$major" '$1 == v && $2 == "main"')" ]]; then
 	say "creating cluster ${major}/main"
 	pg_createcluster "$major" main >/dev/null
 fi
@@ -92,6 +98,15 @@ else
 	say "resetting password and privileges of role ${role}"
 	runuser -u postgres -- psql -X -q -p "$port" -d postgres -v ON_ERROR_STOP=1 \
 		-c "ALTER ROLE ${role} WITH LOGIN SUPERUSER PASSWORD '${password}'" >/dev/null
+fi
+
+if [[ "$tune" == "1" ]]; then
+	say "tuning cluster ${major}/main for tests (fsync, synchronous_commit, full_page_writes off)"
+	runuser -u postgres -- psql -X -q -p "$port" -d postgres -v ON_ERROR_STOP=1 \
+		-c "ALTER SYSTEM SET fsync = off" \
+		-c "ALTER SYSTEM SET synchronous_commit = off" \
+		-c "ALTER SYSTEM SET full_page_writes = off" \
+		-c "SELECT pg_reload_conf()" >/dev/null
 fi
 
 for _ in $(seq 1 "$wait_seconds"); do

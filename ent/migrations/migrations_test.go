@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/sqltool"
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/schema"
@@ -216,5 +217,21 @@ func TestUnknownDialect(t *testing.T) {
 	}
 	if err := migrations.Apply(t.Context(), nil, "mysql"); err == nil {
 		t.Error("Apply(mysql) succeeded, want error")
+	}
+}
+
+// TestAtlasSumMatchesFiles catches hand edits of released migration files:
+// goose would apply an edited file silently, and databases migrated before
+// the edit would differ from those migrated after.
+func TestAtlasSumMatchesFiles(t *testing.T) {
+	t.Parallel()
+	for _, d := range []string{"postgres", "sqlite"} {
+		dir, err := sqltool.NewGooseDir(d)
+		if err != nil {
+			t.Fatalf("open %s: %v", d, err)
+		}
+		if err := atlasmigrate.Validate(dir); err != nil {
+			t.Errorf("%s/atlas.sum does not match the files (never edit a released migration; add a new one with migrationgen): %v", d, err)
+		}
 	}
 }

@@ -34,7 +34,8 @@ type txState struct {
 // Repositories reach the transaction through ClientFromContext(ctx, …) or
 // db.Client(ctx). A nested InTx on the same DB joins the outer transaction
 // rather than opening a second one, so use cases compose; the outer call
-// decides about commit.
+// decides about commit, so an inner error must be returned, not swallowed
+// (on PostgreSQL the transaction is aborted after a failed statement anyway).
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.owner == db {
 		return fn(ctx)
@@ -72,7 +73,9 @@ func (db *DB) Client(ctx context.Context) *ent.Client {
 
 // ClientFromContext returns the client of the transaction carried by ctx,
 // or fallback when ctx carries none. Repositories that hold only an
-// *ent.Client use it so they take part in the caller's InTx.
+// *ent.Client use it so they take part in the caller's InTx. It does not
+// check that the transaction belongs to fallback's database; repositories
+// of a tenant with a dedicated database should use (*DB).Client instead.
 func ClientFromContext(ctx context.Context, fallback *ent.Client) *ent.Client {
 	if tx := TxFromContext(ctx); tx != nil {
 		return tx.Client()

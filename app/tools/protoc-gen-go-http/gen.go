@@ -267,9 +267,13 @@ func genService(g *protogen.GeneratedFile, svc *service) {
 	deprecated := isDeprecated(svc.Desc.Options())
 
 	g.P()
+	g.P("// Operations of ", svc.Desc.FullName(), ", as kratos transports report them to")
+	g.P("// middleware (transport.Transporter.Operation).")
+	g.P("const (")
 	for _, m := range svc.methods {
-		g.P("const ", operationName(svc, m), " = ", strconv.Quote(fmt.Sprintf("/%s/%s", svc.Desc.FullName(), m.Desc.Name())))
+		g.P(operationName(svc, m), " = ", strconv.Quote(fmt.Sprintf("/%s/%s", svc.Desc.FullName(), m.Desc.Name())))
 	}
+	g.P(")")
 
 	// Server.
 	g.P()

@@ -109,7 +109,7 @@ service Bare { rpc M(Req) returns (Reply); }
 	}
 	for _, want := range []string{
 		"// - protoc-gen-go-http " + version + "\n",
-		"const OperationSOld = \"/t.v1.S/Old\"",
+		"\tOperationSOld   = \"/t.v1.S/Old\"\n", // aligned with OperationSOneof
 		"Old(context.Context, *Req) (*emptypb.Empty, error)",
 		"\t// Old is gone soon.\n\t//\n\t// Deprecated: Do not use.\n\tOld(",
 		"r.GET(\"/v1/{ref.code}\", _S_Old0_HTTP_Handler(srv))",

@@ -35,12 +35,16 @@ func realMain(ctx context.Context) error {
 	confPath := flag.String("conf", "", "config file (default: the embedded configs/config.yaml)")
 	flag.Parse()
 
+	// kratos's config package logs through the process-wide logger; keep it
+	// to warnings until ours is configured, then hand it ours.
+	log.SetLogger(log.NewFilter(log.NewStdLogger(os.Stderr), log.FilterLevel(log.LevelWarn)))
 	bc, err := conf.Load(*confPath, os.Environ())
 	if err != nil {
 		return err
 	}
 	obs := bc.GetObservability()
 	logger := telemetry.NewLogger(os.Stdout, obs.GetServiceName(), obs.GetLogLevel())
+	log.SetLogger(logger)
 	tp, shutdownTracing, err := telemetry.NewTracerProvider(ctx, telemetry.TracingConfig{
 		Service: obs.GetServiceName(), Endpoint: obs.GetOtlpEndpoint(),
 		Insecure: obs.GetOtlpInsecure(), SampleRatio: obs.GetTraceSampleRatio(),
@@ -75,7 +79,7 @@ func realMain(ctx context.Context) error {
 	if err := k.Run(); err != nil {
 		return err
 	}
-	log.NewHelper(logger).Info("msg", "stopped cleanly")
+	log.NewHelper(logger).Infow("msg", "stopped cleanly")
 	return nil
 }
 
