@@ -17,14 +17,18 @@ import (
 // is compatible with the kratos package it is being compiled against.
 const _ = http.SupportPackageIsVersion1
 
-const OperationTenantServiceCreateTenant = "/cityops.tenant.v1.TenantService/CreateTenant"
-const OperationTenantServiceGetTenant = "/cityops.tenant.v1.TenantService/GetTenant"
-const OperationTenantServiceListTenants = "/cityops.tenant.v1.TenantService/ListTenants"
-const OperationTenantServiceGetTenantTree = "/cityops.tenant.v1.TenantService/GetTenantTree"
-const OperationTenantServiceUpdateTenant = "/cityops.tenant.v1.TenantService/UpdateTenant"
-const OperationTenantServiceSuspendTenant = "/cityops.tenant.v1.TenantService/SuspendTenant"
-const OperationTenantServiceResumeTenant = "/cityops.tenant.v1.TenantService/ResumeTenant"
-const OperationTenantServiceListDepartments = "/cityops.tenant.v1.TenantService/ListDepartments"
+// Operations of cityops.tenant.v1.TenantService, as kratos transports report them to
+// middleware (transport.Transporter.Operation).
+const (
+	OperationTenantServiceCreateTenant    = "/cityops.tenant.v1.TenantService/CreateTenant"
+	OperationTenantServiceGetTenant       = "/cityops.tenant.v1.TenantService/GetTenant"
+	OperationTenantServiceListTenants     = "/cityops.tenant.v1.TenantService/ListTenants"
+	OperationTenantServiceGetTenantTree   = "/cityops.tenant.v1.TenantService/GetTenantTree"
+	OperationTenantServiceUpdateTenant    = "/cityops.tenant.v1.TenantService/UpdateTenant"
+	OperationTenantServiceSuspendTenant   = "/cityops.tenant.v1.TenantService/SuspendTenant"
+	OperationTenantServiceResumeTenant    = "/cityops.tenant.v1.TenantService/ResumeTenant"
+	OperationTenantServiceListDepartments = "/cityops.tenant.v1.TenantService/ListDepartments"
+)
 
 // TenantServiceHTTPServer is the server API of cityops.tenant.v1.TenantService over HTTP.
 type TenantServiceHTTPServer interface {
