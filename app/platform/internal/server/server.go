@@ -5,9 +5,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	nethttp "net/http"
 	"strings"
 	"time"
@@ -90,6 +92,7 @@ func New(o Options, svc Services) (*http.Server, *grpc.Server, error) {
 		http.Middleware(chain...),
 		http.Filter(httpRequestID, bodyLimit(o.MaxBodyBytes, errorEncoder(o.Localizer, o.MaxBodyBytes))),
 		http.ErrorEncoder(errorEncoder(o.Localizer, o.MaxBodyBytes)),
+		http.RequestDecoder(decodeBody),
 		http.NotFoundHandler(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
 			errorEncoder(o.Localizer, o.MaxBodyBytes)(w, r, kerrors.New(404, "", "not found"))
 		})),
@@ -135,6 +138,24 @@ func New(o Options, svc Services) (*http.Server, *grpc.Server, error) {
 		})
 	})
 	return hs, gs, nil
+}
+
+// decodeBody reads a JSON body sent without a JSON content type (curl -d
+// sends application/x-www-form-urlencoded) as JSON instead of silently
+// decoding nothing; every other body goes to kratos's codec selection.
+func decodeBody(r *nethttp.Request, v any) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		data, err := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(data))
+		if err != nil {
+			return kerrors.BadRequest("CODEC", err.Error())
+		}
+		if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+			r.Header.Set("Content-Type", "application/json")
+		}
+	}
+	return http.DefaultRequestDecoder(r, v)
 }
 
 func writeJSON(w nethttp.ResponseWriter, code int, v any) {

@@ -76,9 +76,6 @@ type Department struct {
 	Status   string
 }
 
-// Department kinds.
-var DepartmentKinds = []string{"government", "district", "management_area", "platform_company", "utility", "other"}
-
 // ListFilter selects tenants; the zero value lists all, 50 a page.
 type ListFilter struct {
 	Level      region.Level
@@ -127,11 +124,8 @@ type Transaction interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
-// notFound is the error every lookup of a missing tenant answers, whatever
+// NotFound is the error every lookup of a missing tenant answers, whatever
 // the caller may or may not know, so existence never leaks.
-func notFound(code string) error {
+func NotFound(code string) error {
 	return errorsv1.ErrorTenantNotFound("tenant %s not found", code).WithMetadata(map[string]string{"code": code})
 }
-
-// NotFound builds TENANT_NOT_FOUND for code.
-func NotFound(code string) error { return notFound(code) }

@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -54,6 +55,10 @@ func hierarchy(field, zh, en string) error {
 // returns the parent (nil for the national tenant).
 func (u *Usecase) place(ctx context.Context, in CreateInput) (*Tenant, error) {
 	if err := region.ValidateCode(in.Code, in.ManagementArea); err != nil {
+		var v *region.Violation
+		if errors.As(err, &v) {
+			return nil, Invalid("code", v.ZH, v.EN)
+		}
 		return nil, Invalid("code", "区划代码格式不正确："+err.Error(), "malformed region code: "+err.Error())
 	}
 	var parent *Tenant
@@ -75,7 +80,12 @@ func (u *Usecase) place(ctx context.Context, in CreateInput) (*Tenant, error) {
 	child := region.Node{Code: in.Code, Level: in.Level, ManagementArea: in.ManagementArea}
 	if vs := region.CheckPlacement(child, pn); len(vs) > 0 {
 		v := vs[0]
-		return nil, hierarchy(v.Field, v.ZH, v.EN)
+		field := v.Field
+		if field == "parent" {
+			// The API names the parent by its code.
+			field = "parent_code"
+		}
+		return nil, hierarchy(field, v.ZH, v.EN)
 	}
 	return parent, nil
 }
