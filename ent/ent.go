@@ -12,8 +12,16 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/cityops/cityops/ent/apikey"
+	"github.com/cityops/cityops/ent/auditentry"
+	"github.com/cityops/cityops/ent/audithead"
+	"github.com/cityops/cityops/ent/authzrevision"
+	"github.com/cityops/cityops/ent/authzrule"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/session"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/user"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -74,8 +82,16 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			department.Table: department.ValidColumn,
-			tenant.Table:     tenant.ValidColumn,
+			apikey.Table:        apikey.ValidColumn,
+			auditentry.Table:    auditentry.ValidColumn,
+			audithead.Table:     audithead.ValidColumn,
+			authzrevision.Table: authzrevision.ValidColumn,
+			authzrule.Table:     authzrule.ValidColumn,
+			department.Table:    department.ValidColumn,
+			loginthrottle.Table: loginthrottle.ValidColumn,
+			session.Table:       session.ValidColumn,
+			tenant.Table:        tenant.ValidColumn,
+			user.Table:          user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

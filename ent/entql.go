@@ -3,9 +3,17 @@
 package ent
 
 import (
+	"github.com/cityops/cityops/ent/apikey"
+	"github.com/cityops/cityops/ent/auditentry"
+	"github.com/cityops/cityops/ent/audithead"
+	"github.com/cityops/cityops/ent/authzrevision"
+	"github.com/cityops/cityops/ent/authzrule"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/predicate"
+	"github.com/cityops/cityops/ent/session"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/user"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -15,8 +23,112 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 2)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 10)}
 	graph.Nodes[0] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   apikey.Table,
+			Columns: apikey.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: apikey.FieldID,
+			},
+		},
+		Type: "APIKey",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			apikey.FieldTenantID:   {Type: field.TypeInt, Column: apikey.FieldTenantID},
+			apikey.FieldCreatedAt:  {Type: field.TypeTime, Column: apikey.FieldCreatedAt},
+			apikey.FieldUpdatedAt:  {Type: field.TypeTime, Column: apikey.FieldUpdatedAt},
+			apikey.FieldName:       {Type: field.TypeString, Column: apikey.FieldName},
+			apikey.FieldKeyID:      {Type: field.TypeString, Column: apikey.FieldKeyID},
+			apikey.FieldSecretHash: {Type: field.TypeString, Column: apikey.FieldSecretHash},
+			apikey.FieldRoles:      {Type: field.TypeJSON, Column: apikey.FieldRoles},
+			apikey.FieldExpiresAt:  {Type: field.TypeTime, Column: apikey.FieldExpiresAt},
+			apikey.FieldLastUsedAt: {Type: field.TypeTime, Column: apikey.FieldLastUsedAt},
+			apikey.FieldRevokedAt:  {Type: field.TypeTime, Column: apikey.FieldRevokedAt},
+			apikey.FieldCreatedBy:  {Type: field.TypeString, Column: apikey.FieldCreatedBy},
+		},
+	}
+	graph.Nodes[1] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   auditentry.Table,
+			Columns: auditentry.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: auditentry.FieldID,
+			},
+		},
+		Type: "AuditEntry",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			auditentry.FieldChain:      {Type: field.TypeString, Column: auditentry.FieldChain},
+			auditentry.FieldSeq:        {Type: field.TypeInt64, Column: auditentry.FieldSeq},
+			auditentry.FieldTenantID:   {Type: field.TypeInt, Column: auditentry.FieldTenantID},
+			auditentry.FieldAt:         {Type: field.TypeTime, Column: auditentry.FieldAt},
+			auditentry.FieldActor:      {Type: field.TypeString, Column: auditentry.FieldActor},
+			auditentry.FieldActorName:  {Type: field.TypeString, Column: auditentry.FieldActorName},
+			auditentry.FieldRole:       {Type: field.TypeString, Column: auditentry.FieldRole},
+			auditentry.FieldOperation:  {Type: field.TypeString, Column: auditentry.FieldOperation},
+			auditentry.FieldTarget:     {Type: field.TypeString, Column: auditentry.FieldTarget},
+			auditentry.FieldRequestID:  {Type: field.TypeString, Column: auditentry.FieldRequestID},
+			auditentry.FieldSourceAddr: {Type: field.TypeString, Column: auditentry.FieldSourceAddr},
+			auditentry.FieldOutcome:    {Type: field.TypeString, Column: auditentry.FieldOutcome},
+			auditentry.FieldDetail:     {Type: field.TypeString, Column: auditentry.FieldDetail},
+			auditentry.FieldPrevHash:   {Type: field.TypeString, Column: auditentry.FieldPrevHash},
+			auditentry.FieldHash:       {Type: field.TypeString, Column: auditentry.FieldHash},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   audithead.Table,
+			Columns: audithead.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: audithead.FieldID,
+			},
+		},
+		Type: "AuditHead",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			audithead.FieldChain: {Type: field.TypeString, Column: audithead.FieldChain},
+			audithead.FieldSeq:   {Type: field.TypeInt64, Column: audithead.FieldSeq},
+			audithead.FieldHash:  {Type: field.TypeString, Column: audithead.FieldHash},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   authzrevision.Table,
+			Columns: authzrevision.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: authzrevision.FieldID,
+			},
+		},
+		Type: "AuthzRevision",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			authzrevision.FieldName:      {Type: field.TypeString, Column: authzrevision.FieldName},
+			authzrevision.FieldRevision:  {Type: field.TypeInt64, Column: authzrevision.FieldRevision},
+			authzrevision.FieldUpdatedAt: {Type: field.TypeTime, Column: authzrevision.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   authzrule.Table,
+			Columns: authzrule.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: authzrule.FieldID,
+			},
+		},
+		Type: "AuthzRule",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			authzrule.FieldPtype: {Type: field.TypeString, Column: authzrule.FieldPtype},
+			authzrule.FieldV0:    {Type: field.TypeString, Column: authzrule.FieldV0},
+			authzrule.FieldV1:    {Type: field.TypeString, Column: authzrule.FieldV1},
+			authzrule.FieldV2:    {Type: field.TypeString, Column: authzrule.FieldV2},
+			authzrule.FieldV3:    {Type: field.TypeString, Column: authzrule.FieldV3},
+			authzrule.FieldV4:    {Type: field.TypeString, Column: authzrule.FieldV4},
+			authzrule.FieldV5:    {Type: field.TypeString, Column: authzrule.FieldV5},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   department.Table,
 			Columns: department.Columns,
@@ -38,7 +150,47 @@ var schemaGraph = func() *sqlgraph.Schema {
 			department.FieldStatus:    {Type: field.TypeEnum, Column: department.FieldStatus},
 		},
 	}
-	graph.Nodes[1] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   loginthrottle.Table,
+			Columns: loginthrottle.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: loginthrottle.FieldID,
+			},
+		},
+		Type: "LoginThrottle",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			loginthrottle.FieldKey:         {Type: field.TypeString, Column: loginthrottle.FieldKey},
+			loginthrottle.FieldFailures:    {Type: field.TypeInt, Column: loginthrottle.FieldFailures},
+			loginthrottle.FieldWindowStart: {Type: field.TypeTime, Column: loginthrottle.FieldWindowStart},
+			loginthrottle.FieldLockedUntil: {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   session.Table,
+			Columns: session.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: session.FieldID,
+			},
+		},
+		Type: "Session",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			session.FieldTenantID:     {Type: field.TypeInt, Column: session.FieldTenantID},
+			session.FieldUserID:       {Type: field.TypeInt, Column: session.FieldUserID},
+			session.FieldFamily:       {Type: field.TypeString, Column: session.FieldFamily},
+			session.FieldTokenHash:    {Type: field.TypeString, Column: session.FieldTokenHash},
+			session.FieldCreatedAt:    {Type: field.TypeTime, Column: session.FieldCreatedAt},
+			session.FieldExpiresAt:    {Type: field.TypeTime, Column: session.FieldExpiresAt},
+			session.FieldRevokedAt:    {Type: field.TypeTime, Column: session.FieldRevokedAt},
+			session.FieldRevokeReason: {Type: field.TypeString, Column: session.FieldRevokeReason},
+			session.FieldClientAddr:   {Type: field.TypeString, Column: session.FieldClientAddr},
+			session.FieldUserAgent:    {Type: field.TypeString, Column: session.FieldUserAgent},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -66,6 +218,45 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldTimeZone:        {Type: field.TypeString, Column: tenant.FieldTimeZone},
 		},
 	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   user.Table,
+			Columns: user.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: user.FieldID,
+			},
+		},
+		Type: "User",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			user.FieldTenantID:           {Type: field.TypeInt, Column: user.FieldTenantID},
+			user.FieldCreatedAt:          {Type: field.TypeTime, Column: user.FieldCreatedAt},
+			user.FieldUpdatedAt:          {Type: field.TypeTime, Column: user.FieldUpdatedAt},
+			user.FieldLogin:              {Type: field.TypeString, Column: user.FieldLogin},
+			user.FieldDisplayName:        {Type: field.TypeString, Column: user.FieldDisplayName},
+			user.FieldPhone:              {Type: field.TypeString, Column: user.FieldPhone},
+			user.FieldDepartmentID:       {Type: field.TypeInt, Column: user.FieldDepartmentID},
+			user.FieldStatus:             {Type: field.TypeEnum, Column: user.FieldStatus},
+			user.FieldPasswordHash:       {Type: field.TypeString, Column: user.FieldPasswordHash},
+			user.FieldMustChangePassword: {Type: field.TypeBool, Column: user.FieldMustChangePassword},
+			user.FieldPasswordChangedAt:  {Type: field.TypeTime, Column: user.FieldPasswordChangedAt},
+			user.FieldFailedLogins:       {Type: field.TypeInt, Column: user.FieldFailedLogins},
+			user.FieldLockedUntil:        {Type: field.TypeTime, Column: user.FieldLockedUntil},
+			user.FieldLastLoginAt:        {Type: field.TypeTime, Column: user.FieldLastLoginAt},
+		},
+	}
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   apikey.TenantTable,
+			Columns: []string{apikey.TenantColumn},
+			Bidi:    false,
+		},
+		"APIKey",
+		"Tenant",
+	)
 	graph.MustAddE(
 		"tenant",
 		&sqlgraph.EdgeSpec{
@@ -77,6 +268,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Department",
 		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   session.TenantTable,
+			Columns: []string{session.TenantColumn},
+			Bidi:    false,
+		},
+		"Session",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   session.UserTable,
+			Columns: []string{session.UserColumn},
+			Bidi:    false,
+		},
+		"Session",
+		"User",
 	)
 	graph.MustAddE(
 		"parent",
@@ -102,6 +317,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Tenant",
 		"Tenant",
 	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   user.TenantTable,
+			Columns: []string{user.TenantColumn},
+			Bidi:    false,
+		},
+		"User",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"department",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   user.DepartmentTable,
+			Columns: []string{user.DepartmentColumn},
+			Bidi:    false,
+		},
+		"User",
+		"Department",
+	)
+	graph.MustAddE(
+		"sessions",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.SessionsTable,
+			Columns: []string{user.SessionsColumn},
+			Bidi:    false,
+		},
+		"User",
+		"Session",
+	)
 	return graph
 }()
 
@@ -109,6 +360,415 @@ var schemaGraph = func() *sqlgraph.Schema {
 // All update, update-one and query builders implement this interface.
 type predicateAdder interface {
 	addPredicate(func(s *sql.Selector))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *APIKeyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the APIKeyQuery builder.
+func (_q *APIKeyQuery) Filter() *APIKeyFilter {
+	return &APIKeyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *APIKeyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the APIKeyMutation builder.
+func (m *APIKeyMutation) Filter() *APIKeyFilter {
+	return &APIKeyFilter{config: m.config, predicateAdder: m}
+}
+
+// APIKeyFilter provides a generic filtering capability at runtime for APIKeyQuery.
+type APIKeyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *APIKeyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *APIKeyFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(apikey.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *APIKeyFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(apikey.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *APIKeyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *APIKeyFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldUpdatedAt))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *APIKeyFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldName))
+}
+
+// WhereKeyID applies the entql string predicate on the key_id field.
+func (f *APIKeyFilter) WhereKeyID(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldKeyID))
+}
+
+// WhereSecretHash applies the entql string predicate on the secret_hash field.
+func (f *APIKeyFilter) WhereSecretHash(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldSecretHash))
+}
+
+// WhereRoles applies the entql json.RawMessage predicate on the roles field.
+func (f *APIKeyFilter) WhereRoles(p entql.BytesP) {
+	f.Where(p.Field(apikey.FieldRoles))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *APIKeyFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldExpiresAt))
+}
+
+// WhereLastUsedAt applies the entql time.Time predicate on the last_used_at field.
+func (f *APIKeyFilter) WhereLastUsedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldLastUsedAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *APIKeyFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(apikey.FieldRevokedAt))
+}
+
+// WhereCreatedBy applies the entql string predicate on the created_by field.
+func (f *APIKeyFilter) WhereCreatedBy(p entql.StringP) {
+	f.Where(p.Field(apikey.FieldCreatedBy))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *APIKeyFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *APIKeyFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AuditEntryQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditEntryQuery builder.
+func (_q *AuditEntryQuery) Filter() *AuditEntryFilter {
+	return &AuditEntryFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditEntryMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditEntryMutation builder.
+func (m *AuditEntryMutation) Filter() *AuditEntryFilter {
+	return &AuditEntryFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditEntryFilter provides a generic filtering capability at runtime for AuditEntryQuery.
+type AuditEntryFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditEntryFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuditEntryFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(auditentry.FieldID))
+}
+
+// WhereChain applies the entql string predicate on the chain field.
+func (f *AuditEntryFilter) WhereChain(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldChain))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *AuditEntryFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(auditentry.FieldSeq))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *AuditEntryFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(auditentry.FieldTenantID))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *AuditEntryFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(auditentry.FieldAt))
+}
+
+// WhereActor applies the entql string predicate on the actor field.
+func (f *AuditEntryFilter) WhereActor(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldActor))
+}
+
+// WhereActorName applies the entql string predicate on the actor_name field.
+func (f *AuditEntryFilter) WhereActorName(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldActorName))
+}
+
+// WhereRole applies the entql string predicate on the role field.
+func (f *AuditEntryFilter) WhereRole(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldRole))
+}
+
+// WhereOperation applies the entql string predicate on the operation field.
+func (f *AuditEntryFilter) WhereOperation(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldOperation))
+}
+
+// WhereTarget applies the entql string predicate on the target field.
+func (f *AuditEntryFilter) WhereTarget(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldTarget))
+}
+
+// WhereRequestID applies the entql string predicate on the request_id field.
+func (f *AuditEntryFilter) WhereRequestID(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldRequestID))
+}
+
+// WhereSourceAddr applies the entql string predicate on the source_addr field.
+func (f *AuditEntryFilter) WhereSourceAddr(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldSourceAddr))
+}
+
+// WhereOutcome applies the entql string predicate on the outcome field.
+func (f *AuditEntryFilter) WhereOutcome(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldOutcome))
+}
+
+// WhereDetail applies the entql string predicate on the detail field.
+func (f *AuditEntryFilter) WhereDetail(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldDetail))
+}
+
+// WherePrevHash applies the entql string predicate on the prev_hash field.
+func (f *AuditEntryFilter) WherePrevHash(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldPrevHash))
+}
+
+// WhereHash applies the entql string predicate on the hash field.
+func (f *AuditEntryFilter) WhereHash(p entql.StringP) {
+	f.Where(p.Field(auditentry.FieldHash))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AuditHeadQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuditHeadQuery builder.
+func (_q *AuditHeadQuery) Filter() *AuditHeadFilter {
+	return &AuditHeadFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuditHeadMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuditHeadMutation builder.
+func (m *AuditHeadMutation) Filter() *AuditHeadFilter {
+	return &AuditHeadFilter{config: m.config, predicateAdder: m}
+}
+
+// AuditHeadFilter provides a generic filtering capability at runtime for AuditHeadQuery.
+type AuditHeadFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuditHeadFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuditHeadFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(audithead.FieldID))
+}
+
+// WhereChain applies the entql string predicate on the chain field.
+func (f *AuditHeadFilter) WhereChain(p entql.StringP) {
+	f.Where(p.Field(audithead.FieldChain))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *AuditHeadFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(audithead.FieldSeq))
+}
+
+// WhereHash applies the entql string predicate on the hash field.
+func (f *AuditHeadFilter) WhereHash(p entql.StringP) {
+	f.Where(p.Field(audithead.FieldHash))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AuthzRevisionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuthzRevisionQuery builder.
+func (_q *AuthzRevisionQuery) Filter() *AuthzRevisionFilter {
+	return &AuthzRevisionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuthzRevisionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuthzRevisionMutation builder.
+func (m *AuthzRevisionMutation) Filter() *AuthzRevisionFilter {
+	return &AuthzRevisionFilter{config: m.config, predicateAdder: m}
+}
+
+// AuthzRevisionFilter provides a generic filtering capability at runtime for AuthzRevisionQuery.
+type AuthzRevisionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuthzRevisionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuthzRevisionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(authzrevision.FieldID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *AuthzRevisionFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(authzrevision.FieldName))
+}
+
+// WhereRevision applies the entql int64 predicate on the revision field.
+func (f *AuthzRevisionFilter) WhereRevision(p entql.Int64P) {
+	f.Where(p.Field(authzrevision.FieldRevision))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AuthzRevisionFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(authzrevision.FieldUpdatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AuthzRuleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AuthzRuleQuery builder.
+func (_q *AuthzRuleQuery) Filter() *AuthzRuleFilter {
+	return &AuthzRuleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AuthzRuleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AuthzRuleMutation builder.
+func (m *AuthzRuleMutation) Filter() *AuthzRuleFilter {
+	return &AuthzRuleFilter{config: m.config, predicateAdder: m}
+}
+
+// AuthzRuleFilter provides a generic filtering capability at runtime for AuthzRuleQuery.
+type AuthzRuleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AuthzRuleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AuthzRuleFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(authzrule.FieldID))
+}
+
+// WherePtype applies the entql string predicate on the ptype field.
+func (f *AuthzRuleFilter) WherePtype(p entql.StringP) {
+	f.Where(p.Field(authzrule.FieldPtype))
+}
+
+// WhereV0 applies the entql string predicate on the v0 field.
+func (f *AuthzRuleFilter) WhereV0(p entql.StringP) {
+	f.Where(p.Field(authzrule.FieldV0))
+}
+
+// WhereV1 applies the entql string predicate on the v1 field.
+func (f *AuthzRuleFilter) WhereV1(p entql.StringP) {
+	f.Where(p.Field(authzrule.FieldV1))
+}
+
+// WhereV2 applies the entql string predicate on the v2 field.
+func (f *AuthzRuleFilter) WhereV2(p entql.StringP) {
+	f.Where(p.Field(authzrule.FieldV2))
+}
+
+// WhereV3 applies the entql string predicate on the v3 field.
+func (f *AuthzRuleFilter) WhereV3(p entql.StringP) {
+	f.Where(p.Field(authzrule.FieldV3))
+}
+
+// WhereV4 applies the entql string predicate on the v4 field.
+func (f *AuthzRuleFilter) WhereV4(p entql.StringP) {
+	f.Where(p.Field(authzrule.FieldV4))
+}
+
+// WhereV5 applies the entql string predicate on the v5 field.
+func (f *AuthzRuleFilter) WhereV5(p entql.StringP) {
+	f.Where(p.Field(authzrule.FieldV5))
 }
 
 // addPredicate implements the predicateAdder interface.
@@ -140,7 +800,7 @@ type DepartmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DepartmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[0].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -211,6 +871,184 @@ func (f *DepartmentFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *LoginThrottleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the LoginThrottleQuery builder.
+func (_q *LoginThrottleQuery) Filter() *LoginThrottleFilter {
+	return &LoginThrottleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *LoginThrottleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the LoginThrottleMutation builder.
+func (m *LoginThrottleMutation) Filter() *LoginThrottleFilter {
+	return &LoginThrottleFilter{config: m.config, predicateAdder: m}
+}
+
+// LoginThrottleFilter provides a generic filtering capability at runtime for LoginThrottleQuery.
+type LoginThrottleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *LoginThrottleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *LoginThrottleFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(loginthrottle.FieldID))
+}
+
+// WhereKey applies the entql string predicate on the key field.
+func (f *LoginThrottleFilter) WhereKey(p entql.StringP) {
+	f.Where(p.Field(loginthrottle.FieldKey))
+}
+
+// WhereFailures applies the entql int predicate on the failures field.
+func (f *LoginThrottleFilter) WhereFailures(p entql.IntP) {
+	f.Where(p.Field(loginthrottle.FieldFailures))
+}
+
+// WhereWindowStart applies the entql time.Time predicate on the window_start field.
+func (f *LoginThrottleFilter) WhereWindowStart(p entql.TimeP) {
+	f.Where(p.Field(loginthrottle.FieldWindowStart))
+}
+
+// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
+func (f *LoginThrottleFilter) WhereLockedUntil(p entql.TimeP) {
+	f.Where(p.Field(loginthrottle.FieldLockedUntil))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *SessionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SessionQuery builder.
+func (_q *SessionQuery) Filter() *SessionFilter {
+	return &SessionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SessionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SessionMutation builder.
+func (m *SessionMutation) Filter() *SessionFilter {
+	return &SessionFilter{config: m.config, predicateAdder: m}
+}
+
+// SessionFilter provides a generic filtering capability at runtime for SessionQuery.
+type SessionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SessionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *SessionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(session.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *SessionFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(session.FieldTenantID))
+}
+
+// WhereUserID applies the entql int predicate on the user_id field.
+func (f *SessionFilter) WhereUserID(p entql.IntP) {
+	f.Where(p.Field(session.FieldUserID))
+}
+
+// WhereFamily applies the entql string predicate on the family field.
+func (f *SessionFilter) WhereFamily(p entql.StringP) {
+	f.Where(p.Field(session.FieldFamily))
+}
+
+// WhereTokenHash applies the entql string predicate on the token_hash field.
+func (f *SessionFilter) WhereTokenHash(p entql.StringP) {
+	f.Where(p.Field(session.FieldTokenHash))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SessionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldCreatedAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *SessionFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldExpiresAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *SessionFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(session.FieldRevokedAt))
+}
+
+// WhereRevokeReason applies the entql string predicate on the revoke_reason field.
+func (f *SessionFilter) WhereRevokeReason(p entql.StringP) {
+	f.Where(p.Field(session.FieldRevokeReason))
+}
+
+// WhereClientAddr applies the entql string predicate on the client_addr field.
+func (f *SessionFilter) WhereClientAddr(p entql.StringP) {
+	f.Where(p.Field(session.FieldClientAddr))
+}
+
+// WhereUserAgent applies the entql string predicate on the user_agent field.
+func (f *SessionFilter) WhereUserAgent(p entql.StringP) {
+	f.Where(p.Field(session.FieldUserAgent))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *SessionFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *SessionFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *SessionFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *SessionFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *TenantQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -239,7 +1077,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -347,6 +1185,158 @@ func (f *TenantFilter) WhereHasChildren() {
 // WhereHasChildrenWith applies a predicate to check if query has an edge children with a given conditions (other predicates).
 func (f *TenantFilter) WhereHasChildrenWith(preds ...predicate.Tenant) {
 	f.Where(entql.HasEdgeWith("children", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the UserQuery builder.
+func (_q *UserQuery) Filter() *UserFilter {
+	return &UserFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *UserMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the UserMutation builder.
+func (m *UserMutation) Filter() *UserFilter {
+	return &UserFilter{config: m.config, predicateAdder: m}
+}
+
+// UserFilter provides a generic filtering capability at runtime for UserQuery.
+type UserFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *UserFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *UserFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(user.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *UserFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(user.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *UserFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(user.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *UserFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(user.FieldUpdatedAt))
+}
+
+// WhereLogin applies the entql string predicate on the login field.
+func (f *UserFilter) WhereLogin(p entql.StringP) {
+	f.Where(p.Field(user.FieldLogin))
+}
+
+// WhereDisplayName applies the entql string predicate on the display_name field.
+func (f *UserFilter) WhereDisplayName(p entql.StringP) {
+	f.Where(p.Field(user.FieldDisplayName))
+}
+
+// WherePhone applies the entql string predicate on the phone field.
+func (f *UserFilter) WherePhone(p entql.StringP) {
+	f.Where(p.Field(user.FieldPhone))
+}
+
+// WhereDepartmentID applies the entql int predicate on the department_id field.
+func (f *UserFilter) WhereDepartmentID(p entql.IntP) {
+	f.Where(p.Field(user.FieldDepartmentID))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *UserFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(user.FieldStatus))
+}
+
+// WherePasswordHash applies the entql string predicate on the password_hash field.
+func (f *UserFilter) WherePasswordHash(p entql.StringP) {
+	f.Where(p.Field(user.FieldPasswordHash))
+}
+
+// WhereMustChangePassword applies the entql bool predicate on the must_change_password field.
+func (f *UserFilter) WhereMustChangePassword(p entql.BoolP) {
+	f.Where(p.Field(user.FieldMustChangePassword))
+}
+
+// WherePasswordChangedAt applies the entql time.Time predicate on the password_changed_at field.
+func (f *UserFilter) WherePasswordChangedAt(p entql.TimeP) {
+	f.Where(p.Field(user.FieldPasswordChangedAt))
+}
+
+// WhereFailedLogins applies the entql int predicate on the failed_logins field.
+func (f *UserFilter) WhereFailedLogins(p entql.IntP) {
+	f.Where(p.Field(user.FieldFailedLogins))
+}
+
+// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
+func (f *UserFilter) WhereLockedUntil(p entql.TimeP) {
+	f.Where(p.Field(user.FieldLockedUntil))
+}
+
+// WhereLastLoginAt applies the entql time.Time predicate on the last_login_at field.
+func (f *UserFilter) WhereLastLoginAt(p entql.TimeP) {
+	f.Where(p.Field(user.FieldLastLoginAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *UserFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *UserFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasDepartment applies a predicate to check if query has an edge department.
+func (f *UserFilter) WhereHasDepartment() {
+	f.Where(entql.HasEdge("department"))
+}
+
+// WhereHasDepartmentWith applies a predicate to check if query has an edge department with a given conditions (other predicates).
+func (f *UserFilter) WhereHasDepartmentWith(preds ...predicate.Department) {
+	f.Where(entql.HasEdgeWith("department", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSessions applies a predicate to check if query has an edge sessions.
+func (f *UserFilter) WhereHasSessions() {
+	f.Where(entql.HasEdge("sessions"))
+}
+
+// WhereHasSessionsWith applies a predicate to check if query has an edge sessions with a given conditions (other predicates).
+func (f *UserFilter) WhereHasSessionsWith(preds ...predicate.Session) {
+	f.Where(entql.HasEdgeWith("sessions", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

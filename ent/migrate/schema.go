@@ -9,6 +9,149 @@ import (
 )
 
 var (
+	// APIKeysColumns holds the columns for the "api_keys" table.
+	APIKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 128},
+		{Name: "key_id", Type: field.TypeString, Unique: true, Size: 32},
+		{Name: "secret_hash", Type: field.TypeString},
+		{Name: "roles", Type: field.TypeJSON, Nullable: true},
+		{Name: "expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// APIKeysTable holds the schema information for the "api_keys" table.
+	APIKeysTable = &schema.Table{
+		Name:       "api_keys",
+		Columns:    APIKeysColumns,
+		PrimaryKey: []*schema.Column{APIKeysColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "api_keys_tenants_tenant",
+				Columns:    []*schema.Column{APIKeysColumns[11]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "apikey_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[11]},
+			},
+			{
+				Name:    "apikey_tenant_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{APIKeysColumns[11], APIKeysColumns[3]},
+			},
+		},
+	}
+	// AuditEntriesColumns holds the columns for the "audit_entries" table.
+	AuditEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "chain", Type: field.TypeString, Size: 16},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "tenant_id", Type: field.TypeInt, Nullable: true},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "actor", Type: field.TypeString, Size: 64},
+		{Name: "actor_name", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "role", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "operation", Type: field.TypeString, Size: 256},
+		{Name: "target", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "request_id", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "source_addr", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "outcome", Type: field.TypeString, Size: 64},
+		{Name: "detail", Type: field.TypeString, Size: 1024, Default: ""},
+		{Name: "prev_hash", Type: field.TypeString, Default: ""},
+		{Name: "hash", Type: field.TypeString},
+	}
+	// AuditEntriesTable holds the schema information for the "audit_entries" table.
+	AuditEntriesTable = &schema.Table{
+		Name:       "audit_entries",
+		Columns:    AuditEntriesColumns,
+		PrimaryKey: []*schema.Column{AuditEntriesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditentry_chain_seq",
+				Unique:  true,
+				Columns: []*schema.Column{AuditEntriesColumns[1], AuditEntriesColumns[2]},
+			},
+			{
+				Name:    "auditentry_tenant_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[3], AuditEntriesColumns[4]},
+			},
+			{
+				Name:    "auditentry_tenant_id_actor",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[3], AuditEntriesColumns[5]},
+			},
+			{
+				Name:    "auditentry_tenant_id_operation",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[3], AuditEntriesColumns[8]},
+			},
+		},
+	}
+	// AuditHeadsColumns holds the columns for the "audit_heads" table.
+	AuditHeadsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "chain", Type: field.TypeString, Unique: true, Size: 16},
+		{Name: "seq", Type: field.TypeInt64, Default: 0},
+		{Name: "hash", Type: field.TypeString, Default: ""},
+	}
+	// AuditHeadsTable holds the schema information for the "audit_heads" table.
+	AuditHeadsTable = &schema.Table{
+		Name:       "audit_heads",
+		Columns:    AuditHeadsColumns,
+		PrimaryKey: []*schema.Column{AuditHeadsColumns[0]},
+	}
+	// AuthzRevisionsColumns holds the columns for the "authz_revisions" table.
+	AuthzRevisionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true},
+		{Name: "revision", Type: field.TypeInt64, Default: 0},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// AuthzRevisionsTable holds the schema information for the "authz_revisions" table.
+	AuthzRevisionsTable = &schema.Table{
+		Name:       "authz_revisions",
+		Columns:    AuthzRevisionsColumns,
+		PrimaryKey: []*schema.Column{AuthzRevisionsColumns[0]},
+	}
+	// AuthzRulesColumns holds the columns for the "authz_rules" table.
+	AuthzRulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "ptype", Type: field.TypeString, Size: 8},
+		{Name: "v0", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "v1", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "v2", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "v3", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "v4", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "v5", Type: field.TypeString, Size: 256, Default: ""},
+	}
+	// AuthzRulesTable holds the schema information for the "authz_rules" table.
+	AuthzRulesTable = &schema.Table{
+		Name:       "authz_rules",
+		Columns:    AuthzRulesColumns,
+		PrimaryKey: []*schema.Column{AuthzRulesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "authzrule_ptype_v0_v1_v2_v3_v4_v5",
+				Unique:  true,
+				Columns: []*schema.Column{AuthzRulesColumns[1], AuthzRulesColumns[2], AuthzRulesColumns[3], AuthzRulesColumns[4], AuthzRulesColumns[5], AuthzRulesColumns[6], AuthzRulesColumns[7]},
+			},
+			{
+				Name:    "authzrule_ptype_v2",
+				Unique:  false,
+				Columns: []*schema.Column{AuthzRulesColumns[1], AuthzRulesColumns[4]},
+			},
+		},
+	}
 	// DepartmentsColumns holds the columns for the "departments" table.
 	DepartmentsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -45,6 +188,71 @@ var (
 				Name:    "department_tenant_id_code",
 				Unique:  true,
 				Columns: []*schema.Column{DepartmentsColumns[9], DepartmentsColumns[3]},
+			},
+		},
+	}
+	// LoginThrottlesColumns holds the columns for the "login_throttles" table.
+	LoginThrottlesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "key", Type: field.TypeString, Unique: true, Size: 128},
+		{Name: "failures", Type: field.TypeInt, Default: 0},
+		{Name: "window_start", Type: field.TypeTime},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
+	}
+	// LoginThrottlesTable holds the schema information for the "login_throttles" table.
+	LoginThrottlesTable = &schema.Table{
+		Name:       "login_throttles",
+		Columns:    LoginThrottlesColumns,
+		PrimaryKey: []*schema.Column{LoginThrottlesColumns[0]},
+	}
+	// SessionsColumns holds the columns for the "sessions" table.
+	SessionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "family", Type: field.TypeString},
+		{Name: "token_hash", Type: field.TypeString, Unique: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "revoke_reason", Type: field.TypeString, Default: ""},
+		{Name: "client_addr", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "user_agent", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// SessionsTable holds the schema information for the "sessions" table.
+	SessionsTable = &schema.Table{
+		Name:       "sessions",
+		Columns:    SessionsColumns,
+		PrimaryKey: []*schema.Column{SessionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "sessions_tenants_tenant",
+				Columns:    []*schema.Column{SessionsColumns[9]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "sessions_users_sessions",
+				Columns:    []*schema.Column{SessionsColumns[10]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "session_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[9]},
+			},
+			{
+				Name:    "session_tenant_id_family",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[9], SessionsColumns[1]},
+			},
+			{
+				Name:    "session_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[10]},
 			},
 		},
 	}
@@ -101,20 +309,107 @@ var (
 			},
 		},
 	}
+	// UsersColumns holds the columns for the "users" table.
+	UsersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "login", Type: field.TypeString, Size: 64},
+		{Name: "display_name", Type: field.TypeString, Size: 128},
+		{Name: "phone", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "disabled"}, Default: "active"},
+		{Name: "password_hash", Type: field.TypeString},
+		{Name: "must_change_password", Type: field.TypeBool, Default: false},
+		{Name: "password_changed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "failed_logins", Type: field.TypeInt, Default: 0},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
+		{Name: "last_login_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+		{Name: "department_id", Type: field.TypeInt, Nullable: true},
+	}
+	// UsersTable holds the schema information for the "users" table.
+	UsersTable = &schema.Table{
+		Name:       "users",
+		Columns:    UsersColumns,
+		PrimaryKey: []*schema.Column{UsersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "users_tenants_tenant",
+				Columns:    []*schema.Column{UsersColumns[13]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "users_departments_department",
+				Columns:    []*schema.Column{UsersColumns[14]},
+				RefColumns: []*schema.Column{DepartmentsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "user_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[13]},
+			},
+			{
+				Name:    "user_tenant_id_login",
+				Unique:  true,
+				Columns: []*schema.Column{UsersColumns[13], UsersColumns[3]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		APIKeysTable,
+		AuditEntriesTable,
+		AuditHeadsTable,
+		AuthzRevisionsTable,
+		AuthzRulesTable,
 		DepartmentsTable,
+		LoginThrottlesTable,
+		SessionsTable,
 		TenantsTable,
+		UsersTable,
 	}
 )
 
 func init() {
+	APIKeysTable.ForeignKeys[0].RefTable = TenantsTable
+	APIKeysTable.Annotation = &entsql.Annotation{
+		Table: "api_keys",
+	}
+	AuditEntriesTable.Annotation = &entsql.Annotation{
+		Table: "audit_entries",
+	}
+	AuditHeadsTable.Annotation = &entsql.Annotation{
+		Table: "audit_heads",
+	}
+	AuthzRevisionsTable.Annotation = &entsql.Annotation{
+		Table: "authz_revisions",
+	}
+	AuthzRulesTable.Annotation = &entsql.Annotation{
+		Table: "authz_rules",
+	}
 	DepartmentsTable.ForeignKeys[0].RefTable = TenantsTable
 	DepartmentsTable.Annotation = &entsql.Annotation{
 		Table: "departments",
 	}
+	LoginThrottlesTable.Annotation = &entsql.Annotation{
+		Table: "login_throttles",
+	}
+	SessionsTable.ForeignKeys[0].RefTable = TenantsTable
+	SessionsTable.ForeignKeys[1].RefTable = UsersTable
+	SessionsTable.Annotation = &entsql.Annotation{
+		Table: "sessions",
+	}
 	TenantsTable.ForeignKeys[0].RefTable = TenantsTable
 	TenantsTable.Annotation = &entsql.Annotation{
 		Table: "tenants",
+	}
+	UsersTable.ForeignKeys[0].RefTable = TenantsTable
+	UsersTable.ForeignKeys[1].RefTable = DepartmentsTable
+	UsersTable.Annotation = &entsql.Annotation{
+		Table: "users",
 	}
 }

@@ -2,7 +2,645 @@
 
 package runtime
 
-// The schema-stitching logic is generated in github.com/cityops/cityops/ent/runtime.go
+import (
+	"context"
+	"time"
+
+	"github.com/cityops/cityops/ent/apikey"
+	"github.com/cityops/cityops/ent/auditentry"
+	"github.com/cityops/cityops/ent/audithead"
+	"github.com/cityops/cityops/ent/authzrevision"
+	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/schema"
+	"github.com/cityops/cityops/ent/schematype"
+	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/user"
+
+	"entgo.io/ent"
+	"entgo.io/ent/privacy"
+)
+
+// The init function reads all schema descriptors with runtime code
+// (default values, validators, hooks and policies) and stitches it
+// to their package variables.
+func init() {
+	apikeyMixin := schema.APIKey{}.Mixin()
+	apikey.Policy = privacy.NewPolicies(apikeyMixin[0], schema.APIKey{})
+	apikey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := apikey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	apikeyMixinFields1 := apikeyMixin[1].Fields()
+	_ = apikeyMixinFields1
+	apikeyFields := schema.APIKey{}.Fields()
+	_ = apikeyFields
+	// apikeyDescCreatedAt is the schema descriptor for created_at field.
+	apikeyDescCreatedAt := apikeyMixinFields1[0].Descriptor()
+	// apikey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apikey.DefaultCreatedAt = apikeyDescCreatedAt.Default.(func() time.Time)
+	// apikeyDescUpdatedAt is the schema descriptor for updated_at field.
+	apikeyDescUpdatedAt := apikeyMixinFields1[1].Descriptor()
+	// apikey.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	apikey.DefaultUpdatedAt = apikeyDescUpdatedAt.Default.(func() time.Time)
+	// apikey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	apikey.UpdateDefaultUpdatedAt = apikeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// apikeyDescName is the schema descriptor for name field.
+	apikeyDescName := apikeyFields[0].Descriptor()
+	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	apikey.NameValidator = func() func(string) error {
+		validators := apikeyDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apikeyDescKeyID is the schema descriptor for key_id field.
+	apikeyDescKeyID := apikeyFields[1].Descriptor()
+	// apikey.KeyIDValidator is a validator for the "key_id" field. It is called by the builders before save.
+	apikey.KeyIDValidator = func() func(string) error {
+		validators := apikeyDescKeyID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key_id string) error {
+			for _, fn := range fns {
+				if err := fn(key_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apikeyDescSecretHash is the schema descriptor for secret_hash field.
+	apikeyDescSecretHash := apikeyFields[2].Descriptor()
+	// apikey.SecretHashValidator is a validator for the "secret_hash" field. It is called by the builders before save.
+	apikey.SecretHashValidator = apikeyDescSecretHash.Validators[0].(func(string) error)
+	// apikeyDescCreatedBy is the schema descriptor for created_by field.
+	apikeyDescCreatedBy := apikeyFields[7].Descriptor()
+	// apikey.DefaultCreatedBy holds the default value on creation for the created_by field.
+	apikey.DefaultCreatedBy = apikeyDescCreatedBy.Default.(string)
+	auditentry.Policy = privacy.NewPolicies(schema.AuditEntry{})
+	auditentry.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditentry.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditentryFields := schema.AuditEntry{}.Fields()
+	_ = auditentryFields
+	// auditentryDescChain is the schema descriptor for chain field.
+	auditentryDescChain := auditentryFields[0].Descriptor()
+	// auditentry.ChainValidator is a validator for the "chain" field. It is called by the builders before save.
+	auditentry.ChainValidator = func() func(string) error {
+		validators := auditentryDescChain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(chain string) error {
+			for _, fn := range fns {
+				if err := fn(chain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditentryDescActor is the schema descriptor for actor field.
+	auditentryDescActor := auditentryFields[4].Descriptor()
+	// auditentry.ActorValidator is a validator for the "actor" field. It is called by the builders before save.
+	auditentry.ActorValidator = func() func(string) error {
+		validators := auditentryDescActor.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(actor string) error {
+			for _, fn := range fns {
+				if err := fn(actor); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditentryDescActorName is the schema descriptor for actor_name field.
+	auditentryDescActorName := auditentryFields[5].Descriptor()
+	// auditentry.DefaultActorName holds the default value on creation for the actor_name field.
+	auditentry.DefaultActorName = auditentryDescActorName.Default.(string)
+	// auditentry.ActorNameValidator is a validator for the "actor_name" field. It is called by the builders before save.
+	auditentry.ActorNameValidator = auditentryDescActorName.Validators[0].(func(string) error)
+	// auditentryDescRole is the schema descriptor for role field.
+	auditentryDescRole := auditentryFields[6].Descriptor()
+	// auditentry.DefaultRole holds the default value on creation for the role field.
+	auditentry.DefaultRole = auditentryDescRole.Default.(string)
+	// auditentry.RoleValidator is a validator for the "role" field. It is called by the builders before save.
+	auditentry.RoleValidator = auditentryDescRole.Validators[0].(func(string) error)
+	// auditentryDescOperation is the schema descriptor for operation field.
+	auditentryDescOperation := auditentryFields[7].Descriptor()
+	// auditentry.OperationValidator is a validator for the "operation" field. It is called by the builders before save.
+	auditentry.OperationValidator = func() func(string) error {
+		validators := auditentryDescOperation.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(operation string) error {
+			for _, fn := range fns {
+				if err := fn(operation); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditentryDescTarget is the schema descriptor for target field.
+	auditentryDescTarget := auditentryFields[8].Descriptor()
+	// auditentry.DefaultTarget holds the default value on creation for the target field.
+	auditentry.DefaultTarget = auditentryDescTarget.Default.(string)
+	// auditentry.TargetValidator is a validator for the "target" field. It is called by the builders before save.
+	auditentry.TargetValidator = auditentryDescTarget.Validators[0].(func(string) error)
+	// auditentryDescRequestID is the schema descriptor for request_id field.
+	auditentryDescRequestID := auditentryFields[9].Descriptor()
+	// auditentry.DefaultRequestID holds the default value on creation for the request_id field.
+	auditentry.DefaultRequestID = auditentryDescRequestID.Default.(string)
+	// auditentry.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
+	auditentry.RequestIDValidator = auditentryDescRequestID.Validators[0].(func(string) error)
+	// auditentryDescSourceAddr is the schema descriptor for source_addr field.
+	auditentryDescSourceAddr := auditentryFields[10].Descriptor()
+	// auditentry.DefaultSourceAddr holds the default value on creation for the source_addr field.
+	auditentry.DefaultSourceAddr = auditentryDescSourceAddr.Default.(string)
+	// auditentry.SourceAddrValidator is a validator for the "source_addr" field. It is called by the builders before save.
+	auditentry.SourceAddrValidator = auditentryDescSourceAddr.Validators[0].(func(string) error)
+	// auditentryDescOutcome is the schema descriptor for outcome field.
+	auditentryDescOutcome := auditentryFields[11].Descriptor()
+	// auditentry.OutcomeValidator is a validator for the "outcome" field. It is called by the builders before save.
+	auditentry.OutcomeValidator = func() func(string) error {
+		validators := auditentryDescOutcome.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(outcome string) error {
+			for _, fn := range fns {
+				if err := fn(outcome); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditentryDescDetail is the schema descriptor for detail field.
+	auditentryDescDetail := auditentryFields[12].Descriptor()
+	// auditentry.DefaultDetail holds the default value on creation for the detail field.
+	auditentry.DefaultDetail = auditentryDescDetail.Default.(string)
+	// auditentry.DetailValidator is a validator for the "detail" field. It is called by the builders before save.
+	auditentry.DetailValidator = auditentryDescDetail.Validators[0].(func(string) error)
+	// auditentryDescPrevHash is the schema descriptor for prev_hash field.
+	auditentryDescPrevHash := auditentryFields[13].Descriptor()
+	// auditentry.DefaultPrevHash holds the default value on creation for the prev_hash field.
+	auditentry.DefaultPrevHash = auditentryDescPrevHash.Default.(string)
+	// auditentryDescHash is the schema descriptor for hash field.
+	auditentryDescHash := auditentryFields[14].Descriptor()
+	// auditentry.HashValidator is a validator for the "hash" field. It is called by the builders before save.
+	auditentry.HashValidator = auditentryDescHash.Validators[0].(func(string) error)
+	auditheadMixin := schema.AuditHead{}.Mixin()
+	audithead.Policy = privacy.NewPolicies(auditheadMixin[0], schema.AuditHead{})
+	audithead.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := audithead.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditheadFields := schema.AuditHead{}.Fields()
+	_ = auditheadFields
+	// auditheadDescChain is the schema descriptor for chain field.
+	auditheadDescChain := auditheadFields[0].Descriptor()
+	// audithead.ChainValidator is a validator for the "chain" field. It is called by the builders before save.
+	audithead.ChainValidator = func() func(string) error {
+		validators := auditheadDescChain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(chain string) error {
+			for _, fn := range fns {
+				if err := fn(chain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditheadDescSeq is the schema descriptor for seq field.
+	auditheadDescSeq := auditheadFields[1].Descriptor()
+	// audithead.DefaultSeq holds the default value on creation for the seq field.
+	audithead.DefaultSeq = auditheadDescSeq.Default.(int64)
+	// auditheadDescHash is the schema descriptor for hash field.
+	auditheadDescHash := auditheadFields[2].Descriptor()
+	// audithead.DefaultHash holds the default value on creation for the hash field.
+	audithead.DefaultHash = auditheadDescHash.Default.(string)
+	authzrevisionMixin := schema.AuthzRevision{}.Mixin()
+	authzrevision.Policy = privacy.NewPolicies(authzrevisionMixin[0], schema.AuthzRevision{})
+	authzrevision.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := authzrevision.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	authzrevisionFields := schema.AuthzRevision{}.Fields()
+	_ = authzrevisionFields
+	// authzrevisionDescName is the schema descriptor for name field.
+	authzrevisionDescName := authzrevisionFields[0].Descriptor()
+	// authzrevision.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	authzrevision.NameValidator = authzrevisionDescName.Validators[0].(func(string) error)
+	// authzrevisionDescRevision is the schema descriptor for revision field.
+	authzrevisionDescRevision := authzrevisionFields[1].Descriptor()
+	// authzrevision.DefaultRevision holds the default value on creation for the revision field.
+	authzrevision.DefaultRevision = authzrevisionDescRevision.Default.(int64)
+	authzruleMixin := schema.AuthzRule{}.Mixin()
+	authzrule.Policy = privacy.NewPolicies(authzruleMixin[0], schema.AuthzRule{})
+	authzrule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := authzrule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	authzruleFields := schema.AuthzRule{}.Fields()
+	_ = authzruleFields
+	// authzruleDescPtype is the schema descriptor for ptype field.
+	authzruleDescPtype := authzruleFields[0].Descriptor()
+	// authzrule.PtypeValidator is a validator for the "ptype" field. It is called by the builders before save.
+	authzrule.PtypeValidator = func() func(string) error {
+		validators := authzruleDescPtype.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(ptype string) error {
+			for _, fn := range fns {
+				if err := fn(ptype); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// authzruleDescV0 is the schema descriptor for v0 field.
+	authzruleDescV0 := authzruleFields[1].Descriptor()
+	// authzrule.DefaultV0 holds the default value on creation for the v0 field.
+	authzrule.DefaultV0 = authzruleDescV0.Default.(string)
+	// authzrule.V0Validator is a validator for the "v0" field. It is called by the builders before save.
+	authzrule.V0Validator = authzruleDescV0.Validators[0].(func(string) error)
+	// authzruleDescV1 is the schema descriptor for v1 field.
+	authzruleDescV1 := authzruleFields[2].Descriptor()
+	// authzrule.DefaultV1 holds the default value on creation for the v1 field.
+	authzrule.DefaultV1 = authzruleDescV1.Default.(string)
+	// authzrule.V1Validator is a validator for the "v1" field. It is called by the builders before save.
+	authzrule.V1Validator = authzruleDescV1.Validators[0].(func(string) error)
+	// authzruleDescV2 is the schema descriptor for v2 field.
+	authzruleDescV2 := authzruleFields[3].Descriptor()
+	// authzrule.DefaultV2 holds the default value on creation for the v2 field.
+	authzrule.DefaultV2 = authzruleDescV2.Default.(string)
+	// authzrule.V2Validator is a validator for the "v2" field. It is called by the builders before save.
+	authzrule.V2Validator = authzruleDescV2.Validators[0].(func(string) error)
+	// authzruleDescV3 is the schema descriptor for v3 field.
+	authzruleDescV3 := authzruleFields[4].Descriptor()
+	// authzrule.DefaultV3 holds the default value on creation for the v3 field.
+	authzrule.DefaultV3 = authzruleDescV3.Default.(string)
+	// authzrule.V3Validator is a validator for the "v3" field. It is called by the builders before save.
+	authzrule.V3Validator = authzruleDescV3.Validators[0].(func(string) error)
+	// authzruleDescV4 is the schema descriptor for v4 field.
+	authzruleDescV4 := authzruleFields[5].Descriptor()
+	// authzrule.DefaultV4 holds the default value on creation for the v4 field.
+	authzrule.DefaultV4 = authzruleDescV4.Default.(string)
+	// authzrule.V4Validator is a validator for the "v4" field. It is called by the builders before save.
+	authzrule.V4Validator = authzruleDescV4.Validators[0].(func(string) error)
+	// authzruleDescV5 is the schema descriptor for v5 field.
+	authzruleDescV5 := authzruleFields[6].Descriptor()
+	// authzrule.DefaultV5 holds the default value on creation for the v5 field.
+	authzrule.DefaultV5 = authzruleDescV5.Default.(string)
+	// authzrule.V5Validator is a validator for the "v5" field. It is called by the builders before save.
+	authzrule.V5Validator = authzruleDescV5.Validators[0].(func(string) error)
+	departmentMixin := schema.Department{}.Mixin()
+	department.Policy = privacy.NewPolicies(departmentMixin[0], schema.Department{})
+	department.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := department.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	departmentMixinFields1 := departmentMixin[1].Fields()
+	_ = departmentMixinFields1
+	departmentFields := schema.Department{}.Fields()
+	_ = departmentFields
+	// departmentDescCreatedAt is the schema descriptor for created_at field.
+	departmentDescCreatedAt := departmentMixinFields1[0].Descriptor()
+	// department.DefaultCreatedAt holds the default value on creation for the created_at field.
+	department.DefaultCreatedAt = departmentDescCreatedAt.Default.(func() time.Time)
+	// departmentDescUpdatedAt is the schema descriptor for updated_at field.
+	departmentDescUpdatedAt := departmentMixinFields1[1].Descriptor()
+	// department.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	department.DefaultUpdatedAt = departmentDescUpdatedAt.Default.(func() time.Time)
+	// department.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	department.UpdateDefaultUpdatedAt = departmentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// departmentDescCode is the schema descriptor for code field.
+	departmentDescCode := departmentFields[0].Descriptor()
+	// department.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	department.CodeValidator = func() func(string) error {
+		validators := departmentDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// departmentDescNameZh is the schema descriptor for name_zh field.
+	departmentDescNameZh := departmentFields[1].Descriptor()
+	// department.NameZhValidator is a validator for the "name_zh" field. It is called by the builders before save.
+	department.NameZhValidator = departmentDescNameZh.Validators[0].(func(string) error)
+	// departmentDescNameEn is the schema descriptor for name_en field.
+	departmentDescNameEn := departmentFields[2].Descriptor()
+	// department.DefaultNameEn holds the default value on creation for the name_en field.
+	department.DefaultNameEn = departmentDescNameEn.Default.(string)
+	// departmentDescContacts is the schema descriptor for contacts field.
+	departmentDescContacts := departmentFields[4].Descriptor()
+	// department.DefaultContacts holds the default value on creation for the contacts field.
+	department.DefaultContacts = departmentDescContacts.Default.([]schematype.DepartmentContact)
+	loginthrottleMixin := schema.LoginThrottle{}.Mixin()
+	loginthrottle.Policy = privacy.NewPolicies(loginthrottleMixin[0], schema.LoginThrottle{})
+	loginthrottle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := loginthrottle.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	loginthrottleFields := schema.LoginThrottle{}.Fields()
+	_ = loginthrottleFields
+	// loginthrottleDescKey is the schema descriptor for key field.
+	loginthrottleDescKey := loginthrottleFields[0].Descriptor()
+	// loginthrottle.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	loginthrottle.KeyValidator = func() func(string) error {
+		validators := loginthrottleDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// loginthrottleDescFailures is the schema descriptor for failures field.
+	loginthrottleDescFailures := loginthrottleFields[1].Descriptor()
+	// loginthrottle.DefaultFailures holds the default value on creation for the failures field.
+	loginthrottle.DefaultFailures = loginthrottleDescFailures.Default.(int)
+	// loginthrottle.FailuresValidator is a validator for the "failures" field. It is called by the builders before save.
+	loginthrottle.FailuresValidator = loginthrottleDescFailures.Validators[0].(func(int) error)
+	sessionMixin := schema.Session{}.Mixin()
+	session.Policy = privacy.NewPolicies(sessionMixin[0], schema.Session{})
+	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := session.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	sessionFields := schema.Session{}.Fields()
+	_ = sessionFields
+	// sessionDescFamily is the schema descriptor for family field.
+	sessionDescFamily := sessionFields[1].Descriptor()
+	// session.FamilyValidator is a validator for the "family" field. It is called by the builders before save.
+	session.FamilyValidator = sessionDescFamily.Validators[0].(func(string) error)
+	// sessionDescTokenHash is the schema descriptor for token_hash field.
+	sessionDescTokenHash := sessionFields[2].Descriptor()
+	// session.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	session.TokenHashValidator = sessionDescTokenHash.Validators[0].(func(string) error)
+	// sessionDescRevokeReason is the schema descriptor for revoke_reason field.
+	sessionDescRevokeReason := sessionFields[6].Descriptor()
+	// session.DefaultRevokeReason holds the default value on creation for the revoke_reason field.
+	session.DefaultRevokeReason = sessionDescRevokeReason.Default.(string)
+	// sessionDescClientAddr is the schema descriptor for client_addr field.
+	sessionDescClientAddr := sessionFields[7].Descriptor()
+	// session.DefaultClientAddr holds the default value on creation for the client_addr field.
+	session.DefaultClientAddr = sessionDescClientAddr.Default.(string)
+	// session.ClientAddrValidator is a validator for the "client_addr" field. It is called by the builders before save.
+	session.ClientAddrValidator = sessionDescClientAddr.Validators[0].(func(string) error)
+	// sessionDescUserAgent is the schema descriptor for user_agent field.
+	sessionDescUserAgent := sessionFields[8].Descriptor()
+	// session.DefaultUserAgent holds the default value on creation for the user_agent field.
+	session.DefaultUserAgent = sessionDescUserAgent.Default.(string)
+	// session.UserAgentValidator is a validator for the "user_agent" field. It is called by the builders before save.
+	session.UserAgentValidator = sessionDescUserAgent.Validators[0].(func(string) error)
+	tenantMixin := schema.Tenant{}.Mixin()
+	tenant.Policy = privacy.NewPolicies(schema.Tenant{})
+	tenant.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := tenant.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	tenantMixinFields0 := tenantMixin[0].Fields()
+	_ = tenantMixinFields0
+	tenantFields := schema.Tenant{}.Fields()
+	_ = tenantFields
+	// tenantDescCreatedAt is the schema descriptor for created_at field.
+	tenantDescCreatedAt := tenantMixinFields0[0].Descriptor()
+	// tenant.DefaultCreatedAt holds the default value on creation for the created_at field.
+	tenant.DefaultCreatedAt = tenantDescCreatedAt.Default.(func() time.Time)
+	// tenantDescUpdatedAt is the schema descriptor for updated_at field.
+	tenantDescUpdatedAt := tenantMixinFields0[1].Descriptor()
+	// tenant.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	tenant.DefaultUpdatedAt = tenantDescUpdatedAt.Default.(func() time.Time)
+	// tenant.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	tenant.UpdateDefaultUpdatedAt = tenantDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// tenantDescCode is the schema descriptor for code field.
+	tenantDescCode := tenantFields[0].Descriptor()
+	// tenant.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	tenant.CodeValidator = func() func(string) error {
+		validators := tenantDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// tenantDescSlug is the schema descriptor for slug field.
+	tenantDescSlug := tenantFields[1].Descriptor()
+	// tenant.SlugValidator is a validator for the "slug" field. It is called by the builders before save.
+	tenant.SlugValidator = func() func(string) error {
+		validators := tenantDescSlug.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(slug string) error {
+			for _, fn := range fns {
+				if err := fn(slug); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// tenantDescNameZh is the schema descriptor for name_zh field.
+	tenantDescNameZh := tenantFields[2].Descriptor()
+	// tenant.NameZhValidator is a validator for the "name_zh" field. It is called by the builders before save.
+	tenant.NameZhValidator = tenantDescNameZh.Validators[0].(func(string) error)
+	// tenantDescNameEn is the schema descriptor for name_en field.
+	tenantDescNameEn := tenantFields[3].Descriptor()
+	// tenant.DefaultNameEn holds the default value on creation for the name_en field.
+	tenant.DefaultNameEn = tenantDescNameEn.Default.(string)
+	// tenantDescManagementArea is the schema descriptor for management_area field.
+	tenantDescManagementArea := tenantFields[5].Descriptor()
+	// tenant.DefaultManagementArea holds the default value on creation for the management_area field.
+	tenant.DefaultManagementArea = tenantDescManagementArea.Default.(bool)
+	// tenantDescPath is the schema descriptor for path field.
+	tenantDescPath := tenantFields[7].Descriptor()
+	// tenant.PathValidator is a validator for the "path" field. It is called by the builders before save.
+	tenant.PathValidator = tenantDescPath.Validators[0].(func(string) error)
+	// tenantDescDepth is the schema descriptor for depth field.
+	tenantDescDepth := tenantFields[8].Descriptor()
+	// tenant.DepthValidator is a validator for the "depth" field. It is called by the builders before save.
+	tenant.DepthValidator = tenantDescDepth.Validators[0].(func(int) error)
+	// tenantDescSuspendedReason is the schema descriptor for suspended_reason field.
+	tenantDescSuspendedReason := tenantFields[10].Descriptor()
+	// tenant.DefaultSuspendedReason holds the default value on creation for the suspended_reason field.
+	tenant.DefaultSuspendedReason = tenantDescSuspendedReason.Default.(string)
+	// tenantDescTimeZone is the schema descriptor for time_zone field.
+	tenantDescTimeZone := tenantFields[12].Descriptor()
+	// tenant.DefaultTimeZone holds the default value on creation for the time_zone field.
+	tenant.DefaultTimeZone = tenantDescTimeZone.Default.(string)
+	// tenant.TimeZoneValidator is a validator for the "time_zone" field. It is called by the builders before save.
+	tenant.TimeZoneValidator = tenantDescTimeZone.Validators[0].(func(string) error)
+	userMixin := schema.User{}.Mixin()
+	user.Policy = privacy.NewPolicies(userMixin[0], schema.User{})
+	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := user.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	userMixinFields1 := userMixin[1].Fields()
+	_ = userMixinFields1
+	userFields := schema.User{}.Fields()
+	_ = userFields
+	// userDescCreatedAt is the schema descriptor for created_at field.
+	userDescCreatedAt := userMixinFields1[0].Descriptor()
+	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
+	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
+	// userDescUpdatedAt is the schema descriptor for updated_at field.
+	userDescUpdatedAt := userMixinFields1[1].Descriptor()
+	// user.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	user.DefaultUpdatedAt = userDescUpdatedAt.Default.(func() time.Time)
+	// user.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	user.UpdateDefaultUpdatedAt = userDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// userDescLogin is the schema descriptor for login field.
+	userDescLogin := userFields[0].Descriptor()
+	// user.LoginValidator is a validator for the "login" field. It is called by the builders before save.
+	user.LoginValidator = func() func(string) error {
+		validators := userDescLogin.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(login string) error {
+			for _, fn := range fns {
+				if err := fn(login); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// userDescDisplayName is the schema descriptor for display_name field.
+	userDescDisplayName := userFields[1].Descriptor()
+	// user.DisplayNameValidator is a validator for the "display_name" field. It is called by the builders before save.
+	user.DisplayNameValidator = func() func(string) error {
+		validators := userDescDisplayName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(display_name string) error {
+			for _, fn := range fns {
+				if err := fn(display_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// userDescPhone is the schema descriptor for phone field.
+	userDescPhone := userFields[2].Descriptor()
+	// user.DefaultPhone holds the default value on creation for the phone field.
+	user.DefaultPhone = userDescPhone.Default.(string)
+	// user.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	user.PhoneValidator = userDescPhone.Validators[0].(func(string) error)
+	// userDescMustChangePassword is the schema descriptor for must_change_password field.
+	userDescMustChangePassword := userFields[6].Descriptor()
+	// user.DefaultMustChangePassword holds the default value on creation for the must_change_password field.
+	user.DefaultMustChangePassword = userDescMustChangePassword.Default.(bool)
+	// userDescFailedLogins is the schema descriptor for failed_logins field.
+	userDescFailedLogins := userFields[8].Descriptor()
+	// user.DefaultFailedLogins holds the default value on creation for the failed_logins field.
+	user.DefaultFailedLogins = userDescFailedLogins.Default.(int)
+	// user.FailedLoginsValidator is a validator for the "failed_logins" field. It is called by the builders before save.
+	user.FailedLoginsValidator = userDescFailedLogins.Validators[0].(func(int) error)
+}
 
 const (
 	Version = "v0.14.5"                                         // Version of ent codegen.

@@ -12,6 +12,9 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
+
+	"github.com/cityops/cityops/ent/privacy"
+	"github.com/cityops/cityops/ent/rule"
 )
 
 // TimeMixin records when a row was created and last updated. The timestamps
@@ -37,10 +40,9 @@ func (TimeMixin) Fields() []ent.Field {
 // immutable tenant_id with a foreign key to tenants, so a row can never move
 // between tenants and the tenant cannot be deleted while it owns rows.
 //
-// Privacy rules filtering queries and mutations by the viewer's tenant (ent
-// privacy + entql WhereTenantID) and the matching PostgreSQL row-level
-// security policies are added by a later change; this mixin is where the
-// query/mutation rules will be attached.
+// Its privacy policy filters every query and mutation by the viewer's
+// acting tenant (and denies without a viewer); PostgreSQL row-level security
+// on the same tenant_id repeats the rule in the database.
 type TenantMixin struct {
 	mixin.Schema
 }
@@ -71,5 +73,47 @@ func (TenantMixin) Edges() []ent.Edge {
 func (TenantMixin) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("tenant_id"),
+	}
+}
+
+// Policy of the TenantMixin: no viewer, no rows; the system viewer passes;
+// everyone else sees and writes only the acting tenant's rows.
+func (TenantMixin) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			rule.DenyIfNoViewer(),
+			rule.AllowIfSystem(),
+			rule.FilterTenant(),
+		},
+		Mutation: privacy.MutationPolicy{
+			rule.DenyIfNoViewer(),
+			rule.AllowIfSystem(),
+			rule.DenyCreateForOtherTenant(),
+			rule.FilterTenant(),
+		},
+	}
+}
+
+// SystemOnlyMixin marks platform-level bookkeeping (authorization rules,
+// login throttles, audit chain heads) that only the platform's system
+// viewer reads or writes; APIs reach it through use cases that authorize
+// first and then act as the system.
+type SystemOnlyMixin struct {
+	mixin.Schema
+}
+
+// Policy of the SystemOnlyMixin.
+func (SystemOnlyMixin) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			rule.DenyIfNoViewer(),
+			rule.AllowIfSystem(),
+			privacy.AlwaysDenyRule(),
+		},
+		Mutation: privacy.MutationPolicy{
+			rule.DenyIfNoViewer(),
+			rule.AllowIfSystem(),
+			privacy.AlwaysDenyRule(),
+		},
 	}
 }

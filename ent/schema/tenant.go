@@ -9,6 +9,10 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/cityops/cityops/app/pkg/viewer"
+	"github.com/cityops/cityops/ent/privacy"
+	"github.com/cityops/cityops/ent/rule"
 )
 
 var (
@@ -102,6 +106,24 @@ func (Tenant) Edges() []ent.Edge {
 			From("parent").
 			Field("parent_id").
 			Unique(),
+	}
+}
+
+// Policy of the Tenant: the registry is platform-level reference data that
+// every viewer may read; only the system (onboarding) and platform
+// operators change it.
+func (Tenant) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			rule.DenyIfNoViewer(),
+			rule.AllowQueryIfViewer(),
+		},
+		Mutation: privacy.MutationPolicy{
+			rule.DenyIfNoViewer(),
+			rule.AllowIfSystem(),
+			rule.AllowIfRole(viewer.RolePlatformOperator),
+			privacy.AlwaysDenyRule(),
+		},
 	}
 }
 

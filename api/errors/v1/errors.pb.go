@@ -53,21 +53,59 @@ const (
 	ErrorReason_TENANT_REQUIRED ErrorReason = 8
 	// The request body is larger than the server accepts. Metadata: limit.
 	ErrorReason_REQUEST_TOO_LARGE ErrorReason = 9
+	// The request carries no valid credentials (missing, malformed, expired,
+	// forged or revoked token or key). Metadata: detail.
+	ErrorReason_UNAUTHENTICATED ErrorReason = 10
+	// The caller is known but its roles do not allow this operation here.
+	// Metadata: operation.
+	ErrorReason_FORBIDDEN ErrorReason = 11
+	// Too many requests from this address or key. Metadata: retry_after (seconds).
+	ErrorReason_RATE_LIMITED ErrorReason = 12
+	// Too many failed sign-ins; the account or address is locked for a while.
+	// Metadata: retry_after (seconds).
+	ErrorReason_ACCOUNT_LOCKED ErrorReason = 13
+	// The password was reset by an administrator and must be changed before
+	// signing in (call ChangePassword).
+	ErrorReason_PASSWORD_CHANGE_REQUIRED ErrorReason = 14
+	// The new password breaks the password policy. Metadata: detail.
+	ErrorReason_PASSWORD_TOO_WEAK ErrorReason = 15
+	// No such user in this tenant. Metadata: user.
+	ErrorReason_USER_NOT_FOUND ErrorReason = 16
+	// A user with this login exists already in the tenant. Metadata: login.
+	ErrorReason_USER_ALREADY_EXISTS ErrorReason = 17
+	// No such API key in this tenant. Metadata: key_id.
+	ErrorReason_API_KEY_NOT_FOUND ErrorReason = 18
+	// A role that does not exist or may not be granted here. Metadata: role.
+	ErrorReason_ROLE_INVALID ErrorReason = 19
+	// A record the caller named does not exist (or is not visible to it).
+	// Metadata: kind, id.
+	ErrorReason_NOT_FOUND ErrorReason = 20
 )
 
 // Enum value maps for ErrorReason.
 var (
 	ErrorReason_name = map[int32]string{
-		0: "ERROR_REASON_UNSPECIFIED",
-		1: "INVALID_ARGUMENT",
-		2: "TENANT_NOT_FOUND",
-		3: "TENANT_SUSPENDED",
-		4: "TENANT_ALREADY_EXISTS",
-		5: "TENANT_HIERARCHY_INVALID",
-		6: "NOT_READY",
-		7: "INTERNAL",
-		8: "TENANT_REQUIRED",
-		9: "REQUEST_TOO_LARGE",
+		0:  "ERROR_REASON_UNSPECIFIED",
+		1:  "INVALID_ARGUMENT",
+		2:  "TENANT_NOT_FOUND",
+		3:  "TENANT_SUSPENDED",
+		4:  "TENANT_ALREADY_EXISTS",
+		5:  "TENANT_HIERARCHY_INVALID",
+		6:  "NOT_READY",
+		7:  "INTERNAL",
+		8:  "TENANT_REQUIRED",
+		9:  "REQUEST_TOO_LARGE",
+		10: "UNAUTHENTICATED",
+		11: "FORBIDDEN",
+		12: "RATE_LIMITED",
+		13: "ACCOUNT_LOCKED",
+		14: "PASSWORD_CHANGE_REQUIRED",
+		15: "PASSWORD_TOO_WEAK",
+		16: "USER_NOT_FOUND",
+		17: "USER_ALREADY_EXISTS",
+		18: "API_KEY_NOT_FOUND",
+		19: "ROLE_INVALID",
+		20: "NOT_FOUND",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED": 0,
@@ -80,6 +118,17 @@ var (
 		"INTERNAL":                 7,
 		"TENANT_REQUIRED":          8,
 		"REQUEST_TOO_LARGE":        9,
+		"UNAUTHENTICATED":          10,
+		"FORBIDDEN":                11,
+		"RATE_LIMITED":             12,
+		"ACCOUNT_LOCKED":           13,
+		"PASSWORD_CHANGE_REQUIRED": 14,
+		"PASSWORD_TOO_WEAK":        15,
+		"USER_NOT_FOUND":           16,
+		"USER_ALREADY_EXISTS":      17,
+		"API_KEY_NOT_FOUND":        18,
+		"ROLE_INVALID":             19,
+		"NOT_FOUND":                20,
 	}
 )
 
@@ -114,7 +163,7 @@ var File_errors_v1_errors_proto protoreflect.FileDescriptor
 
 const file_errors_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16errors/v1/errors.proto\x12\x11cityops.errors.v1\x1a\x13errors/errors.proto\x1a\x18errors/v1/messages.proto*\xac\t\n" +
+	"\x16errors/v1/errors.proto\x12\x11cityops.errors.v1\x1a\x13errors/errors.proto\x1a\x18errors/v1/messages.proto*\x82\x14\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12r\n" +
 	"\x10INVALID_ARGUMENT\x10\x01\x1a\\\xa8E\x90\x03\x8a\xb2\x19)请求参数 {field} 不合法：{detail}\x92\xb2\x19'invalid request field {field}: {detail}\x12U\n" +
@@ -125,7 +174,19 @@ const file_errors_v1_errors_proto_rawDesc = "" +
 	"\tNOT_READY\x10\x06\x1a\\\xa8E\xf7\x03\x8a\xb2\x19$平台尚未就绪，请稍后重试\x92\xb2\x19,the platform is not ready yet; retry shortly\x12\x93\x01\n" +
 	"\bINTERNAL\x10\a\x1a\x84\x01\xa8E\xf4\x03\x8a\xb2\x19<平台内部错误，请将请求编号提供给运维人员\x92\xb2\x19<internal error; give the request id to the platform operator\x12v\n" +
 	"\x0fTENANT_REQUIRED\x10\b\x1aa\xa8E\x90\x03\x8a\xb2\x19,请求未指明租户代码（tenant_code）\x92\xb2\x19)the request names no tenant (tenant_code)\x12\x86\x01\n" +
-	"\x11REQUEST_TOO_LARGE\x10\t\x1ao\xa8E\x9d\x03\x8a\xb2\x19*请求体过大，上限为 {limit} 字节\x92\xb2\x199the request body is too large; the limit is {limit} bytes\x1a\x04\xa0E\xf4\x03B3Z1github.com/cityops/cityops/api/errors/v1;errorsv1b\x06proto3"
+	"\x11REQUEST_TOO_LARGE\x10\t\x1ao\xa8E\x9d\x03\x8a\xb2\x19*请求体过大，上限为 {limit} 字节\x92\xb2\x199the request body is too large; the limit is {limit} bytes\x12\x82\x01\n" +
+	"\x0fUNAUTHENTICATED\x10\n" +
+	"\x1am\xa8E\x91\x03\x8a\xb2\x19-未登录或登录已失效，请重新登录\x92\xb2\x194not signed in, or the sign-in expired; sign in again\x12b\n" +
+	"\tFORBIDDEN\x10\v\x1aS\xa8E\x93\x03\x8a\xb2\x19!当前岗位无权执行此操作\x92\xb2\x19&your roles do not allow this operation\x12\x82\x01\n" +
+	"\fRATE_LIMITED\x10\f\x1ap\xa8E\xad\x03\x8a\xb2\x193请求过于频繁，请 {retry_after} 秒后再试\x92\xb2\x191too many requests; retry in {retry_after} seconds\x12\xeb\x01\n" +
+	"\x0eACCOUNT_LOCKED\x10\r\x1a\xd6\x01\xa8E\xa7\x03\x8a\xb2\x19c登录失败次数过多，账号已临时锁定，请 {retry_after} 秒后再试或联系管理员\x92\xb2\x19gtoo many failed sign-ins; the account is locked, retry in {retry_after} seconds or ask an administrator\x12\x96\x01\n" +
+	"\x18PASSWORD_CHANGE_REQUIRED\x10\x0e\x1ax\xa8E\x93\x03\x8a\xb2\x199密码已被管理员重置，请先修改密码再登录\x92\xb2\x193the password was reset; change it before signing in\x12\x81\x01\n" +
+	"\x11PASSWORD_TOO_WEAK\x10\x0f\x1aj\xa8E\x90\x03\x8a\xb2\x19)新密码不符合密码策略：{detail}\x92\xb2\x195the new password breaks the password policy: {detail}\x12Q\n" +
+	"\x0eUSER_NOT_FOUND\x10\x10\x1a=\xa8E\x94\x03\x8a\xb2\x19\x17用户 {user} 不存在\x92\xb2\x19\x1auser {user} does not exist\x12Y\n" +
+	"\x13USER_ALREADY_EXISTS\x10\x11\x1a@\xa8E\x99\x03\x8a\xb2\x19\x1e登录名 {login} 已被使用\x92\xb2\x19\x16login {login} is taken\x12a\n" +
+	"\x11API_KEY_NOT_FOUND\x10\x12\x1aJ\xa8E\x94\x03\x8a\xb2\x19\x1f接入密钥 {key_id} 不存在\x92\xb2\x19\x1fAPI key {key_id} does not exist\x12~\n" +
+	"\fROLE_INVALID\x10\x13\x1al\xa8E\x90\x03\x8a\xb2\x19,岗位 {role} 不存在或不能在此授予\x92\xb2\x194role {role} does not exist or cannot be granted here\x12J\n" +
+	"\tNOT_FOUND\x10\x14\x1a;\xa8E\x94\x03\x8a\xb2\x19\x15{kind} {id} 不存在\x92\xb2\x19\x1a{kind} {id} does not exist\x1a\x04\xa0E\xf4\x03B3Z1github.com/cityops/cityops/api/errors/v1;errorsv1b\x06proto3"
 
 var (
 	file_errors_v1_errors_proto_rawDescOnce sync.Once

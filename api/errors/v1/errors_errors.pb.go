@@ -214,6 +214,225 @@ func ErrorRequestTooLarge(format string, args ...interface{}) *errors.Error {
 	return errors.New(413, ErrorReason_REQUEST_TOO_LARGE.String(), fmt.Sprintf(format, args...))
 }
 
+// IsUnauthenticated reports whether err has reason UNAUTHENTICATED and code 401 (ErrorReason).
+//
+// The request carries no valid credentials (missing, malformed, expired,
+// forged or revoked token or key). Metadata: detail.
+func IsUnauthenticated(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_UNAUTHENTICATED.String() && e.Code == 401
+}
+
+// ErrorUnauthenticated returns an error with reason UNAUTHENTICATED and code 401 (ErrorReason),
+// its message formatted from format and args.
+//
+// The request carries no valid credentials (missing, malformed, expired,
+// forged or revoked token or key). Metadata: detail.
+func ErrorUnauthenticated(format string, args ...interface{}) *errors.Error {
+	return errors.New(401, ErrorReason_UNAUTHENTICATED.String(), fmt.Sprintf(format, args...))
+}
+
+// IsForbidden reports whether err has reason FORBIDDEN and code 403 (ErrorReason).
+//
+// The caller is known but its roles do not allow this operation here.
+// Metadata: operation.
+func IsForbidden(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_FORBIDDEN.String() && e.Code == 403
+}
+
+// ErrorForbidden returns an error with reason FORBIDDEN and code 403 (ErrorReason),
+// its message formatted from format and args.
+//
+// The caller is known but its roles do not allow this operation here.
+// Metadata: operation.
+func ErrorForbidden(format string, args ...interface{}) *errors.Error {
+	return errors.New(403, ErrorReason_FORBIDDEN.String(), fmt.Sprintf(format, args...))
+}
+
+// IsRateLimited reports whether err has reason RATE_LIMITED and code 429 (ErrorReason).
+//
+// Too many requests from this address or key. Metadata: retry_after (seconds).
+func IsRateLimited(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_RATE_LIMITED.String() && e.Code == 429
+}
+
+// ErrorRateLimited returns an error with reason RATE_LIMITED and code 429 (ErrorReason),
+// its message formatted from format and args.
+//
+// Too many requests from this address or key. Metadata: retry_after (seconds).
+func ErrorRateLimited(format string, args ...interface{}) *errors.Error {
+	return errors.New(429, ErrorReason_RATE_LIMITED.String(), fmt.Sprintf(format, args...))
+}
+
+// IsAccountLocked reports whether err has reason ACCOUNT_LOCKED and code 423 (ErrorReason).
+//
+// Too many failed sign-ins; the account or address is locked for a while.
+// Metadata: retry_after (seconds).
+func IsAccountLocked(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_ACCOUNT_LOCKED.String() && e.Code == 423
+}
+
+// ErrorAccountLocked returns an error with reason ACCOUNT_LOCKED and code 423 (ErrorReason),
+// its message formatted from format and args.
+//
+// Too many failed sign-ins; the account or address is locked for a while.
+// Metadata: retry_after (seconds).
+func ErrorAccountLocked(format string, args ...interface{}) *errors.Error {
+	return errors.New(423, ErrorReason_ACCOUNT_LOCKED.String(), fmt.Sprintf(format, args...))
+}
+
+// IsPasswordChangeRequired reports whether err has reason PASSWORD_CHANGE_REQUIRED and code 403 (ErrorReason).
+//
+// The password was reset by an administrator and must be changed before
+// signing in (call ChangePassword).
+func IsPasswordChangeRequired(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_PASSWORD_CHANGE_REQUIRED.String() && e.Code == 403
+}
+
+// ErrorPasswordChangeRequired returns an error with reason PASSWORD_CHANGE_REQUIRED and code 403 (ErrorReason),
+// its message formatted from format and args.
+//
+// The password was reset by an administrator and must be changed before
+// signing in (call ChangePassword).
+func ErrorPasswordChangeRequired(format string, args ...interface{}) *errors.Error {
+	return errors.New(403, ErrorReason_PASSWORD_CHANGE_REQUIRED.String(), fmt.Sprintf(format, args...))
+}
+
+// IsPasswordTooWeak reports whether err has reason PASSWORD_TOO_WEAK and code 400 (ErrorReason).
+//
+// The new password breaks the password policy. Metadata: detail.
+func IsPasswordTooWeak(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_PASSWORD_TOO_WEAK.String() && e.Code == 400
+}
+
+// ErrorPasswordTooWeak returns an error with reason PASSWORD_TOO_WEAK and code 400 (ErrorReason),
+// its message formatted from format and args.
+//
+// The new password breaks the password policy. Metadata: detail.
+func ErrorPasswordTooWeak(format string, args ...interface{}) *errors.Error {
+	return errors.New(400, ErrorReason_PASSWORD_TOO_WEAK.String(), fmt.Sprintf(format, args...))
+}
+
+// IsUserNotFound reports whether err has reason USER_NOT_FOUND and code 404 (ErrorReason).
+//
+// No such user in this tenant. Metadata: user.
+func IsUserNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_USER_NOT_FOUND.String() && e.Code == 404
+}
+
+// ErrorUserNotFound returns an error with reason USER_NOT_FOUND and code 404 (ErrorReason),
+// its message formatted from format and args.
+//
+// No such user in this tenant. Metadata: user.
+func ErrorUserNotFound(format string, args ...interface{}) *errors.Error {
+	return errors.New(404, ErrorReason_USER_NOT_FOUND.String(), fmt.Sprintf(format, args...))
+}
+
+// IsUserAlreadyExists reports whether err has reason USER_ALREADY_EXISTS and code 409 (ErrorReason).
+//
+// A user with this login exists already in the tenant. Metadata: login.
+func IsUserAlreadyExists(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_USER_ALREADY_EXISTS.String() && e.Code == 409
+}
+
+// ErrorUserAlreadyExists returns an error with reason USER_ALREADY_EXISTS and code 409 (ErrorReason),
+// its message formatted from format and args.
+//
+// A user with this login exists already in the tenant. Metadata: login.
+func ErrorUserAlreadyExists(format string, args ...interface{}) *errors.Error {
+	return errors.New(409, ErrorReason_USER_ALREADY_EXISTS.String(), fmt.Sprintf(format, args...))
+}
+
+// IsApiKeyNotFound reports whether err has reason API_KEY_NOT_FOUND and code 404 (ErrorReason).
+//
+// No such API key in this tenant. Metadata: key_id.
+func IsApiKeyNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_API_KEY_NOT_FOUND.String() && e.Code == 404
+}
+
+// ErrorApiKeyNotFound returns an error with reason API_KEY_NOT_FOUND and code 404 (ErrorReason),
+// its message formatted from format and args.
+//
+// No such API key in this tenant. Metadata: key_id.
+func ErrorApiKeyNotFound(format string, args ...interface{}) *errors.Error {
+	return errors.New(404, ErrorReason_API_KEY_NOT_FOUND.String(), fmt.Sprintf(format, args...))
+}
+
+// IsRoleInvalid reports whether err has reason ROLE_INVALID and code 400 (ErrorReason).
+//
+// A role that does not exist or may not be granted here. Metadata: role.
+func IsRoleInvalid(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_ROLE_INVALID.String() && e.Code == 400
+}
+
+// ErrorRoleInvalid returns an error with reason ROLE_INVALID and code 400 (ErrorReason),
+// its message formatted from format and args.
+//
+// A role that does not exist or may not be granted here. Metadata: role.
+func ErrorRoleInvalid(format string, args ...interface{}) *errors.Error {
+	return errors.New(400, ErrorReason_ROLE_INVALID.String(), fmt.Sprintf(format, args...))
+}
+
+// IsNotFound reports whether err has reason NOT_FOUND and code 404 (ErrorReason).
+//
+// A record the caller named does not exist (or is not visible to it).
+// Metadata: kind, id.
+func IsNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_NOT_FOUND.String() && e.Code == 404
+}
+
+// ErrorNotFound returns an error with reason NOT_FOUND and code 404 (ErrorReason),
+// its message formatted from format and args.
+//
+// A record the caller named does not exist (or is not visible to it).
+// Metadata: kind, id.
+func ErrorNotFound(format string, args ...interface{}) *errors.Error {
+	return errors.New(404, ErrorReason_NOT_FOUND.String(), fmt.Sprintf(format, args...))
+}
+
 // ErrorReasonMessage returns the message template of a ErrorReason reason
 // in lang ("zh-CN" or "en"), and false when the reason declares none in lang.
 // Templates name metadata keys of the error in braces, e.g. {code}.
@@ -282,6 +501,83 @@ func ErrorReasonMessage(reason, lang string) (string, bool) {
 		case "en":
 			return "the request body is too large; the limit is {limit} bytes", true
 		}
+	case "UNAUTHENTICATED":
+		switch lang {
+		case "zh-CN":
+			return "未登录或登录已失效，请重新登录", true
+		case "en":
+			return "not signed in, or the sign-in expired; sign in again", true
+		}
+	case "FORBIDDEN":
+		switch lang {
+		case "zh-CN":
+			return "当前岗位无权执行此操作", true
+		case "en":
+			return "your roles do not allow this operation", true
+		}
+	case "RATE_LIMITED":
+		switch lang {
+		case "zh-CN":
+			return "请求过于频繁，请 {retry_after} 秒后再试", true
+		case "en":
+			return "too many requests; retry in {retry_after} seconds", true
+		}
+	case "ACCOUNT_LOCKED":
+		switch lang {
+		case "zh-CN":
+			return "登录失败次数过多，账号已临时锁定，请 {retry_after} 秒后再试或联系管理员", true
+		case "en":
+			return "too many failed sign-ins; the account is locked, retry in {retry_after} seconds or ask an administrator", true
+		}
+	case "PASSWORD_CHANGE_REQUIRED":
+		switch lang {
+		case "zh-CN":
+			return "密码已被管理员重置，请先修改密码再登录", true
+		case "en":
+			return "the password was reset; change it before signing in", true
+		}
+	case "PASSWORD_TOO_WEAK":
+		switch lang {
+		case "zh-CN":
+			return "新密码不符合密码策略：{detail}", true
+		case "en":
+			return "the new password breaks the password policy: {detail}", true
+		}
+	case "USER_NOT_FOUND":
+		switch lang {
+		case "zh-CN":
+			return "用户 {user} 不存在", true
+		case "en":
+			return "user {user} does not exist", true
+		}
+	case "USER_ALREADY_EXISTS":
+		switch lang {
+		case "zh-CN":
+			return "登录名 {login} 已被使用", true
+		case "en":
+			return "login {login} is taken", true
+		}
+	case "API_KEY_NOT_FOUND":
+		switch lang {
+		case "zh-CN":
+			return "接入密钥 {key_id} 不存在", true
+		case "en":
+			return "API key {key_id} does not exist", true
+		}
+	case "ROLE_INVALID":
+		switch lang {
+		case "zh-CN":
+			return "岗位 {role} 不存在或不能在此授予", true
+		case "en":
+			return "role {role} does not exist or cannot be granted here", true
+		}
+	case "NOT_FOUND":
+		switch lang {
+		case "zh-CN":
+			return "{kind} {id} 不存在", true
+		case "en":
+			return "{kind} {id} does not exist", true
+		}
 	}
 	return "", false
 }
@@ -310,6 +606,28 @@ func ErrorReasonCode(reason string) (int, bool) {
 		return 400, true
 	case "REQUEST_TOO_LARGE":
 		return 413, true
+	case "UNAUTHENTICATED":
+		return 401, true
+	case "FORBIDDEN":
+		return 403, true
+	case "RATE_LIMITED":
+		return 429, true
+	case "ACCOUNT_LOCKED":
+		return 423, true
+	case "PASSWORD_CHANGE_REQUIRED":
+		return 403, true
+	case "PASSWORD_TOO_WEAK":
+		return 400, true
+	case "USER_NOT_FOUND":
+		return 404, true
+	case "USER_ALREADY_EXISTS":
+		return 409, true
+	case "API_KEY_NOT_FOUND":
+		return 404, true
+	case "ROLE_INVALID":
+		return 400, true
+	case "NOT_FOUND":
+		return 404, true
 	}
 	return 0, false
 }
