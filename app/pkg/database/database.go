@@ -19,6 +19,9 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
 	"github.com/cityops/cityops/ent"
+	// The privacy policies, hooks and defaults of the schema are registered
+	// by ent/runtime; every client opened here needs them.
+	_ "github.com/cityops/cityops/ent/runtime"
 )
 
 // DB is an open database: the raw pool for migrations and health checks,

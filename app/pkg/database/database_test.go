@@ -14,6 +14,7 @@ import (
 
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/testdb"
+	"github.com/cityops/cityops/app/pkg/viewer"
 	"github.com/cityops/cityops/ent"
 	"github.com/cityops/cityops/ent/department"
 	"github.com/cityops/cityops/ent/schematype"
@@ -130,7 +131,7 @@ func newTenant(c *ent.Client, code string) *ent.TenantCreate {
 func TestEntRoundTrip(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
-		ctx := t.Context()
+		ctx := viewer.SystemContext(t.Context(), "storage test")
 		city, err := db.Ent.Tenant.Create().
 			SetCode("450100").SetSlug("nanning").SetNameZh("南宁市").SetNameEn("Nanning").
 			SetLevel(tenant.LevelCity).SetPath("000000/450000/450100").SetDepth(2).
@@ -197,7 +198,7 @@ func TestEntRoundTrip(t *testing.T) {
 func TestConstraints(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
-		ctx := t.Context()
+		ctx := viewer.SystemContext(t.Context(), "storage test")
 		county, err := newTenant(db.Ent, "450126").Save(ctx)
 		if err != nil {
 			t.Fatalf("create tenant: %v", err)
@@ -233,7 +234,7 @@ var errBoom = errors.New("boom")
 func TestInTx(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
-		ctx := t.Context()
+		ctx := viewer.SystemContext(t.Context(), "storage test")
 		count := func() int {
 			t.Helper()
 			n, err := db.Ent.Tenant.Query().Count(ctx)

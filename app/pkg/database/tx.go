@@ -37,7 +37,7 @@ type txState struct {
 // decides about commit, so an inner error must be returned, not swallowed
 // (on PostgreSQL the transaction is aborted after a failed statement anyway).
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
-	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.owner == db {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok && st != nil && st.owner == db {
 		return fn(ctx)
 	}
 	tx, err := db.Ent.Tx(ctx)
@@ -65,7 +65,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 // Client returns the ent client to use under ctx: the transaction's client
 // when ctx is inside an InTx of this DB, db.Ent otherwise.
 func (db *DB) Client(ctx context.Context) *ent.Client {
-	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.owner == db {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok && st != nil && st.owner == db {
 		return st.tx.Client()
 	}
 	return db.Ent
@@ -85,8 +85,16 @@ func ClientFromContext(ctx context.Context, fallback *ent.Client) *ent.Client {
 
 // TxFromContext returns the transaction carried by ctx, or nil.
 func TxFromContext(ctx context.Context) *ent.Tx {
-	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok && st != nil {
 		return st.tx
 	}
 	return nil
+}
+
+// WithoutTx returns ctx detached from any transaction it carries, keeping
+// everything else (viewer, deadline). Work that must persist even when the
+// surrounding unit of work rolls back — counting a failed login toward a
+// lockout — runs under it.
+func WithoutTx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, txKey{}, (*txState)(nil))
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/cityops/cityops/app/pkg/database"
+	"github.com/cityops/cityops/app/pkg/viewer"
 	"github.com/cityops/cityops/app/platform/internal/biz/onboarding"
 	tenantbiz "github.com/cityops/cityops/app/platform/internal/biz/tenant"
 	"github.com/cityops/cityops/app/platform/internal/conf"
@@ -69,10 +70,10 @@ func (a *Admin) MigrationStatus(ctx context.Context) (current, latest int64, err
 // directory of them) and applies them in one transaction. Validation
 // problems come back as manifest.Problems, and nothing is written.
 func (a *Admin) Onboard(ctx context.Context, path string, progress func(Step)) (Summary, error) {
-	return a.core.OnboardDir(ctx, path, progress)
+	return a.core.OnboardDir(viewer.SystemContext(ctx, "cityctl tenant onboard"), path, progress)
 }
 
 // Tree returns the tenant subtree rooted at code.
 func (a *Admin) Tree(ctx context.Context, code string) (*TreeNode, error) {
-	return a.core.Tenants.Tree(ctx, code, 0)
+	return a.core.Tenants.Tree(viewer.SystemContext(ctx, "cityctl tenant tree"), code, 0)
 }

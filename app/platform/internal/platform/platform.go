@@ -21,6 +21,7 @@ import (
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/manifest"
 	"github.com/cityops/cityops/app/pkg/region"
+	"github.com/cityops/cityops/app/pkg/viewer"
 	"github.com/cityops/cityops/app/platform/internal/biz/onboarding"
 	tenantbiz "github.com/cityops/cityops/app/platform/internal/biz/tenant"
 	"github.com/cityops/cityops/app/platform/internal/conf"
@@ -159,6 +160,7 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 	core := NewCore(db)
 	app := &App{Core: core, Registry: prometheus.NewRegistry()}
 	if dir := bc.GetOnboarding().GetSeedDir(); dir != "" {
+		ctx := viewer.SystemContext(ctx, "first-start onboarding")
 		n, err := core.Tenants.Count(ctx)
 		if err != nil {
 			return fail(err)
