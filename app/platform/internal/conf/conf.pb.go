@@ -33,6 +33,7 @@ type Bootstrap struct {
 	Data          *Data                  `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
 	Observability *Observability         `protobuf:"bytes,3,opt,name=observability,proto3" json:"observability,omitempty"`
 	Onboarding    *Onboarding            `protobuf:"bytes,4,opt,name=onboarding,proto3" json:"onboarding,omitempty"`
+	Security      *Security              `protobuf:"bytes,5,opt,name=security,proto3" json:"security,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -91,6 +92,13 @@ func (x *Bootstrap) GetObservability() *Observability {
 func (x *Bootstrap) GetOnboarding() *Onboarding {
 	if x != nil {
 		return x.Onboarding
+	}
+	return nil
+}
+
+func (x *Bootstrap) GetSecurity() *Security {
+	if x != nil {
+		return x.Security
 	}
 	return nil
 }
@@ -288,7 +296,12 @@ type Onboarding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Directory of tenant manifests loaded when the tenant table is empty
 	// (first start); empty disables it.
-	SeedDir       string `protobuf:"bytes,1,opt,name=seed_dir,json=seedDir,proto3" json:"seed_dir,omitempty"`
+	SeedDir string `protobuf:"bytes,1,opt,name=seed_dir,json=seedDir,proto3" json:"seed_dir,omitempty"`
+	// Create one demo account per role in the demo tenants and print their
+	// passwords at start-up (embedded mode only; never in production).
+	DemoAccounts bool `protobuf:"varint,2,opt,name=demo_accounts,json=demoAccounts,proto3" json:"demo_accounts,omitempty"`
+	// Codes of the tenants that get demo accounts.
+	DemoTenants   []string `protobuf:"bytes,3,rep,name=demo_tenants,json=demoTenants,proto3" json:"demo_tenants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -330,6 +343,124 @@ func (x *Onboarding) GetSeedDir() string {
 	return ""
 }
 
+func (x *Onboarding) GetDemoAccounts() bool {
+	if x != nil {
+		return x.DemoAccounts
+	}
+	return false
+}
+
+func (x *Onboarding) GetDemoTenants() []string {
+	if x != nil {
+		return x.DemoTenants
+	}
+	return nil
+}
+
+// Security holds secrets, sessions and limits.
+type Security struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Secrets *Security_Secrets      `protobuf:"bytes,1,opt,name=secrets,proto3" json:"secrets,omitempty"`
+	// Lifetime of access tokens (JWT) and refresh tokens.
+	AccessTokenTtl  *durationpb.Duration `protobuf:"bytes,2,opt,name=access_token_ttl,json=accessTokenTtl,proto3" json:"access_token_ttl,omitempty"`
+	RefreshTokenTtl *durationpb.Duration `protobuf:"bytes,3,opt,name=refresh_token_ttl,json=refreshTokenTtl,proto3" json:"refresh_token_ttl,omitempty"`
+	// Public calls (login) per source address, and calls per user or key.
+	LoginRatePerSecond float64 `protobuf:"fixed64,4,opt,name=login_rate_per_second,json=loginRatePerSecond,proto3" json:"login_rate_per_second,omitempty"`
+	LoginBurst         int32   `protobuf:"varint,5,opt,name=login_burst,json=loginBurst,proto3" json:"login_burst,omitempty"`
+	ApiRatePerSecond   float64 `protobuf:"fixed64,6,opt,name=api_rate_per_second,json=apiRatePerSecond,proto3" json:"api_rate_per_second,omitempty"`
+	ApiBurst           int32   `protobuf:"varint,7,opt,name=api_burst,json=apiBurst,proto3" json:"api_burst,omitempty"`
+	// How often replicas look for changed authorization rules and keys.
+	ReloadInterval *durationpb.Duration `protobuf:"bytes,8,opt,name=reload_interval,json=reloadInterval,proto3" json:"reload_interval,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Security) Reset() {
+	*x = Security{}
+	mi := &file_conf_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Security) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Security) ProtoMessage() {}
+
+func (x *Security) ProtoReflect() protoreflect.Message {
+	mi := &file_conf_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Security.ProtoReflect.Descriptor instead.
+func (*Security) Descriptor() ([]byte, []int) {
+	return file_conf_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Security) GetSecrets() *Security_Secrets {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+func (x *Security) GetAccessTokenTtl() *durationpb.Duration {
+	if x != nil {
+		return x.AccessTokenTtl
+	}
+	return nil
+}
+
+func (x *Security) GetRefreshTokenTtl() *durationpb.Duration {
+	if x != nil {
+		return x.RefreshTokenTtl
+	}
+	return nil
+}
+
+func (x *Security) GetLoginRatePerSecond() float64 {
+	if x != nil {
+		return x.LoginRatePerSecond
+	}
+	return 0
+}
+
+func (x *Security) GetLoginBurst() int32 {
+	if x != nil {
+		return x.LoginBurst
+	}
+	return 0
+}
+
+func (x *Security) GetApiRatePerSecond() float64 {
+	if x != nil {
+		return x.ApiRatePerSecond
+	}
+	return 0
+}
+
+func (x *Security) GetApiBurst() int32 {
+	if x != nil {
+		return x.ApiBurst
+	}
+	return 0
+}
+
+func (x *Security) GetReloadInterval() *durationpb.Duration {
+	if x != nil {
+		return x.ReloadInterval
+	}
+	return nil
+}
+
 type Server_HTTP struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Addr    string                 `protobuf:"bytes,1,opt,name=addr,proto3" json:"addr,omitempty"`
@@ -344,7 +475,7 @@ type Server_HTTP struct {
 
 func (x *Server_HTTP) Reset() {
 	*x = Server_HTTP{}
-	mi := &file_conf_proto_msgTypes[5]
+	mi := &file_conf_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -356,7 +487,7 @@ func (x *Server_HTTP) String() string {
 func (*Server_HTTP) ProtoMessage() {}
 
 func (x *Server_HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[5]
+	mi := &file_conf_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +541,7 @@ type Server_GRPC struct {
 
 func (x *Server_GRPC) Reset() {
 	*x = Server_GRPC{}
-	mi := &file_conf_proto_msgTypes[6]
+	mi := &file_conf_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -422,7 +553,7 @@ func (x *Server_GRPC) String() string {
 func (*Server_GRPC) ProtoMessage() {}
 
 func (x *Server_GRPC) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[6]
+	mi := &file_conf_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +601,7 @@ type Data_Database struct {
 
 func (x *Data_Database) Reset() {
 	*x = Data_Database{}
-	mi := &file_conf_proto_msgTypes[7]
+	mi := &file_conf_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -482,7 +613,7 @@ func (x *Data_Database) String() string {
 func (*Data_Database) ProtoMessage() {}
 
 func (x *Data_Database) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[7]
+	mi := &file_conf_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,19 +671,122 @@ func (x *Data_Database) GetMigrateOnStart() bool {
 	return false
 }
 
+type Security_Secrets struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "local" (embedded default: a 0600 file) or "vault".
+	Backend      string `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
+	LocalPath    string `protobuf:"bytes,2,opt,name=local_path,json=localPath,proto3" json:"local_path,omitempty"`
+	VaultAddress string `protobuf:"bytes,3,opt,name=vault_address,json=vaultAddress,proto3" json:"vault_address,omitempty"`
+	// Token auth; empty when AppRole is used. Prefer the VAULT_TOKEN env.
+	VaultToken        string `protobuf:"bytes,4,opt,name=vault_token,json=vaultToken,proto3" json:"vault_token,omitempty"`
+	VaultRoleId       string `protobuf:"bytes,5,opt,name=vault_role_id,json=vaultRoleId,proto3" json:"vault_role_id,omitempty"`
+	VaultSecretId     string `protobuf:"bytes,6,opt,name=vault_secret_id,json=vaultSecretId,proto3" json:"vault_secret_id,omitempty"`
+	VaultKvMount      string `protobuf:"bytes,7,opt,name=vault_kv_mount,json=vaultKvMount,proto3" json:"vault_kv_mount,omitempty"`
+	VaultTransitMount string `protobuf:"bytes,8,opt,name=vault_transit_mount,json=vaultTransitMount,proto3" json:"vault_transit_mount,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Security_Secrets) Reset() {
+	*x = Security_Secrets{}
+	mi := &file_conf_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Security_Secrets) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Security_Secrets) ProtoMessage() {}
+
+func (x *Security_Secrets) ProtoReflect() protoreflect.Message {
+	mi := &file_conf_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Security_Secrets.ProtoReflect.Descriptor instead.
+func (*Security_Secrets) Descriptor() ([]byte, []int) {
+	return file_conf_proto_rawDescGZIP(), []int{5, 0}
+}
+
+func (x *Security_Secrets) GetBackend() string {
+	if x != nil {
+		return x.Backend
+	}
+	return ""
+}
+
+func (x *Security_Secrets) GetLocalPath() string {
+	if x != nil {
+		return x.LocalPath
+	}
+	return ""
+}
+
+func (x *Security_Secrets) GetVaultAddress() string {
+	if x != nil {
+		return x.VaultAddress
+	}
+	return ""
+}
+
+func (x *Security_Secrets) GetVaultToken() string {
+	if x != nil {
+		return x.VaultToken
+	}
+	return ""
+}
+
+func (x *Security_Secrets) GetVaultRoleId() string {
+	if x != nil {
+		return x.VaultRoleId
+	}
+	return ""
+}
+
+func (x *Security_Secrets) GetVaultSecretId() string {
+	if x != nil {
+		return x.VaultSecretId
+	}
+	return ""
+}
+
+func (x *Security_Secrets) GetVaultKvMount() string {
+	if x != nil {
+		return x.VaultKvMount
+	}
+	return ""
+}
+
+func (x *Security_Secrets) GetVaultTransitMount() string {
+	if x != nil {
+		return x.VaultTransitMount
+	}
+	return ""
+}
+
 var File_conf_proto protoreflect.FileDescriptor
 
 const file_conf_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"conf.proto\x12\x15cityops.platform.conf\x1a\x1egoogle/protobuf/duration.proto\"\x82\x02\n" +
+	"conf.proto\x12\x15cityops.platform.conf\x1a\x1egoogle/protobuf/duration.proto\"\xbf\x02\n" +
 	"\tBootstrap\x125\n" +
 	"\x06server\x18\x01 \x01(\v2\x1d.cityops.platform.conf.ServerR\x06server\x12/\n" +
 	"\x04data\x18\x02 \x01(\v2\x1b.cityops.platform.conf.DataR\x04data\x12J\n" +
 	"\robservability\x18\x03 \x01(\v2$.cityops.platform.conf.ObservabilityR\robservability\x12A\n" +
 	"\n" +
 	"onboarding\x18\x04 \x01(\v2!.cityops.platform.conf.OnboardingR\n" +
-	"onboarding\"\xa2\x03\n" +
+	"onboarding\x12;\n" +
+	"\bsecurity\x18\x05 \x01(\v2\x1f.cityops.platform.conf.SecurityR\bsecurity\"\xa2\x03\n" +
 	"\x06Server\x126\n" +
 	"\x04http\x18\x01 \x01(\v2\".cityops.platform.conf.Server.HTTPR\x04http\x126\n" +
 	"\x04grpc\x18\x02 \x01(\v2\".cityops.platform.conf.Server.GRPCR\x04grpc\x12@\n" +
@@ -580,10 +814,33 @@ const file_conf_proto_rawDesc = "" +
 	"\rotlp_endpoint\x18\x02 \x01(\tR\fotlpEndpoint\x12#\n" +
 	"\rotlp_insecure\x18\x03 \x01(\bR\fotlpInsecure\x12,\n" +
 	"\x12trace_sample_ratio\x18\x04 \x01(\x01R\x10traceSampleRatio\x12!\n" +
-	"\fservice_name\x18\x05 \x01(\tR\vserviceName\"'\n" +
+	"\fservice_name\x18\x05 \x01(\tR\vserviceName\"o\n" +
 	"\n" +
 	"Onboarding\x12\x19\n" +
-	"\bseed_dir\x18\x01 \x01(\tR\aseedDirB<Z:github.com/cityops/cityops/app/platform/internal/conf;confb\x06proto3"
+	"\bseed_dir\x18\x01 \x01(\tR\aseedDir\x12#\n" +
+	"\rdemo_accounts\x18\x02 \x01(\bR\fdemoAccounts\x12!\n" +
+	"\fdemo_tenants\x18\x03 \x03(\tR\vdemoTenants\"\xea\x05\n" +
+	"\bSecurity\x12A\n" +
+	"\asecrets\x18\x01 \x01(\v2'.cityops.platform.conf.Security.SecretsR\asecrets\x12C\n" +
+	"\x10access_token_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0eaccessTokenTtl\x12E\n" +
+	"\x11refresh_token_ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x0frefreshTokenTtl\x121\n" +
+	"\x15login_rate_per_second\x18\x04 \x01(\x01R\x12loginRatePerSecond\x12\x1f\n" +
+	"\vlogin_burst\x18\x05 \x01(\x05R\n" +
+	"loginBurst\x12-\n" +
+	"\x13api_rate_per_second\x18\x06 \x01(\x01R\x10apiRatePerSecond\x12\x1b\n" +
+	"\tapi_burst\x18\a \x01(\x05R\bapiBurst\x12B\n" +
+	"\x0freload_interval\x18\b \x01(\v2\x19.google.protobuf.DurationR\x0ereloadInterval\x1a\xaa\x02\n" +
+	"\aSecrets\x12\x18\n" +
+	"\abackend\x18\x01 \x01(\tR\abackend\x12\x1d\n" +
+	"\n" +
+	"local_path\x18\x02 \x01(\tR\tlocalPath\x12#\n" +
+	"\rvault_address\x18\x03 \x01(\tR\fvaultAddress\x12\x1f\n" +
+	"\vvault_token\x18\x04 \x01(\tR\n" +
+	"vaultToken\x12\"\n" +
+	"\rvault_role_id\x18\x05 \x01(\tR\vvaultRoleId\x12&\n" +
+	"\x0fvault_secret_id\x18\x06 \x01(\tR\rvaultSecretId\x12$\n" +
+	"\x0evault_kv_mount\x18\a \x01(\tR\fvaultKvMount\x12.\n" +
+	"\x13vault_transit_mount\x18\b \x01(\tR\x11vaultTransitMountB<Z:github.com/cityops/cityops/app/platform/internal/conf;confb\x06proto3"
 
 var (
 	file_conf_proto_rawDescOnce sync.Once
@@ -597,35 +854,42 @@ func file_conf_proto_rawDescGZIP() []byte {
 	return file_conf_proto_rawDescData
 }
 
-var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_conf_proto_goTypes = []any{
 	(*Bootstrap)(nil),           // 0: cityops.platform.conf.Bootstrap
 	(*Server)(nil),              // 1: cityops.platform.conf.Server
 	(*Data)(nil),                // 2: cityops.platform.conf.Data
 	(*Observability)(nil),       // 3: cityops.platform.conf.Observability
 	(*Onboarding)(nil),          // 4: cityops.platform.conf.Onboarding
-	(*Server_HTTP)(nil),         // 5: cityops.platform.conf.Server.HTTP
-	(*Server_GRPC)(nil),         // 6: cityops.platform.conf.Server.GRPC
-	(*Data_Database)(nil),       // 7: cityops.platform.conf.Data.Database
-	(*durationpb.Duration)(nil), // 8: google.protobuf.Duration
+	(*Security)(nil),            // 5: cityops.platform.conf.Security
+	(*Server_HTTP)(nil),         // 6: cityops.platform.conf.Server.HTTP
+	(*Server_GRPC)(nil),         // 7: cityops.platform.conf.Server.GRPC
+	(*Data_Database)(nil),       // 8: cityops.platform.conf.Data.Database
+	(*Security_Secrets)(nil),    // 9: cityops.platform.conf.Security.Secrets
+	(*durationpb.Duration)(nil), // 10: google.protobuf.Duration
 }
 var file_conf_proto_depIdxs = []int32{
 	1,  // 0: cityops.platform.conf.Bootstrap.server:type_name -> cityops.platform.conf.Server
 	2,  // 1: cityops.platform.conf.Bootstrap.data:type_name -> cityops.platform.conf.Data
 	3,  // 2: cityops.platform.conf.Bootstrap.observability:type_name -> cityops.platform.conf.Observability
 	4,  // 3: cityops.platform.conf.Bootstrap.onboarding:type_name -> cityops.platform.conf.Onboarding
-	5,  // 4: cityops.platform.conf.Server.http:type_name -> cityops.platform.conf.Server.HTTP
-	6,  // 5: cityops.platform.conf.Server.grpc:type_name -> cityops.platform.conf.Server.GRPC
-	8,  // 6: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
-	7,  // 7: cityops.platform.conf.Data.database:type_name -> cityops.platform.conf.Data.Database
-	8,  // 8: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
-	8,  // 9: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
-	8,  // 10: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	5,  // 4: cityops.platform.conf.Bootstrap.security:type_name -> cityops.platform.conf.Security
+	6,  // 5: cityops.platform.conf.Server.http:type_name -> cityops.platform.conf.Server.HTTP
+	7,  // 6: cityops.platform.conf.Server.grpc:type_name -> cityops.platform.conf.Server.GRPC
+	10, // 7: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
+	8,  // 8: cityops.platform.conf.Data.database:type_name -> cityops.platform.conf.Data.Database
+	9,  // 9: cityops.platform.conf.Security.secrets:type_name -> cityops.platform.conf.Security.Secrets
+	10, // 10: cityops.platform.conf.Security.access_token_ttl:type_name -> google.protobuf.Duration
+	10, // 11: cityops.platform.conf.Security.refresh_token_ttl:type_name -> google.protobuf.Duration
+	10, // 12: cityops.platform.conf.Security.reload_interval:type_name -> google.protobuf.Duration
+	10, // 13: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
+	10, // 14: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
+	10, // 15: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_conf_proto_init() }
@@ -639,7 +903,7 @@ func file_conf_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_conf_proto_rawDesc), len(file_conf_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -15,9 +15,10 @@ import (
 	"github.com/cityops/cityops/app/platform/configs"
 )
 
-// EnvPrefix is the prefix of the environment variables the configuration
-// reads; nothing else of the environment is looked at.
-const EnvPrefix = "CITYOPS_"
+// EnvPrefixes are the prefixes of the environment variables the
+// configuration reads (ours, and Vault's standard VAULT_ADDR, VAULT_TOKEN …);
+// nothing else of the environment is looked at.
+var EnvPrefixes = []string{"CITYOPS_", "VAULT_"}
 
 // Load reads the configuration from path, or from the embedded defaults
 // when path is empty, and resolves placeholders from environ (os.Environ()
@@ -75,7 +76,7 @@ func (b bytesSource) Load() ([]*config.KeyValue, error) {
 
 func (b bytesSource) Watch() (config.Watcher, error) { return newStillWatcher(), nil }
 
-// envSource exposes CITYOPS_* variables under their full names, so the
+// envSource exposes CITYOPS_* and VAULT_* variables under their full names, so the
 // placeholder in config.yaml is the very name an operator sets.
 type envSource []string
 
@@ -83,8 +84,11 @@ func (e envSource) Load() ([]*config.KeyValue, error) {
 	var kvs []*config.KeyValue
 	for _, kv := range e {
 		k, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, EnvPrefix) {
-			kvs = append(kvs, &config.KeyValue{Key: k, Value: []byte(v)})
+		for _, p := range EnvPrefixes {
+			if strings.HasPrefix(k, p) {
+				kvs = append(kvs, &config.KeyValue{Key: k, Value: []byte(v)})
+				break
+			}
 		}
 	}
 	return kvs, nil

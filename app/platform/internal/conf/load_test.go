@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/cityops/cityops/app/platform/internal/conf"
 )
 
@@ -102,5 +104,33 @@ data:
 	}
 	if bc.GetData().GetDatabase().GetDsn() != "postgres://other/y" || bc.GetServer().GetHttp().GetTimeout().AsDuration() != 5*time.Second {
 		t.Fatalf("file not applied: %v", bc)
+	}
+}
+
+// TestProductionConfigMapLoads keeps deploy/kubernetes/configmap.yaml
+// loadable by the platform itself (durations in protobuf form, known keys).
+func TestProductionConfigMapLoads(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../../../deploy/kubernetes/configmap.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm struct {
+		Data map[string]string `yaml:"data"`
+	}
+	if err := yaml.Unmarshal(raw, &cm); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(cm.Data["config.yaml"]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bc, err := conf.Load(p, []string{"CITYOPS_DB_DSN=postgres://app@db/cityops", "VAULT_ADDR=https://vault:8200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bc.GetData().GetDatabase().GetMigrateOnStart() || bc.GetSecurity().GetSecrets().GetBackend() != "vault" ||
+		bc.GetSecurity().GetSecrets().GetVaultAddress() != "https://vault:8200" || bc.GetOnboarding().GetDemoAccounts() {
+		t.Fatalf("production config: %v", bc)
 	}
 }

@@ -15,7 +15,6 @@ import (
 
 	errorsv1 "github.com/cityops/cityops/api/errors/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
-	biz "github.com/cityops/cityops/app/platform/internal/biz/tenant"
 )
 
 // HeaderRequestID carries the request id in HTTP headers and gRPC metadata.
@@ -185,28 +184,6 @@ func validationReasonZH(reason string) string {
 		return "必填"
 	}
 	return reason
-}
-
-// tenantScope gates every tenant-scoped call: the tenant named by the
-// request must exist (TENANT_NOT_FOUND) and be active (TENANT_SUSPENDED).
-func tenantScope(uc *biz.Usecase) middleware.Middleware {
-	return func(next middleware.Handler) middleware.Handler {
-		return func(ctx context.Context, req any) (any, error) {
-			s, ok := req.(biz.Scoped)
-			if !ok {
-				return next(ctx, req)
-			}
-			code := s.GetTenantCode()
-			if code == "" {
-				return nil, errorsv1.ErrorTenantRequired("tenant required")
-			}
-			t, err := uc.RequireActive(ctx, code)
-			if err != nil {
-				return nil, err
-			}
-			return next(biz.NewContext(ctx, t), req)
-		}
-	}
 }
 
 // accessLog writes one structured line per call: operation, outcome,

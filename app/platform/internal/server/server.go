@@ -46,6 +46,9 @@ type Options struct {
 	// Ready reports whether the platform can serve (database reachable,
 	// migrations current); /readyz answers 503 with the error otherwise.
 	Ready func(ctx context.Context) error
+	// Access is authentication, authorization, the tenant gate, rate
+	// limits and the audited unit of work.
+	Access *Access
 	// Disabled turns the middleware chain off; only benchmarks use it, to
 	// measure the framework's own ceiling.
 	Disabled bool
@@ -69,7 +72,8 @@ func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
 		localize(o.Localizer, o.Logger),
 		recovery.Recovery(),
 		validate(),
-		tenantScope(svc.TenantUC),
+		o.Access.unitOfWork(),
+		o.Access.authenticate(),
 	}
 }
 
@@ -207,6 +211,10 @@ func errorEncoder(l *apierr.Localizer, maxBody int64) http.EncodeErrorFunc {
 		if e := kerrors.FromError(err); e.Reason == "CODEC" && strings.Contains(e.Message, "request body too large") {
 			err = tooLarge(maxBody)
 		}
-		http.DefaultErrorEncoder(w, r, l.Localize(err, apierr.Lang(r.Header.Get("Accept-Language")), r.Header.Get(HeaderRequestID)))
+		out := l.Localize(err, apierr.Lang(r.Header.Get("Accept-Language")), r.Header.Get(HeaderRequestID))
+		if ra := out.Metadata["retry_after"]; ra != "" {
+			w.Header().Set("Retry-After", ra)
+		}
+		http.DefaultErrorEncoder(w, r, out)
 	}
 }
