@@ -24,7 +24,8 @@ run: ## run the platform with embedded defaults (SQLite in ./var, sample tenants
 	go build -o $(BIN)/cityctl ./app/cityctl
 	$(BIN)/platform
 
-# test: installs/starts what the tests need (PostgreSQL on 127.0.0.1, protoc), then the whole suite.
+# test: installs/starts what the tests need (PostgreSQL on 127.0.0.1, protoc, a Vault dev
+# server binary built from Go modules and cached), then the whole suite.
 .PHONY: test
 test: deps ## run the whole test suite (starts PostgreSQL and installs protoc if needed)
 	go vet ./...
@@ -34,6 +35,7 @@ test: deps ## run the whole test suite (starts PostgreSQL and installs protoc if
 deps: ## install and start what the tests need (idempotent)
 	deploy/dev/ensure-protoc.sh
 	deploy/dev/ensure-postgres.sh
+	deploy/dev/ensure-vault.sh >/dev/null
 
 .PHONY: tools
 tools: ## build the pinned protoc plugins and ours into ./var/bin

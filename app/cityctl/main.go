@@ -23,10 +23,15 @@ import (
 const usage = `cityctl — CityOps administration
 
 Usage:
-  cityctl [-conf FILE] [-lang zh-CN|en] migrate            apply pending database migrations
+  cityctl [-conf FILE] [-lang zh-CN|en] migrate [-grant-app ROLE]
+                                                       apply pending database migrations; on PostgreSQL
+                                                       grant ROLE (the platform's login) what it needs
   cityctl [-conf FILE] [-lang zh-CN|en] migrate status     show the applied and latest versions
   cityctl [-conf FILE] [-lang zh-CN|en] tenant onboard DIR validate and load tenants/<slug> or a tree of them
   cityctl [-conf FILE] [-lang zh-CN|en] tenant tree [CODE] print the tenant tree (default root 000000)
+  cityctl [-conf FILE] [-lang zh-CN|en] auth rotate-key    add a new access-token signing key (no one is logged out)
+  cityctl [-conf FILE] [-lang zh-CN|en] audit verify CODE|platform
+                                                       verify an audit hash chain; exit 1 when broken
 `
 
 func main() {
@@ -60,13 +65,23 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return a, closeFn, true
 	}
 	switch {
-	case rest[0] == "migrate" && (len(rest) == 1 || rest[1] == "up"):
+	case rest[0] == "migrate" && (len(rest) == 1 || rest[1] == "up" || strings.HasPrefix(rest[1], "-")):
+		mfs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+		mfs.SetOutput(stderr)
+		grant := mfs.String("grant-app", "", "PostgreSQL role of the platform to grant table privileges to")
+		margs := rest[1:]
+		if len(margs) > 0 && margs[0] == "up" {
+			margs = margs[1:]
+		}
+		if err := mfs.Parse(margs); err != nil {
+			return 2
+		}
 		a, closeFn, ok := open()
 		if !ok {
 			return 1
 		}
 		defer closeFn()
-		from, to, err := a.Migrate(ctx)
+		from, to, err := a.Migrate(ctx, *grant)
 		if err != nil {
 			fmt.Fprintln(stderr, "cityctl: migrate:", err)
 			return 1
@@ -100,6 +115,21 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 		defer closeFn()
 		return onboard(ctx, a, rest[2], l, stdout, stderr)
+	case rest[0] == "auth" && len(rest) == 2 && rest[1] == "rotate-key":
+		a, closeFn, ok := open()
+		if !ok {
+			return 1
+		}
+		defer closeFn()
+		kid, err := a.RotateSigningKey(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, "cityctl: rotate key:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, msg(l, "新签名密钥 %s 已加入，旧密钥签发的令牌在到期前仍然有效\n", "added signing key %s; tokens of the previous key stay valid until they expire\n"), kid)
+		return 0
+	case rest[0] == "audit":
+		return runAudit(ctx, rest[1:], l, open, stdout, stderr)
 	case rest[0] == "tenant" && len(rest) >= 2 && rest[1] == "tree":
 		code := "000000"
 		if len(rest) > 2 {
@@ -151,6 +181,12 @@ func onboard(ctx context.Context, a *admin.Admin, path string, l string, stdout,
 	fmt.Fprintf(stdout, msg(l, "完成：%d 个租户（新建 %d，更新 %d，未变 %d），部门新建 %d、更新 %d\n",
 		"done: %d tenants (%d created, %d updated, %d unchanged), departments %d created, %d updated\n"),
 		sum.Tenants, sum.Created, sum.Updated, sum.Unchanged, sum.DepartmentsCreated, sum.DepartmentsUpdated)
+	if len(sum.Admins) > 0 {
+		fmt.Fprintln(stdout, msg(l, "新建管理员的初始密码（只显示这一次，已存入密钥库）：", "first administrators' passwords (shown once; kept in the secret store):"))
+		for _, c := range sum.Admins {
+			fmt.Fprintf(stdout, "  %s %s  %s / %s\n", c.TenantCode, c.TenantName, c.Login, c.Password)
+		}
+	}
 	return 0
 }
 

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # ensure-postgres.sh makes a local PostgreSQL server available for the test
 # suites (app/pkg/testdb) on 127.0.0.1:5432 with a test-only superuser role
-# cityops/cityops.
+# cityops/cityops, which owns and migrates the test databases, and the
+# application role cityops_app/cityops_app (LOGIN, NOSUPERUSER, NOBYPASSRLS,
+# NOCREATEDB, NOCREATEROLE) that the tests connect as, so that PostgreSQL
+# row-level security binds them as it binds the platform in production.
+# Per-database privileges of cityops_app are granted by database.GrantApp
+# after migrating, not here.
 #
-# It is idempotent: when the server already answers as cityops it exits 0
-# without output. Otherwise it installs the Debian package if missing, starts
+# It is idempotent: when the server already answers as both roles, with
+# cityops_app unprivileged, it exits 0 without output. Otherwise it installs the Debian package if missing, starts
 # the cluster of the newest installed major version, creates the role and
 # waits until the server accepts connections, printing one line per action.
 # Meant for developer machines and CI runners (Debian, root, no TTY).
@@ -24,20 +29,56 @@ wait_seconds="${CITYOPS_PG_WAIT:-30}"
 tune="${CITYOPS_PG_TUNE:-1}"
 role="cityops"
 password="cityops"
+app_role="cityops_app"
+app_password="cityops_app"
 
 say() { printf 'ensure-postgres: %s\n' "$*"; }
 die() { printf 'ensure-postgres: error: %s\n' "$*" >&2; exit 1; }
 
-# answers_as_cityops succeeds when the server accepts a password login as the
-# test role over TCP, which is exactly what the test harness needs.
-answers_as_cityops() {
+# answers_as USER PASSWORD succeeds when the server accepts a password login
+# as USER over TCP, which is exactly what the test harness needs.
+answers_as() {
 	command -v psql >/dev/null 2>&1 || return 1
-	PGPASSWORD="$password" PGCONNECT_TIMEOUT=3 psql -X -q -w \
-		-h 127.0.0.1 -p "$port" -U "$role" -d postgres \
+	PGPASSWORD="$2" PGCONNECT_TIMEOUT=3 psql -X -q -w \
+		-h 127.0.0.1 -p "$port" -U "$1" -d postgres \
 		-c 'SELECT 1' >/dev/null 2>&1
+}
+answers_as_cityops() { answers_as "$role" "$password"; }
+
+# as_cityops runs psql as the superuser test role over TCP (no root needed).
+as_cityops() {
+	PGPASSWORD="$password" PGCONNECT_TIMEOUT=3 psql -X -q -w -v ON_ERROR_STOP=1 \
+		-h 127.0.0.1 -p "$port" -U "$role" -d postgres "$@"
+}
+
+# app_role_ok succeeds when cityops_app logs in and holds none of the
+# attributes that would let it skip row-level security or escape its grants.
+app_role_ok() {
+	answers_as "$app_role" "$app_password" || return 1
+	[[ "$(as_cityops -t -A -c "SELECT rolsuper OR rolbypassrls OR rolcreatedb OR rolcreaterole
+		FROM pg_roles WHERE rolname = '${app_role}'" 2>/dev/null)" == "f" ]]
+}
+
+# ensure_app_role creates cityops_app, or resets its password and attributes;
+# the DO block makes a concurrent creation by the test harness harmless.
+ensure_app_role() {
+	app_role_ok && return 0
+	say "creating or resetting role ${app_role} (no superuser, no BYPASSRLS)"
+	as_cityops -c "DO \$\$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${app_role}') THEN
+		CREATE ROLE ${app_role};
+	END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+	NULL;
+END
+\$\$" \
+		-c "ALTER ROLE ${app_role} WITH LOGIN PASSWORD '${app_password}' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE" >/dev/null
+	app_role_ok || die "role ${app_role} was created but does not log in over TCP on 127.0.0.1:${port}; check pg_hba.conf"
 }
 
 if answers_as_cityops; then
+	ensure_app_role
 	exit 0
 fi
 
@@ -111,7 +152,8 @@ fi
 
 for _ in $(seq 1 "$wait_seconds"); do
 	if answers_as_cityops; then
-		say "ready on 127.0.0.1:${port} (PostgreSQL ${major}, role ${role})"
+		ensure_app_role
+		say "ready on 127.0.0.1:${port} (PostgreSQL ${major}, roles ${role} and ${app_role})"
 		exit 0
 	fi
 	sleep 1

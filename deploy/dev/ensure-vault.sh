@@ -16,6 +16,11 @@
 # binary exists it only prints the path. Concurrent runs (several test
 # packages at once) serialize on a lock file and build once.
 #
+# Usage:
+#   deploy/dev/ensure-vault.sh               build if needed, print the path
+#   deploy/dev/ensure-vault.sh --print-path  only print where the binary
+#                                            belongs (no build; for checks)
+#
 # Environment:
 #   CITYOPS_VAULTDEV_CACHE  cache root (default as above)
 set -euo pipefail
@@ -41,6 +46,15 @@ cache_key() {
 cache_root="${CITYOPS_VAULTDEV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cityops/vaultdev}"
 dir="${cache_root}/$(cache_key)"
 bin="${dir}/vaultdev"
+
+case "${1:-}" in
+"") ;;
+--print-path)
+	printf '%s\n' "$bin"
+	exit 0
+	;;
+*) die "unknown argument ${1} (want no argument or --print-path)" ;;
+esac
 
 if [[ -x "$bin" ]]; then
 	printf '%s\n' "$bin"

@@ -42,8 +42,9 @@ import (
 	kv "github.com/hashicorp/vault-plugin-secrets-kv"
 	"github.com/hashicorp/vault/builtin/credential/approle"
 	"github.com/hashicorp/vault/builtin/logical/transit"
-	vaulthttp "github.com/hashicorp/vault/http"
 	"github.com/hashicorp/vault/helper/namespace"
+	vaulthttp "github.com/hashicorp/vault/http"
+	"github.com/hashicorp/vault/internalshared/configutil"
 	"github.com/hashicorp/vault/sdk/helper/consts"
 	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/hashicorp/vault/sdk/physical/inmem"
@@ -101,8 +102,11 @@ func realMain(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen %s: %w", *addr, err)
 	}
 	srv := &http.Server{
+		// The handler reads its limits from the listener config; zero
+		// values mean Vault's defaults, but the struct must be there.
 		Handler: vaulthttp.Handler.Handler(&vault.HandlerProperties{
-			Core: core,
+			Core:           core,
+			ListenerConfig: &configutil.Listener{Type: "tcp", Address: ln.Addr().String()},
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -189,7 +193,7 @@ func initDev(ctx context.Context, core *vault.Core, rootToken string) error {
 		return errors.New("unseal: core is still sealed after the only key share")
 	}
 
-	resp, err := request(ctx, core, init.RootToken, "auth/token/create", map[string]any{
+	resp, err := request(ctx, core, logical.UpdateOperation, init.RootToken, "auth/token/create", map[string]any{
 		"id":                rootToken,
 		"policies":          []string{"root"},
 		"no_parent":         true,
@@ -201,7 +205,7 @@ func initDev(ctx context.Context, core *vault.Core, rootToken string) error {
 	if resp == nil || resp.Auth == nil {
 		return errors.New("create root token: no auth in response")
 	}
-	if _, err := request(ctx, core, init.RootToken, "auth/token/revoke-self", nil); err != nil {
+	if _, err := request(ctx, core, logical.UpdateOperation, init.RootToken, "auth/token/revoke-self", nil); err != nil {
 		return fmt.Errorf("revoke initial root token: %w", err)
 	}
 
@@ -216,7 +220,7 @@ func initDev(ctx context.Context, core *vault.Core, rootToken string) error {
 		{"sys/mounts/transit", map[string]any{"type": "transit", "description": "signing keys"}},
 	}
 	for _, m := range mounts {
-		if _, err := request(ctx, core, rootToken, m.path, m.data); err != nil {
+		if _, err := request(ctx, core, logical.UpdateOperation, rootToken, m.path, m.data); err != nil {
 			return fmt.Errorf("mount %s: %w", strings.TrimPrefix(m.path, "sys/mounts/"), err)
 		}
 	}
@@ -229,7 +233,7 @@ func initDev(ctx context.Context, core *vault.Core, rootToken string) error {
 func waitKVReady(ctx context.Context, core *vault.Core, token string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := request(ctx, core, token, "secret/config", nil, logical.ReadOperation)
+		_, err := request(ctx, core, logical.ReadOperation, token, "secret/config", nil)
 		if err == nil {
 			return nil
 		}
@@ -244,15 +248,11 @@ func waitKVReady(ctx context.Context, core *vault.Core, token string) error {
 	}
 }
 
-// request sends one request straight to the core (an update unless op says
-// otherwise) and turns error responses into errors.
-func request(ctx context.Context, core *vault.Core, token, path string, data map[string]any, op ...logical.Operation) (*logical.Response, error) {
-	operation := logical.UpdateOperation
-	if len(op) > 0 {
-		operation = op[0]
-	}
+// request sends one request straight to the core and turns error responses
+// into errors.
+func request(ctx context.Context, core *vault.Core, op logical.Operation, token, path string, data map[string]any) (*logical.Response, error) {
 	resp, err := core.HandleRequest(ctx, &logical.Request{
-		Operation:   operation,
+		Operation:   op,
 		ClientToken: token,
 		Path:        path,
 		Data:        data,

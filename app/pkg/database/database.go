@@ -27,9 +27,11 @@ import (
 // DB is an open database: the raw pool for migrations and health checks,
 // and the ent client for everything else. Both share one pool.
 type DB struct {
-	// SQL is the connection pool.
+	// SQL is the connection pool. Statements on it carry no viewer: on
+	// PostgreSQL, row-level security shows them no tenant-owned row.
 	SQL *sql.DB
-	// Ent is the ent client on SQL.
+	// Ent is the ent client on SQL. On PostgreSQL each of its statements
+	// runs in a transaction scoped to the viewer of its context.
 	Ent *ent.Client
 	// Dialect is ent's dialect name: dialect.SQLite ("sqlite3") or
 	// dialect.Postgres ("postgres"). Package migrations accepts it as is.
@@ -60,9 +62,16 @@ func Open(ctx context.Context, cfg Config) (*DB, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("database open: %w", err)
 	}
+	// On PostgreSQL every ent statement tells the row-level security
+	// policies who is acting (scope.go); SQLite has no row-level security,
+	// so there the ent privacy rules are the only layer.
+	var drv dialect.Driver = entsql.OpenDB(dia, pool)
+	if dia == dialect.Postgres {
+		drv = newScopedDriver(drv.(*entsql.Driver))
+	}
 	db := &DB{
 		SQL:     pool,
-		Ent:     ent.NewClient(ent.Driver(entsql.OpenDB(dia, pool))),
+		Ent:     ent.NewClient(ent.Driver(drv)),
 		Dialect: dia,
 	}
 	if err := db.Ping(ctx); err != nil {

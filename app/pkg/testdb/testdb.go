@@ -17,6 +17,12 @@
 // by default the one deploy/dev/ensure-postgres.sh starts; a test asking for
 // PostgreSQL fails when it is not reachable rather than being skipped, so a
 // green run always means both dialects were tested.
+//
+// As in production, the template is migrated by the owner (the admin role
+// of the server) and the tests connect as the application role
+// pgserver.AppRole, which row-level security binds; database.GrantApp
+// gives it its privileges. PostgresAsOwner and PostgresOwnerDSN are for the
+// few tests that need the owner (schema changes, the migrations).
 package testdb
 
 import (
@@ -88,6 +94,9 @@ func (h *harness) init() error {
 			return
 		}
 		h.server = srv
+		if h.err = srv.EnsureAppRole(ctx); h.err != nil {
+			return
+		}
 		h.prefix = pgserver.RandomName("cityops_test")
 		h.template = h.prefix + "_tpl"
 		h.err = h.createTemplate(ctx)
@@ -95,9 +104,10 @@ func (h *harness) init() error {
 	return h.err
 }
 
-// createTemplate creates and migrates the template, then closes every
-// connection to it and forbids new ones: a session on a template makes
-// each CREATE DATABASE … TEMPLATE fail.
+// createTemplate creates and migrates the template and grants the
+// application role its privileges (they are copied with it), then closes
+// every connection to it and forbids new ones: a session on a template
+// makes each CREATE DATABASE … TEMPLATE fail.
 func (h *harness) createTemplate(ctx context.Context) error {
 	dsn, err := h.server.CreateDatabase(ctx, h.template, "template0")
 	if err != nil {
@@ -108,6 +118,9 @@ func (h *harness) createTemplate(ctx context.Context) error {
 		return fmt.Errorf("open template: %w", err)
 	}
 	err = migrations.Apply(ctx, db.SQL, db.Dialect)
+	if err == nil {
+		err = database.GrantApp(ctx, db.SQL, pgserver.AppRole)
+	}
 	closeDB()
 	if err != nil {
 		return fmt.Errorf("migrate template: %w", err)
@@ -118,16 +131,15 @@ func (h *harness) createTemplate(ctx context.Context) error {
 	return nil
 }
 
-// clone creates a fresh copy of the template and returns its name and DSN.
-func (h *harness) clone(ctx context.Context) (string, string, error) {
+// clone creates a fresh copy of the template and returns its name.
+func (h *harness) clone(ctx context.Context) (string, error) {
 	name := fmt.Sprintf("%s_%d", h.prefix, h.seq.Add(1))
 	h.createMu.Lock()
 	defer h.createMu.Unlock()
-	dsn, err := h.server.CreateDatabase(ctx, name, h.template)
-	if err != nil {
-		return "", "", fmt.Errorf("clone template: %w", err)
+	if _, err := h.server.CreateDatabase(ctx, name, h.template); err != nil {
+		return "", fmt.Errorf("clone template: %w", err)
 	}
-	return name, dsn, nil
+	return name, nil
 }
 
 // close drops the template and every leftover clone.
@@ -145,9 +157,28 @@ func (h *harness) close() error {
 }
 
 // PostgresDSN creates a fresh, migrated PostgreSQL database for t and
-// returns its DSN; the database is dropped when t ends. For tests that open
-// the database themselves (a platform process under test, pgx directly).
+// returns its DSN as the application role; the database is dropped when t
+// ends. For tests that open the database themselves (a platform process
+// under test, pgx directly).
 func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	app, _ := PostgresDSNs(t)
+	return app
+}
+
+// PostgresOwnerDSN is PostgresDSN logging in as the owner of the tables
+// (the server's admin role, a superuser on the dev server, so row-level
+// security does not bind it).
+func PostgresOwnerDSN(t testing.TB) string {
+	t.Helper()
+	_, owner := PostgresDSNs(t)
+	return owner
+}
+
+// PostgresDSNs creates one fresh, migrated PostgreSQL database for t and
+// returns its DSNs as the application role and as the owner, for tests
+// that compare the two views of the same rows.
+func PostgresDSNs(t testing.TB) (app, owner string) {
 	t.Helper()
 	if !pg.mainCalled.Load() {
 		t.Fatal("testdb: PostgreSQL databases need testdb.Main(m) in the package's TestMain (it drops the template at exit)")
@@ -157,7 +188,7 @@ func PostgresDSN(t testing.TB) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	name, dsn, err := pg.clone(ctx)
+	name, err := pg.clone(ctx)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
@@ -168,7 +199,7 @@ func PostgresDSN(t testing.TB) string {
 			t.Errorf("testdb: %v", err)
 		}
 	})
-	return dsn
+	return pg.server.DSNAs(name, pgserver.AppRole, pgserver.AppPassword), pg.server.DSN(name)
 }
 
 // EmptyPostgresDSN creates an empty PostgreSQL database (no migrations
@@ -199,13 +230,23 @@ func EmptyPostgresDSN(t testing.TB) string {
 	return dsn
 }
 
-// Postgres returns a fresh, migrated PostgreSQL database for t, closed and
-// dropped when t ends.
+// Postgres returns a fresh, migrated PostgreSQL database for t, connected
+// as the application role, closed and dropped when t ends.
 func Postgres(t testing.TB) *database.DB {
 	t.Helper()
-	dsn := PostgresDSN(t)
-	// A test needs few connections; the server has ~100 for all parallel
-	// tests of all packages.
+	return openPostgres(t, PostgresDSN(t))
+}
+
+// PostgresAsOwner is Postgres connected as the owner of the tables.
+func PostgresAsOwner(t testing.TB) *database.DB {
+	t.Helper()
+	return openPostgres(t, PostgresOwnerDSN(t))
+}
+
+// openPostgres opens dsn with a small pool: a test needs few connections,
+// and the server has ~100 for all parallel tests of all packages.
+func openPostgres(t testing.TB, dsn string) *database.DB {
+	t.Helper()
 	return open(t, database.Config{Driver: database.DriverPostgres, DSN: dsn, MaxOpenConns: 4})
 }
 

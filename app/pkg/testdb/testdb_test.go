@@ -1,6 +1,7 @@
 package testdb_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -11,16 +12,22 @@ import (
 
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/testdb"
+	"github.com/cityops/cityops/app/pkg/testdb/pgserver"
+	"github.com/cityops/cityops/app/pkg/viewer"
 	"github.com/cityops/cityops/ent/migrations"
 	"github.com/cityops/cityops/ent/tenant"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
+// systemCtx acts as the platform: the ent privacy rules (and, on
+// PostgreSQL, row-level security) answer nothing without a viewer.
+func systemCtx(t *testing.T) context.Context { return viewer.SystemContext(t.Context(), "testdb test") }
+
 func createTenant(t *testing.T, db *database.DB, code string) {
 	t.Helper()
 	err := db.Ent.Tenant.Create().SetCode(code).SetSlug("t" + code).SetNameZh("测试").
-		SetLevel(tenant.LevelCounty).SetPath(code).SetDepth(0).Exec(t.Context())
+		SetLevel(tenant.LevelCounty).SetPath(code).SetDepth(0).Exec(systemCtx(t))
 	if err != nil {
 		t.Fatalf("create tenant %s: %v", code, err)
 	}
@@ -28,7 +35,7 @@ func createTenant(t *testing.T, db *database.DB, code string) {
 
 func countTenants(t *testing.T, db *database.DB) int {
 	t.Helper()
-	n, err := db.Ent.Tenant.Query().Count(t.Context())
+	n, err := db.Ent.Tenant.Query().Count(systemCtx(t))
 	if err != nil {
 		t.Fatalf("count tenants: %v", err)
 	}
@@ -123,5 +130,65 @@ func TestSQLiteIsAPrivateFile(t *testing.T) {
 	createTenant(t, a, "450126")
 	if n := countTenants(t, b); n != 0 {
 		t.Errorf("second SQLite database sees %d tenants of the first", n)
+	}
+}
+
+// TestPostgresRoles checks who the databases connect as: the application
+// role, which row-level security binds, by default; the owner on request.
+func TestPostgresRoles(t *testing.T) {
+	t.Parallel()
+	type who struct {
+		User          string
+		Super, Bypass bool
+	}
+	whoami := func(t *testing.T, db *sql.DB) who {
+		t.Helper()
+		var w who
+		if err := db.QueryRowContext(t.Context(),
+			"SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user").
+			Scan(&w.User, &w.Super, &w.Bypass); err != nil {
+			t.Fatalf("whoami: %v", err)
+		}
+		return w
+	}
+	if got := whoami(t, testdb.Postgres(t).SQL); got != (who{User: pgserver.AppRole}) {
+		t.Errorf("Postgres connects as %+v, want %s without SUPERUSER or BYPASSRLS", got, pgserver.AppRole)
+	}
+
+	app, owner := testdb.PostgresDSNs(t)
+	open := func(dsn string) *sql.DB {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	appDB, ownerDB := open(app), open(owner)
+	var appName, ownerName, tableOwner string
+	for _, q := range []struct {
+		db   *sql.DB
+		dst  *string
+		stmt string
+	}{
+		{appDB, &appName, "SELECT current_database()"},
+		{ownerDB, &ownerName, "SELECT current_database()"},
+		{ownerDB, &tableOwner, "SELECT tableowner FROM pg_tables WHERE tablename = 'tenants'"},
+	} {
+		if err := q.db.QueryRowContext(t.Context(), q.stmt).Scan(q.dst); err != nil {
+			t.Fatalf("%s: %v", q.stmt, err)
+		}
+	}
+	if appName != ownerName {
+		t.Errorf("PostgresDSNs returned DSNs of different databases %s and %s", appName, ownerName)
+	}
+	if got := whoami(t, ownerDB).User; got != tableOwner {
+		t.Errorf("owner DSN connects as %s, tables are owned by %s", got, tableOwner)
+	}
+	if got := whoami(t, testdb.PostgresAsOwner(t).SQL).User; got != tableOwner {
+		t.Errorf("PostgresAsOwner connects as %s, want the owner %s", got, tableOwner)
+	}
+	if got := whoami(t, appDB).User; got != pgserver.AppRole {
+		t.Errorf("app DSN connects as %s", got)
 	}
 }

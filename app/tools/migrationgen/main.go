@@ -14,6 +14,15 @@
 //
 // Regenerate the ent code first (go generate ./ent); review the generated
 // SQL before committing, in particular drops and SQLite table rebuilds.
+//
+// Hand-written migrations (what the ent schema cannot describe, such as the
+// PostgreSQL row-level security policies) are added as files with a version
+// after the newest one, followed by
+//
+//	go run ./app/tools/migrationgen -hash
+//
+// which rewrites each directory's atlas.sum from its files and generates
+// nothing. Later diffs replay them like any other file.
 package main
 
 import (
@@ -60,10 +69,11 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 	dir := fs.String("dir", filepath.Join("ent", "migrations"), "migrations root holding one directory per dialect")
 	only := fs.String("dialect", "all", "dialect to generate: all, sqlite or postgres")
 	pgDSN := fs.String("pg-dsn", pgserver.AdminDSN(), "admin DSN of the PostgreSQL server for the scratch dev database (env "+pgserver.EnvDSN+")")
+	hash := fs.Bool("hash", false, "only rewrite each dialect's atlas.sum from its files, after adding a hand-written migration (-name is not needed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if !changeName.MatchString(*name) {
+	if !*hash && !changeName.MatchString(*name) {
 		return fmt.Errorf("-name %q must be snake_case [a-z0-9_]", *name)
 	}
 	var dialects []string
@@ -77,6 +87,16 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if _, err := os.Stat(filepath.Join(*dir, "..", "schema")); err != nil {
 		return fmt.Errorf("-dir %s does not sit beside ent/schema (run from the repository root): %w", *dir, err)
+	}
+	if *hash {
+		for _, d := range dialects {
+			path := filepath.Join(*dir, d)
+			if err := WriteSum(path); err != nil {
+				return fmt.Errorf("%s: %w", d, err)
+			}
+			fmt.Fprintf(out, "%s: rewrote %s\n", d, filepath.Join(path, atlasmigrate.HashFileName))
+		}
+		return nil
 	}
 
 	// One version for all dialects, so a change has the same number
@@ -105,6 +125,24 @@ func realMain(ctx context.Context, args []string, out io.Writer) error {
 		} else {
 			fmt.Fprintf(out, "%s: schema and migrations agree, nothing written\n", d)
 		}
+	}
+	return nil
+}
+
+// WriteSum rewrites the atlas.sum of the migration directory path from the
+// files in it. atlas.sum exists to catch edits of released files, so it is
+// only rewritten on request, after a reviewed hand-written file was added.
+func WriteSum(path string) error {
+	dir, err := sqltool.NewGooseDir(path)
+	if err != nil {
+		return fmt.Errorf("open migration directory: %w", err)
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return fmt.Errorf("checksum %s: %w", path, err)
+	}
+	if err := atlasmigrate.WriteSumFile(dir, sum); err != nil {
+		return fmt.Errorf("write %s: %w", atlasmigrate.HashFileName, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/sqltool"
 )
 
 func TestNextVersion(t *testing.T) {
@@ -115,5 +116,107 @@ func TestRegeneratesCommittedMigrations(t *testing.T) {
 				t.Errorf("regenerated %s differs from committed %s:\n%s", got[0], want[0], g)
 			}
 		})
+	}
+}
+
+// copyCommitted copies the committed migrations into a temporary ent/
+// directory (with the schema/ directory realMain looks for) and returns
+// the migrations root.
+func copyCommitted(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "ent")
+	if err := os.MkdirAll(filepath.Join(root, "schema"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "migrations")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "..", "ent", "migrations"))); err != nil {
+		t.Fatalf("copy committed migrations: %v", err)
+	}
+	return dir
+}
+
+// TestHashRewritesSum: -hash leaves a consistent atlas.sum as it is and
+// makes a directory with a new hand-written file valid again.
+func TestHashRewritesSum(t *testing.T) {
+	t.Parallel()
+	dir := copyCommitted(t)
+	sumPath := filepath.Join(dir, "postgres", atlasmigrate.HashFileName)
+	before, err := os.ReadFile(sumPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := realMain(t.Context(), []string{"-hash", "-dir", dir}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("-hash: %v", err)
+	}
+	if after, _ := os.ReadFile(sumPath); !bytes.Equal(before, after) {
+		t.Errorf("-hash changed a consistent atlas.sum:\n%s\nwant\n%s", after, before)
+	}
+
+	hand := filepath.Join(dir, "postgres", "29990101000000_hand_written.sql")
+	if err := os.WriteFile(hand, []byte("-- +goose Up\nSELECT 1;\n\n-- +goose Down\nSELECT 1;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	validate := func() error {
+		d, err := sqltool.NewGooseDir(filepath.Join(dir, "postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return atlasmigrate.Validate(d)
+	}
+	if err := validate(); err == nil {
+		t.Fatal("a new file without a new atlas.sum validates; the check is moot")
+	}
+	if err := realMain(t.Context(), []string{"-hash", "-dir", dir, "-dialect", "postgres"}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("-hash: %v", err)
+	}
+	if err := validate(); err != nil {
+		t.Errorf("after -hash: %v", err)
+	}
+}
+
+// TestDiffAfterHandWrittenMigrations: the committed hand-written files
+// (row-level security on PostgreSQL, its empty SQLite twin) replay, and a
+// change after them is still diffed exactly. A hand-written file dropping
+// an index the schema has stands for the change: the generator must write
+// one migration re-creating it, after every existing version.
+func TestDiffAfterHandWrittenMigrations(t *testing.T) {
+	t.Parallel()
+	dir := copyCommitted(t)
+	const version = "29990101000000"
+	for d, drop := range map[string]string{"postgres": `DROP INDEX "tenant_path";`, "sqlite": "DROP INDEX `tenant_path`;"} {
+		body := "-- +goose Up\n" + drop + "\n\n-- +goose Down\nSELECT 1;\n"
+		if err := os.WriteFile(filepath.Join(dir, d, version+"_drop_tenant_path.sql"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := realMain(t.Context(), []string{"-hash", "-dir", dir}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("-hash: %v", err)
+	}
+	var out bytes.Buffer
+	if err := realMain(t.Context(), []string{"-name", "readd_tenant_path", "-dir", dir}, &out); err != nil {
+		t.Fatalf("realMain: %v", err)
+	}
+	for d, want := range map[string]string{
+		"postgres": `CREATE INDEX "tenant_path" ON "tenants" ("path" text_pattern_ops);`,
+		"sqlite":   "CREATE INDEX `tenant_path` ON `tenants` (`path`);",
+	} {
+		got, err := filepath.Glob(filepath.Join(dir, d, "*_readd_tenant_path.sql"))
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%s: generated files = %v, %v\n%s", d, got, err, out.String())
+		}
+		if name := filepath.Base(got[0]); name <= version {
+			t.Errorf("%s: generated %s does not sort after the hand-written %s", d, name, version)
+		}
+		b, _ := os.ReadFile(got[0])
+		up, _, _ := strings.Cut(string(b), "-- +goose Down")
+		var stmts []string
+		for _, line := range strings.Split(up, "\n") {
+			if line != "" && !strings.HasPrefix(line, "--") {
+				stmts = append(stmts, line)
+			}
+		}
+		if len(stmts) != 1 || stmts[0] != want {
+			t.Errorf("%s: generated Up statements = %q, want only %q", d, stmts, want)
+		}
 	}
 }

@@ -28,6 +28,15 @@ const EnvDSN = "CITYOPS_TEST_PG_DSN"
 // deploy/dev/ensure-postgres.sh starts.
 const DefaultDSN = "postgres://cityops:cityops@127.0.0.1:5432/postgres?sslmode=disable"
 
+// AppRole and AppPassword are the login of the application role on the
+// test server: no superuser, no BYPASSRLS, so PostgreSQL row-level security
+// applies to it as in production. deploy/dev/ensure-postgres.sh creates it;
+// EnsureAppRole creates it on other servers. Test-only credentials.
+const (
+	AppRole     = "cityops_app"
+	AppPassword = "cityops_app"
+)
+
 // Hint tells a developer how to get a server; it ends every connection error.
 const Hint = "start one with deploy/dev/ensure-postgres.sh (or make test), or set " + EnvDSN + " to an admin DSN of a reachable server"
 
@@ -76,6 +85,36 @@ func (s *Server) DSN(name string) string {
 	u.Path = "/" + name
 	u.RawPath = ""
 	return u.String()
+}
+
+// DSNAs returns the DSN of database name on this server, logging in as
+// user with password instead of the admin role.
+func (s *Server) DSNAs(name, user, password string) string {
+	u := *s.base
+	u.Path = "/" + name
+	u.RawPath = ""
+	u.User = url.UserPassword(user, password)
+	return u.String()
+}
+
+// EnsureAppRole creates AppRole unless it exists. An existing role is left
+// as it is (a server may hold it with another password on purpose); the
+// caller's grants check its attributes. Concurrent test binaries may race
+// here, hence the exception handler rather than a check first.
+func (s *Server) EnsureAppRole(ctx context.Context) error {
+	q := `DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '` + AppRole + `') THEN
+		CREATE ROLE ` + quote(AppRole) + ` LOGIN PASSWORD '` + AppPassword + `' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+	END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+	NULL; -- another process created it meanwhile
+END
+$$`
+	if _, err := s.admin.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("pgserver ensure role %s: %w; %s", AppRole, err, Hint)
+	}
+	return nil
 }
 
 // CreateDatabase creates database name, copied from template when template

@@ -15,6 +15,7 @@ import (
 	"github.com/go-kratos/kratos/v2/log"
 
 	"github.com/cityops/cityops/app/pkg/telemetry"
+	"github.com/cityops/cityops/app/platform/internal/biz/onboarding"
 	"github.com/cityops/cityops/app/platform/internal/conf"
 	"github.com/cityops/cityops/app/platform/internal/platform"
 )
@@ -62,7 +63,11 @@ func realMain(ctx context.Context) error {
 	if app.Seeded != nil {
 		fmt.Printf("onboarded %d sample tenants (%d departments) from %s\n",
 			app.Seeded.Created, app.Seeded.DepartmentsCreated, bc.GetOnboarding().GetSeedDir())
+		for _, c := range app.Seeded.Admins {
+			fmt.Printf("  first administrator of %s %s: %s / %s (kept in the secret store)\n", c.TenantCode, c.TenantName, c.Login, c.Password)
+		}
 	}
+	app.Core.Run(ctx)
 
 	k := kratos.New(
 		kratos.Name(obs.GetServiceName()),
@@ -73,6 +78,7 @@ func realMain(ctx context.Context) error {
 		kratos.StopTimeout(bc.GetServer().GetShutdownGrace().AsDuration()),
 		kratos.AfterStart(func(context.Context) error {
 			printWelcome(bc)
+			printDemo(app.Demo)
 			return nil
 		}),
 	)
@@ -81,6 +87,18 @@ func realMain(ctx context.Context) error {
 	}
 	log.NewHelper(logger).Infow("msg", "stopped cleanly")
 	return nil
+}
+
+func printDemo(demo []onboarding.Credential) {
+	if len(demo) == 0 {
+		return
+	}
+	fmt.Println("Demo accounts (演示账号; passwords kept in the local secret store):")
+	fmt.Println("  tenant   login          role               password")
+	for _, c := range demo {
+		fmt.Printf("  %-8s %-14s %-18s %s\n", c.TenantCode, c.Login, c.Role, c.Password)
+	}
+	fmt.Println(`Sign in: curl -s -XPOST localhost:8000/v1/auth/login -d '{"tenantCode":"450126","login":"dispatcher","password":"…"}'`)
 }
 
 func printWelcome(bc *conf.Bootstrap) {

@@ -21,32 +21,104 @@ import (
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/manifest"
 	"github.com/cityops/cityops/app/pkg/region"
+	"github.com/cityops/cityops/app/pkg/secrets"
 	"github.com/cityops/cityops/app/pkg/viewer"
+	"github.com/cityops/cityops/app/platform/internal/biz/audit"
+	"github.com/cityops/cityops/app/platform/internal/biz/authz"
+	"github.com/cityops/cityops/app/platform/internal/biz/identity"
 	"github.com/cityops/cityops/app/platform/internal/biz/onboarding"
 	tenantbiz "github.com/cityops/cityops/app/platform/internal/biz/tenant"
 	"github.com/cityops/cityops/app/platform/internal/conf"
+	auditdata "github.com/cityops/cityops/app/platform/internal/data/audit"
+	authzdata "github.com/cityops/cityops/app/platform/internal/data/authz"
+	identitydata "github.com/cityops/cityops/app/platform/internal/data/identity"
 	tenantdata "github.com/cityops/cityops/app/platform/internal/data/tenant"
 	"github.com/cityops/cityops/app/platform/internal/server"
 	"github.com/cityops/cityops/app/platform/internal/service"
 	"github.com/cityops/cityops/ent/migrations"
 )
 
-// Core is the storage and the use cases, without any server: what the
-// platform serves and what cityctl administers.
+// Core is the storage, the secret store and the use cases, without any
+// server: what the platform serves and what cityctl administers.
 type Core struct {
 	DB         *database.DB
+	Secrets    secrets.Manager
 	Tenants    *tenantbiz.Usecase
 	Onboarding *onboarding.Usecase
+	Authz      *authz.Authorizer
+	Keys       *identity.Keyring
+	Identity   *identity.Usecase
+	Audit      *audit.Usecase
+	Accounts   *onboarding.Accounts
 }
 
-// NewCore builds the use cases over an open database.
-func NewCore(db *database.DB) *Core {
+// CoreOptions tune NewCore.
+type CoreOptions struct {
+	Logger         log.Logger
+	AccessTTL      time.Duration
+	RefreshTTL     time.Duration
+	ReloadInterval time.Duration
+	// Argon2 overrides the password hashing cost (tests use a cheap one).
+	Argon2 *identity.Argon2Params
+}
+
+// NewCore builds the use cases over an open database and secret store,
+// seeds the authorization policy of record and loads the token keys.
+func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOptions) (*Core, error) {
+	if o.Logger == nil {
+		o.Logger = log.DefaultLogger
+	}
 	tenants := tenantbiz.NewUsecase(
 		tenantdata.NewTenantRepo(db.Ent),
 		tenantdata.NewDepartmentRepo(db.Ent),
 		db,
 	)
-	return &Core{DB: db, Tenants: tenants, Onboarding: onboarding.NewUsecase(tenants)}
+	az, err := authz.New(ctx, authzdata.NewRepo(db.Ent), authz.Options{PollInterval: o.ReloadInterval, Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := az.Seed(viewer.SystemContext(ctx, "seed authorization policy")); err != nil {
+		return nil, err
+	}
+	keys, err := identity.NewKeyring(sm, identity.KeyringConfig{AccessTTL: o.AccessTTL})
+	if err != nil {
+		return nil, err
+	}
+	if err := keys.Load(ctx); err != nil {
+		return nil, err
+	}
+	icfg := identity.Config{RefreshTTL: o.RefreshTTL, Logger: o.Logger}
+	if o.Argon2 != nil {
+		icfg.Argon2 = *o.Argon2
+	}
+	id, err := identity.NewUsecase(identitydata.NewRepos(db.Ent), az, keys, db, icfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Core{
+		DB: db, Secrets: sm, Tenants: tenants, Onboarding: onboarding.NewUsecase(tenants),
+		Authz: az, Keys: keys, Identity: id,
+		Audit: audit.NewUsecase(auditdata.NewRepo(db), db),
+	}
+	c.Accounts = &onboarding.Accounts{
+		Create: func(ctx context.Context, t *tenantbiz.Tenant, login, name, pw string, roles []string) (bool, error) {
+			return id.Bootstrap(ctx, t.Code, login, name, pw, roles)
+		},
+		Secrets: sm, NotFound: secrets.ErrNotFound, Tenants: tenants,
+	}
+	return c, nil
+}
+
+// Close stops the background work of the use cases.
+func (c *Core) Close() {
+	c.Identity.Close()
+}
+
+// Run keeps the authorization policy and the token keys in step with
+// other replicas until ctx ends.
+func (c *Core) Run(ctx context.Context) {
+	go c.Authz.Run(ctx)
+	go func() { _ = c.Keys.Run(ctx) }()
 }
 
 // Ready reports whether the platform can serve: the database answers and
@@ -67,7 +139,8 @@ func (c *Core) Ready(ctx context.Context) error {
 
 // OnboardDir validates and applies the manifests at dir: one tenant
 // directory (it holds tenant.yaml; its parent must be onboarded already) or
-// a directory of tenant directories (applied parent-first).
+// a directory of tenant directories (applied parent-first), and creates
+// each tenant's first administrator, all in one transaction.
 func (c *Core) OnboardDir(ctx context.Context, dir string, progress func(onboarding.Step)) (onboarding.Summary, error) {
 	known := c.Onboarding.KnownParent(ctx)
 	var ts []*manifest.Tenant
@@ -97,7 +170,72 @@ func (c *Core) OnboardDir(ctx context.Context, dir string, progress func(onboard
 			return onboarding.Summary{}, err
 		}
 	}
-	return c.Onboarding.Apply(ctx, ts, progress)
+	var sum onboarding.Summary
+	err := c.DB.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if sum, err = c.Onboarding.Apply(ctx, ts, progress); err != nil {
+			return err
+		}
+		sum.Admins, err = c.Accounts.EnsureAdmins(ctx, ts)
+		return err
+	})
+	return sum, err
+}
+
+// SecretsConfig converts the configuration's secret store section.
+func SecretsConfig(bc *conf.Bootstrap) secrets.Config {
+	s := bc.GetSecurity().GetSecrets()
+	return secrets.Config{
+		Backend: s.GetBackend(), LocalPath: s.GetLocalPath(),
+		Vault: secrets.VaultConfig{
+			Address: s.GetVaultAddress(), Token: s.GetVaultToken(),
+			KVMount: s.GetVaultKvMount(), TransitMount: s.GetVaultTransitMount(),
+			AppRole: appRole(s.GetVaultRoleId(), s.GetVaultSecretId()),
+		},
+	}
+}
+
+func appRole(roleID, secretID string) *secrets.AppRoleAuth {
+	if roleID == "" {
+		return nil
+	}
+	return &secrets.AppRoleAuth{RoleID: roleID, SecretID: secretID}
+}
+
+// CoreOptionsFrom reads the use-case settings of the configuration.
+func CoreOptionsFrom(bc *conf.Bootstrap, logger log.Logger) CoreOptions {
+	sec := bc.GetSecurity()
+	return CoreOptions{
+		Logger: logger, AccessTTL: sec.GetAccessTokenTtl().AsDuration(),
+		RefreshTTL: sec.GetRefreshTokenTtl().AsDuration(), ReloadInterval: sec.GetReloadInterval().AsDuration(),
+	}
+}
+
+// Open opens the configured database (migrating it when configured to)
+// and secret store, and builds the core over them.
+func Open(ctx context.Context, bc *conf.Bootstrap, o CoreOptions) (*Core, func(), error) {
+	db, closeDB, err := database.Open(ctx, DatabaseConfig(bc))
+	if err != nil {
+		return nil, nil, err
+	}
+	if bc.GetData().GetDatabase().GetMigrateOnStart() {
+		if err := migrations.Apply(ctx, db.SQL, db.Dialect); err != nil {
+			closeDB()
+			return nil, nil, err
+		}
+	}
+	sm, err := secrets.Open(ctx, SecretsConfig(bc))
+	if err != nil {
+		closeDB()
+		return nil, nil, err
+	}
+	core, err := NewCore(ctx, db, sm, o)
+	if err != nil {
+		_ = sm.Close()
+		closeDB()
+		return nil, nil, err
+	}
+	return core, func() { core.Close(); _ = sm.Close(); closeDB() }, nil
 }
 
 // DatabaseConfig converts the configuration's database section.
@@ -118,8 +256,11 @@ type App struct {
 	HTTP     *http.Server
 	GRPC     *grpc.Server
 	Registry *prometheus.Registry
+	Access   *server.Access
 	// Seeded is the summary of the first-start onboarding, nil when none ran.
 	Seeded *onboarding.Summary
+	// Demo lists the demo accounts (embedded mode), printed at start-up.
+	Demo []onboarding.Credential
 }
 
 // Options tune New for tests and benchmarks.
@@ -129,45 +270,40 @@ type Options struct {
 	// DisableMiddleware serves without the middleware chain (benchmarks of
 	// the framework's own ceiling).
 	DisableMiddleware bool
-	// DB, when set, is used instead of opening the configured database; the
-	// caller keeps owning it (tests hand in their private databases).
-	DB *database.DB
+	// Core, when set, is used instead of opening the configured database
+	// and secret store; the caller keeps owning it (tests hand in theirs).
+	Core *Core
 }
 
-// New opens the database, migrates it when configured to, onboards the
-// seed manifests on first start, and builds the servers.
+// New opens the database and secret store (unless given a core), onboards
+// the seed manifests on first start, creates the demo accounts when
+// configured, and builds the servers.
 func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), error) {
 	if o.Logger == nil {
 		o.Logger = log.NewStdLogger(os.Stderr)
 	}
-	db, closeDB := o.DB, func() {}
-	if db == nil {
+	core, closeCore := o.Core, func() {}
+	if core == nil {
 		var err error
-		db, closeDB, err = database.Open(ctx, DatabaseConfig(bc))
+		core, closeCore, err = Open(ctx, bc, CoreOptionsFrom(bc, o.Logger))
 		if err != nil {
 			return nil, nil, err
 		}
 	}
 	fail := func(err error) (*App, func(), error) {
-		closeDB()
+		closeCore()
 		return nil, nil, err
 	}
-	if bc.GetData().GetDatabase().GetMigrateOnStart() {
-		if err := migrations.Apply(ctx, db.SQL, db.Dialect); err != nil {
-			return fail(err)
-		}
-	}
-	core := NewCore(db)
 	app := &App{Core: core, Registry: prometheus.NewRegistry()}
+	sys := viewer.SystemContext(ctx, "first-start onboarding")
 	if dir := bc.GetOnboarding().GetSeedDir(); dir != "" {
-		ctx := viewer.SystemContext(ctx, "first-start onboarding")
-		n, err := core.Tenants.Count(ctx)
+		n, err := core.Tenants.Count(sys)
 		if err != nil {
 			return fail(err)
 		}
 		if n == 0 {
 			if _, err := os.Stat(dir); err == nil {
-				sum, err := core.OnboardDir(ctx, dir, nil)
+				sum, err := core.OnboardDir(sys, dir, nil)
 				if err != nil {
 					return fail(fmt.Errorf("onboard seed tenants from %s: %w", dir, err))
 				}
@@ -175,10 +311,22 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 			}
 		}
 	}
+	if bc.GetOnboarding().GetDemoAccounts() {
+		var demo []onboarding.Credential
+		err := core.DB.InTx(sys, func(ctx context.Context) error {
+			var err error
+			demo, err = core.Accounts.EnsureDemoAccounts(ctx, bc.GetOnboarding().GetDemoTenants())
+			return err
+		})
+		if err != nil {
+			return fail(fmt.Errorf("demo accounts: %w", err))
+		}
+		app.Demo = demo
+	}
 	app.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(db.SQL, "cityops"),
+		collectors.NewDBStatsCollector(core.DB.SQL, "cityops"),
 	)
 	tp := o.Tracer
 	if tp == nil {
@@ -188,15 +336,35 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
+	sec := bc.GetSecurity()
+	app.Access = &server.Access{
+		Authenticate: func(ctx context.Context, cred string) (*server.Principal, error) {
+			p, err := core.Identity.Authenticate(ctx, cred)
+			if err != nil {
+				return nil, err
+			}
+			return &server.Principal{Kind: p.Kind, ID: p.ID, Name: p.Name, TenantID: p.TenantID,
+				TenantCode: p.TenantCode, TenantPath: p.TenantPath, DepartmentID: p.DepartmentID, Subject: p.Subject}, nil
+		},
+		Authorizer: core.Authz, Tenants: core.Tenants, Auditor: core.Audit, Tx: core.DB,
+		Limiter: server.NewRateLimiter(server.RateLimits{
+			AddrPerSecond: sec.GetLoginRatePerSecond(), AddrBurst: int(sec.GetLoginBurst()),
+			SubjectPerSecond: sec.GetApiRatePerSecond(), SubjectBurst: int(sec.GetApiBurst()),
+		}),
+	}
 	hs, gs, err := server.New(server.Options{
 		HTTPAddr: bc.GetServer().GetHttp().GetAddr(), GRPCAddr: bc.GetServer().GetGrpc().GetAddr(),
 		Timeout: timeout, MaxBodyBytes: bc.GetServer().GetHttp().GetMaxBodyBytes(),
 		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(),
-		Ready: core.Ready, Disabled: o.DisableMiddleware,
-	}, server.Services{Tenant: service.NewTenantService(core.Tenants), TenantUC: core.Tenants})
+		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access,
+	}, server.Services{
+		Tenant:   service.NewTenantService(core.Tenants),
+		Identity: service.NewIdentityService(core.Identity),
+		Audit:    service.NewAuditService(core.Audit),
+	})
 	if err != nil {
 		return fail(err)
 	}
 	app.HTTP, app.GRPC = hs, gs
-	return app, closeDB, nil
+	return app, closeCore, nil
 }

@@ -6,21 +6,28 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	kerrors "github.com/go-kratos/kratos/v2/errors"
 	"github.com/go-kratos/kratos/v2/log"
+	"github.com/go-kratos/kratos/v2/middleware"
+	"github.com/go-kratos/kratos/v2/transport"
 	kgrpc "github.com/go-kratos/kratos/v2/transport/grpc"
 	khttp "github.com/go-kratos/kratos/v2/transport/http"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	errorsv1 "github.com/cityops/cityops/api/errors/v1"
+	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
 	"github.com/cityops/cityops/app/pkg/database"
+	"github.com/cityops/cityops/app/pkg/secrets"
 	"github.com/cityops/cityops/app/pkg/testdb"
+	"github.com/cityops/cityops/app/platform/internal/biz/identity"
 	"github.com/cityops/cityops/app/platform/internal/conf"
 	"github.com/cityops/cityops/app/platform/internal/platform"
 )
@@ -34,10 +41,35 @@ const seedDir = "../../../../tenants"
 type running struct {
 	app     *platform.App
 	baseURL string
-	http    tenantv1.TenantServiceHTTPClient
-	grpc    tenantv1.TenantServiceClient
+	httpURL string
+	grpcURL string
 	conn    *grpc.ClientConn
+	grpc    tenantv1.TenantServiceClient
+	ident   identityv1.IdentityServiceClient
 }
+
+// cheapArgon2 keeps password hashing fast in tests; the production cost is
+// measured by the identity benchmarks.
+var cheapArgon2 = &identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+
+// newCore builds the use cases over db with a private local secret store.
+func newCore(t testing.TB, db *database.DB) *platform.Core {
+	t.Helper()
+	ctx := context.Background()
+	sm, err := secrets.NewLocal(filepath.Join(t.TempDir(), "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, err := platform.NewCore(ctx, db, sm, platform.CoreOptions{Logger: log.NewStdLogger(io.Discard), Argon2: cheapArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { core.Close(); _ = sm.Close() })
+	return core
+}
+
+// demoTenants get one account per role: two sibling counties and their city.
+var demoTenants = []string{"450100", "450126", "450181"}
 
 func startPlatform(t testing.TB, db *database.DB, seed string, disableMiddleware bool) *running {
 	t.Helper()
@@ -45,12 +77,15 @@ func startPlatform(t testing.TB, db *database.DB, seed string, disableMiddleware
 	bc, err := conf.Load("", []string{
 		"CITYOPS_HTTP_ADDR=127.0.0.1:0", "CITYOPS_GRPC_ADDR=127.0.0.1:0",
 		"CITYOPS_DB_MIGRATE_ON_START=false", "CITYOPS_SEED_DIR=" + seed,
-		"CITYOPS_HTTP_MAX_BODY_BYTES=65536",
+		"CITYOPS_HTTP_MAX_BODY_BYTES=65536", "CITYOPS_LOGIN_RATE=10000", "CITYOPS_LOGIN_BURST=10000",
+		"CITYOPS_API_RATE=100000", "CITYOPS_API_BURST=100000",
+		"CITYOPS_DEMO_ACCOUNTS=" + strconv.FormatBool(seed != ""),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, cleanup, err := platform.New(ctx, bc, platform.Options{DB: db, Logger: log.NewStdLogger(io.Discard), DisableMiddleware: disableMiddleware})
+	bc.Onboarding.DemoTenants = demoTenants
+	app, cleanup, err := platform.New(ctx, bc, platform.Options{Core: newCore(t, db), Logger: log.NewStdLogger(io.Discard), DisableMiddleware: disableMiddleware})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,32 +99,81 @@ func startPlatform(t testing.TB, db *database.DB, seed string, disableMiddleware
 	}
 	go func() { _ = app.HTTP.Start(ctx) }()
 	go func() { _ = app.GRPC.Start(ctx) }()
-	hc, err := khttp.NewClient(ctx, khttp.WithEndpoint(hu.Host), khttp.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
 	gc, err := kgrpc.DialInsecure(ctx, kgrpc.WithEndpoint(gu.Host), kgrpc.WithTimeout(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = gc.Close()
-		_ = hc.Close()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = app.HTTP.Stop(sctx)
 		_ = app.GRPC.Stop(sctx)
 		cleanup()
 	})
-	return &running{app: app, baseURL: "http://" + hu.Host, http: tenantv1.NewTenantServiceHTTPClient(hc), grpc: tenantv1.NewTenantServiceClient(gc), conn: gc}
+	return &running{app: app, baseURL: "http://" + hu.Host, httpURL: hu.Host, grpcURL: gu.Host, conn: gc,
+		grpc: tenantv1.NewTenantServiceClient(gc), ident: identityv1.NewIdentityServiceClient(gc)}
+}
+
+// password returns the demo password of login in tenant code.
+func (r *running) password(t testing.TB, code, login string) string {
+	t.Helper()
+	for _, c := range r.app.Demo {
+		if c.TenantCode == code && c.Login == login {
+			return c.Password
+		}
+	}
+	t.Fatalf("no demo account %s/%s", code, login)
+	return ""
+}
+
+// login signs in over gRPC and returns the access token.
+func (r *running) login(t testing.TB, code, login string) string {
+	t.Helper()
+	tok, err := r.ident.Login(context.Background(), &identityv1.LoginRequest{TenantCode: code, Login: login, Password: r.password(t, code, login)})
+	if err != nil {
+		t.Fatalf("login %s/%s: %v", code, login, err)
+	}
+	return tok.GetAccessToken()
+}
+
+// as returns a context whose gRPC calls carry token.
+func as(token string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
+}
+
+// httpAs returns a typed HTTP client whose calls carry token.
+func (r *running) httpAs(t testing.TB, token string) tenantv1.TenantServiceHTTPClient {
+	t.Helper()
+	c, err := khttp.NewClient(context.Background(), khttp.WithEndpoint(r.httpURL), khttp.WithTimeout(10*time.Second),
+		khttp.WithMiddleware(bearer(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return tenantv1.NewTenantServiceHTTPClient(c)
+}
+
+func bearer(token string) middleware.Middleware {
+	return func(next middleware.Handler) middleware.Handler {
+		return func(ctx context.Context, req any) (any, error) {
+			if tr, ok := transport.FromClientContext(ctx); ok && token != "" {
+				tr.RequestHeader().Set("Authorization", "Bearer "+token)
+			}
+			return next(ctx, req)
+		}
+	}
 }
 
 // call does a raw HTTP request and decodes the JSON answer.
-func (r *running) call(t *testing.T, method, path, lang string, body []byte) (int, map[string]any, http.Header) {
+func (r *running) call(t *testing.T, token, method, path, lang string, body []byte) (int, map[string]any, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest(method, r.baseURL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if lang != "" {
 		req.Header.Set("Accept-Language", lang)
@@ -120,11 +204,13 @@ func TestSampleTreeOverHTTPAndGRPC(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
 		r := startPlatform(t, db, seedDir, false)
-		if r.app.Seeded == nil || r.app.Seeded.Created < 5 {
+		if r.app.Seeded == nil || r.app.Seeded.Created < 5 || len(r.app.Seeded.Admins) != 5 {
 			t.Fatalf("sample tenants not onboarded: %+v", r.app.Seeded)
 		}
-		ctx := context.Background()
-		tree, err := r.http.GetTenantTree(ctx, &tenantv1.GetTenantTreeRequest{Code: "000000"})
+		op := r.login(t, "000000", "operator")
+		ctx := as(op)
+		hc := r.httpAs(t, op)
+		tree, err := hc.GetTenantTree(context.Background(), &tenantv1.GetTenantTreeRequest{Code: "000000"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +226,8 @@ func TestSampleTreeOverHTTPAndGRPC(t *testing.T) {
 		if got.GetNameZh() != "宾阳县" || got.GetPath() != "000000/450000/450100/450126" || got.GetLevel() != tenantv1.Level_LEVEL_COUNTY {
 			t.Fatalf("grpc get: %v", got)
 		}
-		deps, err := r.http.ListDepartments(ctx, &tenantv1.ListDepartmentsRequest{TenantCode: "450100"})
+		// A city's dispatcher reads its own departments over HTTP.
+		deps, err := r.httpAs(t, r.login(t, "450100", "dispatcher")).ListDepartments(context.Background(), &tenantv1.ListDepartmentsRequest{TenantCode: "450100"})
 		if err != nil || len(deps.GetDepartments()) < 10 {
 			t.Fatalf("nanning departments: %d %v", len(deps.GetDepartments()), err)
 		}
@@ -152,8 +239,14 @@ func TestSampleTreeOverHTTPAndGRPC(t *testing.T) {
 		if _, err := r.grpc.GetTenant(ctx, &tenantv1.GetTenantRequest{Code: "999999"}); !errorsv1.IsTenantNotFound(err) {
 			t.Fatalf("grpc unknown tenant: %v", err)
 		}
-		if _, err := r.http.GetTenant(ctx, &tenantv1.GetTenantRequest{Code: "999999"}); !errorsv1.IsTenantNotFound(err) {
+		if _, err := hc.GetTenant(context.Background(), &tenantv1.GetTenantRequest{Code: "999999"}); !errorsv1.IsTenantNotFound(err) {
 			t.Fatalf("http unknown tenant: %v", err)
+		}
+		// The first administrators can sign in with their printed password.
+		for _, a := range r.app.Seeded.Admins {
+			if _, err := r.ident.Login(context.Background(), &identityv1.LoginRequest{TenantCode: a.TenantCode, Login: a.Login, Password: a.Password}); err != nil {
+				t.Fatalf("first admin of %s: %v", a.TenantCode, err)
+			}
 		}
 	})
 }
@@ -162,9 +255,11 @@ func TestLifecycleAndErrors(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *database.DB) {
 		r := startPlatform(t, db, seedDir, false)
-		ctx := context.Background()
+		op := r.login(t, "000000", "operator")
+		ctx := as(op)
+		hc := r.httpAs(t, op)
 
-		created, err := r.http.CreateTenant(ctx, &tenantv1.CreateTenantRequest{
+		created, err := hc.CreateTenant(context.Background(), &tenantv1.CreateTenantRequest{
 			Code: "450102", Slug: "xingning", NameZh: "兴宁区", NameEn: "Xingning District",
 			Level: tenantv1.Level_LEVEL_COUNTY, ParentCode: "450100",
 		})
@@ -180,24 +275,30 @@ func TestLifecycleAndErrors(t *testing.T) {
 			t.Fatalf("update: %v %v", upd, err)
 		}
 
-		// Suspension gates tenant-scoped calls only.
-		if _, err := r.http.SuspendTenant(ctx, &tenantv1.SuspendTenantRequest{Code: "450126", Reason: "系统迁移"}); err != nil {
+		// Suspension gates the tenant's own work and its tenant-scoped calls.
+		disp := r.login(t, "450126", "dispatcher")
+		if _, err := hc.SuspendTenant(context.Background(), &tenantv1.SuspendTenantRequest{Code: "450126", Reason: "系统迁移"}); err != nil {
 			t.Fatal(err)
 		}
-		code, body, _ := r.call(t, "GET", "/v1/tenants/450126/departments", "", nil)
+		r.app.Access.Forget("450126")
+		code, body, _ := r.call(t, op, "GET", "/v1/tenants/450126/departments", "", nil)
 		if code != 403 || body["reason"] != "TENANT_SUSPENDED" || !strings.Contains(body["message"].(string), "已停用") {
 			t.Fatalf("suspended tenant-scoped call: %d %v", code, body)
 		}
-		if _, err := r.grpc.ListDepartments(ctx, &tenantv1.ListDepartmentsRequest{TenantCode: "450126"}); !errorsv1.IsTenantSuspended(err) {
+		if _, err := r.grpc.ListDepartments(as(disp), &tenantv1.ListDepartmentsRequest{TenantCode: "450126"}); !errorsv1.IsTenantSuspended(err) {
 			t.Fatalf("grpc suspended: %v", err)
 		}
-		if g, err := r.http.GetTenant(ctx, &tenantv1.GetTenantRequest{Code: "450126"}); err != nil || g.GetStatus() != tenantv1.Status_STATUS_SUSPENDED {
+		if _, err := r.grpc.GetTenant(as(disp), &tenantv1.GetTenantRequest{Code: "450126"}); !errorsv1.IsTenantSuspended(err) {
+			t.Fatalf("a suspended tenant's users are stopped: %v", err)
+		}
+		if g, err := hc.GetTenant(context.Background(), &tenantv1.GetTenantRequest{Code: "450126"}); err != nil || g.GetStatus() != tenantv1.Status_STATUS_SUSPENDED {
 			t.Fatalf("operator still sees the suspended tenant: %v %v", g, err)
 		}
 		if _, err := r.grpc.ResumeTenant(ctx, &tenantv1.ResumeTenantRequest{Code: "450126"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.grpc.ListDepartments(ctx, &tenantv1.ListDepartmentsRequest{TenantCode: "450126"}); err != nil {
+		r.app.Access.Forget("450126")
+		if _, err := r.grpc.ListDepartments(as(disp), &tenantv1.ListDepartmentsRequest{TenantCode: "450126"}); err != nil {
 			t.Fatalf("resumed: %v", err)
 		}
 
@@ -228,7 +329,7 @@ func TestLifecycleAndErrors(t *testing.T) {
 			if c.body != "" {
 				body = []byte(c.body)
 			}
-			code, out, hdr := r.call(t, c.method, c.path, c.lang, body)
+			code, out, hdr := r.call(t, op, c.method, c.path, c.lang, body)
 			md, _ := out["metadata"].(map[string]any)
 			msg, _ := out["message"].(string)
 			if code != c.wantCode || out["reason"] != c.wantReason || (c.wantField != "" && md["field"] != c.wantField) ||
@@ -240,7 +341,7 @@ func TestLifecycleAndErrors(t *testing.T) {
 			}
 		}
 		// Nothing the refused requests carried was written.
-		list, err := r.http.ListTenants(ctx, &tenantv1.ListTenantsRequest{PageSize: 500})
+		list, err := hc.ListTenants(context.Background(), &tenantv1.ListTenantsRequest{PageSize: 500})
 		if err != nil || len(list.GetTenants()) != 6 {
 			t.Fatalf("tenants after bad input: %d %v", len(list.GetTenants()), err)
 		}
@@ -256,20 +357,20 @@ func TestLifecycleAndErrors(t *testing.T) {
 func TestOperationalEndpoints(t *testing.T) {
 	t.Parallel()
 	r := startPlatform(t, testdb.SQLite(t), "", false)
-	code, body, _ := r.call(t, "GET", "/healthz", "", nil)
+	code, body, _ := r.call(t, "", "GET", "/healthz", "", nil)
 	if code != 200 || body["status"] != "ok" {
 		t.Fatalf("healthz: %d %v", code, body)
 	}
-	code, body, _ = r.call(t, "GET", "/readyz", "", nil)
+	code, body, _ = r.call(t, "", "GET", "/readyz", "", nil)
 	if code != 200 || body["status"] != "ready" {
 		t.Fatalf("readyz: %d %v", code, body)
 	}
 	// One API call so the request metrics have a sample.
-	r.call(t, "GET", "/v1/tenants/450126", "", nil)
-	code, body, _ = r.call(t, "GET", "/metrics", "", nil)
+	r.call(t, "", "GET", "/v1/tenants/450126", "", nil)
+	code, body, _ = r.call(t, "", "GET", "/metrics", "", nil)
 	raw, _ := body["raw"].(string)
 	for _, want := range []string{
-		`cityops_server_requests_total{code="404",kind="http",operation="/cityops.tenant.v1.TenantService/GetTenant",reason="TENANT_NOT_FOUND"} 1`,
+		`cityops_server_requests_total{code="401",kind="http",operation="/cityops.tenant.v1.TenantService/GetTenant",reason="UNAUTHENTICATED"} 1`,
 		"cityops_server_request_duration_seconds_bucket",
 		"go_sql_max_open_connections",
 	} {
@@ -277,8 +378,8 @@ func TestOperationalEndpoints(t *testing.T) {
 			t.Fatalf("metrics lack %q", want)
 		}
 	}
-	code, body, _ = r.call(t, "GET", "/openapi.yaml", "", nil)
-	if raw, _ := body["raw"].(string); code != 200 || !strings.Contains(raw, "/v1/tenants/{code}/tree") {
+	code, body, _ = r.call(t, "", "GET", "/openapi.yaml", "", nil)
+	if raw, _ := body["raw"].(string); code != 200 || !strings.Contains(raw, "/v1/tenants/{code}/tree") || !strings.Contains(raw, "/v1/auth/login") {
 		t.Fatalf("openapi: %d", code)
 	}
 	// A caller's request id is echoed; an unusable one is replaced.
@@ -303,7 +404,7 @@ func TestReadyzReportsPendingMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeDB()
-	core := platform.NewCore(db)
+	core := &platform.Core{DB: db}
 	if err := core.Ready(ctx); err == nil || !strings.Contains(err.Error(), "migrations pending") {
 		t.Fatalf("ready on an empty database: %v", err)
 	}

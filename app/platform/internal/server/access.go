@@ -122,8 +122,16 @@ func (a *Access) unitOfWork() middleware.Middleware {
 			if !write {
 				reply, err := next(ctx, req)
 				if err != nil && auditedFailures[kerrors.FromError(err).Reason] {
-					a.appendFailure(ctx, req, op, rec, err)
+					a.appendOutcome(ctx, req, op, rec, err)
 				}
+				return reply, err
+			}
+			if a.Authorizer.IsPublic(op) {
+				// Sign-in calls keep their own transactions: a failed login
+				// must still count toward the lockout. Both outcomes are
+				// audited afterwards.
+				reply, err := next(ctx, req)
+				a.appendOutcome(ctx, req, op, rec, err)
 				return reply, err
 			}
 			var reply any
@@ -136,7 +144,7 @@ func (a *Access) unitOfWork() middleware.Middleware {
 				return a.Auditor.Append(ctx, a.entry(ctx, req, op, rec, "ok", ""))
 			})
 			if err != nil {
-				a.appendFailure(ctx, req, op, rec, err)
+				a.appendOutcome(ctx, req, op, rec, err)
 				return nil, err
 			}
 			return reply, nil
@@ -144,11 +152,16 @@ func (a *Access) unitOfWork() middleware.Middleware {
 	}
 }
 
-func (a *Access) appendFailure(ctx context.Context, req any, op string, rec *auditRecord, cause error) {
-	e := kerrors.FromError(cause)
-	outcome := e.Reason
-	if outcome == "" {
-		outcome = "INTERNAL"
+// appendOutcome audits a call outside its (rolled-back or absent)
+// transaction; cause nil means it succeeded.
+func (a *Access) appendOutcome(ctx context.Context, req any, op string, rec *auditRecord, cause error) {
+	outcome, detail := "ok", ""
+	if cause != nil {
+		e := kerrors.FromError(cause)
+		outcome, detail = e.Reason, e.Metadata["detail"]
+		if outcome == "" {
+			outcome = "INTERNAL"
+		}
 	}
 	if rec.tenantID == 0 {
 		// The caller got no further than naming a tenant: chain the attempt
@@ -160,7 +173,7 @@ func (a *Access) appendFailure(ctx context.Context, req any, op string, rec *aud
 		}
 	}
 	// The failure is recorded outside the rolled-back transaction.
-	_ = a.Auditor.Append(database.WithoutTx(ctx), a.entry(ctx, req, op, rec, outcome, e.Metadata["detail"]))
+	_ = a.Auditor.Append(database.WithoutTx(ctx), a.entry(ctx, req, op, rec, outcome, detail))
 }
 
 func (a *Access) entry(ctx context.Context, req any, op string, rec *auditRecord, outcome, detail string) audit.Entry {

@@ -27,9 +27,10 @@ import (
 
 	"github.com/cityops/cityops/api"
 	errorsv1 "github.com/cityops/cityops/api/errors/v1"
+	auditv1 "github.com/cityops/cityops/api/audit/v1"
+	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
-	biz "github.com/cityops/cityops/app/platform/internal/biz/tenant"
 	"github.com/cityops/cityops/app/platform/internal/service"
 )
 
@@ -57,7 +58,8 @@ type Options struct {
 // Services are the API implementations the servers expose.
 type Services struct {
 	Tenant   *service.TenantService
-	TenantUC *biz.Usecase
+	Identity *service.IdentityService
+	Audit    *service.AuditService
 }
 
 func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
@@ -108,6 +110,10 @@ func New(o Options, svc Services) (*http.Server, *grpc.Server, error) {
 	)
 	tenantv1.RegisterTenantServiceHTTPServer(hs, svc.Tenant)
 	tenantv1.RegisterTenantServiceServer(gs, svc.Tenant)
+	identityv1.RegisterIdentityServiceHTTPServer(hs, svc.Identity)
+	identityv1.RegisterIdentityServiceServer(gs, svc.Identity)
+	auditv1.RegisterAuditServiceHTTPServer(hs, svc.Audit)
+	auditv1.RegisterAuditServiceServer(gs, svc.Audit)
 
 	hs.HandleFunc("/healthz", func(w nethttp.ResponseWriter, _ *nethttp.Request) {
 		writeJSON(w, 200, map[string]string{"status": "ok"})

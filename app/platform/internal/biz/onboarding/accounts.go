@@ -128,12 +128,12 @@ var demoRoles = []struct{ role, zh string }{
 // `make run` can print them at each start.
 func (a *Accounts) EnsureDemoAccounts(ctx context.Context, codes []string) ([]Credential, error) {
 	var out []Credential
-	ensure := func(t *tenant.Tenant, login, role, zh string) error {
+	ensure := func(t *tenant.Tenant, login, role, zh string, more ...string) error {
 		pw, generated, err := a.password(ctx, "secret://kv/cityops/demo/"+t.Code+"/"+login)
 		if err != nil {
 			return err
 		}
-		created, err := a.Create(ctx, t, login, "演示"+zh, pw, []string{role})
+		created, err := a.Create(ctx, t, login, "演示"+zh, pw, append([]string{role}, more...))
 		if err != nil {
 			return fmt.Errorf("demo account %s/%s: %w", t.Code, login, err)
 		}
@@ -151,7 +151,9 @@ func (a *Accounts) EnsureDemoAccounts(ctx context.Context, codes []string) ([]Cr
 			}
 		}
 		if t.Level == "city" || t.Level == "province" {
-			if err := ensure(t, "overseer", viewer.RoleOverseer, "上级监管"); err != nil {
+			// Oversight covers descendants only; the leader role gives the
+			// account a footing in its own tenant too.
+			if err := ensure(t, "overseer", viewer.RoleOverseer, "上级监管", viewer.RoleLeader); err != nil {
 				return nil, err
 			}
 		}
@@ -164,14 +166,15 @@ func (a *Accounts) EnsureDemoAccounts(ctx context.Context, codes []string) ([]Cr
 	return out, nil
 }
 
-// GeneratePassword returns a 16-character password meeting the password
-// policy: letters of both cases, digits and a symbol, without look-alikes.
+// GeneratePassword returns an 18-character password meeting the password
+// policy (letters of both cases and digits: three classes), without
+// look-alikes or characters a shell or a JSON string would need escaped, so
+// it can be pasted into a curl command as printed.
 func GeneratePassword() (string, error) {
 	const (
 		lower  = "abcdefghijkmnpqrstuvwxyz"
 		upper  = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 		digits = "23456789"
-		symbol = "-_.!@#%+="
 	)
 	pick := func(set string) (byte, error) {
 		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
@@ -180,8 +183,8 @@ func GeneratePassword() (string, error) {
 		}
 		return set[n.Int64()], nil
 	}
-	classes := []string{lower, upper, digits, symbol}
-	b := make([]byte, 16)
+	classes := []string{lower, upper, digits}
+	b := make([]byte, 18)
 	for i := range b {
 		set := lower + upper + digits
 		if i < len(classes) {

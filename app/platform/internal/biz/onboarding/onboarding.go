@@ -40,6 +40,9 @@ type Summary struct {
 	Unchanged          int
 	DepartmentsCreated int
 	DepartmentsUpdated int
+	// Admins are the first administrators created with a generated
+	// password, to be shown once.
+	Admins []Credential
 }
 
 // KnownParent looks a parent code up among the tenants already stored, so

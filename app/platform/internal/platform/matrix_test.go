@@ -1,0 +1,298 @@
+package platform_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	kerrors "github.com/go-kratos/kratos/v2/errors"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	auditv1 "github.com/cityops/cityops/api/audit/v1"
+	identityv1 "github.com/cityops/cityops/api/identity/v1"
+	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
+	"github.com/cityops/cityops/app/pkg/database"
+	"github.com/cityops/cityops/app/pkg/testdb"
+	"github.com/cityops/cityops/app/pkg/viewer"
+	auditbiz "github.com/cityops/cityops/app/platform/internal/biz/audit"
+)
+
+// humans are the roles of people working inside one tenant.
+var humans = []string{
+	viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler,
+	viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin,
+}
+
+// grant says who may call an operation, written here independently of
+// policy.csv so that the two check each other.
+type grant struct {
+	own      []string // roles that may call it in their own tenant
+	overseer bool     // an overseer may call it in a descendant tenant
+	public   bool     // no authentication at all
+}
+
+var all = append(slices.Clone(humans), viewer.RoleConnector, viewer.RoleChannel)
+
+var expected = map[string]grant{
+	"/cityops.tenant.v1.TenantService/CreateTenant":       {},
+	"/cityops.tenant.v1.TenantService/UpdateTenant":       {},
+	"/cityops.tenant.v1.TenantService/SuspendTenant":      {},
+	"/cityops.tenant.v1.TenantService/ResumeTenant":       {},
+	"/cityops.tenant.v1.TenantService/ListTenants":        {},
+	"/cityops.tenant.v1.TenantService/GetTenant":          {own: humans, overseer: true},
+	"/cityops.tenant.v1.TenantService/GetTenantTree":      {own: humans, overseer: true},
+	"/cityops.tenant.v1.TenantService/ListDepartments":    {own: all},
+	"/cityops.identity.v1.IdentityService/Login":          {public: true},
+	"/cityops.identity.v1.IdentityService/Refresh":        {public: true},
+	"/cityops.identity.v1.IdentityService/Logout":         {public: true},
+	"/cityops.identity.v1.IdentityService/ChangePassword": {public: true},
+	"/cityops.identity.v1.IdentityService/WhoAmI":         {own: all},
+	"/cityops.identity.v1.IdentityService/CreateUser":     {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/GetUser":        {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.identity.v1.IdentityService/ListUsers":      {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.identity.v1.IdentityService/UpdateUser":     {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/SetUserStatus":  {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/ResetPassword":  {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/SetUserRoles":   {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/CreateAPIKey":   {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/ListAPIKeys":    {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/RevokeAPIKey":   {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.audit.v1.AuditService/SearchAudit":          {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.audit.v1.AuditService/VerifyAudit":          {own: []string{viewer.RoleTenantAdmin}},
+}
+
+var seq atomic.Int64
+
+// request builds a valid request of op aimed at tenant code. Writes aim at
+// records that do not exist (a ghost user, a ghost key) or change nothing
+// for good, so the matrix can run every operation as every actor.
+func request(op, code string) proto.Message {
+	n := seq.Add(1)
+	switch op {
+	case "/cityops.tenant.v1.TenantService/CreateTenant":
+		// A county under a county is refused by the rules when allowed at all.
+		return &tenantv1.CreateTenantRequest{Code: "459999", Slug: fmt.Sprintf("m-%d", n), NameZh: "矩阵", Level: tenantv1.Level_LEVEL_COUNTY, ParentCode: code}
+	case "/cityops.tenant.v1.TenantService/UpdateTenant":
+		tz := "Asia/Shanghai"
+		return &tenantv1.UpdateTenantRequest{Code: code, TimeZone: &tz}
+	case "/cityops.tenant.v1.TenantService/SuspendTenant":
+		return &tenantv1.SuspendTenantRequest{Code: code, Reason: "matrix"}
+	case "/cityops.tenant.v1.TenantService/ResumeTenant":
+		return &tenantv1.ResumeTenantRequest{Code: code}
+	case "/cityops.tenant.v1.TenantService/ListTenants":
+		return &tenantv1.ListTenantsRequest{ParentCode: code}
+	case "/cityops.tenant.v1.TenantService/GetTenant":
+		return &tenantv1.GetTenantRequest{Code: code}
+	case "/cityops.tenant.v1.TenantService/GetTenantTree":
+		return &tenantv1.GetTenantTreeRequest{Code: code}
+	case "/cityops.tenant.v1.TenantService/ListDepartments":
+		return &tenantv1.ListDepartmentsRequest{TenantCode: code}
+	case "/cityops.identity.v1.IdentityService/Login":
+		return &identityv1.LoginRequest{TenantCode: code, Login: "ghost", Password: "wrong-password"}
+	case "/cityops.identity.v1.IdentityService/Refresh":
+		return &identityv1.RefreshRequest{RefreshToken: "cor_" + code + "_bogus"}
+	case "/cityops.identity.v1.IdentityService/Logout":
+		return &identityv1.LogoutRequest{RefreshToken: "cor_" + code + "_bogus"}
+	case "/cityops.identity.v1.IdentityService/ChangePassword":
+		return &identityv1.ChangePasswordRequest{TenantCode: code, Login: "ghost", OldPassword: "x", NewPassword: "Matrix-Password-2026"}
+	case "/cityops.identity.v1.IdentityService/WhoAmI":
+		return &identityv1.WhoAmIRequest{}
+	case "/cityops.identity.v1.IdentityService/CreateUser":
+		return &identityv1.CreateUserRequest{TenantCode: code, Login: fmt.Sprintf("matrix-%d", n), DisplayName: "矩阵用户", Roles: []string{viewer.RoleSupervisor}}
+	case "/cityops.identity.v1.IdentityService/GetUser":
+		return &identityv1.GetUserRequest{TenantCode: code, Login: "ghost"}
+	case "/cityops.identity.v1.IdentityService/ListUsers":
+		return &identityv1.ListUsersRequest{TenantCode: code}
+	case "/cityops.identity.v1.IdentityService/UpdateUser":
+		name := "幽灵"
+		return &identityv1.UpdateUserRequest{TenantCode: code, Login: "ghost", DisplayName: &name}
+	case "/cityops.identity.v1.IdentityService/SetUserStatus":
+		return &identityv1.SetUserStatusRequest{TenantCode: code, Login: "ghost", Status: identityv1.UserStatus_USER_STATUS_DISABLED}
+	case "/cityops.identity.v1.IdentityService/ResetPassword":
+		return &identityv1.ResetPasswordRequest{TenantCode: code, Login: "ghost"}
+	case "/cityops.identity.v1.IdentityService/SetUserRoles":
+		return &identityv1.SetUserRolesRequest{TenantCode: code, Login: "ghost", Roles: []string{viewer.RoleLeader}}
+	case "/cityops.identity.v1.IdentityService/CreateAPIKey":
+		return &identityv1.CreateAPIKeyRequest{TenantCode: code, Name: fmt.Sprintf("matrix-%d", n), Roles: []string{viewer.RoleChannel}}
+	case "/cityops.identity.v1.IdentityService/ListAPIKeys":
+		return &identityv1.ListAPIKeysRequest{TenantCode: code}
+	case "/cityops.identity.v1.IdentityService/RevokeAPIKey":
+		return &identityv1.RevokeAPIKeyRequest{TenantCode: code, KeyId: "aaaaaaaaaaaa"}
+	case "/cityops.audit.v1.AuditService/SearchAudit":
+		return &auditv1.SearchAuditRequest{TenantCode: code}
+	case "/cityops.audit.v1.AuditService/VerifyAudit":
+		return &auditv1.VerifyAuditRequest{TenantCode: code}
+	}
+	return nil
+}
+
+// registeredOperations walks the protobuf registry for every CityOps RPC.
+func registeredOperations() map[string]protoreflect.MethodDescriptor {
+	ops := map[string]protoreflect.MethodDescriptor{}
+	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		if !strings.HasPrefix(string(fd.Package()), "cityops.") {
+			return true
+		}
+		for i := 0; i < fd.Services().Len(); i++ {
+			sd := fd.Services().Get(i)
+			for j := 0; j < sd.Methods().Len(); j++ {
+				md := sd.Methods().Get(j)
+				ops["/"+string(sd.FullName())+"/"+string(md.Name())] = md
+			}
+		}
+		return true
+	})
+	return ops
+}
+
+// actor is someone calling: a person by role, or a machine key.
+type actor struct {
+	name     string
+	home     string // tenant code
+	roles    []string
+	token    string // bearer credential (JWT or API key)
+	oversee  bool
+	operator bool
+}
+
+// TestAccessMatrix signs in as every role of two sibling counties (宾阳县,
+// 横州市) and their city (南宁市), plus the city's overseer, the platform
+// operator and machine keys, and calls every registered operation in each
+// of the three tenants, checking who may do what and that a tenant one
+// holds no role in answers TENANT_NOT_FOUND, exactly like one that does not
+// exist. It runs on SQLite and on PostgreSQL, where the platform connects
+// as a role under row-level security.
+func TestAccessMatrix(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		r := startPlatform(t, db, seedDir, false)
+		var actors []actor
+		for _, code := range demoTenants {
+			for _, role := range humans {
+				login := strings.ReplaceAll(role, "_", "-")
+				actors = append(actors, actor{name: code + "/" + login, home: code, roles: []string{role}, token: r.login(t, code, login)})
+			}
+		}
+		actors = append(actors,
+			actor{name: "450100/overseer", home: "450100", roles: []string{viewer.RoleLeader}, oversee: true, token: r.login(t, "450100", "overseer")},
+			actor{name: "000000/operator", home: "000000", operator: true, token: r.login(t, "000000", "operator")},
+		)
+		// Machine identities of 宾阳县, created by its administrator.
+		admin := as(r.login(t, "450126", "tenant-admin"))
+		for _, role := range []string{viewer.RoleConnector, viewer.RoleChannel} {
+			k, err := identityv1.NewIdentityServiceClient(r.conn).CreateAPIKey(admin, &identityv1.CreateAPIKeyRequest{TenantCode: "450126", Name: "matrix-" + role, Roles: []string{role}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			actors = append(actors, actor{name: "450126/key-" + role, home: "450126", roles: []string{role}, token: k.GetKey()})
+		}
+
+		ops := registeredOperations()
+		for op := range ops {
+			if _, ok := expected[op]; !ok {
+				t.Errorf("operation %s has no row in the matrix: add it (and its policy)", op)
+			}
+		}
+		ctx := context.Background()
+		calls := 0
+		for op, spec := range expected {
+			md, ok := ops[op]
+			if !ok {
+				t.Errorf("matrix names %s, which is not registered", op)
+				continue
+			}
+			for _, a := range actors {
+				for _, target := range demoTenants {
+					req := request(op, target)
+					outType, err := protoregistry.GlobalTypes.FindMessageByName(md.Output().FullName())
+					if err != nil {
+						t.Fatal(err)
+					}
+					reply := outType.New().Interface()
+					err = r.conn.Invoke(as(a.token), op, req, reply)
+					calls++
+					reason := ""
+					if err != nil {
+						reason = kerrors.FromError(err).Reason
+					}
+					want := decide(spec, a, op, target)
+					switch {
+					case spec.public:
+						if reason == "INTERNAL" || reason == "FORBIDDEN" {
+							t.Errorf("%s as %s in %s: public operation answered %v", op, a.name, target, err)
+						}
+					case want == "":
+						if reason == "FORBIDDEN" || reason == "TENANT_NOT_FOUND" || reason == "UNAUTHENTICATED" || reason == "INTERNAL" {
+							t.Errorf("%s as %s in %s: want allowed, got %v", op, a.name, target, err)
+						}
+					case reason != want:
+						t.Errorf("%s as %s in %s: want %s, got %v", op, a.name, target, want, err)
+					}
+					if want != "" && err == nil {
+						t.Errorf("%s as %s in %s: refused call returned data %v", op, a.name, target, reply)
+					}
+					// A suspension the operator made is undone so the matrix
+					// goes on against active tenants.
+					if op == "/cityops.tenant.v1.TenantService/SuspendTenant" && err == nil {
+						if _, err := r.grpc.ResumeTenant(as(a.token), &tenantv1.ResumeTenantRequest{Code: target}); err != nil {
+							t.Fatal(err)
+						}
+						r.app.Access.Forget(target)
+					}
+				}
+			}
+		}
+		if calls < 2000 {
+			t.Fatalf("only %d calls made", calls)
+		}
+		// Refused attempts are in the audit trail of the tenant they aimed at.
+		recs, _, err := r.app.Core.Audit.Search(viewer.SystemContext(ctx, "test"), auditbiz.Filter{TenantCode: "450181", Outcome: "TENANT_NOT_FOUND", PageSize: 500})
+		if err != nil || len(recs) == 0 {
+			t.Fatalf("attempts on 450181 from other tenants not audited: %d %v", len(recs), err)
+		}
+		for _, c := range []string{"450100", "450126", "450181", "platform"} {
+			rep, err := r.app.Core.Audit.Verify(viewer.SystemContext(ctx, "test"), c)
+			if err != nil || !rep.OK {
+				t.Fatalf("audit chain %s: %+v %v", c, rep, err)
+			}
+		}
+	})
+}
+
+// decide is the outcome the matrix expects: "" for allowed, or the reason.
+func decide(spec grant, a actor, op, target string) string {
+	if spec.public {
+		return ""
+	}
+	// The platform operator may call everything everywhere.
+	if a.operator {
+		return ""
+	}
+	registry := strings.HasPrefix(op, "/cityops.tenant.v1.TenantService/")
+	noTenant := registry && (strings.HasSuffix(op, "/CreateTenant") || strings.HasSuffix(op, "/ListTenants"))
+	if !registry && op == "/cityops.identity.v1.IdentityService/WhoAmI" {
+		target = a.home // WhoAmI acts in the caller's own tenant.
+	}
+	descendant := a.oversee && target != a.home && strings.HasPrefix(target, a.home[:4])
+	switch {
+	case target == a.home:
+		for _, r := range a.roles {
+			if slices.Contains(spec.own, r) {
+				return ""
+			}
+		}
+		return "FORBIDDEN"
+	case descendant:
+		if spec.overseer && !noTenant {
+			return ""
+		}
+		return "FORBIDDEN"
+	default:
+		return "TENANT_NOT_FOUND"
+	}
+}
