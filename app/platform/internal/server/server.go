@@ -26,8 +26,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cityops/cityops/api"
-	errorsv1 "github.com/cityops/cityops/api/errors/v1"
 	auditv1 "github.com/cityops/cityops/api/audit/v1"
+	errorsv1 "github.com/cityops/cityops/api/errors/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
