@@ -5,6 +5,12 @@
 // by hand once released (atlas.sum beside them detects edits when the next
 // migration is generated). The test of this package fails when the files
 // and the ent schema disagree.
+//
+// What the ent schema cannot express is written by hand as a file of its
+// own, followed by `go run ./app/tools/migrationgen -hash`: the PostgreSQL
+// row-level security policies (*_row_level_security.sql, with an empty
+// SQLite twin so both dialects keep the same versions). Their test checks
+// that every table of the schema is covered.
 package migrations
 
 import (

@@ -4,6 +4,11 @@
 // of the data layer compose in one transaction (the biz layer declares
 // Transaction.InTx; *DB implements it).
 //
+// On PostgreSQL the ent client runs every statement in a transaction that
+// first tells the row-level security policies who is acting (scope.go), and
+// GrantApp gives the application role its privileges; the application
+// connects as that role, never as the owner of the tables.
+//
 // Schema changes are applied by package ent/migrations, never by ent's
 // Schema.Create at boot.
 package database

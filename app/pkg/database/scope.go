@@ -102,7 +102,7 @@ func (d *scopedDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialec
 	st := &scopedTx{tx: tx.(*entsql.Tx)}
 	if s := scopeOf(ctx); s != (scope{}) {
 		if err := st.apply(ctx, s); err != nil {
-			return nil, errors.Join(err, tx.Rollback())
+			return nil, errors.Join(err, rollback(tx))
 		}
 	}
 	return st, nil
@@ -119,7 +119,7 @@ func (d *scopedDriver) Exec(ctx context.Context, query string, args, v any) erro
 		return err
 	}
 	if err := tx.Exec(ctx, query, args, v); err != nil {
-		return errors.Join(err, tx.Rollback())
+		return errors.Join(err, rollback(tx))
 	}
 	return tx.Commit()
 }
@@ -140,9 +140,18 @@ func (d *scopedDriver) Query(ctx context.Context, query string, args, v any) err
 		return err
 	}
 	if err := tx.Query(ctx, query, args, rows); err != nil {
-		return errors.Join(err, tx.Rollback())
+		return errors.Join(err, rollback(tx))
 	}
 	rows.ColumnScanner = &txRows{ColumnScanner: rows.ColumnScanner, tx: tx}
+	return nil
+}
+
+// rollback rolls tx back after a failed statement. database/sql has already
+// done so when the context was cancelled; that is no second error.
+func rollback(tx dialect.Tx) error {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("database: rollback: %w", err)
+	}
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/region"
 	"github.com/cityops/cityops/app/pkg/testdb"
+	"github.com/cityops/cityops/app/pkg/viewer"
 	"github.com/cityops/cityops/app/platform/internal/biz/tenant"
 )
 
@@ -23,7 +24,7 @@ import (
 // 1,002 tenants, and returns the codes of the counties.
 func loadTenants(b *testing.B, uc *tenant.Usecase) []string {
 	b.Helper()
-	ctx := context.Background()
+	ctx := viewer.SystemContext(context.Background(), "benchmark tenants")
 	var counties []string
 	err := uc.InTx(ctx, func(ctx context.Context) error {
 		mk := func(in tenant.CreateInput) error { _, err := uc.Create(ctx, in); return err }
@@ -102,13 +103,22 @@ func BenchmarkTenantGet(b *testing.B) {
 	b.Cleanup(closeDB)
 	r := startPlatform(b, db, "", false)
 	codes := loadTenants(b, r.app.Core.Tenants)
+	sys := viewer.SystemContext(ctx, "benchmark")
+	if _, err := r.app.Core.Identity.Bootstrap(sys, "000000", "operator", "运维", "Bench-Password-2026", []string{viewer.RolePlatformOperator}); err != nil {
+		b.Fatal(err)
+	}
+	tok, err := r.app.Core.Identity.Login(ctx, loginInput("000000", "operator", "Bench-Password-2026"))
+	if err != nil {
+		b.Fatal(err)
+	}
 	constHTTP, constGRPC := startConst(b)
 	// Keep-alive connections for every concurrent client, so the figures
 	// measure requests rather than TCP handshakes.
 	transport := &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}
 
 	httpClient := func(addr string) tenantv1.TenantServiceHTTPClient {
-		c, err := khttp.NewClient(ctx, khttp.WithEndpoint(addr), khttp.WithTimeout(10*time.Second), khttp.WithTransport(transport))
+		c, err := khttp.NewClient(ctx, khttp.WithEndpoint(addr), khttp.WithTimeout(10*time.Second), khttp.WithTransport(transport),
+			khttp.WithMiddleware(bearer(tok.AccessToken)))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -139,8 +149,8 @@ func BenchmarkTenantGet(b *testing.B) {
 			_, err := cHTTP.GetTenant(ctx, &tenantv1.GetTenantRequest{Code: code})
 			return err
 		}},
-		{"grpc/full", func(ctx context.Context, code string) error {
-			_, err := fullGRPC.GetTenant(ctx, &tenantv1.GetTenantRequest{Code: code})
+		{"grpc/full", func(_ context.Context, code string) error {
+			_, err := fullGRPC.GetTenant(as(tok.AccessToken), &tenantv1.GetTenantRequest{Code: code})
 			return err
 		}},
 		{"grpc/constant", func(ctx context.Context, code string) error {

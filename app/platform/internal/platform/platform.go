@@ -273,6 +273,9 @@ type Options struct {
 	// Core, when set, is used instead of opening the configured database
 	// and secret store; the caller keeps owning it (tests hand in theirs).
 	Core *Core
+	// StaticViewer replaces authentication and authorization (benchmarks
+	// measuring their cost only).
+	StaticViewer *viewer.Viewer
 }
 
 // New opens the database and secret store (unless given a core), onboards
@@ -337,7 +340,7 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 		timeout = 30 * time.Second
 	}
 	sec := bc.GetSecurity()
-	app.Access = &server.Access{
+	access := &server.Access{
 		Authenticate: func(ctx context.Context, cred string) (*server.Principal, error) {
 			p, err := core.Identity.Authenticate(ctx, cred)
 			if err != nil {
@@ -352,11 +355,14 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 			SubjectPerSecond: sec.GetApiRatePerSecond(), SubjectBurst: int(sec.GetApiBurst()),
 		}),
 	}
+	if o.StaticViewer == nil {
+		app.Access = access
+	}
 	hs, gs, err := server.New(server.Options{
 		HTTPAddr: bc.GetServer().GetHttp().GetAddr(), GRPCAddr: bc.GetServer().GetGrpc().GetAddr(),
 		Timeout: timeout, MaxBodyBytes: bc.GetServer().GetHttp().GetMaxBodyBytes(),
 		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(),
-		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access,
+		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access, StaticViewer: o.StaticViewer,
 	}, server.Services{
 		Tenant:   service.NewTenantService(core.Tenants),
 		Identity: service.NewIdentityService(core.Identity),

@@ -31,6 +31,7 @@ import (
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
+	"github.com/cityops/cityops/app/pkg/viewer"
 	"github.com/cityops/cityops/app/platform/internal/service"
 )
 
@@ -53,6 +54,10 @@ type Options struct {
 	// Disabled turns the middleware chain off; only benchmarks use it, to
 	// measure the framework's own ceiling.
 	Disabled bool
+	// StaticViewer, with Access nil or Disabled, stands in for
+	// authentication: every call acts as it. Only benchmarks use it, to
+	// measure what authentication and authorization cost.
+	StaticViewer *viewer.Viewer
 }
 
 // Services are the API implementations the servers expose.
@@ -63,10 +68,22 @@ type Services struct {
 }
 
 func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
+	static := func(next middleware.Handler) middleware.Handler {
+		return func(ctx context.Context, req any) (any, error) {
+			return next(viewer.NewContext(ctx, o.StaticViewer), req)
+		}
+	}
 	if o.Disabled {
+		if o.StaticViewer != nil {
+			return []middleware.Middleware{static}
+		}
 		return nil
 	}
-	return []middleware.Middleware{
+	access := []middleware.Middleware{static}
+	if o.Access != nil {
+		access = []middleware.Middleware{o.Access.unitOfWork(), o.Access.authenticate()}
+	}
+	return append([]middleware.Middleware{
 		requestID(),
 		tracing.Server(tracing.WithTracerProvider(o.Tracer)),
 		m.middleware(),
@@ -74,9 +91,7 @@ func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
 		localize(o.Localizer, o.Logger),
 		recovery.Recovery(),
 		validate(),
-		o.Access.unitOfWork(),
-		o.Access.authenticate(),
-	}
+	}, access...)
 }
 
 // New builds the HTTP and gRPC servers.

@@ -154,6 +154,31 @@ type ringState struct {
 	keys    map[string]*ringKey
 	// byActive is ordered by activeAt, oldest first.
 	byActive []*ringKey
+
+	// verified remembers tokens this state has verified, so a client that
+	// sends the same token on every call pays for the Ed25519 check once.
+	// It lives and dies with the state: a reload that drops a key drops
+	// every token the key signed.
+	mu       sync.RWMutex
+	verified map[string]*TokenClaims
+}
+
+// maxVerified bounds the verified-token memo (about 1 KiB an entry).
+const maxVerified = 50_000
+
+func (s *ringState) remembered(token string) *TokenClaims {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.verified[token]
+}
+
+func (s *ringState) remember(token string, c *TokenClaims) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.verified == nil || len(s.verified) >= maxVerified {
+		s.verified = make(map[string]*TokenClaims)
+	}
+	s.verified[token] = c
 }
 
 // signer returns the newest key whose activation time has come.
@@ -366,6 +391,15 @@ func (k *Keyring) Verify(token string) (*TokenClaims, error) {
 	if st == nil {
 		return nil, ErrTokenUnknownKey
 	}
+	if c := st.remembered(token); c != nil {
+		// The signature and claims were checked when it was remembered;
+		// only time has moved since.
+		if !k.cfg.Now().Before(c.ExpiresAt.Add(k.cfg.Leeway)) {
+			return nil, ErrTokenExpired
+		}
+		out := *c
+		return &out, nil
+	}
 	var kid string
 	var claims jwtClaims
 	_, err := k.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
@@ -399,11 +433,14 @@ func (k *Keyring) Verify(token string) (*TokenClaims, error) {
 	if !ok || err != nil || uid <= 0 || claims.TenantID <= 0 || claims.TenantCode == "" || claims.ID == "" {
 		return nil, ErrTokenMalformed
 	}
-	return &TokenClaims{
+	tc := &TokenClaims{
 		UserID: uid, Name: claims.Name, TenantID: claims.TenantID, TenantCode: claims.TenantCode,
 		TenantPath: claims.TenantPath, DepartmentID: claims.DepartmentID, ID: claims.ID, KeyID: kid,
 		IssuedAt: claims.IssuedAt.Time, ExpiresAt: claims.ExpiresAt.Time,
-	}, nil
+	}
+	st.remember(token, tc)
+	out := *tc
+	return &out, nil
 }
 
 func newState(current string, keys []*ringKey) *ringState {
