@@ -641,7 +641,15 @@ func runsCityctlMigrate(argv []string) bool {
 			rest = rest[min(2, len(rest)):]
 		}
 	}
-	return len(rest) >= 1 && rest[0] == "migrate" && (len(rest) == 1 || (len(rest) == 2 && rest[1] == "up"))
+	if len(rest) == 0 || rest[0] != "migrate" {
+		return false
+	}
+	// migrate [up] [-grant-app ROLE]
+	rest = rest[1:]
+	if len(rest) > 0 && rest[0] == "up" {
+		rest = rest[1:]
+	}
+	return len(rest) == 0 || (len(rest) == 2 && rest[0] == "-grant-app" && rest[1] != "")
 }
 
 func TestMigrationJob(t *testing.T) {

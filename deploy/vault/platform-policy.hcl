@@ -16,6 +16,12 @@ path "secret/data/cityops/*" {
   capabilities = ["read"]
 }
 
+# The access-token signing key ring: the platform creates its first key on
+# first start and `cityctl auth rotate-key` adds keys; replicas re-read it.
+path "secret/data/cityops/platform/jwt" {
+  capabilities = ["create", "read", "update"]
+}
+
 # Listing and version metadata (no secret values).
 path "secret/metadata/cityops/*" {
   capabilities = ["read", "list"]

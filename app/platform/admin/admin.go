@@ -39,7 +39,7 @@ type Admin struct {
 	bc   *conf.Bootstrap
 	db   *database.DB
 	core *platform.Core
-	stop func()
+	sm   secrets.Manager
 	// Driver is the database driver in use ("sqlite" or "postgres").
 	Driver string
 }
@@ -52,16 +52,26 @@ func Open(ctx context.Context, path string, environ []string) (*Admin, func(), e
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := platform.DatabaseConfig(bc)
-	db, closeDB, err := database.Open(ctx, cfg)
+	sm, err := secrets.Open(ctx, platform.SecretsConfig(bc))
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &Admin{bc: bc, db: db, Driver: cfg.Driver}
+	cfg, err := platform.ResolvedDatabaseConfig(ctx, bc, sm)
+	if err != nil {
+		_ = sm.Close()
+		return nil, nil, err
+	}
+	db, closeDB, err := database.Open(ctx, cfg)
+	if err != nil {
+		_ = sm.Close()
+		return nil, nil, err
+	}
+	a := &Admin{bc: bc, db: db, sm: sm, Driver: cfg.Driver}
 	return a, func() {
-		if a.stop != nil {
-			a.stop()
+		if a.core != nil {
+			a.core.Close()
 		}
+		_ = sm.Close()
 		closeDB()
 	}, nil
 }
@@ -71,17 +81,12 @@ func (a *Admin) use(ctx context.Context) (*platform.Core, error) {
 	if a.core != nil {
 		return a.core, nil
 	}
-	sm, err := secrets.Open(ctx, platform.SecretsConfig(a.bc))
-	if err != nil {
-		return nil, err
-	}
 	o := platform.CoreOptionsFrom(a.bc, log.NewStdLogger(io.Discard))
-	core, err := platform.NewCore(ctx, a.db, sm, o)
+	core, err := platform.NewCore(ctx, a.db, a.sm, o)
 	if err != nil {
-		_ = sm.Close()
 		return nil, err
 	}
-	a.core, a.stop = core, func() { core.Close(); _ = sm.Close() }
+	a.core = core
 	return core, nil
 }
 

@@ -214,20 +214,26 @@ func CoreOptionsFrom(bc *conf.Bootstrap, logger log.Logger) CoreOptions {
 // Open opens the configured database (migrating it when configured to)
 // and secret store, and builds the core over them.
 func Open(ctx context.Context, bc *conf.Bootstrap, o CoreOptions) (*Core, func(), error) {
-	db, closeDB, err := database.Open(ctx, DatabaseConfig(bc))
+	sm, err := secrets.Open(ctx, SecretsConfig(bc))
 	if err != nil {
+		return nil, nil, err
+	}
+	dbc, err := ResolvedDatabaseConfig(ctx, bc, sm)
+	if err != nil {
+		_ = sm.Close()
+		return nil, nil, err
+	}
+	db, closeDB, err := database.Open(ctx, dbc)
+	if err != nil {
+		_ = sm.Close()
 		return nil, nil, err
 	}
 	if bc.GetData().GetDatabase().GetMigrateOnStart() {
 		if err := migrations.Apply(ctx, db.SQL, db.Dialect); err != nil {
+			_ = sm.Close()
 			closeDB()
 			return nil, nil, err
 		}
-	}
-	sm, err := secrets.Open(ctx, SecretsConfig(bc))
-	if err != nil {
-		closeDB()
-		return nil, nil, err
 	}
 	core, err := NewCore(ctx, db, sm, o)
 	if err != nil {
@@ -236,6 +242,18 @@ func Open(ctx context.Context, bc *conf.Bootstrap, o CoreOptions) (*Core, func()
 		return nil, nil, err
 	}
 	return core, func() { core.Close(); _ = sm.Close(); closeDB() }, nil
+}
+
+// ResolvedDatabaseConfig is DatabaseConfig with a secret://… DSN looked up
+// in the secret store, so no credential sits in a config file.
+func ResolvedDatabaseConfig(ctx context.Context, bc *conf.Bootstrap, sm secrets.Store) (database.Config, error) {
+	cfg := DatabaseConfig(bc)
+	dsn, err := secrets.Resolve(ctx, sm, cfg.DSN)
+	if err != nil {
+		return cfg, fmt.Errorf("data.database.dsn: %w", err)
+	}
+	cfg.DSN = dsn
+	return cfg, nil
 }
 
 // DatabaseConfig converts the configuration's database section.
