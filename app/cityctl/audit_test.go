@@ -56,16 +56,17 @@ func TestAuditVerify(t *testing.T) {
 	}
 
 	code, out, errOut := auditCtl(t, env, "zh-CN", "verify", "450126")
-	if code != 0 || !strings.Contains(out, "审计链 450126：共 5 条记录，校验通过") {
+	if code != 0 || !strings.Contains(out, "审计链 450126：共 6 条记录，校验通过") {
 		t.Fatalf("verify: %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, _ = auditCtl(t, env, "en", "verify", "platform")
-	if code != 0 || !strings.Contains(out, "audit chain platform: 1 entries, verified") {
+	if code != 0 || !strings.Contains(out, "audit chain platform: 2 entries, verified") {
 		t.Fatalf("verify platform: %d\n%s", code, out)
 	}
-	// A tenant without entries verifies (nothing to contradict); an
-	// unknown tenant is an error, not an empty "valid" chain.
-	if code, out, _ := auditCtl(t, env, "en", "verify", "450181"); code != 0 || !strings.Contains(out, "0 entries, verified") {
+	// The onboarding and the migration are system actions in the trail
+	// (one entry each, above); an unknown tenant is an error, not an empty
+	// "valid" chain.
+	if code, out, _ := auditCtl(t, env, "en", "verify", "450181"); code != 0 || !strings.Contains(out, "1 entries, verified") {
 		t.Fatalf("verify empty chain: %d\n%s", code, out)
 	}
 	if code, _, errOut := auditCtl(t, env, "zh-CN", "verify", "999999"); code != 1 || !strings.Contains(errOut, "租户 999999 不存在") {
@@ -98,7 +99,7 @@ func TestAuditVerify(t *testing.T) {
 		}
 	}
 	code, out, errOut = auditCtl(t, env, "zh-CN", "verify", "450126")
-	for _, want := range []string{"共 4 条记录，发现 2 个问题", "第 2 条：内容已被篡改", "第 5 条之前：缺少第 4 条记录"} {
+	for _, want := range []string{"共 5 条记录，发现 2 个问题", "第 2 条：内容已被篡改", "第 5 条之前：缺少第 4 条记录"} {
 		if code != 1 || !strings.Contains(out, want) {
 			t.Fatalf("tampered chain: exit %d, output lacks %q:\n%s\n%s", code, want, out, errOut)
 		}
@@ -106,7 +107,7 @@ func TestAuditVerify(t *testing.T) {
 	t.Logf("cityctl audit verify 450126:\n%s", out)
 	code, out, _ = auditCtl(t, env, "en", "verify", "450126")
 	t.Logf("cityctl -lang en audit verify 450126:\n%s", out)
-	for _, want := range []string{"4 entries, 2 problem(s) found", "entry 2: altered", "entry 5: gap: entry 4 is missing"} {
+	for _, want := range []string{"5 entries, 2 problem(s) found", "entry 2: altered", "entry 5: gap: entry 4 is missing"} {
 		if code != 1 || !strings.Contains(out, want) {
 			t.Fatalf("tampered chain (en): exit %d, output lacks %q:\n%s", code, want, out)
 		}

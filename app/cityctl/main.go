@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/go-kratos/kratos/v2/log"
+
 	"github.com/cityops/cityops/app/pkg/apierr"
 	"github.com/cityops/cityops/app/pkg/manifest"
 	"github.com/cityops/cityops/app/platform/admin"
@@ -35,6 +37,9 @@ Usage:
 `
 
 func main() {
+	// kratos's config package logs through the process-wide logger; a CLI
+	// shows warnings only.
+	log.SetLogger(log.NewFilter(log.NewStdLogger(os.Stderr), log.FilterLevel(log.LevelWarn)))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr))

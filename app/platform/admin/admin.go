@@ -6,7 +6,9 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/go-kratos/kratos/v2/log"
 
@@ -103,10 +105,23 @@ func (a *Admin) Migrate(ctx context.Context, grantRole string) (from, to int64, 
 		return from, from, err
 	}
 	to, _, err = migrations.Status(ctx, a.db.SQL, a.db.Dialect)
-	if err != nil || grantRole == "" {
+	if err != nil {
 		return from, to, err
 	}
-	return from, to, database.GrantApp(ctx, a.db.SQL, grantRole)
+	if grantRole != "" {
+		if err := database.GrantApp(ctx, a.db.SQL, grantRole); err != nil {
+			return from, to, err
+		}
+	}
+	if from != to || grantRole != "" {
+		detail := fmt.Sprintf("from=%d to=%d", from, to)
+		if grantRole != "" {
+			detail += " grant_app=" + grantRole
+		}
+		err = a.AppendAudit(ctx, AuditEntry{At: time.Now(), Actor: "system", ActorName: "cityctl migrate",
+			Operation: "cityctl.migrate", Target: a.Driver, Outcome: "ok", Detail: detail})
+	}
+	return from, to, err
 }
 
 // MigrationStatus returns the applied and the latest known version.
@@ -142,5 +157,10 @@ func (a *Admin) RotateSigningKey(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return core.Keys.Rotate(ctx)
+	kid, err := core.Keys.Rotate(ctx)
+	if err != nil {
+		return "", err
+	}
+	return kid, a.AppendAudit(ctx, AuditEntry{At: time.Now(), Actor: "system", ActorName: "cityctl auth rotate-key",
+		Operation: "cityctl.auth.rotate_key", Target: "kid=" + kid, Outcome: "ok"})
 }

@@ -171,15 +171,53 @@ func (c *Core) OnboardDir(ctx context.Context, dir string, progress func(onboard
 		}
 	}
 	var sum onboarding.Summary
+	var steps []onboarding.Step
 	err := c.DB.InTx(ctx, func(ctx context.Context) error {
+		steps = steps[:0]
 		var err error
-		if sum, err = c.Onboarding.Apply(ctx, ts, progress); err != nil {
+		if sum, err = c.Onboarding.Apply(ctx, ts, func(s onboarding.Step) { steps = append(steps, s) }); err != nil {
 			return err
 		}
-		sum.Admins, err = c.Accounts.EnsureAdmins(ctx, ts)
-		return err
+		if sum.Admins, err = c.Accounts.EnsureAdmins(ctx, ts); err != nil {
+			return err
+		}
+		// The onboarding is a system action: each tenant's trail records it
+		// in the same transaction as the change.
+		for _, s := range steps {
+			if !s.Result.Created && !s.Result.Updated && s.Result.DepartmentsCreated+s.Result.DepartmentsUpdated == 0 {
+				continue
+			}
+			t := s.Result.Tenant
+			if err := c.Audit.Append(ctx, audit.Entry{
+				TenantID: t.ID, TenantCode: t.Code, At: time.Now(), Actor: "system", ActorName: systemReason(ctx),
+				Operation: "onboarding.apply", Target: "tenant=" + t.Code + " dir=" + s.Tenant.Dir, Outcome: "ok",
+				Detail: fmt.Sprintf("created=%t updated=%t departments_created=%d departments_updated=%d",
+					s.Result.Created, s.Result.Updated, s.Result.DepartmentsCreated, s.Result.DepartmentsUpdated),
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return sum, err
+	if err != nil {
+		return onboarding.Summary{}, err
+	}
+	// Progress is reported after the commit, so it never claims a change
+	// that was rolled back.
+	if progress != nil {
+		for _, s := range steps {
+			progress(s)
+		}
+	}
+	return sum, nil
+}
+
+// systemReason is why the system viewer of ctx acts ("cityctl tenant onboard").
+func systemReason(ctx context.Context) string {
+	if v, ok := viewer.FromContext(ctx); ok {
+		return v.Reason
+	}
+	return ""
 }
 
 // SecretsConfig converts the configuration's secret store section.
