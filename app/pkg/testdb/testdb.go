@@ -71,16 +71,21 @@ var pg harness
 
 // Main runs the package's tests and then drops the template database and
 // any clone a failed cleanup left behind. Call it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Wrap(m.Run)) }
+
+// Wrap runs run (a package's tests) and then drops the databases; it
+// returns run's exit code, or 1 when cleaning up failed. It lets a TestMain
+// combine harnesses (see testvault.Wrap).
+func Wrap(run func() int) int {
 	pg.mainCalled.Store(true)
-	code := m.Run()
+	code := run()
 	if err := pg.close(); err != nil {
 		fmt.Fprintln(os.Stderr, "testdb:", err)
 		if code == 0 {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // init connects to the server and creates the migrated template, once.

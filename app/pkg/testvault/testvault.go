@@ -82,16 +82,21 @@ var vs harness
 
 // Main runs the package's tests and then stops the server, if one was
 // started. Call it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Wrap(m.Run)) }
+
+// Wrap runs run (a package's tests) and then stops the server; it returns
+// run's exit code, or 1 when stopping failed. It lets a TestMain combine
+// harnesses: os.Exit(testdb.Wrap(func() int { return testvault.Wrap(m.Run) })).
+func Wrap(run func() int) int {
 	vs.mainCalled.Store(true)
-	code := m.Run()
+	code := run()
 	if err := vs.stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "testvault:", err)
 		if code == 0 {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Start returns the address (http://127.0.0.1:port) and root token of the

@@ -181,6 +181,14 @@ func (c *Core) OnboardDir(ctx context.Context, dir string, progress func(onboard
 		if sum.Admins, err = c.Accounts.EnsureAdmins(ctx, ts); err != nil {
 			return err
 		}
+		// Each tenant signs its outbound events with its own Ed25519 key,
+		// held by the signer (Vault Transit in production); creating an
+		// existing key changes nothing.
+		for _, m := range ts {
+			if err := c.Secrets.CreateKey(ctx, SigningKeyName(m.Code)); err != nil {
+				return fmt.Errorf("signing key of tenant %s: %w", m.Code, err)
+			}
+		}
 		// The onboarding is a system action: each tenant's trail records it
 		// in the same transaction as the change.
 		for _, s := range steps {
@@ -211,6 +219,10 @@ func (c *Core) OnboardDir(ctx context.Context, dir string, progress func(onboard
 	}
 	return sum, nil
 }
+
+// SigningKeyName is the name of a tenant's event signing key in the
+// signer ("tenant-450126"; Vault Transit key cityops-tenant-450126).
+func SigningKeyName(code string) string { return "tenant-" + code }
 
 // systemReason is why the system viewer of ctx acts ("cityctl tenant onboard").
 func systemReason(ctx context.Context) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,12 +28,15 @@ import (
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/secrets"
 	"github.com/cityops/cityops/app/pkg/testdb"
+	"github.com/cityops/cityops/app/pkg/testvault"
 	"github.com/cityops/cityops/app/platform/internal/biz/identity"
 	"github.com/cityops/cityops/app/platform/internal/conf"
 	"github.com/cityops/cityops/app/platform/internal/platform"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) {
+	os.Exit(testdb.Wrap(func() int { return testvault.Wrap(m.Run) }))
+}
 
 // seedDir is the repository's sample tenants, seen from this package.
 const seedDir = "../../../../tenants"
@@ -241,6 +245,13 @@ func TestSampleTreeOverHTTPAndGRPC(t *testing.T) {
 		}
 		if _, err := hc.GetTenant(context.Background(), &tenantv1.GetTenantRequest{Code: "999999"}); !errorsv1.IsTenantNotFound(err) {
 			t.Fatalf("http unknown tenant: %v", err)
+		}
+		// Every onboarded tenant has its own event signing key.
+		for _, code := range []string{"000000", "450000", "450100", "450126", "450181"} {
+			pub, err := r.app.Core.Secrets.PublicKey(context.Background(), platform.SigningKeyName(code))
+			if err != nil || len(pub) != 32 {
+				t.Fatalf("signing key of %s: %v", code, err)
+			}
 		}
 		// The first administrators can sign in with their printed password.
 		for _, a := range r.app.Seeded.Admins {
