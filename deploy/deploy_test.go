@@ -116,46 +116,6 @@ func TestEveryYAMLFileParses(t *testing.T) {
 	}
 }
 
-// registryHosts are container registry host names (and host name suffixes).
-// Images are written as plain names ("postgres:16"); which registry serves
-// them is the business of the machine's container runtime configuration.
-var registryHosts = []string{
-	"docker.io", // also registry-1.docker.io, index.docker.io
-	"quay.io",
-	"ghcr.io",
-	"gcr.io", // also k8s.gcr.io, <region>.gcr.io
-	"registry.k8s.io",
-	"public.ecr.aws",
-	"dkr.ecr.",
-	"azurecr.io",
-	"mcr.microsoft.com",
-	"registry.gitlab.com",
-	"docker.pkg.dev",
-	"aliyuncs.com",
-	"tencentyun.com",
-	"myhuaweicloud.com",
-}
-
-func TestNoRegistryHostNames(t *testing.T) {
-	t.Parallel()
-	for _, f := range deployFiles(t) {
-		if isGo(f) {
-			continue // this test's own list of host names
-		}
-		t.Run(f, func(t *testing.T) {
-			t.Parallel()
-			text := strings.ToLower(string(readFile(t, f)))
-			for i, line := range strings.Split(text, "\n") {
-				for _, h := range registryHosts {
-					if strings.Contains(line, h) {
-						t.Errorf("line %d mentions registry host %q: %s", i+1, h, strings.TrimSpace(line))
-					}
-				}
-			}
-		})
-	}
-}
-
 // checkImageRef fails when an image reference names a registry host: the
 // first path component of a reference is a host when it contains a dot or
 // a colon, or is "localhost" (the rule the container runtimes apply).

@@ -12,13 +12,12 @@
 ############################ builder ############################
 FROM golang:1.26 AS builder
 
-# The Go module proxy may be replaced by a mirror at build time:
-#   docker build --build-arg GOPROXY=... .
-ARG GOPROXY=https://proxy.golang.org,direct
+# The Go module proxy is the image's default unless a mirror is given at
+# build time: docker build --build-arg GOPROXY=<mirror> .
+ARG GOPROXY
 ARG VERSION=dev
 ENV CGO_ENABLED=0 \
-    GOFLAGS=-buildvcs=false \
-    GOPROXY=${GOPROXY}
+    GOFLAGS=-buildvcs=false
 
 WORKDIR /src
 
