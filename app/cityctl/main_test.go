@@ -49,9 +49,12 @@ func copyTree(t *testing.T) string {
 
 func environments(t *testing.T) map[string][]string {
 	sqlite := "file:" + filepath.Join(t.TempDir(), "ctl.db") + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"
+	// Each environment keeps its secrets (first admin passwords, the token
+	// key ring) in a private file, never in the source tree.
+	secretsFile := func() string { return "CITYOPS_SECRETS_FILE=" + filepath.Join(t.TempDir(), "secrets.json") }
 	return map[string][]string{
-		"sqlite":   {"CITYOPS_DB_DRIVER=sqlite", "CITYOPS_DB_DSN=" + sqlite, "LANG=zh_CN.UTF-8"},
-		"postgres": {"CITYOPS_DB_DRIVER=postgres", "CITYOPS_DB_DSN=" + testdb.EmptyPostgresDSN(t), "LANG=zh_CN.UTF-8"},
+		"sqlite":   {"CITYOPS_DB_DRIVER=sqlite", "CITYOPS_DB_DSN=" + sqlite, "LANG=zh_CN.UTF-8", secretsFile()},
+		"postgres": {"CITYOPS_DB_DRIVER=postgres", "CITYOPS_DB_DSN=" + testdb.EmptyPostgresDSN(t), "LANG=zh_CN.UTF-8", secretsFile()},
 	}
 }
 
@@ -60,8 +63,8 @@ func TestMigrateOnboardTree(t *testing.T) {
 	for name, env := range environments(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if code, _, _ := ctl(t, env, "migrate", "status"); code != 3 {
-				t.Fatalf("status before migrating: exit %d, want 3 (pending)", code)
+			if code, _, errOut := ctl(t, env, "migrate", "status"); code != 3 {
+				t.Fatalf("status before migrating: exit %d, want 3 (pending): %s", code, errOut)
 			}
 			code, out, errOut := ctl(t, env, "migrate")
 			if code != 0 || !strings.Contains(out, "迁移") {
