@@ -8,7 +8,7 @@ PROTOC     := protoc
 PROTO_INC  := -I api -I third_party
 API_PROTOS := $(shell find api -name '*.proto' | sort)
 CONF_PROTO := app/platform/internal/conf/conf.proto
-GO_TEST_FLAGS ?= -count=1 -timeout 15m
+GO_TEST_FLAGS ?= -race -count=1 -timeout 15m
 BENCH      ?= .
 
 .PHONY: help

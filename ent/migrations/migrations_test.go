@@ -25,9 +25,16 @@ import (
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
+// schemaMu serializes planning against ent's shared table definitions.
+var schemaMu sync.Mutex
+
 // pendingChanges asks ent/atlas what it would change to bring db to the
 // ent schema (drops included), without changing anything.
 func pendingChanges(ctx context.Context, db *database.DB) ([]string, error) {
+	// ent's generated migrate.Tables is package-level and Create rewrites it
+	// while planning; parallel subtests take turns.
+	schemaMu.Lock()
+	defer schemaMu.Unlock()
 	var cmds []string
 	capture := func(schema.Applier) schema.Applier {
 		return schema.ApplyFunc(func(_ context.Context, _ dialect.ExecQuerier, plan *atlasmigrate.Plan) error {

@@ -37,6 +37,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -223,6 +224,9 @@ func diffPostgres(ctx context.Context, adminDSN, path, name, version string) (bo
 	return diff(ctx, entsql.OpenDB(dialect.Postgres, db.SQL), dialect.Postgres, path, name, version)
 }
 
+// diffMu serializes NamedDiff calls within the process (see diff).
+var diffMu sync.Mutex
+
 // diff writes the migration taking the state replayed from path to the ent
 // schema. Drops are included: the files are the single source of the
 // database shape, and a review catches unwanted ones.
@@ -231,6 +235,11 @@ func diff(ctx context.Context, drv dialect.Driver, dia, path, name, version stri
 	if err != nil {
 		return false, fmt.Errorf("open migration directory: %w", err)
 	}
+	// ent's generated migrate.Tables is package-level and NamedDiff
+	// rewrites it while preparing a diff, so two diffs in one process (the
+	// tests run several) must take turns.
+	diffMu.Lock()
+	defer diffMu.Unlock()
 	err = migrate.NewSchema(drv).NamedDiff(ctx, name,
 		schema.WithDir(dir),
 		schema.WithMigrationMode(schema.ModeReplay),
