@@ -20,11 +20,19 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/filingcondition"
+	"github.com/cityops/cityops/ent/gridrevision"
+	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
+	"github.com/cityops/cityops/ent/workgrid"
 
 	stdsql "database/sql"
 )
@@ -44,16 +52,32 @@ type Client struct {
 	AuthzRevision *AuthzRevisionClient
 	// AuthzRule is the client for interacting with the AuthzRule builders.
 	AuthzRule *AuthzRuleClient
+	// Component is the client for interacting with the Component builders.
+	Component *ComponentClient
 	// Department is the client for interacting with the Department builders.
 	Department *DepartmentClient
+	// FilingCondition is the client for interacting with the FilingCondition builders.
+	FilingCondition *FilingConditionClient
+	// GridRevision is the client for interacting with the GridRevision builders.
+	GridRevision *GridRevisionClient
+	// ImportJob is the client for interacting with the ImportJob builders.
+	ImportJob *ImportJobClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
+	// Region is the client for interacting with the Region builders.
+	Region *RegionClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// TaxonomyClass is the client for interacting with the TaxonomyClass builders.
+	TaxonomyClass *TaxonomyClassClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// UnitGrid is the client for interacting with the UnitGrid builders.
+	UnitGrid *UnitGridClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WorkGrid is the client for interacting with the WorkGrid builders.
+	WorkGrid *WorkGridClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -70,11 +94,19 @@ func (c *Client) init() {
 	c.AuditHead = NewAuditHeadClient(c.config)
 	c.AuthzRevision = NewAuthzRevisionClient(c.config)
 	c.AuthzRule = NewAuthzRuleClient(c.config)
+	c.Component = NewComponentClient(c.config)
 	c.Department = NewDepartmentClient(c.config)
+	c.FilingCondition = NewFilingConditionClient(c.config)
+	c.GridRevision = NewGridRevisionClient(c.config)
+	c.ImportJob = NewImportJobClient(c.config)
 	c.LoginThrottle = NewLoginThrottleClient(c.config)
+	c.Region = NewRegionClient(c.config)
 	c.Session = NewSessionClient(c.config)
+	c.TaxonomyClass = NewTaxonomyClassClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
+	c.UnitGrid = NewUnitGridClient(c.config)
 	c.User = NewUserClient(c.config)
+	c.WorkGrid = NewWorkGridClient(c.config)
 }
 
 type (
@@ -165,18 +197,26 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:           ctx,
-		config:        cfg,
-		APIKey:        NewAPIKeyClient(cfg),
-		AuditEntry:    NewAuditEntryClient(cfg),
-		AuditHead:     NewAuditHeadClient(cfg),
-		AuthzRevision: NewAuthzRevisionClient(cfg),
-		AuthzRule:     NewAuthzRuleClient(cfg),
-		Department:    NewDepartmentClient(cfg),
-		LoginThrottle: NewLoginThrottleClient(cfg),
-		Session:       NewSessionClient(cfg),
-		Tenant:        NewTenantClient(cfg),
-		User:          NewUserClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		APIKey:          NewAPIKeyClient(cfg),
+		AuditEntry:      NewAuditEntryClient(cfg),
+		AuditHead:       NewAuditHeadClient(cfg),
+		AuthzRevision:   NewAuthzRevisionClient(cfg),
+		AuthzRule:       NewAuthzRuleClient(cfg),
+		Component:       NewComponentClient(cfg),
+		Department:      NewDepartmentClient(cfg),
+		FilingCondition: NewFilingConditionClient(cfg),
+		GridRevision:    NewGridRevisionClient(cfg),
+		ImportJob:       NewImportJobClient(cfg),
+		LoginThrottle:   NewLoginThrottleClient(cfg),
+		Region:          NewRegionClient(cfg),
+		Session:         NewSessionClient(cfg),
+		TaxonomyClass:   NewTaxonomyClassClient(cfg),
+		Tenant:          NewTenantClient(cfg),
+		UnitGrid:        NewUnitGridClient(cfg),
+		User:            NewUserClient(cfg),
+		WorkGrid:        NewWorkGridClient(cfg),
 	}, nil
 }
 
@@ -194,18 +234,26 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:           ctx,
-		config:        cfg,
-		APIKey:        NewAPIKeyClient(cfg),
-		AuditEntry:    NewAuditEntryClient(cfg),
-		AuditHead:     NewAuditHeadClient(cfg),
-		AuthzRevision: NewAuthzRevisionClient(cfg),
-		AuthzRule:     NewAuthzRuleClient(cfg),
-		Department:    NewDepartmentClient(cfg),
-		LoginThrottle: NewLoginThrottleClient(cfg),
-		Session:       NewSessionClient(cfg),
-		Tenant:        NewTenantClient(cfg),
-		User:          NewUserClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		APIKey:          NewAPIKeyClient(cfg),
+		AuditEntry:      NewAuditEntryClient(cfg),
+		AuditHead:       NewAuditHeadClient(cfg),
+		AuthzRevision:   NewAuthzRevisionClient(cfg),
+		AuthzRule:       NewAuthzRuleClient(cfg),
+		Component:       NewComponentClient(cfg),
+		Department:      NewDepartmentClient(cfg),
+		FilingCondition: NewFilingConditionClient(cfg),
+		GridRevision:    NewGridRevisionClient(cfg),
+		ImportJob:       NewImportJobClient(cfg),
+		LoginThrottle:   NewLoginThrottleClient(cfg),
+		Region:          NewRegionClient(cfg),
+		Session:         NewSessionClient(cfg),
+		TaxonomyClass:   NewTaxonomyClassClient(cfg),
+		Tenant:          NewTenantClient(cfg),
+		UnitGrid:        NewUnitGridClient(cfg),
+		User:            NewUserClient(cfg),
+		WorkGrid:        NewWorkGridClient(cfg),
 	}, nil
 }
 
@@ -235,8 +283,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.Department,
-		c.LoginThrottle, c.Session, c.Tenant, c.User,
+		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.Component,
+		c.Department, c.FilingCondition, c.GridRevision, c.ImportJob, c.LoginThrottle,
+		c.Region, c.Session, c.TaxonomyClass, c.Tenant, c.UnitGrid, c.User, c.WorkGrid,
 	} {
 		n.Use(hooks...)
 	}
@@ -246,8 +295,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.Department,
-		c.LoginThrottle, c.Session, c.Tenant, c.User,
+		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.Component,
+		c.Department, c.FilingCondition, c.GridRevision, c.ImportJob, c.LoginThrottle,
+		c.Region, c.Session, c.TaxonomyClass, c.Tenant, c.UnitGrid, c.User, c.WorkGrid,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -266,16 +316,32 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuthzRevision.mutate(ctx, m)
 	case *AuthzRuleMutation:
 		return c.AuthzRule.mutate(ctx, m)
+	case *ComponentMutation:
+		return c.Component.mutate(ctx, m)
 	case *DepartmentMutation:
 		return c.Department.mutate(ctx, m)
+	case *FilingConditionMutation:
+		return c.FilingCondition.mutate(ctx, m)
+	case *GridRevisionMutation:
+		return c.GridRevision.mutate(ctx, m)
+	case *ImportJobMutation:
+		return c.ImportJob.mutate(ctx, m)
 	case *LoginThrottleMutation:
 		return c.LoginThrottle.mutate(ctx, m)
+	case *RegionMutation:
+		return c.Region.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
+	case *TaxonomyClassMutation:
+		return c.TaxonomyClass.mutate(ctx, m)
 	case *TenantMutation:
 		return c.Tenant.mutate(ctx, m)
+	case *UnitGridMutation:
+		return c.UnitGrid.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
+	case *WorkGridMutation:
+		return c.WorkGrid.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -967,6 +1033,156 @@ func (c *AuthzRuleClient) mutate(ctx context.Context, m *AuthzRuleMutation) (Val
 	}
 }
 
+// ComponentClient is a client for the Component schema.
+type ComponentClient struct {
+	config
+}
+
+// NewComponentClient returns a client for the Component from the given config.
+func NewComponentClient(c config) *ComponentClient {
+	return &ComponentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `component.Hooks(f(g(h())))`.
+func (c *ComponentClient) Use(hooks ...Hook) {
+	c.hooks.Component = append(c.hooks.Component, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `component.Intercept(f(g(h())))`.
+func (c *ComponentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Component = append(c.inters.Component, interceptors...)
+}
+
+// Create returns a builder for creating a Component entity.
+func (c *ComponentClient) Create() *ComponentCreate {
+	mutation := newComponentMutation(c.config, OpCreate)
+	return &ComponentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Component entities.
+func (c *ComponentClient) CreateBulk(builders ...*ComponentCreate) *ComponentCreateBulk {
+	return &ComponentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ComponentClient) MapCreateBulk(slice any, setFunc func(*ComponentCreate, int)) *ComponentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ComponentCreateBulk{err: fmt.Errorf("calling to ComponentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ComponentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ComponentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Component.
+func (c *ComponentClient) Update() *ComponentUpdate {
+	mutation := newComponentMutation(c.config, OpUpdate)
+	return &ComponentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ComponentClient) UpdateOne(_m *Component) *ComponentUpdateOne {
+	mutation := newComponentMutation(c.config, OpUpdateOne, withComponent(_m))
+	return &ComponentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ComponentClient) UpdateOneID(id int) *ComponentUpdateOne {
+	mutation := newComponentMutation(c.config, OpUpdateOne, withComponentID(id))
+	return &ComponentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Component.
+func (c *ComponentClient) Delete() *ComponentDelete {
+	mutation := newComponentMutation(c.config, OpDelete)
+	return &ComponentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ComponentClient) DeleteOne(_m *Component) *ComponentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ComponentClient) DeleteOneID(id int) *ComponentDeleteOne {
+	builder := c.Delete().Where(component.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ComponentDeleteOne{builder}
+}
+
+// Query returns a query builder for Component.
+func (c *ComponentClient) Query() *ComponentQuery {
+	return &ComponentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeComponent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Component entity by its id.
+func (c *ComponentClient) Get(ctx context.Context, id int) (*Component, error) {
+	return c.Query().Where(component.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ComponentClient) GetX(ctx context.Context, id int) *Component {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Component.
+func (c *ComponentClient) QueryTenant(_m *Component) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(component.Table, component.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, component.TenantTable, component.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ComponentClient) Hooks() []Hook {
+	hooks := c.hooks.Component
+	return append(hooks[:len(hooks):len(hooks)], component.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ComponentClient) Interceptors() []Interceptor {
+	return c.inters.Component
+}
+
+func (c *ComponentClient) mutate(ctx context.Context, m *ComponentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ComponentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ComponentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ComponentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ComponentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Component mutation op: %q", m.Op())
+	}
+}
+
 // DepartmentClient is a client for the Department schema.
 type DepartmentClient struct {
 	config
@@ -1117,6 +1333,456 @@ func (c *DepartmentClient) mutate(ctx context.Context, m *DepartmentMutation) (V
 	}
 }
 
+// FilingConditionClient is a client for the FilingCondition schema.
+type FilingConditionClient struct {
+	config
+}
+
+// NewFilingConditionClient returns a client for the FilingCondition from the given config.
+func NewFilingConditionClient(c config) *FilingConditionClient {
+	return &FilingConditionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `filingcondition.Hooks(f(g(h())))`.
+func (c *FilingConditionClient) Use(hooks ...Hook) {
+	c.hooks.FilingCondition = append(c.hooks.FilingCondition, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `filingcondition.Intercept(f(g(h())))`.
+func (c *FilingConditionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FilingCondition = append(c.inters.FilingCondition, interceptors...)
+}
+
+// Create returns a builder for creating a FilingCondition entity.
+func (c *FilingConditionClient) Create() *FilingConditionCreate {
+	mutation := newFilingConditionMutation(c.config, OpCreate)
+	return &FilingConditionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FilingCondition entities.
+func (c *FilingConditionClient) CreateBulk(builders ...*FilingConditionCreate) *FilingConditionCreateBulk {
+	return &FilingConditionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FilingConditionClient) MapCreateBulk(slice any, setFunc func(*FilingConditionCreate, int)) *FilingConditionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FilingConditionCreateBulk{err: fmt.Errorf("calling to FilingConditionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FilingConditionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FilingConditionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FilingCondition.
+func (c *FilingConditionClient) Update() *FilingConditionUpdate {
+	mutation := newFilingConditionMutation(c.config, OpUpdate)
+	return &FilingConditionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FilingConditionClient) UpdateOne(_m *FilingCondition) *FilingConditionUpdateOne {
+	mutation := newFilingConditionMutation(c.config, OpUpdateOne, withFilingCondition(_m))
+	return &FilingConditionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FilingConditionClient) UpdateOneID(id int) *FilingConditionUpdateOne {
+	mutation := newFilingConditionMutation(c.config, OpUpdateOne, withFilingConditionID(id))
+	return &FilingConditionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FilingCondition.
+func (c *FilingConditionClient) Delete() *FilingConditionDelete {
+	mutation := newFilingConditionMutation(c.config, OpDelete)
+	return &FilingConditionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FilingConditionClient) DeleteOne(_m *FilingCondition) *FilingConditionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FilingConditionClient) DeleteOneID(id int) *FilingConditionDeleteOne {
+	builder := c.Delete().Where(filingcondition.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FilingConditionDeleteOne{builder}
+}
+
+// Query returns a query builder for FilingCondition.
+func (c *FilingConditionClient) Query() *FilingConditionQuery {
+	return &FilingConditionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFilingCondition},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FilingCondition entity by its id.
+func (c *FilingConditionClient) Get(ctx context.Context, id int) (*FilingCondition, error) {
+	return c.Query().Where(filingcondition.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FilingConditionClient) GetX(ctx context.Context, id int) *FilingCondition {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a FilingCondition.
+func (c *FilingConditionClient) QueryTenant(_m *FilingCondition) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(filingcondition.Table, filingcondition.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, filingcondition.TenantTable, filingcondition.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FilingConditionClient) Hooks() []Hook {
+	hooks := c.hooks.FilingCondition
+	return append(hooks[:len(hooks):len(hooks)], filingcondition.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *FilingConditionClient) Interceptors() []Interceptor {
+	return c.inters.FilingCondition
+}
+
+func (c *FilingConditionClient) mutate(ctx context.Context, m *FilingConditionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FilingConditionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FilingConditionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FilingConditionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FilingConditionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FilingCondition mutation op: %q", m.Op())
+	}
+}
+
+// GridRevisionClient is a client for the GridRevision schema.
+type GridRevisionClient struct {
+	config
+}
+
+// NewGridRevisionClient returns a client for the GridRevision from the given config.
+func NewGridRevisionClient(c config) *GridRevisionClient {
+	return &GridRevisionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `gridrevision.Hooks(f(g(h())))`.
+func (c *GridRevisionClient) Use(hooks ...Hook) {
+	c.hooks.GridRevision = append(c.hooks.GridRevision, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `gridrevision.Intercept(f(g(h())))`.
+func (c *GridRevisionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.GridRevision = append(c.inters.GridRevision, interceptors...)
+}
+
+// Create returns a builder for creating a GridRevision entity.
+func (c *GridRevisionClient) Create() *GridRevisionCreate {
+	mutation := newGridRevisionMutation(c.config, OpCreate)
+	return &GridRevisionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of GridRevision entities.
+func (c *GridRevisionClient) CreateBulk(builders ...*GridRevisionCreate) *GridRevisionCreateBulk {
+	return &GridRevisionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GridRevisionClient) MapCreateBulk(slice any, setFunc func(*GridRevisionCreate, int)) *GridRevisionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GridRevisionCreateBulk{err: fmt.Errorf("calling to GridRevisionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GridRevisionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GridRevisionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for GridRevision.
+func (c *GridRevisionClient) Update() *GridRevisionUpdate {
+	mutation := newGridRevisionMutation(c.config, OpUpdate)
+	return &GridRevisionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GridRevisionClient) UpdateOne(_m *GridRevision) *GridRevisionUpdateOne {
+	mutation := newGridRevisionMutation(c.config, OpUpdateOne, withGridRevision(_m))
+	return &GridRevisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GridRevisionClient) UpdateOneID(id int) *GridRevisionUpdateOne {
+	mutation := newGridRevisionMutation(c.config, OpUpdateOne, withGridRevisionID(id))
+	return &GridRevisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for GridRevision.
+func (c *GridRevisionClient) Delete() *GridRevisionDelete {
+	mutation := newGridRevisionMutation(c.config, OpDelete)
+	return &GridRevisionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GridRevisionClient) DeleteOne(_m *GridRevision) *GridRevisionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GridRevisionClient) DeleteOneID(id int) *GridRevisionDeleteOne {
+	builder := c.Delete().Where(gridrevision.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GridRevisionDeleteOne{builder}
+}
+
+// Query returns a query builder for GridRevision.
+func (c *GridRevisionClient) Query() *GridRevisionQuery {
+	return &GridRevisionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGridRevision},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a GridRevision entity by its id.
+func (c *GridRevisionClient) Get(ctx context.Context, id int) (*GridRevision, error) {
+	return c.Query().Where(gridrevision.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GridRevisionClient) GetX(ctx context.Context, id int) *GridRevision {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a GridRevision.
+func (c *GridRevisionClient) QueryTenant(_m *GridRevision) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(gridrevision.Table, gridrevision.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, gridrevision.TenantTable, gridrevision.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GridRevisionClient) Hooks() []Hook {
+	hooks := c.hooks.GridRevision
+	return append(hooks[:len(hooks):len(hooks)], gridrevision.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *GridRevisionClient) Interceptors() []Interceptor {
+	return c.inters.GridRevision
+}
+
+func (c *GridRevisionClient) mutate(ctx context.Context, m *GridRevisionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GridRevisionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GridRevisionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GridRevisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GridRevisionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown GridRevision mutation op: %q", m.Op())
+	}
+}
+
+// ImportJobClient is a client for the ImportJob schema.
+type ImportJobClient struct {
+	config
+}
+
+// NewImportJobClient returns a client for the ImportJob from the given config.
+func NewImportJobClient(c config) *ImportJobClient {
+	return &ImportJobClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `importjob.Hooks(f(g(h())))`.
+func (c *ImportJobClient) Use(hooks ...Hook) {
+	c.hooks.ImportJob = append(c.hooks.ImportJob, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `importjob.Intercept(f(g(h())))`.
+func (c *ImportJobClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ImportJob = append(c.inters.ImportJob, interceptors...)
+}
+
+// Create returns a builder for creating a ImportJob entity.
+func (c *ImportJobClient) Create() *ImportJobCreate {
+	mutation := newImportJobMutation(c.config, OpCreate)
+	return &ImportJobCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ImportJob entities.
+func (c *ImportJobClient) CreateBulk(builders ...*ImportJobCreate) *ImportJobCreateBulk {
+	return &ImportJobCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ImportJobClient) MapCreateBulk(slice any, setFunc func(*ImportJobCreate, int)) *ImportJobCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ImportJobCreateBulk{err: fmt.Errorf("calling to ImportJobClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ImportJobCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ImportJobCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ImportJob.
+func (c *ImportJobClient) Update() *ImportJobUpdate {
+	mutation := newImportJobMutation(c.config, OpUpdate)
+	return &ImportJobUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ImportJobClient) UpdateOne(_m *ImportJob) *ImportJobUpdateOne {
+	mutation := newImportJobMutation(c.config, OpUpdateOne, withImportJob(_m))
+	return &ImportJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ImportJobClient) UpdateOneID(id int) *ImportJobUpdateOne {
+	mutation := newImportJobMutation(c.config, OpUpdateOne, withImportJobID(id))
+	return &ImportJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ImportJob.
+func (c *ImportJobClient) Delete() *ImportJobDelete {
+	mutation := newImportJobMutation(c.config, OpDelete)
+	return &ImportJobDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ImportJobClient) DeleteOne(_m *ImportJob) *ImportJobDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ImportJobClient) DeleteOneID(id int) *ImportJobDeleteOne {
+	builder := c.Delete().Where(importjob.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ImportJobDeleteOne{builder}
+}
+
+// Query returns a query builder for ImportJob.
+func (c *ImportJobClient) Query() *ImportJobQuery {
+	return &ImportJobQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeImportJob},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ImportJob entity by its id.
+func (c *ImportJobClient) Get(ctx context.Context, id int) (*ImportJob, error) {
+	return c.Query().Where(importjob.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ImportJobClient) GetX(ctx context.Context, id int) *ImportJob {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a ImportJob.
+func (c *ImportJobClient) QueryTenant(_m *ImportJob) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(importjob.Table, importjob.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, importjob.TenantTable, importjob.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ImportJobClient) Hooks() []Hook {
+	hooks := c.hooks.ImportJob
+	return append(hooks[:len(hooks):len(hooks)], importjob.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ImportJobClient) Interceptors() []Interceptor {
+	return c.inters.ImportJob
+}
+
+func (c *ImportJobClient) mutate(ctx context.Context, m *ImportJobMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ImportJobCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ImportJobUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ImportJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ImportJobDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ImportJob mutation op: %q", m.Op())
+	}
+}
+
 // LoginThrottleClient is a client for the LoginThrottle schema.
 type LoginThrottleClient struct {
 	config
@@ -1248,6 +1914,156 @@ func (c *LoginThrottleClient) mutate(ctx context.Context, m *LoginThrottleMutati
 		return (&LoginThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown LoginThrottle mutation op: %q", m.Op())
+	}
+}
+
+// RegionClient is a client for the Region schema.
+type RegionClient struct {
+	config
+}
+
+// NewRegionClient returns a client for the Region from the given config.
+func NewRegionClient(c config) *RegionClient {
+	return &RegionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `region.Hooks(f(g(h())))`.
+func (c *RegionClient) Use(hooks ...Hook) {
+	c.hooks.Region = append(c.hooks.Region, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `region.Intercept(f(g(h())))`.
+func (c *RegionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Region = append(c.inters.Region, interceptors...)
+}
+
+// Create returns a builder for creating a Region entity.
+func (c *RegionClient) Create() *RegionCreate {
+	mutation := newRegionMutation(c.config, OpCreate)
+	return &RegionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Region entities.
+func (c *RegionClient) CreateBulk(builders ...*RegionCreate) *RegionCreateBulk {
+	return &RegionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RegionClient) MapCreateBulk(slice any, setFunc func(*RegionCreate, int)) *RegionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RegionCreateBulk{err: fmt.Errorf("calling to RegionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RegionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RegionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Region.
+func (c *RegionClient) Update() *RegionUpdate {
+	mutation := newRegionMutation(c.config, OpUpdate)
+	return &RegionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RegionClient) UpdateOne(_m *Region) *RegionUpdateOne {
+	mutation := newRegionMutation(c.config, OpUpdateOne, withRegion(_m))
+	return &RegionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RegionClient) UpdateOneID(id int) *RegionUpdateOne {
+	mutation := newRegionMutation(c.config, OpUpdateOne, withRegionID(id))
+	return &RegionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Region.
+func (c *RegionClient) Delete() *RegionDelete {
+	mutation := newRegionMutation(c.config, OpDelete)
+	return &RegionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RegionClient) DeleteOne(_m *Region) *RegionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RegionClient) DeleteOneID(id int) *RegionDeleteOne {
+	builder := c.Delete().Where(region.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RegionDeleteOne{builder}
+}
+
+// Query returns a query builder for Region.
+func (c *RegionClient) Query() *RegionQuery {
+	return &RegionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRegion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Region entity by its id.
+func (c *RegionClient) Get(ctx context.Context, id int) (*Region, error) {
+	return c.Query().Where(region.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RegionClient) GetX(ctx context.Context, id int) *Region {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Region.
+func (c *RegionClient) QueryTenant(_m *Region) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(region.Table, region.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, region.TenantTable, region.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RegionClient) Hooks() []Hook {
+	hooks := c.hooks.Region
+	return append(hooks[:len(hooks):len(hooks)], region.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RegionClient) Interceptors() []Interceptor {
+	return c.inters.Region
+}
+
+func (c *RegionClient) mutate(ctx context.Context, m *RegionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RegionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RegionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RegionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RegionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Region mutation op: %q", m.Op())
 	}
 }
 
@@ -1417,6 +2233,156 @@ func (c *SessionClient) mutate(ctx context.Context, m *SessionMutation) (Value, 
 	}
 }
 
+// TaxonomyClassClient is a client for the TaxonomyClass schema.
+type TaxonomyClassClient struct {
+	config
+}
+
+// NewTaxonomyClassClient returns a client for the TaxonomyClass from the given config.
+func NewTaxonomyClassClient(c config) *TaxonomyClassClient {
+	return &TaxonomyClassClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `taxonomyclass.Hooks(f(g(h())))`.
+func (c *TaxonomyClassClient) Use(hooks ...Hook) {
+	c.hooks.TaxonomyClass = append(c.hooks.TaxonomyClass, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `taxonomyclass.Intercept(f(g(h())))`.
+func (c *TaxonomyClassClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TaxonomyClass = append(c.inters.TaxonomyClass, interceptors...)
+}
+
+// Create returns a builder for creating a TaxonomyClass entity.
+func (c *TaxonomyClassClient) Create() *TaxonomyClassCreate {
+	mutation := newTaxonomyClassMutation(c.config, OpCreate)
+	return &TaxonomyClassCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TaxonomyClass entities.
+func (c *TaxonomyClassClient) CreateBulk(builders ...*TaxonomyClassCreate) *TaxonomyClassCreateBulk {
+	return &TaxonomyClassCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TaxonomyClassClient) MapCreateBulk(slice any, setFunc func(*TaxonomyClassCreate, int)) *TaxonomyClassCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TaxonomyClassCreateBulk{err: fmt.Errorf("calling to TaxonomyClassClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TaxonomyClassCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TaxonomyClassCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TaxonomyClass.
+func (c *TaxonomyClassClient) Update() *TaxonomyClassUpdate {
+	mutation := newTaxonomyClassMutation(c.config, OpUpdate)
+	return &TaxonomyClassUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TaxonomyClassClient) UpdateOne(_m *TaxonomyClass) *TaxonomyClassUpdateOne {
+	mutation := newTaxonomyClassMutation(c.config, OpUpdateOne, withTaxonomyClass(_m))
+	return &TaxonomyClassUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TaxonomyClassClient) UpdateOneID(id int) *TaxonomyClassUpdateOne {
+	mutation := newTaxonomyClassMutation(c.config, OpUpdateOne, withTaxonomyClassID(id))
+	return &TaxonomyClassUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TaxonomyClass.
+func (c *TaxonomyClassClient) Delete() *TaxonomyClassDelete {
+	mutation := newTaxonomyClassMutation(c.config, OpDelete)
+	return &TaxonomyClassDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TaxonomyClassClient) DeleteOne(_m *TaxonomyClass) *TaxonomyClassDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TaxonomyClassClient) DeleteOneID(id int) *TaxonomyClassDeleteOne {
+	builder := c.Delete().Where(taxonomyclass.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TaxonomyClassDeleteOne{builder}
+}
+
+// Query returns a query builder for TaxonomyClass.
+func (c *TaxonomyClassClient) Query() *TaxonomyClassQuery {
+	return &TaxonomyClassQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTaxonomyClass},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TaxonomyClass entity by its id.
+func (c *TaxonomyClassClient) Get(ctx context.Context, id int) (*TaxonomyClass, error) {
+	return c.Query().Where(taxonomyclass.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TaxonomyClassClient) GetX(ctx context.Context, id int) *TaxonomyClass {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a TaxonomyClass.
+func (c *TaxonomyClassClient) QueryTenant(_m *TaxonomyClass) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(taxonomyclass.Table, taxonomyclass.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, taxonomyclass.TenantTable, taxonomyclass.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *TaxonomyClassClient) Hooks() []Hook {
+	hooks := c.hooks.TaxonomyClass
+	return append(hooks[:len(hooks):len(hooks)], taxonomyclass.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *TaxonomyClassClient) Interceptors() []Interceptor {
+	return c.inters.TaxonomyClass
+}
+
+func (c *TaxonomyClassClient) mutate(ctx context.Context, m *TaxonomyClassMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TaxonomyClassCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TaxonomyClassUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TaxonomyClassUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TaxonomyClassDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TaxonomyClass mutation op: %q", m.Op())
+	}
+}
+
 // TenantClient is a client for the Tenant schema.
 type TenantClient struct {
 	config
@@ -1580,6 +2546,156 @@ func (c *TenantClient) mutate(ctx context.Context, m *TenantMutation) (Value, er
 		return (&TenantDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Tenant mutation op: %q", m.Op())
+	}
+}
+
+// UnitGridClient is a client for the UnitGrid schema.
+type UnitGridClient struct {
+	config
+}
+
+// NewUnitGridClient returns a client for the UnitGrid from the given config.
+func NewUnitGridClient(c config) *UnitGridClient {
+	return &UnitGridClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `unitgrid.Hooks(f(g(h())))`.
+func (c *UnitGridClient) Use(hooks ...Hook) {
+	c.hooks.UnitGrid = append(c.hooks.UnitGrid, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `unitgrid.Intercept(f(g(h())))`.
+func (c *UnitGridClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UnitGrid = append(c.inters.UnitGrid, interceptors...)
+}
+
+// Create returns a builder for creating a UnitGrid entity.
+func (c *UnitGridClient) Create() *UnitGridCreate {
+	mutation := newUnitGridMutation(c.config, OpCreate)
+	return &UnitGridCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UnitGrid entities.
+func (c *UnitGridClient) CreateBulk(builders ...*UnitGridCreate) *UnitGridCreateBulk {
+	return &UnitGridCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UnitGridClient) MapCreateBulk(slice any, setFunc func(*UnitGridCreate, int)) *UnitGridCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UnitGridCreateBulk{err: fmt.Errorf("calling to UnitGridClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UnitGridCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UnitGridCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UnitGrid.
+func (c *UnitGridClient) Update() *UnitGridUpdate {
+	mutation := newUnitGridMutation(c.config, OpUpdate)
+	return &UnitGridUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UnitGridClient) UpdateOne(_m *UnitGrid) *UnitGridUpdateOne {
+	mutation := newUnitGridMutation(c.config, OpUpdateOne, withUnitGrid(_m))
+	return &UnitGridUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UnitGridClient) UpdateOneID(id int) *UnitGridUpdateOne {
+	mutation := newUnitGridMutation(c.config, OpUpdateOne, withUnitGridID(id))
+	return &UnitGridUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UnitGrid.
+func (c *UnitGridClient) Delete() *UnitGridDelete {
+	mutation := newUnitGridMutation(c.config, OpDelete)
+	return &UnitGridDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UnitGridClient) DeleteOne(_m *UnitGrid) *UnitGridDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UnitGridClient) DeleteOneID(id int) *UnitGridDeleteOne {
+	builder := c.Delete().Where(unitgrid.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UnitGridDeleteOne{builder}
+}
+
+// Query returns a query builder for UnitGrid.
+func (c *UnitGridClient) Query() *UnitGridQuery {
+	return &UnitGridQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUnitGrid},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UnitGrid entity by its id.
+func (c *UnitGridClient) Get(ctx context.Context, id int) (*UnitGrid, error) {
+	return c.Query().Where(unitgrid.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UnitGridClient) GetX(ctx context.Context, id int) *UnitGrid {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a UnitGrid.
+func (c *UnitGridClient) QueryTenant(_m *UnitGrid) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(unitgrid.Table, unitgrid.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, unitgrid.TenantTable, unitgrid.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *UnitGridClient) Hooks() []Hook {
+	hooks := c.hooks.UnitGrid
+	return append(hooks[:len(hooks):len(hooks)], unitgrid.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *UnitGridClient) Interceptors() []Interceptor {
+	return c.inters.UnitGrid
+}
+
+func (c *UnitGridClient) mutate(ctx context.Context, m *UnitGridMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UnitGridCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UnitGridUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UnitGridUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UnitGridDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UnitGrid mutation op: %q", m.Op())
 	}
 }
 
@@ -1765,15 +2881,167 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 	}
 }
 
+// WorkGridClient is a client for the WorkGrid schema.
+type WorkGridClient struct {
+	config
+}
+
+// NewWorkGridClient returns a client for the WorkGrid from the given config.
+func NewWorkGridClient(c config) *WorkGridClient {
+	return &WorkGridClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `workgrid.Hooks(f(g(h())))`.
+func (c *WorkGridClient) Use(hooks ...Hook) {
+	c.hooks.WorkGrid = append(c.hooks.WorkGrid, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `workgrid.Intercept(f(g(h())))`.
+func (c *WorkGridClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WorkGrid = append(c.inters.WorkGrid, interceptors...)
+}
+
+// Create returns a builder for creating a WorkGrid entity.
+func (c *WorkGridClient) Create() *WorkGridCreate {
+	mutation := newWorkGridMutation(c.config, OpCreate)
+	return &WorkGridCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WorkGrid entities.
+func (c *WorkGridClient) CreateBulk(builders ...*WorkGridCreate) *WorkGridCreateBulk {
+	return &WorkGridCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WorkGridClient) MapCreateBulk(slice any, setFunc func(*WorkGridCreate, int)) *WorkGridCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WorkGridCreateBulk{err: fmt.Errorf("calling to WorkGridClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WorkGridCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WorkGridCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WorkGrid.
+func (c *WorkGridClient) Update() *WorkGridUpdate {
+	mutation := newWorkGridMutation(c.config, OpUpdate)
+	return &WorkGridUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WorkGridClient) UpdateOne(_m *WorkGrid) *WorkGridUpdateOne {
+	mutation := newWorkGridMutation(c.config, OpUpdateOne, withWorkGrid(_m))
+	return &WorkGridUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WorkGridClient) UpdateOneID(id int) *WorkGridUpdateOne {
+	mutation := newWorkGridMutation(c.config, OpUpdateOne, withWorkGridID(id))
+	return &WorkGridUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WorkGrid.
+func (c *WorkGridClient) Delete() *WorkGridDelete {
+	mutation := newWorkGridMutation(c.config, OpDelete)
+	return &WorkGridDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WorkGridClient) DeleteOne(_m *WorkGrid) *WorkGridDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WorkGridClient) DeleteOneID(id int) *WorkGridDeleteOne {
+	builder := c.Delete().Where(workgrid.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WorkGridDeleteOne{builder}
+}
+
+// Query returns a query builder for WorkGrid.
+func (c *WorkGridClient) Query() *WorkGridQuery {
+	return &WorkGridQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWorkGrid},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WorkGrid entity by its id.
+func (c *WorkGridClient) Get(ctx context.Context, id int) (*WorkGrid, error) {
+	return c.Query().Where(workgrid.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WorkGridClient) GetX(ctx context.Context, id int) *WorkGrid {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a WorkGrid.
+func (c *WorkGridClient) QueryTenant(_m *WorkGrid) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(workgrid.Table, workgrid.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, workgrid.TenantTable, workgrid.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WorkGridClient) Hooks() []Hook {
+	hooks := c.hooks.WorkGrid
+	return append(hooks[:len(hooks):len(hooks)], workgrid.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *WorkGridClient) Interceptors() []Interceptor {
+	return c.inters.WorkGrid
+}
+
+func (c *WorkGridClient) mutate(ctx context.Context, m *WorkGridMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WorkGridCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WorkGridUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WorkGridUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WorkGridDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WorkGrid mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, Department,
-		LoginThrottle, Session, Tenant, User []ent.Hook
+		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, Component, Department,
+		FilingCondition, GridRevision, ImportJob, LoginThrottle, Region, Session,
+		TaxonomyClass, Tenant, UnitGrid, User, WorkGrid []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, Department,
-		LoginThrottle, Session, Tenant, User []ent.Interceptor
+		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, Component, Department,
+		FilingCondition, GridRevision, ImportJob, LoginThrottle, Region, Session,
+		TaxonomyClass, Tenant, UnitGrid, User, WorkGrid []ent.Interceptor
 	}
 )
 

@@ -17,11 +17,19 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/filingcondition"
+	"github.com/cityops/cityops/ent/gridrevision"
+	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
+	"github.com/cityops/cityops/ent/workgrid"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -82,16 +90,24 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:        apikey.ValidColumn,
-			auditentry.Table:    auditentry.ValidColumn,
-			audithead.Table:     audithead.ValidColumn,
-			authzrevision.Table: authzrevision.ValidColumn,
-			authzrule.Table:     authzrule.ValidColumn,
-			department.Table:    department.ValidColumn,
-			loginthrottle.Table: loginthrottle.ValidColumn,
-			session.Table:       session.ValidColumn,
-			tenant.Table:        tenant.ValidColumn,
-			user.Table:          user.ValidColumn,
+			apikey.Table:          apikey.ValidColumn,
+			auditentry.Table:      auditentry.ValidColumn,
+			audithead.Table:       audithead.ValidColumn,
+			authzrevision.Table:   authzrevision.ValidColumn,
+			authzrule.Table:       authzrule.ValidColumn,
+			component.Table:       component.ValidColumn,
+			department.Table:      department.ValidColumn,
+			filingcondition.Table: filingcondition.ValidColumn,
+			gridrevision.Table:    gridrevision.ValidColumn,
+			importjob.Table:       importjob.ValidColumn,
+			loginthrottle.Table:   loginthrottle.ValidColumn,
+			region.Table:          region.ValidColumn,
+			session.Table:         session.ValidColumn,
+			taxonomyclass.Table:   taxonomyclass.ValidColumn,
+			tenant.Table:          tenant.ValidColumn,
+			unitgrid.Table:        unitgrid.ValidColumn,
+			user.Table:            user.ValidColumn,
+			workgrid.Table:        workgrid.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

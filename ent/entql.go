@@ -8,12 +8,20 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/filingcondition"
+	"github.com/cityops/cityops/ent/gridrevision"
+	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/predicate"
+	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
+	"github.com/cityops/cityops/ent/workgrid"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -23,7 +31,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 10)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -130,6 +138,44 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   component.Table,
+			Columns: component.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: component.FieldID,
+			},
+		},
+		Type: "Component",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			component.FieldTenantID:       {Type: field.TypeInt, Column: component.FieldTenantID},
+			component.FieldCreatedAt:      {Type: field.TypeTime, Column: component.FieldCreatedAt},
+			component.FieldUpdatedAt:      {Type: field.TypeTime, Column: component.FieldUpdatedAt},
+			component.FieldObjID:          {Type: field.TypeString, Column: component.FieldObjID},
+			component.FieldScheme:         {Type: field.TypeString, Column: component.FieldScheme},
+			component.FieldClassCode:      {Type: field.TypeString, Column: component.FieldClassCode},
+			component.FieldName:           {Type: field.TypeString, Column: component.FieldName},
+			component.FieldMainDeptCode:   {Type: field.TypeString, Column: component.FieldMainDeptCode},
+			component.FieldMainDeptName:   {Type: field.TypeString, Column: component.FieldMainDeptName},
+			component.FieldOwnerCode:      {Type: field.TypeString, Column: component.FieldOwnerCode},
+			component.FieldOwnerName:      {Type: field.TypeString, Column: component.FieldOwnerName},
+			component.FieldMaintainerCode: {Type: field.TypeString, Column: component.FieldMaintainerCode},
+			component.FieldMaintainerName: {Type: field.TypeString, Column: component.FieldMaintainerName},
+			component.FieldGridCode:       {Type: field.TypeString, Column: component.FieldGridCode},
+			component.FieldStreetCode:     {Type: field.TypeString, Column: component.FieldStreetCode},
+			component.FieldCommunityCode:  {Type: field.TypeString, Column: component.FieldCommunityCode},
+			component.FieldStatus:         {Type: field.TypeEnum, Column: component.FieldStatus},
+			component.FieldInitialDate:    {Type: field.TypeString, Column: component.FieldInitialDate},
+			component.FieldChangeDate:     {Type: field.TypeString, Column: component.FieldChangeDate},
+			component.FieldDataSource:     {Type: field.TypeString, Column: component.FieldDataSource},
+			component.FieldNote:           {Type: field.TypeString, Column: component.FieldNote},
+			component.FieldLon:            {Type: field.TypeFloat64, Column: component.FieldLon},
+			component.FieldLat:            {Type: field.TypeFloat64, Column: component.FieldLat},
+			component.FieldGeometry:       {Type: field.TypeString, Column: component.FieldGeometry},
+			component.FieldRowHash:        {Type: field.TypeString, Column: component.FieldRowHash},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   department.Table,
 			Columns: department.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -150,7 +196,72 @@ var schemaGraph = func() *sqlgraph.Schema {
 			department.FieldStatus:    {Type: field.TypeEnum, Column: department.FieldStatus},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   filingcondition.Table,
+			Columns: filingcondition.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: filingcondition.FieldID,
+			},
+		},
+		Type: "FilingCondition",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			filingcondition.FieldTenantID:    {Type: field.TypeInt, Column: filingcondition.FieldTenantID},
+			filingcondition.FieldCreatedAt:   {Type: field.TypeTime, Column: filingcondition.FieldCreatedAt},
+			filingcondition.FieldUpdatedAt:   {Type: field.TypeTime, Column: filingcondition.FieldUpdatedAt},
+			filingcondition.FieldVersion:     {Type: field.TypeInt, Column: filingcondition.FieldVersion},
+			filingcondition.FieldKind:        {Type: field.TypeEnum, Column: filingcondition.FieldKind},
+			filingcondition.FieldClassCode:   {Type: field.TypeString, Column: filingcondition.FieldClassCode},
+			filingcondition.FieldCode:        {Type: field.TypeString, Column: filingcondition.FieldCode},
+			filingcondition.FieldFilingText:  {Type: field.TypeString, Column: filingcondition.FieldFilingText},
+			filingcondition.FieldClosingText: {Type: field.TypeString, Column: filingcondition.FieldClosingText},
+			filingcondition.FieldUrgency:     {Type: field.TypeEnum, Column: filingcondition.FieldUrgency},
+			filingcondition.FieldTimeLimits:  {Type: field.TypeJSON, Column: filingcondition.FieldTimeLimits},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   gridrevision.Table,
+			Columns: gridrevision.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: gridrevision.FieldID,
+			},
+		},
+		Type: "GridRevision",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			gridrevision.FieldTenantID:  {Type: field.TypeInt, Column: gridrevision.FieldTenantID},
+			gridrevision.FieldRevision:  {Type: field.TypeInt64, Column: gridrevision.FieldRevision},
+			gridrevision.FieldUpdatedAt: {Type: field.TypeTime, Column: gridrevision.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   importjob.Table,
+			Columns: importjob.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: importjob.FieldID,
+			},
+		},
+		Type: "ImportJob",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			importjob.FieldTenantID:  {Type: field.TypeInt, Column: importjob.FieldTenantID},
+			importjob.FieldCreatedAt: {Type: field.TypeTime, Column: importjob.FieldCreatedAt},
+			importjob.FieldUpdatedAt: {Type: field.TypeTime, Column: importjob.FieldUpdatedAt},
+			importjob.FieldKind:      {Type: field.TypeEnum, Column: importjob.FieldKind},
+			importjob.FieldSource:    {Type: field.TypeString, Column: importjob.FieldSource},
+			importjob.FieldChecksum:  {Type: field.TypeString, Column: importjob.FieldChecksum},
+			importjob.FieldPosition:  {Type: field.TypeInt64, Column: importjob.FieldPosition},
+			importjob.FieldInserted:  {Type: field.TypeInt64, Column: importjob.FieldInserted},
+			importjob.FieldUpdated:   {Type: field.TypeInt64, Column: importjob.FieldUpdated},
+			importjob.FieldUnchanged: {Type: field.TypeInt64, Column: importjob.FieldUnchanged},
+			importjob.FieldRejected:  {Type: field.TypeInt64, Column: importjob.FieldRejected},
+			importjob.FieldStatus:    {Type: field.TypeEnum, Column: importjob.FieldStatus},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginthrottle.Table,
 			Columns: loginthrottle.Columns,
@@ -167,7 +278,28 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginthrottle.FieldLockedUntil: {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   region.Table,
+			Columns: region.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: region.FieldID,
+			},
+		},
+		Type: "Region",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			region.FieldTenantID:   {Type: field.TypeInt, Column: region.FieldTenantID},
+			region.FieldCreatedAt:  {Type: field.TypeTime, Column: region.FieldCreatedAt},
+			region.FieldUpdatedAt:  {Type: field.TypeTime, Column: region.FieldUpdatedAt},
+			region.FieldLevel:      {Type: field.TypeEnum, Column: region.FieldLevel},
+			region.FieldCode:       {Type: field.TypeString, Column: region.FieldCode},
+			region.FieldParentCode: {Type: field.TypeString, Column: region.FieldParentCode},
+			region.FieldNameZh:     {Type: field.TypeString, Column: region.FieldNameZh},
+			region.FieldGeometry:   {Type: field.TypeString, Column: region.FieldGeometry},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -190,7 +322,34 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserAgent:    {Type: field.TypeString, Column: session.FieldUserAgent},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   taxonomyclass.Table,
+			Columns: taxonomyclass.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: taxonomyclass.FieldID,
+			},
+		},
+		Type: "TaxonomyClass",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			taxonomyclass.FieldTenantID:     {Type: field.TypeInt, Column: taxonomyclass.FieldTenantID},
+			taxonomyclass.FieldCreatedAt:    {Type: field.TypeTime, Column: taxonomyclass.FieldCreatedAt},
+			taxonomyclass.FieldUpdatedAt:    {Type: field.TypeTime, Column: taxonomyclass.FieldUpdatedAt},
+			taxonomyclass.FieldScheme:       {Type: field.TypeString, Column: taxonomyclass.FieldScheme},
+			taxonomyclass.FieldVersion:      {Type: field.TypeInt, Column: taxonomyclass.FieldVersion},
+			taxonomyclass.FieldKind:         {Type: field.TypeEnum, Column: taxonomyclass.FieldKind},
+			taxonomyclass.FieldLevel:        {Type: field.TypeEnum, Column: taxonomyclass.FieldLevel},
+			taxonomyclass.FieldCode:         {Type: field.TypeString, Column: taxonomyclass.FieldCode},
+			taxonomyclass.FieldParentCode:   {Type: field.TypeString, Column: taxonomyclass.FieldParentCode},
+			taxonomyclass.FieldNameZh:       {Type: field.TypeString, Column: taxonomyclass.FieldNameZh},
+			taxonomyclass.FieldNameEn:       {Type: field.TypeString, Column: taxonomyclass.FieldNameEn},
+			taxonomyclass.FieldNationalCode: {Type: field.TypeString, Column: taxonomyclass.FieldNationalCode},
+			taxonomyclass.FieldLocal:        {Type: field.TypeBool, Column: taxonomyclass.FieldLocal},
+			taxonomyclass.FieldActive:       {Type: field.TypeBool, Column: taxonomyclass.FieldActive},
+		},
+	}
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -218,7 +377,37 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldTimeZone:        {Type: field.TypeString, Column: tenant.FieldTimeZone},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   unitgrid.Table,
+			Columns: unitgrid.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: unitgrid.FieldID,
+			},
+		},
+		Type: "UnitGrid",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			unitgrid.FieldTenantID:      {Type: field.TypeInt, Column: unitgrid.FieldTenantID},
+			unitgrid.FieldCreatedAt:     {Type: field.TypeTime, Column: unitgrid.FieldCreatedAt},
+			unitgrid.FieldUpdatedAt:     {Type: field.TypeTime, Column: unitgrid.FieldUpdatedAt},
+			unitgrid.FieldCode:          {Type: field.TypeString, Column: unitgrid.FieldCode},
+			unitgrid.FieldCommunityCode: {Type: field.TypeString, Column: unitgrid.FieldCommunityCode},
+			unitgrid.FieldStreetCode:    {Type: field.TypeString, Column: unitgrid.FieldStreetCode},
+			unitgrid.FieldAreaClass:     {Type: field.TypeString, Column: unitgrid.FieldAreaClass},
+			unitgrid.FieldLandUse:       {Type: field.TypeString, Column: unitgrid.FieldLandUse},
+			unitgrid.FieldResponsible:   {Type: field.TypeString, Column: unitgrid.FieldResponsible},
+			unitgrid.FieldGeometry:      {Type: field.TypeString, Column: unitgrid.FieldGeometry},
+			unitgrid.FieldMinLon:        {Type: field.TypeFloat64, Column: unitgrid.FieldMinLon},
+			unitgrid.FieldMinLat:        {Type: field.TypeFloat64, Column: unitgrid.FieldMinLat},
+			unitgrid.FieldMaxLon:        {Type: field.TypeFloat64, Column: unitgrid.FieldMaxLon},
+			unitgrid.FieldMaxLat:        {Type: field.TypeFloat64, Column: unitgrid.FieldMaxLat},
+			unitgrid.FieldAreaM2:        {Type: field.TypeFloat64, Column: unitgrid.FieldAreaM2},
+			unitgrid.FieldValidFrom:     {Type: field.TypeTime, Column: unitgrid.FieldValidFrom},
+			unitgrid.FieldValidTo:       {Type: field.TypeTime, Column: unitgrid.FieldValidTo},
+		},
+	}
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -245,6 +434,29 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLastLoginAt:        {Type: field.TypeTime, Column: user.FieldLastLoginAt},
 		},
 	}
+	graph.Nodes[17] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   workgrid.Table,
+			Columns: workgrid.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: workgrid.FieldID,
+			},
+		},
+		Type: "WorkGrid",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			workgrid.FieldTenantID:       {Type: field.TypeInt, Column: workgrid.FieldTenantID},
+			workgrid.FieldCreatedAt:      {Type: field.TypeTime, Column: workgrid.FieldCreatedAt},
+			workgrid.FieldUpdatedAt:      {Type: field.TypeTime, Column: workgrid.FieldUpdatedAt},
+			workgrid.FieldKind:           {Type: field.TypeEnum, Column: workgrid.FieldKind},
+			workgrid.FieldCode:           {Type: field.TypeString, Column: workgrid.FieldCode},
+			workgrid.FieldNameZh:         {Type: field.TypeString, Column: workgrid.FieldNameZh},
+			workgrid.FieldGeometry:       {Type: field.TypeString, Column: workgrid.FieldGeometry},
+			workgrid.FieldUnitGridCodes:  {Type: field.TypeJSON, Column: workgrid.FieldUnitGridCodes},
+			workgrid.FieldAssignees:      {Type: field.TypeJSON, Column: workgrid.FieldAssignees},
+			workgrid.FieldDepartmentCode: {Type: field.TypeString, Column: workgrid.FieldDepartmentCode},
+		},
+	}
 	graph.MustAddE(
 		"tenant",
 		&sqlgraph.EdgeSpec{
@@ -262,11 +474,71 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   component.TenantTable,
+			Columns: []string{component.TenantColumn},
+			Bidi:    false,
+		},
+		"Component",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   department.TenantTable,
 			Columns: []string{department.TenantColumn},
 			Bidi:    false,
 		},
 		"Department",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   filingcondition.TenantTable,
+			Columns: []string{filingcondition.TenantColumn},
+			Bidi:    false,
+		},
+		"FilingCondition",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   gridrevision.TenantTable,
+			Columns: []string{gridrevision.TenantColumn},
+			Bidi:    false,
+		},
+		"GridRevision",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   importjob.TenantTable,
+			Columns: []string{importjob.TenantColumn},
+			Bidi:    false,
+		},
+		"ImportJob",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   region.TenantTable,
+			Columns: []string{region.TenantColumn},
+			Bidi:    false,
+		},
+		"Region",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -294,6 +566,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"User",
 	)
 	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   taxonomyclass.TenantTable,
+			Columns: []string{taxonomyclass.TenantColumn},
+			Bidi:    false,
+		},
+		"TaxonomyClass",
+		"Tenant",
+	)
+	graph.MustAddE(
 		"parent",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -315,6 +599,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"Tenant",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   unitgrid.TenantTable,
+			Columns: []string{unitgrid.TenantColumn},
+			Bidi:    false,
+		},
+		"UnitGrid",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -352,6 +648,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"User",
 		"Session",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   workgrid.TenantTable,
+			Columns: []string{workgrid.TenantColumn},
+			Bidi:    false,
+		},
+		"WorkGrid",
+		"Tenant",
 	)
 	return graph
 }()
@@ -772,6 +1080,185 @@ func (f *AuthzRuleFilter) WhereV5(p entql.StringP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ComponentQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ComponentQuery builder.
+func (_q *ComponentQuery) Filter() *ComponentFilter {
+	return &ComponentFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ComponentMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ComponentMutation builder.
+func (m *ComponentMutation) Filter() *ComponentFilter {
+	return &ComponentFilter{config: m.config, predicateAdder: m}
+}
+
+// ComponentFilter provides a generic filtering capability at runtime for ComponentQuery.
+type ComponentFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ComponentFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ComponentFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(component.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *ComponentFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(component.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ComponentFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(component.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ComponentFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(component.FieldUpdatedAt))
+}
+
+// WhereObjID applies the entql string predicate on the obj_id field.
+func (f *ComponentFilter) WhereObjID(p entql.StringP) {
+	f.Where(p.Field(component.FieldObjID))
+}
+
+// WhereScheme applies the entql string predicate on the scheme field.
+func (f *ComponentFilter) WhereScheme(p entql.StringP) {
+	f.Where(p.Field(component.FieldScheme))
+}
+
+// WhereClassCode applies the entql string predicate on the class_code field.
+func (f *ComponentFilter) WhereClassCode(p entql.StringP) {
+	f.Where(p.Field(component.FieldClassCode))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *ComponentFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(component.FieldName))
+}
+
+// WhereMainDeptCode applies the entql string predicate on the main_dept_code field.
+func (f *ComponentFilter) WhereMainDeptCode(p entql.StringP) {
+	f.Where(p.Field(component.FieldMainDeptCode))
+}
+
+// WhereMainDeptName applies the entql string predicate on the main_dept_name field.
+func (f *ComponentFilter) WhereMainDeptName(p entql.StringP) {
+	f.Where(p.Field(component.FieldMainDeptName))
+}
+
+// WhereOwnerCode applies the entql string predicate on the owner_code field.
+func (f *ComponentFilter) WhereOwnerCode(p entql.StringP) {
+	f.Where(p.Field(component.FieldOwnerCode))
+}
+
+// WhereOwnerName applies the entql string predicate on the owner_name field.
+func (f *ComponentFilter) WhereOwnerName(p entql.StringP) {
+	f.Where(p.Field(component.FieldOwnerName))
+}
+
+// WhereMaintainerCode applies the entql string predicate on the maintainer_code field.
+func (f *ComponentFilter) WhereMaintainerCode(p entql.StringP) {
+	f.Where(p.Field(component.FieldMaintainerCode))
+}
+
+// WhereMaintainerName applies the entql string predicate on the maintainer_name field.
+func (f *ComponentFilter) WhereMaintainerName(p entql.StringP) {
+	f.Where(p.Field(component.FieldMaintainerName))
+}
+
+// WhereGridCode applies the entql string predicate on the grid_code field.
+func (f *ComponentFilter) WhereGridCode(p entql.StringP) {
+	f.Where(p.Field(component.FieldGridCode))
+}
+
+// WhereStreetCode applies the entql string predicate on the street_code field.
+func (f *ComponentFilter) WhereStreetCode(p entql.StringP) {
+	f.Where(p.Field(component.FieldStreetCode))
+}
+
+// WhereCommunityCode applies the entql string predicate on the community_code field.
+func (f *ComponentFilter) WhereCommunityCode(p entql.StringP) {
+	f.Where(p.Field(component.FieldCommunityCode))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *ComponentFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(component.FieldStatus))
+}
+
+// WhereInitialDate applies the entql string predicate on the initial_date field.
+func (f *ComponentFilter) WhereInitialDate(p entql.StringP) {
+	f.Where(p.Field(component.FieldInitialDate))
+}
+
+// WhereChangeDate applies the entql string predicate on the change_date field.
+func (f *ComponentFilter) WhereChangeDate(p entql.StringP) {
+	f.Where(p.Field(component.FieldChangeDate))
+}
+
+// WhereDataSource applies the entql string predicate on the data_source field.
+func (f *ComponentFilter) WhereDataSource(p entql.StringP) {
+	f.Where(p.Field(component.FieldDataSource))
+}
+
+// WhereNote applies the entql string predicate on the note field.
+func (f *ComponentFilter) WhereNote(p entql.StringP) {
+	f.Where(p.Field(component.FieldNote))
+}
+
+// WhereLon applies the entql float64 predicate on the lon field.
+func (f *ComponentFilter) WhereLon(p entql.Float64P) {
+	f.Where(p.Field(component.FieldLon))
+}
+
+// WhereLat applies the entql float64 predicate on the lat field.
+func (f *ComponentFilter) WhereLat(p entql.Float64P) {
+	f.Where(p.Field(component.FieldLat))
+}
+
+// WhereGeometry applies the entql string predicate on the geometry field.
+func (f *ComponentFilter) WhereGeometry(p entql.StringP) {
+	f.Where(p.Field(component.FieldGeometry))
+}
+
+// WhereRowHash applies the entql string predicate on the row_hash field.
+func (f *ComponentFilter) WhereRowHash(p entql.StringP) {
+	f.Where(p.Field(component.FieldRowHash))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *ComponentFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *ComponentFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *DepartmentQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -800,7 +1287,7 @@ type DepartmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DepartmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -871,6 +1358,298 @@ func (f *DepartmentFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *FilingConditionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the FilingConditionQuery builder.
+func (_q *FilingConditionQuery) Filter() *FilingConditionFilter {
+	return &FilingConditionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *FilingConditionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the FilingConditionMutation builder.
+func (m *FilingConditionMutation) Filter() *FilingConditionFilter {
+	return &FilingConditionFilter{config: m.config, predicateAdder: m}
+}
+
+// FilingConditionFilter provides a generic filtering capability at runtime for FilingConditionQuery.
+type FilingConditionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *FilingConditionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *FilingConditionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(filingcondition.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *FilingConditionFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(filingcondition.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *FilingConditionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(filingcondition.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *FilingConditionFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(filingcondition.FieldUpdatedAt))
+}
+
+// WhereVersion applies the entql int predicate on the version field.
+func (f *FilingConditionFilter) WhereVersion(p entql.IntP) {
+	f.Where(p.Field(filingcondition.FieldVersion))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *FilingConditionFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(filingcondition.FieldKind))
+}
+
+// WhereClassCode applies the entql string predicate on the class_code field.
+func (f *FilingConditionFilter) WhereClassCode(p entql.StringP) {
+	f.Where(p.Field(filingcondition.FieldClassCode))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *FilingConditionFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(filingcondition.FieldCode))
+}
+
+// WhereFilingText applies the entql string predicate on the filing_text field.
+func (f *FilingConditionFilter) WhereFilingText(p entql.StringP) {
+	f.Where(p.Field(filingcondition.FieldFilingText))
+}
+
+// WhereClosingText applies the entql string predicate on the closing_text field.
+func (f *FilingConditionFilter) WhereClosingText(p entql.StringP) {
+	f.Where(p.Field(filingcondition.FieldClosingText))
+}
+
+// WhereUrgency applies the entql string predicate on the urgency field.
+func (f *FilingConditionFilter) WhereUrgency(p entql.StringP) {
+	f.Where(p.Field(filingcondition.FieldUrgency))
+}
+
+// WhereTimeLimits applies the entql json.RawMessage predicate on the time_limits field.
+func (f *FilingConditionFilter) WhereTimeLimits(p entql.BytesP) {
+	f.Where(p.Field(filingcondition.FieldTimeLimits))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *FilingConditionFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *FilingConditionFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *GridRevisionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the GridRevisionQuery builder.
+func (_q *GridRevisionQuery) Filter() *GridRevisionFilter {
+	return &GridRevisionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *GridRevisionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the GridRevisionMutation builder.
+func (m *GridRevisionMutation) Filter() *GridRevisionFilter {
+	return &GridRevisionFilter{config: m.config, predicateAdder: m}
+}
+
+// GridRevisionFilter provides a generic filtering capability at runtime for GridRevisionQuery.
+type GridRevisionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *GridRevisionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *GridRevisionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(gridrevision.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *GridRevisionFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(gridrevision.FieldTenantID))
+}
+
+// WhereRevision applies the entql int64 predicate on the revision field.
+func (f *GridRevisionFilter) WhereRevision(p entql.Int64P) {
+	f.Where(p.Field(gridrevision.FieldRevision))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *GridRevisionFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(gridrevision.FieldUpdatedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *GridRevisionFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *GridRevisionFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ImportJobQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ImportJobQuery builder.
+func (_q *ImportJobQuery) Filter() *ImportJobFilter {
+	return &ImportJobFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ImportJobMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ImportJobMutation builder.
+func (m *ImportJobMutation) Filter() *ImportJobFilter {
+	return &ImportJobFilter{config: m.config, predicateAdder: m}
+}
+
+// ImportJobFilter provides a generic filtering capability at runtime for ImportJobQuery.
+type ImportJobFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ImportJobFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ImportJobFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(importjob.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *ImportJobFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(importjob.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ImportJobFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(importjob.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ImportJobFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(importjob.FieldUpdatedAt))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *ImportJobFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(importjob.FieldKind))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *ImportJobFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(importjob.FieldSource))
+}
+
+// WhereChecksum applies the entql string predicate on the checksum field.
+func (f *ImportJobFilter) WhereChecksum(p entql.StringP) {
+	f.Where(p.Field(importjob.FieldChecksum))
+}
+
+// WherePosition applies the entql int64 predicate on the position field.
+func (f *ImportJobFilter) WherePosition(p entql.Int64P) {
+	f.Where(p.Field(importjob.FieldPosition))
+}
+
+// WhereInserted applies the entql int64 predicate on the inserted field.
+func (f *ImportJobFilter) WhereInserted(p entql.Int64P) {
+	f.Where(p.Field(importjob.FieldInserted))
+}
+
+// WhereUpdated applies the entql int64 predicate on the updated field.
+func (f *ImportJobFilter) WhereUpdated(p entql.Int64P) {
+	f.Where(p.Field(importjob.FieldUpdated))
+}
+
+// WhereUnchanged applies the entql int64 predicate on the unchanged field.
+func (f *ImportJobFilter) WhereUnchanged(p entql.Int64P) {
+	f.Where(p.Field(importjob.FieldUnchanged))
+}
+
+// WhereRejected applies the entql int64 predicate on the rejected field.
+func (f *ImportJobFilter) WhereRejected(p entql.Int64P) {
+	f.Where(p.Field(importjob.FieldRejected))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *ImportJobFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(importjob.FieldStatus))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *ImportJobFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *ImportJobFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *LoginThrottleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -899,7 +1678,7 @@ type LoginThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -931,6 +1710,100 @@ func (f *LoginThrottleFilter) WhereLockedUntil(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *RegionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RegionQuery builder.
+func (_q *RegionQuery) Filter() *RegionFilter {
+	return &RegionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RegionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RegionMutation builder.
+func (m *RegionMutation) Filter() *RegionFilter {
+	return &RegionFilter{config: m.config, predicateAdder: m}
+}
+
+// RegionFilter provides a generic filtering capability at runtime for RegionQuery.
+type RegionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RegionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *RegionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(region.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *RegionFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(region.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RegionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(region.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *RegionFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(region.FieldUpdatedAt))
+}
+
+// WhereLevel applies the entql string predicate on the level field.
+func (f *RegionFilter) WhereLevel(p entql.StringP) {
+	f.Where(p.Field(region.FieldLevel))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *RegionFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(region.FieldCode))
+}
+
+// WhereParentCode applies the entql string predicate on the parent_code field.
+func (f *RegionFilter) WhereParentCode(p entql.StringP) {
+	f.Where(p.Field(region.FieldParentCode))
+}
+
+// WhereNameZh applies the entql string predicate on the name_zh field.
+func (f *RegionFilter) WhereNameZh(p entql.StringP) {
+	f.Where(p.Field(region.FieldNameZh))
+}
+
+// WhereGeometry applies the entql string predicate on the geometry field.
+func (f *RegionFilter) WhereGeometry(p entql.StringP) {
+	f.Where(p.Field(region.FieldGeometry))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *RegionFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *RegionFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SessionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -959,7 +1832,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1049,6 +1922,130 @@ func (f *SessionFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *TaxonomyClassQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TaxonomyClassQuery builder.
+func (_q *TaxonomyClassQuery) Filter() *TaxonomyClassFilter {
+	return &TaxonomyClassFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TaxonomyClassMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TaxonomyClassMutation builder.
+func (m *TaxonomyClassMutation) Filter() *TaxonomyClassFilter {
+	return &TaxonomyClassFilter{config: m.config, predicateAdder: m}
+}
+
+// TaxonomyClassFilter provides a generic filtering capability at runtime for TaxonomyClassQuery.
+type TaxonomyClassFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TaxonomyClassFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *TaxonomyClassFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(taxonomyclass.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *TaxonomyClassFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(taxonomyclass.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *TaxonomyClassFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(taxonomyclass.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *TaxonomyClassFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(taxonomyclass.FieldUpdatedAt))
+}
+
+// WhereScheme applies the entql string predicate on the scheme field.
+func (f *TaxonomyClassFilter) WhereScheme(p entql.StringP) {
+	f.Where(p.Field(taxonomyclass.FieldScheme))
+}
+
+// WhereVersion applies the entql int predicate on the version field.
+func (f *TaxonomyClassFilter) WhereVersion(p entql.IntP) {
+	f.Where(p.Field(taxonomyclass.FieldVersion))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *TaxonomyClassFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(taxonomyclass.FieldKind))
+}
+
+// WhereLevel applies the entql string predicate on the level field.
+func (f *TaxonomyClassFilter) WhereLevel(p entql.StringP) {
+	f.Where(p.Field(taxonomyclass.FieldLevel))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *TaxonomyClassFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(taxonomyclass.FieldCode))
+}
+
+// WhereParentCode applies the entql string predicate on the parent_code field.
+func (f *TaxonomyClassFilter) WhereParentCode(p entql.StringP) {
+	f.Where(p.Field(taxonomyclass.FieldParentCode))
+}
+
+// WhereNameZh applies the entql string predicate on the name_zh field.
+func (f *TaxonomyClassFilter) WhereNameZh(p entql.StringP) {
+	f.Where(p.Field(taxonomyclass.FieldNameZh))
+}
+
+// WhereNameEn applies the entql string predicate on the name_en field.
+func (f *TaxonomyClassFilter) WhereNameEn(p entql.StringP) {
+	f.Where(p.Field(taxonomyclass.FieldNameEn))
+}
+
+// WhereNationalCode applies the entql string predicate on the national_code field.
+func (f *TaxonomyClassFilter) WhereNationalCode(p entql.StringP) {
+	f.Where(p.Field(taxonomyclass.FieldNationalCode))
+}
+
+// WhereLocal applies the entql bool predicate on the local field.
+func (f *TaxonomyClassFilter) WhereLocal(p entql.BoolP) {
+	f.Where(p.Field(taxonomyclass.FieldLocal))
+}
+
+// WhereActive applies the entql bool predicate on the active field.
+func (f *TaxonomyClassFilter) WhereActive(p entql.BoolP) {
+	f.Where(p.Field(taxonomyclass.FieldActive))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *TaxonomyClassFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *TaxonomyClassFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *TenantQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1077,7 +2074,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1192,6 +2189,145 @@ func (f *TenantFilter) WhereHasChildrenWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *UnitGridQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the UnitGridQuery builder.
+func (_q *UnitGridQuery) Filter() *UnitGridFilter {
+	return &UnitGridFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *UnitGridMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the UnitGridMutation builder.
+func (m *UnitGridMutation) Filter() *UnitGridFilter {
+	return &UnitGridFilter{config: m.config, predicateAdder: m}
+}
+
+// UnitGridFilter provides a generic filtering capability at runtime for UnitGridQuery.
+type UnitGridFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *UnitGridFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *UnitGridFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(unitgrid.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *UnitGridFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(unitgrid.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *UnitGridFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(unitgrid.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *UnitGridFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(unitgrid.FieldUpdatedAt))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *UnitGridFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(unitgrid.FieldCode))
+}
+
+// WhereCommunityCode applies the entql string predicate on the community_code field.
+func (f *UnitGridFilter) WhereCommunityCode(p entql.StringP) {
+	f.Where(p.Field(unitgrid.FieldCommunityCode))
+}
+
+// WhereStreetCode applies the entql string predicate on the street_code field.
+func (f *UnitGridFilter) WhereStreetCode(p entql.StringP) {
+	f.Where(p.Field(unitgrid.FieldStreetCode))
+}
+
+// WhereAreaClass applies the entql string predicate on the area_class field.
+func (f *UnitGridFilter) WhereAreaClass(p entql.StringP) {
+	f.Where(p.Field(unitgrid.FieldAreaClass))
+}
+
+// WhereLandUse applies the entql string predicate on the land_use field.
+func (f *UnitGridFilter) WhereLandUse(p entql.StringP) {
+	f.Where(p.Field(unitgrid.FieldLandUse))
+}
+
+// WhereResponsible applies the entql string predicate on the responsible field.
+func (f *UnitGridFilter) WhereResponsible(p entql.StringP) {
+	f.Where(p.Field(unitgrid.FieldResponsible))
+}
+
+// WhereGeometry applies the entql string predicate on the geometry field.
+func (f *UnitGridFilter) WhereGeometry(p entql.StringP) {
+	f.Where(p.Field(unitgrid.FieldGeometry))
+}
+
+// WhereMinLon applies the entql float64 predicate on the min_lon field.
+func (f *UnitGridFilter) WhereMinLon(p entql.Float64P) {
+	f.Where(p.Field(unitgrid.FieldMinLon))
+}
+
+// WhereMinLat applies the entql float64 predicate on the min_lat field.
+func (f *UnitGridFilter) WhereMinLat(p entql.Float64P) {
+	f.Where(p.Field(unitgrid.FieldMinLat))
+}
+
+// WhereMaxLon applies the entql float64 predicate on the max_lon field.
+func (f *UnitGridFilter) WhereMaxLon(p entql.Float64P) {
+	f.Where(p.Field(unitgrid.FieldMaxLon))
+}
+
+// WhereMaxLat applies the entql float64 predicate on the max_lat field.
+func (f *UnitGridFilter) WhereMaxLat(p entql.Float64P) {
+	f.Where(p.Field(unitgrid.FieldMaxLat))
+}
+
+// WhereAreaM2 applies the entql float64 predicate on the area_m2 field.
+func (f *UnitGridFilter) WhereAreaM2(p entql.Float64P) {
+	f.Where(p.Field(unitgrid.FieldAreaM2))
+}
+
+// WhereValidFrom applies the entql time.Time predicate on the valid_from field.
+func (f *UnitGridFilter) WhereValidFrom(p entql.TimeP) {
+	f.Where(p.Field(unitgrid.FieldValidFrom))
+}
+
+// WhereValidTo applies the entql time.Time predicate on the valid_to field.
+func (f *UnitGridFilter) WhereValidTo(p entql.TimeP) {
+	f.Where(p.Field(unitgrid.FieldValidTo))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *UnitGridFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *UnitGridFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1220,7 +2356,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1337,6 +2473,110 @@ func (f *UserFilter) WhereHasSessions() {
 // WhereHasSessionsWith applies a predicate to check if query has an edge sessions with a given conditions (other predicates).
 func (f *UserFilter) WhereHasSessionsWith(preds ...predicate.Session) {
 	f.Where(entql.HasEdgeWith("sessions", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *WorkGridQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WorkGridQuery builder.
+func (_q *WorkGridQuery) Filter() *WorkGridFilter {
+	return &WorkGridFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WorkGridMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WorkGridMutation builder.
+func (m *WorkGridMutation) Filter() *WorkGridFilter {
+	return &WorkGridFilter{config: m.config, predicateAdder: m}
+}
+
+// WorkGridFilter provides a generic filtering capability at runtime for WorkGridQuery.
+type WorkGridFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WorkGridFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *WorkGridFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(workgrid.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *WorkGridFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(workgrid.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *WorkGridFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(workgrid.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *WorkGridFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(workgrid.FieldUpdatedAt))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *WorkGridFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(workgrid.FieldKind))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *WorkGridFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(workgrid.FieldCode))
+}
+
+// WhereNameZh applies the entql string predicate on the name_zh field.
+func (f *WorkGridFilter) WhereNameZh(p entql.StringP) {
+	f.Where(p.Field(workgrid.FieldNameZh))
+}
+
+// WhereGeometry applies the entql string predicate on the geometry field.
+func (f *WorkGridFilter) WhereGeometry(p entql.StringP) {
+	f.Where(p.Field(workgrid.FieldGeometry))
+}
+
+// WhereUnitGridCodes applies the entql json.RawMessage predicate on the unit_grid_codes field.
+func (f *WorkGridFilter) WhereUnitGridCodes(p entql.BytesP) {
+	f.Where(p.Field(workgrid.FieldUnitGridCodes))
+}
+
+// WhereAssignees applies the entql json.RawMessage predicate on the assignees field.
+func (f *WorkGridFilter) WhereAssignees(p entql.BytesP) {
+	f.Where(p.Field(workgrid.FieldAssignees))
+}
+
+// WhereDepartmentCode applies the entql string predicate on the department_code field.
+func (f *WorkGridFilter) WhereDepartmentCode(p entql.StringP) {
+	f.Where(p.Field(workgrid.FieldDepartmentCode))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *WorkGridFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *WorkGridFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

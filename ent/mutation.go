@@ -16,13 +16,21 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/filingcondition"
+	"github.com/cityops/cityops/ent/gridrevision"
+	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/predicate"
+	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/schematype"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
+	"github.com/cityops/cityops/ent/workgrid"
 )
 
 const (
@@ -34,16 +42,24 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIKey        = "APIKey"
-	TypeAuditEntry    = "AuditEntry"
-	TypeAuditHead     = "AuditHead"
-	TypeAuthzRevision = "AuthzRevision"
-	TypeAuthzRule     = "AuthzRule"
-	TypeDepartment    = "Department"
-	TypeLoginThrottle = "LoginThrottle"
-	TypeSession       = "Session"
-	TypeTenant        = "Tenant"
-	TypeUser          = "User"
+	TypeAPIKey          = "APIKey"
+	TypeAuditEntry      = "AuditEntry"
+	TypeAuditHead       = "AuditHead"
+	TypeAuthzRevision   = "AuthzRevision"
+	TypeAuthzRule       = "AuthzRule"
+	TypeComponent       = "Component"
+	TypeDepartment      = "Department"
+	TypeFilingCondition = "FilingCondition"
+	TypeGridRevision    = "GridRevision"
+	TypeImportJob       = "ImportJob"
+	TypeLoginThrottle   = "LoginThrottle"
+	TypeRegion          = "Region"
+	TypeSession         = "Session"
+	TypeTaxonomyClass   = "TaxonomyClass"
+	TypeTenant          = "Tenant"
+	TypeUnitGrid        = "UnitGrid"
+	TypeUser            = "User"
+	TypeWorkGrid        = "WorkGrid"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -3829,6 +3845,1751 @@ func (m *AuthzRuleMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuthzRule edge %s", name)
 }
 
+// ComponentMutation represents an operation that mutates the Component nodes in the graph.
+type ComponentMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	created_at      *time.Time
+	updated_at      *time.Time
+	obj_id          *string
+	scheme          *string
+	class_code      *string
+	name            *string
+	main_dept_code  *string
+	main_dept_name  *string
+	owner_code      *string
+	owner_name      *string
+	maintainer_code *string
+	maintainer_name *string
+	grid_code       *string
+	street_code     *string
+	community_code  *string
+	status          *component.Status
+	initial_date    *string
+	change_date     *string
+	data_source     *string
+	note            *string
+	lon             *float64
+	addlon          *float64
+	lat             *float64
+	addlat          *float64
+	geometry        *string
+	row_hash        *string
+	clearedFields   map[string]struct{}
+	tenant          *int
+	clearedtenant   bool
+	done            bool
+	oldValue        func(context.Context) (*Component, error)
+	predicates      []predicate.Component
+}
+
+var _ ent.Mutation = (*ComponentMutation)(nil)
+
+// componentOption allows management of the mutation configuration using functional options.
+type componentOption func(*ComponentMutation)
+
+// newComponentMutation creates new mutation for the Component entity.
+func newComponentMutation(c config, op Op, opts ...componentOption) *ComponentMutation {
+	m := &ComponentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeComponent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withComponentID sets the ID field of the mutation.
+func withComponentID(id int) componentOption {
+	return func(m *ComponentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Component
+		)
+		m.oldValue = func(ctx context.Context) (*Component, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Component.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withComponent sets the old Component of the mutation.
+func withComponent(node *Component) componentOption {
+	return func(m *ComponentMutation) {
+		m.oldValue = func(context.Context) (*Component, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ComponentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ComponentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ComponentMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ComponentMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Component.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *ComponentMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *ComponentMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *ComponentMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ComponentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ComponentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ComponentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ComponentMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ComponentMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ComponentMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetObjID sets the "obj_id" field.
+func (m *ComponentMutation) SetObjID(s string) {
+	m.obj_id = &s
+}
+
+// ObjID returns the value of the "obj_id" field in the mutation.
+func (m *ComponentMutation) ObjID() (r string, exists bool) {
+	v := m.obj_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjID returns the old "obj_id" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldObjID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjID: %w", err)
+	}
+	return oldValue.ObjID, nil
+}
+
+// ResetObjID resets all changes to the "obj_id" field.
+func (m *ComponentMutation) ResetObjID() {
+	m.obj_id = nil
+}
+
+// SetScheme sets the "scheme" field.
+func (m *ComponentMutation) SetScheme(s string) {
+	m.scheme = &s
+}
+
+// Scheme returns the value of the "scheme" field in the mutation.
+func (m *ComponentMutation) Scheme() (r string, exists bool) {
+	v := m.scheme
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScheme returns the old "scheme" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldScheme(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScheme is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScheme requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScheme: %w", err)
+	}
+	return oldValue.Scheme, nil
+}
+
+// ResetScheme resets all changes to the "scheme" field.
+func (m *ComponentMutation) ResetScheme() {
+	m.scheme = nil
+}
+
+// SetClassCode sets the "class_code" field.
+func (m *ComponentMutation) SetClassCode(s string) {
+	m.class_code = &s
+}
+
+// ClassCode returns the value of the "class_code" field in the mutation.
+func (m *ComponentMutation) ClassCode() (r string, exists bool) {
+	v := m.class_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClassCode returns the old "class_code" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldClassCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClassCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClassCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClassCode: %w", err)
+	}
+	return oldValue.ClassCode, nil
+}
+
+// ResetClassCode resets all changes to the "class_code" field.
+func (m *ComponentMutation) ResetClassCode() {
+	m.class_code = nil
+}
+
+// SetName sets the "name" field.
+func (m *ComponentMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ComponentMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ComponentMutation) ResetName() {
+	m.name = nil
+}
+
+// SetMainDeptCode sets the "main_dept_code" field.
+func (m *ComponentMutation) SetMainDeptCode(s string) {
+	m.main_dept_code = &s
+}
+
+// MainDeptCode returns the value of the "main_dept_code" field in the mutation.
+func (m *ComponentMutation) MainDeptCode() (r string, exists bool) {
+	v := m.main_dept_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMainDeptCode returns the old "main_dept_code" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldMainDeptCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMainDeptCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMainDeptCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMainDeptCode: %w", err)
+	}
+	return oldValue.MainDeptCode, nil
+}
+
+// ResetMainDeptCode resets all changes to the "main_dept_code" field.
+func (m *ComponentMutation) ResetMainDeptCode() {
+	m.main_dept_code = nil
+}
+
+// SetMainDeptName sets the "main_dept_name" field.
+func (m *ComponentMutation) SetMainDeptName(s string) {
+	m.main_dept_name = &s
+}
+
+// MainDeptName returns the value of the "main_dept_name" field in the mutation.
+func (m *ComponentMutation) MainDeptName() (r string, exists bool) {
+	v := m.main_dept_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMainDeptName returns the old "main_dept_name" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldMainDeptName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMainDeptName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMainDeptName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMainDeptName: %w", err)
+	}
+	return oldValue.MainDeptName, nil
+}
+
+// ResetMainDeptName resets all changes to the "main_dept_name" field.
+func (m *ComponentMutation) ResetMainDeptName() {
+	m.main_dept_name = nil
+}
+
+// SetOwnerCode sets the "owner_code" field.
+func (m *ComponentMutation) SetOwnerCode(s string) {
+	m.owner_code = &s
+}
+
+// OwnerCode returns the value of the "owner_code" field in the mutation.
+func (m *ComponentMutation) OwnerCode() (r string, exists bool) {
+	v := m.owner_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwnerCode returns the old "owner_code" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldOwnerCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwnerCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwnerCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwnerCode: %w", err)
+	}
+	return oldValue.OwnerCode, nil
+}
+
+// ResetOwnerCode resets all changes to the "owner_code" field.
+func (m *ComponentMutation) ResetOwnerCode() {
+	m.owner_code = nil
+}
+
+// SetOwnerName sets the "owner_name" field.
+func (m *ComponentMutation) SetOwnerName(s string) {
+	m.owner_name = &s
+}
+
+// OwnerName returns the value of the "owner_name" field in the mutation.
+func (m *ComponentMutation) OwnerName() (r string, exists bool) {
+	v := m.owner_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwnerName returns the old "owner_name" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldOwnerName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwnerName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwnerName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwnerName: %w", err)
+	}
+	return oldValue.OwnerName, nil
+}
+
+// ResetOwnerName resets all changes to the "owner_name" field.
+func (m *ComponentMutation) ResetOwnerName() {
+	m.owner_name = nil
+}
+
+// SetMaintainerCode sets the "maintainer_code" field.
+func (m *ComponentMutation) SetMaintainerCode(s string) {
+	m.maintainer_code = &s
+}
+
+// MaintainerCode returns the value of the "maintainer_code" field in the mutation.
+func (m *ComponentMutation) MaintainerCode() (r string, exists bool) {
+	v := m.maintainer_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaintainerCode returns the old "maintainer_code" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldMaintainerCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaintainerCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaintainerCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaintainerCode: %w", err)
+	}
+	return oldValue.MaintainerCode, nil
+}
+
+// ResetMaintainerCode resets all changes to the "maintainer_code" field.
+func (m *ComponentMutation) ResetMaintainerCode() {
+	m.maintainer_code = nil
+}
+
+// SetMaintainerName sets the "maintainer_name" field.
+func (m *ComponentMutation) SetMaintainerName(s string) {
+	m.maintainer_name = &s
+}
+
+// MaintainerName returns the value of the "maintainer_name" field in the mutation.
+func (m *ComponentMutation) MaintainerName() (r string, exists bool) {
+	v := m.maintainer_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaintainerName returns the old "maintainer_name" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldMaintainerName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaintainerName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaintainerName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaintainerName: %w", err)
+	}
+	return oldValue.MaintainerName, nil
+}
+
+// ResetMaintainerName resets all changes to the "maintainer_name" field.
+func (m *ComponentMutation) ResetMaintainerName() {
+	m.maintainer_name = nil
+}
+
+// SetGridCode sets the "grid_code" field.
+func (m *ComponentMutation) SetGridCode(s string) {
+	m.grid_code = &s
+}
+
+// GridCode returns the value of the "grid_code" field in the mutation.
+func (m *ComponentMutation) GridCode() (r string, exists bool) {
+	v := m.grid_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGridCode returns the old "grid_code" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldGridCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGridCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGridCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGridCode: %w", err)
+	}
+	return oldValue.GridCode, nil
+}
+
+// ResetGridCode resets all changes to the "grid_code" field.
+func (m *ComponentMutation) ResetGridCode() {
+	m.grid_code = nil
+}
+
+// SetStreetCode sets the "street_code" field.
+func (m *ComponentMutation) SetStreetCode(s string) {
+	m.street_code = &s
+}
+
+// StreetCode returns the value of the "street_code" field in the mutation.
+func (m *ComponentMutation) StreetCode() (r string, exists bool) {
+	v := m.street_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStreetCode returns the old "street_code" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldStreetCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStreetCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStreetCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStreetCode: %w", err)
+	}
+	return oldValue.StreetCode, nil
+}
+
+// ResetStreetCode resets all changes to the "street_code" field.
+func (m *ComponentMutation) ResetStreetCode() {
+	m.street_code = nil
+}
+
+// SetCommunityCode sets the "community_code" field.
+func (m *ComponentMutation) SetCommunityCode(s string) {
+	m.community_code = &s
+}
+
+// CommunityCode returns the value of the "community_code" field in the mutation.
+func (m *ComponentMutation) CommunityCode() (r string, exists bool) {
+	v := m.community_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCommunityCode returns the old "community_code" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldCommunityCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCommunityCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCommunityCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCommunityCode: %w", err)
+	}
+	return oldValue.CommunityCode, nil
+}
+
+// ResetCommunityCode resets all changes to the "community_code" field.
+func (m *ComponentMutation) ResetCommunityCode() {
+	m.community_code = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *ComponentMutation) SetStatus(c component.Status) {
+	m.status = &c
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ComponentMutation) Status() (r component.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldStatus(ctx context.Context) (v component.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ComponentMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetInitialDate sets the "initial_date" field.
+func (m *ComponentMutation) SetInitialDate(s string) {
+	m.initial_date = &s
+}
+
+// InitialDate returns the value of the "initial_date" field in the mutation.
+func (m *ComponentMutation) InitialDate() (r string, exists bool) {
+	v := m.initial_date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInitialDate returns the old "initial_date" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldInitialDate(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInitialDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInitialDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInitialDate: %w", err)
+	}
+	return oldValue.InitialDate, nil
+}
+
+// ResetInitialDate resets all changes to the "initial_date" field.
+func (m *ComponentMutation) ResetInitialDate() {
+	m.initial_date = nil
+}
+
+// SetChangeDate sets the "change_date" field.
+func (m *ComponentMutation) SetChangeDate(s string) {
+	m.change_date = &s
+}
+
+// ChangeDate returns the value of the "change_date" field in the mutation.
+func (m *ComponentMutation) ChangeDate() (r string, exists bool) {
+	v := m.change_date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChangeDate returns the old "change_date" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldChangeDate(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChangeDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChangeDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChangeDate: %w", err)
+	}
+	return oldValue.ChangeDate, nil
+}
+
+// ResetChangeDate resets all changes to the "change_date" field.
+func (m *ComponentMutation) ResetChangeDate() {
+	m.change_date = nil
+}
+
+// SetDataSource sets the "data_source" field.
+func (m *ComponentMutation) SetDataSource(s string) {
+	m.data_source = &s
+}
+
+// DataSource returns the value of the "data_source" field in the mutation.
+func (m *ComponentMutation) DataSource() (r string, exists bool) {
+	v := m.data_source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDataSource returns the old "data_source" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldDataSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDataSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDataSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDataSource: %w", err)
+	}
+	return oldValue.DataSource, nil
+}
+
+// ResetDataSource resets all changes to the "data_source" field.
+func (m *ComponentMutation) ResetDataSource() {
+	m.data_source = nil
+}
+
+// SetNote sets the "note" field.
+func (m *ComponentMutation) SetNote(s string) {
+	m.note = &s
+}
+
+// Note returns the value of the "note" field in the mutation.
+func (m *ComponentMutation) Note() (r string, exists bool) {
+	v := m.note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNote returns the old "note" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNote: %w", err)
+	}
+	return oldValue.Note, nil
+}
+
+// ResetNote resets all changes to the "note" field.
+func (m *ComponentMutation) ResetNote() {
+	m.note = nil
+}
+
+// SetLon sets the "lon" field.
+func (m *ComponentMutation) SetLon(f float64) {
+	m.lon = &f
+	m.addlon = nil
+}
+
+// Lon returns the value of the "lon" field in the mutation.
+func (m *ComponentMutation) Lon() (r float64, exists bool) {
+	v := m.lon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLon returns the old "lon" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldLon(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLon is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLon requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLon: %w", err)
+	}
+	return oldValue.Lon, nil
+}
+
+// AddLon adds f to the "lon" field.
+func (m *ComponentMutation) AddLon(f float64) {
+	if m.addlon != nil {
+		*m.addlon += f
+	} else {
+		m.addlon = &f
+	}
+}
+
+// AddedLon returns the value that was added to the "lon" field in this mutation.
+func (m *ComponentMutation) AddedLon() (r float64, exists bool) {
+	v := m.addlon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLon resets all changes to the "lon" field.
+func (m *ComponentMutation) ResetLon() {
+	m.lon = nil
+	m.addlon = nil
+}
+
+// SetLat sets the "lat" field.
+func (m *ComponentMutation) SetLat(f float64) {
+	m.lat = &f
+	m.addlat = nil
+}
+
+// Lat returns the value of the "lat" field in the mutation.
+func (m *ComponentMutation) Lat() (r float64, exists bool) {
+	v := m.lat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLat returns the old "lat" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldLat(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLat: %w", err)
+	}
+	return oldValue.Lat, nil
+}
+
+// AddLat adds f to the "lat" field.
+func (m *ComponentMutation) AddLat(f float64) {
+	if m.addlat != nil {
+		*m.addlat += f
+	} else {
+		m.addlat = &f
+	}
+}
+
+// AddedLat returns the value that was added to the "lat" field in this mutation.
+func (m *ComponentMutation) AddedLat() (r float64, exists bool) {
+	v := m.addlat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLat resets all changes to the "lat" field.
+func (m *ComponentMutation) ResetLat() {
+	m.lat = nil
+	m.addlat = nil
+}
+
+// SetGeometry sets the "geometry" field.
+func (m *ComponentMutation) SetGeometry(s string) {
+	m.geometry = &s
+}
+
+// Geometry returns the value of the "geometry" field in the mutation.
+func (m *ComponentMutation) Geometry() (r string, exists bool) {
+	v := m.geometry
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGeometry returns the old "geometry" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldGeometry(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGeometry is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGeometry requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGeometry: %w", err)
+	}
+	return oldValue.Geometry, nil
+}
+
+// ResetGeometry resets all changes to the "geometry" field.
+func (m *ComponentMutation) ResetGeometry() {
+	m.geometry = nil
+}
+
+// SetRowHash sets the "row_hash" field.
+func (m *ComponentMutation) SetRowHash(s string) {
+	m.row_hash = &s
+}
+
+// RowHash returns the value of the "row_hash" field in the mutation.
+func (m *ComponentMutation) RowHash() (r string, exists bool) {
+	v := m.row_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRowHash returns the old "row_hash" field's value of the Component entity.
+// If the Component object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComponentMutation) OldRowHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRowHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRowHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRowHash: %w", err)
+	}
+	return oldValue.RowHash, nil
+}
+
+// ResetRowHash resets all changes to the "row_hash" field.
+func (m *ComponentMutation) ResetRowHash() {
+	m.row_hash = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *ComponentMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[component.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *ComponentMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *ComponentMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *ComponentMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the ComponentMutation builder.
+func (m *ComponentMutation) Where(ps ...predicate.Component) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ComponentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ComponentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Component, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ComponentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ComponentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Component).
+func (m *ComponentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ComponentMutation) Fields() []string {
+	fields := make([]string, 0, 25)
+	if m.tenant != nil {
+		fields = append(fields, component.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, component.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, component.FieldUpdatedAt)
+	}
+	if m.obj_id != nil {
+		fields = append(fields, component.FieldObjID)
+	}
+	if m.scheme != nil {
+		fields = append(fields, component.FieldScheme)
+	}
+	if m.class_code != nil {
+		fields = append(fields, component.FieldClassCode)
+	}
+	if m.name != nil {
+		fields = append(fields, component.FieldName)
+	}
+	if m.main_dept_code != nil {
+		fields = append(fields, component.FieldMainDeptCode)
+	}
+	if m.main_dept_name != nil {
+		fields = append(fields, component.FieldMainDeptName)
+	}
+	if m.owner_code != nil {
+		fields = append(fields, component.FieldOwnerCode)
+	}
+	if m.owner_name != nil {
+		fields = append(fields, component.FieldOwnerName)
+	}
+	if m.maintainer_code != nil {
+		fields = append(fields, component.FieldMaintainerCode)
+	}
+	if m.maintainer_name != nil {
+		fields = append(fields, component.FieldMaintainerName)
+	}
+	if m.grid_code != nil {
+		fields = append(fields, component.FieldGridCode)
+	}
+	if m.street_code != nil {
+		fields = append(fields, component.FieldStreetCode)
+	}
+	if m.community_code != nil {
+		fields = append(fields, component.FieldCommunityCode)
+	}
+	if m.status != nil {
+		fields = append(fields, component.FieldStatus)
+	}
+	if m.initial_date != nil {
+		fields = append(fields, component.FieldInitialDate)
+	}
+	if m.change_date != nil {
+		fields = append(fields, component.FieldChangeDate)
+	}
+	if m.data_source != nil {
+		fields = append(fields, component.FieldDataSource)
+	}
+	if m.note != nil {
+		fields = append(fields, component.FieldNote)
+	}
+	if m.lon != nil {
+		fields = append(fields, component.FieldLon)
+	}
+	if m.lat != nil {
+		fields = append(fields, component.FieldLat)
+	}
+	if m.geometry != nil {
+		fields = append(fields, component.FieldGeometry)
+	}
+	if m.row_hash != nil {
+		fields = append(fields, component.FieldRowHash)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ComponentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case component.FieldTenantID:
+		return m.TenantID()
+	case component.FieldCreatedAt:
+		return m.CreatedAt()
+	case component.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case component.FieldObjID:
+		return m.ObjID()
+	case component.FieldScheme:
+		return m.Scheme()
+	case component.FieldClassCode:
+		return m.ClassCode()
+	case component.FieldName:
+		return m.Name()
+	case component.FieldMainDeptCode:
+		return m.MainDeptCode()
+	case component.FieldMainDeptName:
+		return m.MainDeptName()
+	case component.FieldOwnerCode:
+		return m.OwnerCode()
+	case component.FieldOwnerName:
+		return m.OwnerName()
+	case component.FieldMaintainerCode:
+		return m.MaintainerCode()
+	case component.FieldMaintainerName:
+		return m.MaintainerName()
+	case component.FieldGridCode:
+		return m.GridCode()
+	case component.FieldStreetCode:
+		return m.StreetCode()
+	case component.FieldCommunityCode:
+		return m.CommunityCode()
+	case component.FieldStatus:
+		return m.Status()
+	case component.FieldInitialDate:
+		return m.InitialDate()
+	case component.FieldChangeDate:
+		return m.ChangeDate()
+	case component.FieldDataSource:
+		return m.DataSource()
+	case component.FieldNote:
+		return m.Note()
+	case component.FieldLon:
+		return m.Lon()
+	case component.FieldLat:
+		return m.Lat()
+	case component.FieldGeometry:
+		return m.Geometry()
+	case component.FieldRowHash:
+		return m.RowHash()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ComponentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case component.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case component.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case component.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case component.FieldObjID:
+		return m.OldObjID(ctx)
+	case component.FieldScheme:
+		return m.OldScheme(ctx)
+	case component.FieldClassCode:
+		return m.OldClassCode(ctx)
+	case component.FieldName:
+		return m.OldName(ctx)
+	case component.FieldMainDeptCode:
+		return m.OldMainDeptCode(ctx)
+	case component.FieldMainDeptName:
+		return m.OldMainDeptName(ctx)
+	case component.FieldOwnerCode:
+		return m.OldOwnerCode(ctx)
+	case component.FieldOwnerName:
+		return m.OldOwnerName(ctx)
+	case component.FieldMaintainerCode:
+		return m.OldMaintainerCode(ctx)
+	case component.FieldMaintainerName:
+		return m.OldMaintainerName(ctx)
+	case component.FieldGridCode:
+		return m.OldGridCode(ctx)
+	case component.FieldStreetCode:
+		return m.OldStreetCode(ctx)
+	case component.FieldCommunityCode:
+		return m.OldCommunityCode(ctx)
+	case component.FieldStatus:
+		return m.OldStatus(ctx)
+	case component.FieldInitialDate:
+		return m.OldInitialDate(ctx)
+	case component.FieldChangeDate:
+		return m.OldChangeDate(ctx)
+	case component.FieldDataSource:
+		return m.OldDataSource(ctx)
+	case component.FieldNote:
+		return m.OldNote(ctx)
+	case component.FieldLon:
+		return m.OldLon(ctx)
+	case component.FieldLat:
+		return m.OldLat(ctx)
+	case component.FieldGeometry:
+		return m.OldGeometry(ctx)
+	case component.FieldRowHash:
+		return m.OldRowHash(ctx)
+	}
+	return nil, fmt.Errorf("unknown Component field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ComponentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case component.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case component.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case component.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case component.FieldObjID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjID(v)
+		return nil
+	case component.FieldScheme:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScheme(v)
+		return nil
+	case component.FieldClassCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClassCode(v)
+		return nil
+	case component.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case component.FieldMainDeptCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMainDeptCode(v)
+		return nil
+	case component.FieldMainDeptName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMainDeptName(v)
+		return nil
+	case component.FieldOwnerCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwnerCode(v)
+		return nil
+	case component.FieldOwnerName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwnerName(v)
+		return nil
+	case component.FieldMaintainerCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaintainerCode(v)
+		return nil
+	case component.FieldMaintainerName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaintainerName(v)
+		return nil
+	case component.FieldGridCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGridCode(v)
+		return nil
+	case component.FieldStreetCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStreetCode(v)
+		return nil
+	case component.FieldCommunityCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCommunityCode(v)
+		return nil
+	case component.FieldStatus:
+		v, ok := value.(component.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case component.FieldInitialDate:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInitialDate(v)
+		return nil
+	case component.FieldChangeDate:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChangeDate(v)
+		return nil
+	case component.FieldDataSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDataSource(v)
+		return nil
+	case component.FieldNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNote(v)
+		return nil
+	case component.FieldLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLon(v)
+		return nil
+	case component.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLat(v)
+		return nil
+	case component.FieldGeometry:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGeometry(v)
+		return nil
+	case component.FieldRowHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRowHash(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Component field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ComponentMutation) AddedFields() []string {
+	var fields []string
+	if m.addlon != nil {
+		fields = append(fields, component.FieldLon)
+	}
+	if m.addlat != nil {
+		fields = append(fields, component.FieldLat)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ComponentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case component.FieldLon:
+		return m.AddedLon()
+	case component.FieldLat:
+		return m.AddedLat()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ComponentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case component.FieldLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLon(v)
+		return nil
+	case component.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLat(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Component numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ComponentMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ComponentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ComponentMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Component nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ComponentMutation) ResetField(name string) error {
+	switch name {
+	case component.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case component.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case component.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case component.FieldObjID:
+		m.ResetObjID()
+		return nil
+	case component.FieldScheme:
+		m.ResetScheme()
+		return nil
+	case component.FieldClassCode:
+		m.ResetClassCode()
+		return nil
+	case component.FieldName:
+		m.ResetName()
+		return nil
+	case component.FieldMainDeptCode:
+		m.ResetMainDeptCode()
+		return nil
+	case component.FieldMainDeptName:
+		m.ResetMainDeptName()
+		return nil
+	case component.FieldOwnerCode:
+		m.ResetOwnerCode()
+		return nil
+	case component.FieldOwnerName:
+		m.ResetOwnerName()
+		return nil
+	case component.FieldMaintainerCode:
+		m.ResetMaintainerCode()
+		return nil
+	case component.FieldMaintainerName:
+		m.ResetMaintainerName()
+		return nil
+	case component.FieldGridCode:
+		m.ResetGridCode()
+		return nil
+	case component.FieldStreetCode:
+		m.ResetStreetCode()
+		return nil
+	case component.FieldCommunityCode:
+		m.ResetCommunityCode()
+		return nil
+	case component.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case component.FieldInitialDate:
+		m.ResetInitialDate()
+		return nil
+	case component.FieldChangeDate:
+		m.ResetChangeDate()
+		return nil
+	case component.FieldDataSource:
+		m.ResetDataSource()
+		return nil
+	case component.FieldNote:
+		m.ResetNote()
+		return nil
+	case component.FieldLon:
+		m.ResetLon()
+		return nil
+	case component.FieldLat:
+		m.ResetLat()
+		return nil
+	case component.FieldGeometry:
+		m.ResetGeometry()
+		return nil
+	case component.FieldRowHash:
+		m.ResetRowHash()
+		return nil
+	}
+	return fmt.Errorf("unknown Component field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ComponentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, component.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ComponentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case component.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ComponentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ComponentMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ComponentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, component.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ComponentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case component.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ComponentMutation) ClearEdge(name string) error {
+	switch name {
+	case component.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Component unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ComponentMutation) ResetEdge(name string) error {
+	switch name {
+	case component.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Component edge %s", name)
+}
+
 // DepartmentMutation represents an operation that mutates the Department nodes in the graph.
 type DepartmentMutation struct {
 	config
@@ -4660,6 +6421,2644 @@ func (m *DepartmentMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Department edge %s", name)
 }
 
+// FilingConditionMutation represents an operation that mutates the FilingCondition nodes in the graph.
+type FilingConditionMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	version           *int
+	addversion        *int
+	kind              *filingcondition.Kind
+	class_code        *string
+	code              *string
+	filing_text       *string
+	closing_text      *string
+	urgency           *filingcondition.Urgency
+	time_limits       *[]schematype.TimeLimit
+	appendtime_limits []schematype.TimeLimit
+	clearedFields     map[string]struct{}
+	tenant            *int
+	clearedtenant     bool
+	done              bool
+	oldValue          func(context.Context) (*FilingCondition, error)
+	predicates        []predicate.FilingCondition
+}
+
+var _ ent.Mutation = (*FilingConditionMutation)(nil)
+
+// filingconditionOption allows management of the mutation configuration using functional options.
+type filingconditionOption func(*FilingConditionMutation)
+
+// newFilingConditionMutation creates new mutation for the FilingCondition entity.
+func newFilingConditionMutation(c config, op Op, opts ...filingconditionOption) *FilingConditionMutation {
+	m := &FilingConditionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFilingCondition,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFilingConditionID sets the ID field of the mutation.
+func withFilingConditionID(id int) filingconditionOption {
+	return func(m *FilingConditionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *FilingCondition
+		)
+		m.oldValue = func(ctx context.Context) (*FilingCondition, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().FilingCondition.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFilingCondition sets the old FilingCondition of the mutation.
+func withFilingCondition(node *FilingCondition) filingconditionOption {
+	return func(m *FilingConditionMutation) {
+		m.oldValue = func(context.Context) (*FilingCondition, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FilingConditionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FilingConditionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FilingConditionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FilingConditionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().FilingCondition.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *FilingConditionMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *FilingConditionMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *FilingConditionMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *FilingConditionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *FilingConditionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *FilingConditionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *FilingConditionMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *FilingConditionMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *FilingConditionMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *FilingConditionMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *FilingConditionMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *FilingConditionMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *FilingConditionMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *FilingConditionMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *FilingConditionMutation) SetKind(f filingcondition.Kind) {
+	m.kind = &f
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *FilingConditionMutation) Kind() (r filingcondition.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldKind(ctx context.Context) (v filingcondition.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *FilingConditionMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetClassCode sets the "class_code" field.
+func (m *FilingConditionMutation) SetClassCode(s string) {
+	m.class_code = &s
+}
+
+// ClassCode returns the value of the "class_code" field in the mutation.
+func (m *FilingConditionMutation) ClassCode() (r string, exists bool) {
+	v := m.class_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClassCode returns the old "class_code" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldClassCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClassCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClassCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClassCode: %w", err)
+	}
+	return oldValue.ClassCode, nil
+}
+
+// ResetClassCode resets all changes to the "class_code" field.
+func (m *FilingConditionMutation) ResetClassCode() {
+	m.class_code = nil
+}
+
+// SetCode sets the "code" field.
+func (m *FilingConditionMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *FilingConditionMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *FilingConditionMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetFilingText sets the "filing_text" field.
+func (m *FilingConditionMutation) SetFilingText(s string) {
+	m.filing_text = &s
+}
+
+// FilingText returns the value of the "filing_text" field in the mutation.
+func (m *FilingConditionMutation) FilingText() (r string, exists bool) {
+	v := m.filing_text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFilingText returns the old "filing_text" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldFilingText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFilingText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFilingText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFilingText: %w", err)
+	}
+	return oldValue.FilingText, nil
+}
+
+// ResetFilingText resets all changes to the "filing_text" field.
+func (m *FilingConditionMutation) ResetFilingText() {
+	m.filing_text = nil
+}
+
+// SetClosingText sets the "closing_text" field.
+func (m *FilingConditionMutation) SetClosingText(s string) {
+	m.closing_text = &s
+}
+
+// ClosingText returns the value of the "closing_text" field in the mutation.
+func (m *FilingConditionMutation) ClosingText() (r string, exists bool) {
+	v := m.closing_text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClosingText returns the old "closing_text" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldClosingText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClosingText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClosingText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClosingText: %w", err)
+	}
+	return oldValue.ClosingText, nil
+}
+
+// ResetClosingText resets all changes to the "closing_text" field.
+func (m *FilingConditionMutation) ResetClosingText() {
+	m.closing_text = nil
+}
+
+// SetUrgency sets the "urgency" field.
+func (m *FilingConditionMutation) SetUrgency(f filingcondition.Urgency) {
+	m.urgency = &f
+}
+
+// Urgency returns the value of the "urgency" field in the mutation.
+func (m *FilingConditionMutation) Urgency() (r filingcondition.Urgency, exists bool) {
+	v := m.urgency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUrgency returns the old "urgency" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldUrgency(ctx context.Context) (v filingcondition.Urgency, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUrgency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUrgency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUrgency: %w", err)
+	}
+	return oldValue.Urgency, nil
+}
+
+// ResetUrgency resets all changes to the "urgency" field.
+func (m *FilingConditionMutation) ResetUrgency() {
+	m.urgency = nil
+}
+
+// SetTimeLimits sets the "time_limits" field.
+func (m *FilingConditionMutation) SetTimeLimits(sl []schematype.TimeLimit) {
+	m.time_limits = &sl
+	m.appendtime_limits = nil
+}
+
+// TimeLimits returns the value of the "time_limits" field in the mutation.
+func (m *FilingConditionMutation) TimeLimits() (r []schematype.TimeLimit, exists bool) {
+	v := m.time_limits
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeLimits returns the old "time_limits" field's value of the FilingCondition entity.
+// If the FilingCondition object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FilingConditionMutation) OldTimeLimits(ctx context.Context) (v []schematype.TimeLimit, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeLimits is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeLimits requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeLimits: %w", err)
+	}
+	return oldValue.TimeLimits, nil
+}
+
+// AppendTimeLimits adds sl to the "time_limits" field.
+func (m *FilingConditionMutation) AppendTimeLimits(sl []schematype.TimeLimit) {
+	m.appendtime_limits = append(m.appendtime_limits, sl...)
+}
+
+// AppendedTimeLimits returns the list of values that were appended to the "time_limits" field in this mutation.
+func (m *FilingConditionMutation) AppendedTimeLimits() ([]schematype.TimeLimit, bool) {
+	if len(m.appendtime_limits) == 0 {
+		return nil, false
+	}
+	return m.appendtime_limits, true
+}
+
+// ResetTimeLimits resets all changes to the "time_limits" field.
+func (m *FilingConditionMutation) ResetTimeLimits() {
+	m.time_limits = nil
+	m.appendtime_limits = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *FilingConditionMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[filingcondition.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *FilingConditionMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *FilingConditionMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *FilingConditionMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the FilingConditionMutation builder.
+func (m *FilingConditionMutation) Where(ps ...predicate.FilingCondition) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FilingConditionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FilingConditionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.FilingCondition, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FilingConditionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FilingConditionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (FilingCondition).
+func (m *FilingConditionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FilingConditionMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.tenant != nil {
+		fields = append(fields, filingcondition.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, filingcondition.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, filingcondition.FieldUpdatedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, filingcondition.FieldVersion)
+	}
+	if m.kind != nil {
+		fields = append(fields, filingcondition.FieldKind)
+	}
+	if m.class_code != nil {
+		fields = append(fields, filingcondition.FieldClassCode)
+	}
+	if m.code != nil {
+		fields = append(fields, filingcondition.FieldCode)
+	}
+	if m.filing_text != nil {
+		fields = append(fields, filingcondition.FieldFilingText)
+	}
+	if m.closing_text != nil {
+		fields = append(fields, filingcondition.FieldClosingText)
+	}
+	if m.urgency != nil {
+		fields = append(fields, filingcondition.FieldUrgency)
+	}
+	if m.time_limits != nil {
+		fields = append(fields, filingcondition.FieldTimeLimits)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FilingConditionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case filingcondition.FieldTenantID:
+		return m.TenantID()
+	case filingcondition.FieldCreatedAt:
+		return m.CreatedAt()
+	case filingcondition.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case filingcondition.FieldVersion:
+		return m.Version()
+	case filingcondition.FieldKind:
+		return m.Kind()
+	case filingcondition.FieldClassCode:
+		return m.ClassCode()
+	case filingcondition.FieldCode:
+		return m.Code()
+	case filingcondition.FieldFilingText:
+		return m.FilingText()
+	case filingcondition.FieldClosingText:
+		return m.ClosingText()
+	case filingcondition.FieldUrgency:
+		return m.Urgency()
+	case filingcondition.FieldTimeLimits:
+		return m.TimeLimits()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FilingConditionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case filingcondition.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case filingcondition.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case filingcondition.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case filingcondition.FieldVersion:
+		return m.OldVersion(ctx)
+	case filingcondition.FieldKind:
+		return m.OldKind(ctx)
+	case filingcondition.FieldClassCode:
+		return m.OldClassCode(ctx)
+	case filingcondition.FieldCode:
+		return m.OldCode(ctx)
+	case filingcondition.FieldFilingText:
+		return m.OldFilingText(ctx)
+	case filingcondition.FieldClosingText:
+		return m.OldClosingText(ctx)
+	case filingcondition.FieldUrgency:
+		return m.OldUrgency(ctx)
+	case filingcondition.FieldTimeLimits:
+		return m.OldTimeLimits(ctx)
+	}
+	return nil, fmt.Errorf("unknown FilingCondition field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FilingConditionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case filingcondition.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case filingcondition.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case filingcondition.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case filingcondition.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case filingcondition.FieldKind:
+		v, ok := value.(filingcondition.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case filingcondition.FieldClassCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClassCode(v)
+		return nil
+	case filingcondition.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case filingcondition.FieldFilingText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFilingText(v)
+		return nil
+	case filingcondition.FieldClosingText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClosingText(v)
+		return nil
+	case filingcondition.FieldUrgency:
+		v, ok := value.(filingcondition.Urgency)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUrgency(v)
+		return nil
+	case filingcondition.FieldTimeLimits:
+		v, ok := value.([]schematype.TimeLimit)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeLimits(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FilingCondition field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FilingConditionMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, filingcondition.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FilingConditionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case filingcondition.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FilingConditionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case filingcondition.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FilingCondition numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FilingConditionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FilingConditionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FilingConditionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown FilingCondition nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FilingConditionMutation) ResetField(name string) error {
+	switch name {
+	case filingcondition.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case filingcondition.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case filingcondition.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case filingcondition.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case filingcondition.FieldKind:
+		m.ResetKind()
+		return nil
+	case filingcondition.FieldClassCode:
+		m.ResetClassCode()
+		return nil
+	case filingcondition.FieldCode:
+		m.ResetCode()
+		return nil
+	case filingcondition.FieldFilingText:
+		m.ResetFilingText()
+		return nil
+	case filingcondition.FieldClosingText:
+		m.ResetClosingText()
+		return nil
+	case filingcondition.FieldUrgency:
+		m.ResetUrgency()
+		return nil
+	case filingcondition.FieldTimeLimits:
+		m.ResetTimeLimits()
+		return nil
+	}
+	return fmt.Errorf("unknown FilingCondition field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FilingConditionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, filingcondition.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FilingConditionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case filingcondition.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FilingConditionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FilingConditionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FilingConditionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, filingcondition.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FilingConditionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case filingcondition.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FilingConditionMutation) ClearEdge(name string) error {
+	switch name {
+	case filingcondition.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FilingCondition unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FilingConditionMutation) ResetEdge(name string) error {
+	switch name {
+	case filingcondition.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FilingCondition edge %s", name)
+}
+
+// GridRevisionMutation represents an operation that mutates the GridRevision nodes in the graph.
+type GridRevisionMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	revision      *int64
+	addrevision   *int64
+	updated_at    *time.Time
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*GridRevision, error)
+	predicates    []predicate.GridRevision
+}
+
+var _ ent.Mutation = (*GridRevisionMutation)(nil)
+
+// gridrevisionOption allows management of the mutation configuration using functional options.
+type gridrevisionOption func(*GridRevisionMutation)
+
+// newGridRevisionMutation creates new mutation for the GridRevision entity.
+func newGridRevisionMutation(c config, op Op, opts ...gridrevisionOption) *GridRevisionMutation {
+	m := &GridRevisionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGridRevision,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGridRevisionID sets the ID field of the mutation.
+func withGridRevisionID(id int) gridrevisionOption {
+	return func(m *GridRevisionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *GridRevision
+		)
+		m.oldValue = func(ctx context.Context) (*GridRevision, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().GridRevision.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGridRevision sets the old GridRevision of the mutation.
+func withGridRevision(node *GridRevision) gridrevisionOption {
+	return func(m *GridRevisionMutation) {
+		m.oldValue = func(context.Context) (*GridRevision, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GridRevisionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GridRevisionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GridRevisionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GridRevisionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().GridRevision.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *GridRevisionMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *GridRevisionMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the GridRevision entity.
+// If the GridRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GridRevisionMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *GridRevisionMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetRevision sets the "revision" field.
+func (m *GridRevisionMutation) SetRevision(i int64) {
+	m.revision = &i
+	m.addrevision = nil
+}
+
+// Revision returns the value of the "revision" field in the mutation.
+func (m *GridRevisionMutation) Revision() (r int64, exists bool) {
+	v := m.revision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevision returns the old "revision" field's value of the GridRevision entity.
+// If the GridRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GridRevisionMutation) OldRevision(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevision is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevision requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevision: %w", err)
+	}
+	return oldValue.Revision, nil
+}
+
+// AddRevision adds i to the "revision" field.
+func (m *GridRevisionMutation) AddRevision(i int64) {
+	if m.addrevision != nil {
+		*m.addrevision += i
+	} else {
+		m.addrevision = &i
+	}
+}
+
+// AddedRevision returns the value that was added to the "revision" field in this mutation.
+func (m *GridRevisionMutation) AddedRevision() (r int64, exists bool) {
+	v := m.addrevision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRevision resets all changes to the "revision" field.
+func (m *GridRevisionMutation) ResetRevision() {
+	m.revision = nil
+	m.addrevision = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *GridRevisionMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *GridRevisionMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the GridRevision entity.
+// If the GridRevision object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GridRevisionMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *GridRevisionMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *GridRevisionMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[gridrevision.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *GridRevisionMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *GridRevisionMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *GridRevisionMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the GridRevisionMutation builder.
+func (m *GridRevisionMutation) Where(ps ...predicate.GridRevision) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GridRevisionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GridRevisionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.GridRevision, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GridRevisionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GridRevisionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (GridRevision).
+func (m *GridRevisionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GridRevisionMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.tenant != nil {
+		fields = append(fields, gridrevision.FieldTenantID)
+	}
+	if m.revision != nil {
+		fields = append(fields, gridrevision.FieldRevision)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, gridrevision.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GridRevisionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case gridrevision.FieldTenantID:
+		return m.TenantID()
+	case gridrevision.FieldRevision:
+		return m.Revision()
+	case gridrevision.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GridRevisionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case gridrevision.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case gridrevision.FieldRevision:
+		return m.OldRevision(ctx)
+	case gridrevision.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown GridRevision field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GridRevisionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case gridrevision.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case gridrevision.FieldRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevision(v)
+		return nil
+	case gridrevision.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GridRevision field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GridRevisionMutation) AddedFields() []string {
+	var fields []string
+	if m.addrevision != nil {
+		fields = append(fields, gridrevision.FieldRevision)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GridRevisionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case gridrevision.FieldRevision:
+		return m.AddedRevision()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GridRevisionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case gridrevision.FieldRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRevision(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GridRevision numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GridRevisionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GridRevisionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GridRevisionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown GridRevision nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GridRevisionMutation) ResetField(name string) error {
+	switch name {
+	case gridrevision.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case gridrevision.FieldRevision:
+		m.ResetRevision()
+		return nil
+	case gridrevision.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown GridRevision field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GridRevisionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, gridrevision.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GridRevisionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case gridrevision.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GridRevisionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GridRevisionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GridRevisionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, gridrevision.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GridRevisionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case gridrevision.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GridRevisionMutation) ClearEdge(name string) error {
+	switch name {
+	case gridrevision.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown GridRevision unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GridRevisionMutation) ResetEdge(name string) error {
+	switch name {
+	case gridrevision.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown GridRevision edge %s", name)
+}
+
+// ImportJobMutation represents an operation that mutates the ImportJob nodes in the graph.
+type ImportJobMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	kind          *importjob.Kind
+	source        *string
+	checksum      *string
+	position      *int64
+	addposition   *int64
+	inserted      *int64
+	addinserted   *int64
+	updated       *int64
+	addupdated    *int64
+	unchanged     *int64
+	addunchanged  *int64
+	rejected      *int64
+	addrejected   *int64
+	status        *importjob.Status
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*ImportJob, error)
+	predicates    []predicate.ImportJob
+}
+
+var _ ent.Mutation = (*ImportJobMutation)(nil)
+
+// importjobOption allows management of the mutation configuration using functional options.
+type importjobOption func(*ImportJobMutation)
+
+// newImportJobMutation creates new mutation for the ImportJob entity.
+func newImportJobMutation(c config, op Op, opts ...importjobOption) *ImportJobMutation {
+	m := &ImportJobMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeImportJob,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withImportJobID sets the ID field of the mutation.
+func withImportJobID(id int) importjobOption {
+	return func(m *ImportJobMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ImportJob
+		)
+		m.oldValue = func(ctx context.Context) (*ImportJob, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ImportJob.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withImportJob sets the old ImportJob of the mutation.
+func withImportJob(node *ImportJob) importjobOption {
+	return func(m *ImportJobMutation) {
+		m.oldValue = func(context.Context) (*ImportJob, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ImportJobMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ImportJobMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ImportJobMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ImportJobMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ImportJob.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *ImportJobMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *ImportJobMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *ImportJobMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ImportJobMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ImportJobMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ImportJobMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ImportJobMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ImportJobMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ImportJobMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *ImportJobMutation) SetKind(i importjob.Kind) {
+	m.kind = &i
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *ImportJobMutation) Kind() (r importjob.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldKind(ctx context.Context) (v importjob.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *ImportJobMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetSource sets the "source" field.
+func (m *ImportJobMutation) SetSource(s string) {
+	m.source = &s
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *ImportJobMutation) Source() (r string, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *ImportJobMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetChecksum sets the "checksum" field.
+func (m *ImportJobMutation) SetChecksum(s string) {
+	m.checksum = &s
+}
+
+// Checksum returns the value of the "checksum" field in the mutation.
+func (m *ImportJobMutation) Checksum() (r string, exists bool) {
+	v := m.checksum
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChecksum returns the old "checksum" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldChecksum(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChecksum is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChecksum requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChecksum: %w", err)
+	}
+	return oldValue.Checksum, nil
+}
+
+// ResetChecksum resets all changes to the "checksum" field.
+func (m *ImportJobMutation) ResetChecksum() {
+	m.checksum = nil
+}
+
+// SetPosition sets the "position" field.
+func (m *ImportJobMutation) SetPosition(i int64) {
+	m.position = &i
+	m.addposition = nil
+}
+
+// Position returns the value of the "position" field in the mutation.
+func (m *ImportJobMutation) Position() (r int64, exists bool) {
+	v := m.position
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPosition returns the old "position" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldPosition(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPosition is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPosition requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPosition: %w", err)
+	}
+	return oldValue.Position, nil
+}
+
+// AddPosition adds i to the "position" field.
+func (m *ImportJobMutation) AddPosition(i int64) {
+	if m.addposition != nil {
+		*m.addposition += i
+	} else {
+		m.addposition = &i
+	}
+}
+
+// AddedPosition returns the value that was added to the "position" field in this mutation.
+func (m *ImportJobMutation) AddedPosition() (r int64, exists bool) {
+	v := m.addposition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPosition resets all changes to the "position" field.
+func (m *ImportJobMutation) ResetPosition() {
+	m.position = nil
+	m.addposition = nil
+}
+
+// SetInserted sets the "inserted" field.
+func (m *ImportJobMutation) SetInserted(i int64) {
+	m.inserted = &i
+	m.addinserted = nil
+}
+
+// Inserted returns the value of the "inserted" field in the mutation.
+func (m *ImportJobMutation) Inserted() (r int64, exists bool) {
+	v := m.inserted
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInserted returns the old "inserted" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldInserted(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInserted is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInserted requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInserted: %w", err)
+	}
+	return oldValue.Inserted, nil
+}
+
+// AddInserted adds i to the "inserted" field.
+func (m *ImportJobMutation) AddInserted(i int64) {
+	if m.addinserted != nil {
+		*m.addinserted += i
+	} else {
+		m.addinserted = &i
+	}
+}
+
+// AddedInserted returns the value that was added to the "inserted" field in this mutation.
+func (m *ImportJobMutation) AddedInserted() (r int64, exists bool) {
+	v := m.addinserted
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetInserted resets all changes to the "inserted" field.
+func (m *ImportJobMutation) ResetInserted() {
+	m.inserted = nil
+	m.addinserted = nil
+}
+
+// SetUpdated sets the "updated" field.
+func (m *ImportJobMutation) SetUpdated(i int64) {
+	m.updated = &i
+	m.addupdated = nil
+}
+
+// Updated returns the value of the "updated" field in the mutation.
+func (m *ImportJobMutation) Updated() (r int64, exists bool) {
+	v := m.updated
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdated returns the old "updated" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldUpdated(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdated is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdated requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdated: %w", err)
+	}
+	return oldValue.Updated, nil
+}
+
+// AddUpdated adds i to the "updated" field.
+func (m *ImportJobMutation) AddUpdated(i int64) {
+	if m.addupdated != nil {
+		*m.addupdated += i
+	} else {
+		m.addupdated = &i
+	}
+}
+
+// AddedUpdated returns the value that was added to the "updated" field in this mutation.
+func (m *ImportJobMutation) AddedUpdated() (r int64, exists bool) {
+	v := m.addupdated
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUpdated resets all changes to the "updated" field.
+func (m *ImportJobMutation) ResetUpdated() {
+	m.updated = nil
+	m.addupdated = nil
+}
+
+// SetUnchanged sets the "unchanged" field.
+func (m *ImportJobMutation) SetUnchanged(i int64) {
+	m.unchanged = &i
+	m.addunchanged = nil
+}
+
+// Unchanged returns the value of the "unchanged" field in the mutation.
+func (m *ImportJobMutation) Unchanged() (r int64, exists bool) {
+	v := m.unchanged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnchanged returns the old "unchanged" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldUnchanged(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnchanged is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnchanged requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnchanged: %w", err)
+	}
+	return oldValue.Unchanged, nil
+}
+
+// AddUnchanged adds i to the "unchanged" field.
+func (m *ImportJobMutation) AddUnchanged(i int64) {
+	if m.addunchanged != nil {
+		*m.addunchanged += i
+	} else {
+		m.addunchanged = &i
+	}
+}
+
+// AddedUnchanged returns the value that was added to the "unchanged" field in this mutation.
+func (m *ImportJobMutation) AddedUnchanged() (r int64, exists bool) {
+	v := m.addunchanged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUnchanged resets all changes to the "unchanged" field.
+func (m *ImportJobMutation) ResetUnchanged() {
+	m.unchanged = nil
+	m.addunchanged = nil
+}
+
+// SetRejected sets the "rejected" field.
+func (m *ImportJobMutation) SetRejected(i int64) {
+	m.rejected = &i
+	m.addrejected = nil
+}
+
+// Rejected returns the value of the "rejected" field in the mutation.
+func (m *ImportJobMutation) Rejected() (r int64, exists bool) {
+	v := m.rejected
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRejected returns the old "rejected" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldRejected(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRejected is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRejected requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRejected: %w", err)
+	}
+	return oldValue.Rejected, nil
+}
+
+// AddRejected adds i to the "rejected" field.
+func (m *ImportJobMutation) AddRejected(i int64) {
+	if m.addrejected != nil {
+		*m.addrejected += i
+	} else {
+		m.addrejected = &i
+	}
+}
+
+// AddedRejected returns the value that was added to the "rejected" field in this mutation.
+func (m *ImportJobMutation) AddedRejected() (r int64, exists bool) {
+	v := m.addrejected
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRejected resets all changes to the "rejected" field.
+func (m *ImportJobMutation) ResetRejected() {
+	m.rejected = nil
+	m.addrejected = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *ImportJobMutation) SetStatus(i importjob.Status) {
+	m.status = &i
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ImportJobMutation) Status() (r importjob.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldStatus(ctx context.Context) (v importjob.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ImportJobMutation) ResetStatus() {
+	m.status = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *ImportJobMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[importjob.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *ImportJobMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *ImportJobMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *ImportJobMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the ImportJobMutation builder.
+func (m *ImportJobMutation) Where(ps ...predicate.ImportJob) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ImportJobMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ImportJobMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ImportJob, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ImportJobMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ImportJobMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ImportJob).
+func (m *ImportJobMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ImportJobMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.tenant != nil {
+		fields = append(fields, importjob.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, importjob.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, importjob.FieldUpdatedAt)
+	}
+	if m.kind != nil {
+		fields = append(fields, importjob.FieldKind)
+	}
+	if m.source != nil {
+		fields = append(fields, importjob.FieldSource)
+	}
+	if m.checksum != nil {
+		fields = append(fields, importjob.FieldChecksum)
+	}
+	if m.position != nil {
+		fields = append(fields, importjob.FieldPosition)
+	}
+	if m.inserted != nil {
+		fields = append(fields, importjob.FieldInserted)
+	}
+	if m.updated != nil {
+		fields = append(fields, importjob.FieldUpdated)
+	}
+	if m.unchanged != nil {
+		fields = append(fields, importjob.FieldUnchanged)
+	}
+	if m.rejected != nil {
+		fields = append(fields, importjob.FieldRejected)
+	}
+	if m.status != nil {
+		fields = append(fields, importjob.FieldStatus)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ImportJobMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case importjob.FieldTenantID:
+		return m.TenantID()
+	case importjob.FieldCreatedAt:
+		return m.CreatedAt()
+	case importjob.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case importjob.FieldKind:
+		return m.Kind()
+	case importjob.FieldSource:
+		return m.Source()
+	case importjob.FieldChecksum:
+		return m.Checksum()
+	case importjob.FieldPosition:
+		return m.Position()
+	case importjob.FieldInserted:
+		return m.Inserted()
+	case importjob.FieldUpdated:
+		return m.Updated()
+	case importjob.FieldUnchanged:
+		return m.Unchanged()
+	case importjob.FieldRejected:
+		return m.Rejected()
+	case importjob.FieldStatus:
+		return m.Status()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ImportJobMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case importjob.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case importjob.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case importjob.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case importjob.FieldKind:
+		return m.OldKind(ctx)
+	case importjob.FieldSource:
+		return m.OldSource(ctx)
+	case importjob.FieldChecksum:
+		return m.OldChecksum(ctx)
+	case importjob.FieldPosition:
+		return m.OldPosition(ctx)
+	case importjob.FieldInserted:
+		return m.OldInserted(ctx)
+	case importjob.FieldUpdated:
+		return m.OldUpdated(ctx)
+	case importjob.FieldUnchanged:
+		return m.OldUnchanged(ctx)
+	case importjob.FieldRejected:
+		return m.OldRejected(ctx)
+	case importjob.FieldStatus:
+		return m.OldStatus(ctx)
+	}
+	return nil, fmt.Errorf("unknown ImportJob field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ImportJobMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case importjob.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case importjob.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case importjob.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case importjob.FieldKind:
+		v, ok := value.(importjob.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case importjob.FieldSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case importjob.FieldChecksum:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChecksum(v)
+		return nil
+	case importjob.FieldPosition:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPosition(v)
+		return nil
+	case importjob.FieldInserted:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInserted(v)
+		return nil
+	case importjob.FieldUpdated:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdated(v)
+		return nil
+	case importjob.FieldUnchanged:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnchanged(v)
+		return nil
+	case importjob.FieldRejected:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRejected(v)
+		return nil
+	case importjob.FieldStatus:
+		v, ok := value.(importjob.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ImportJob field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ImportJobMutation) AddedFields() []string {
+	var fields []string
+	if m.addposition != nil {
+		fields = append(fields, importjob.FieldPosition)
+	}
+	if m.addinserted != nil {
+		fields = append(fields, importjob.FieldInserted)
+	}
+	if m.addupdated != nil {
+		fields = append(fields, importjob.FieldUpdated)
+	}
+	if m.addunchanged != nil {
+		fields = append(fields, importjob.FieldUnchanged)
+	}
+	if m.addrejected != nil {
+		fields = append(fields, importjob.FieldRejected)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ImportJobMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case importjob.FieldPosition:
+		return m.AddedPosition()
+	case importjob.FieldInserted:
+		return m.AddedInserted()
+	case importjob.FieldUpdated:
+		return m.AddedUpdated()
+	case importjob.FieldUnchanged:
+		return m.AddedUnchanged()
+	case importjob.FieldRejected:
+		return m.AddedRejected()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ImportJobMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case importjob.FieldPosition:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPosition(v)
+		return nil
+	case importjob.FieldInserted:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddInserted(v)
+		return nil
+	case importjob.FieldUpdated:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUpdated(v)
+		return nil
+	case importjob.FieldUnchanged:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnchanged(v)
+		return nil
+	case importjob.FieldRejected:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRejected(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ImportJob numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ImportJobMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ImportJobMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ImportJobMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ImportJob nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ImportJobMutation) ResetField(name string) error {
+	switch name {
+	case importjob.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case importjob.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case importjob.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case importjob.FieldKind:
+		m.ResetKind()
+		return nil
+	case importjob.FieldSource:
+		m.ResetSource()
+		return nil
+	case importjob.FieldChecksum:
+		m.ResetChecksum()
+		return nil
+	case importjob.FieldPosition:
+		m.ResetPosition()
+		return nil
+	case importjob.FieldInserted:
+		m.ResetInserted()
+		return nil
+	case importjob.FieldUpdated:
+		m.ResetUpdated()
+		return nil
+	case importjob.FieldUnchanged:
+		m.ResetUnchanged()
+		return nil
+	case importjob.FieldRejected:
+		m.ResetRejected()
+		return nil
+	case importjob.FieldStatus:
+		m.ResetStatus()
+		return nil
+	}
+	return fmt.Errorf("unknown ImportJob field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ImportJobMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, importjob.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ImportJobMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case importjob.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ImportJobMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ImportJobMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ImportJobMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, importjob.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ImportJobMutation) EdgeCleared(name string) bool {
+	switch name {
+	case importjob.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ImportJobMutation) ClearEdge(name string) error {
+	switch name {
+	case importjob.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown ImportJob unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ImportJobMutation) ResetEdge(name string) error {
+	switch name {
+	case importjob.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown ImportJob edge %s", name)
+}
+
 // LoginThrottleMutation represents an operation that mutates the LoginThrottle nodes in the graph.
 type LoginThrottleMutation struct {
 	config
@@ -5204,6 +9603,767 @@ func (m *LoginThrottleMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *LoginThrottleMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown LoginThrottle edge %s", name)
+}
+
+// RegionMutation represents an operation that mutates the Region nodes in the graph.
+type RegionMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	level         *region.Level
+	code          *string
+	parent_code   *string
+	name_zh       *string
+	geometry      *string
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*Region, error)
+	predicates    []predicate.Region
+}
+
+var _ ent.Mutation = (*RegionMutation)(nil)
+
+// regionOption allows management of the mutation configuration using functional options.
+type regionOption func(*RegionMutation)
+
+// newRegionMutation creates new mutation for the Region entity.
+func newRegionMutation(c config, op Op, opts ...regionOption) *RegionMutation {
+	m := &RegionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRegion,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRegionID sets the ID field of the mutation.
+func withRegionID(id int) regionOption {
+	return func(m *RegionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Region
+		)
+		m.oldValue = func(ctx context.Context) (*Region, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Region.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRegion sets the old Region of the mutation.
+func withRegion(node *Region) regionOption {
+	return func(m *RegionMutation) {
+		m.oldValue = func(context.Context) (*Region, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RegionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RegionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RegionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RegionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Region.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *RegionMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *RegionMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *RegionMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RegionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RegionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RegionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *RegionMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *RegionMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *RegionMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetLevel sets the "level" field.
+func (m *RegionMutation) SetLevel(r region.Level) {
+	m.level = &r
+}
+
+// Level returns the value of the "level" field in the mutation.
+func (m *RegionMutation) Level() (r region.Level, exists bool) {
+	v := m.level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLevel returns the old "level" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldLevel(ctx context.Context) (v region.Level, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLevel: %w", err)
+	}
+	return oldValue.Level, nil
+}
+
+// ResetLevel resets all changes to the "level" field.
+func (m *RegionMutation) ResetLevel() {
+	m.level = nil
+}
+
+// SetCode sets the "code" field.
+func (m *RegionMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *RegionMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *RegionMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetParentCode sets the "parent_code" field.
+func (m *RegionMutation) SetParentCode(s string) {
+	m.parent_code = &s
+}
+
+// ParentCode returns the value of the "parent_code" field in the mutation.
+func (m *RegionMutation) ParentCode() (r string, exists bool) {
+	v := m.parent_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParentCode returns the old "parent_code" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldParentCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParentCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParentCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParentCode: %w", err)
+	}
+	return oldValue.ParentCode, nil
+}
+
+// ResetParentCode resets all changes to the "parent_code" field.
+func (m *RegionMutation) ResetParentCode() {
+	m.parent_code = nil
+}
+
+// SetNameZh sets the "name_zh" field.
+func (m *RegionMutation) SetNameZh(s string) {
+	m.name_zh = &s
+}
+
+// NameZh returns the value of the "name_zh" field in the mutation.
+func (m *RegionMutation) NameZh() (r string, exists bool) {
+	v := m.name_zh
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameZh returns the old "name_zh" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldNameZh(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameZh is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameZh requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameZh: %w", err)
+	}
+	return oldValue.NameZh, nil
+}
+
+// ResetNameZh resets all changes to the "name_zh" field.
+func (m *RegionMutation) ResetNameZh() {
+	m.name_zh = nil
+}
+
+// SetGeometry sets the "geometry" field.
+func (m *RegionMutation) SetGeometry(s string) {
+	m.geometry = &s
+}
+
+// Geometry returns the value of the "geometry" field in the mutation.
+func (m *RegionMutation) Geometry() (r string, exists bool) {
+	v := m.geometry
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGeometry returns the old "geometry" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldGeometry(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGeometry is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGeometry requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGeometry: %w", err)
+	}
+	return oldValue.Geometry, nil
+}
+
+// ResetGeometry resets all changes to the "geometry" field.
+func (m *RegionMutation) ResetGeometry() {
+	m.geometry = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *RegionMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[region.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *RegionMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *RegionMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *RegionMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the RegionMutation builder.
+func (m *RegionMutation) Where(ps ...predicate.Region) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RegionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RegionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Region, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RegionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RegionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Region).
+func (m *RegionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RegionMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.tenant != nil {
+		fields = append(fields, region.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, region.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, region.FieldUpdatedAt)
+	}
+	if m.level != nil {
+		fields = append(fields, region.FieldLevel)
+	}
+	if m.code != nil {
+		fields = append(fields, region.FieldCode)
+	}
+	if m.parent_code != nil {
+		fields = append(fields, region.FieldParentCode)
+	}
+	if m.name_zh != nil {
+		fields = append(fields, region.FieldNameZh)
+	}
+	if m.geometry != nil {
+		fields = append(fields, region.FieldGeometry)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RegionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case region.FieldTenantID:
+		return m.TenantID()
+	case region.FieldCreatedAt:
+		return m.CreatedAt()
+	case region.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case region.FieldLevel:
+		return m.Level()
+	case region.FieldCode:
+		return m.Code()
+	case region.FieldParentCode:
+		return m.ParentCode()
+	case region.FieldNameZh:
+		return m.NameZh()
+	case region.FieldGeometry:
+		return m.Geometry()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RegionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case region.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case region.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case region.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case region.FieldLevel:
+		return m.OldLevel(ctx)
+	case region.FieldCode:
+		return m.OldCode(ctx)
+	case region.FieldParentCode:
+		return m.OldParentCode(ctx)
+	case region.FieldNameZh:
+		return m.OldNameZh(ctx)
+	case region.FieldGeometry:
+		return m.OldGeometry(ctx)
+	}
+	return nil, fmt.Errorf("unknown Region field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RegionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case region.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case region.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case region.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case region.FieldLevel:
+		v, ok := value.(region.Level)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLevel(v)
+		return nil
+	case region.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case region.FieldParentCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParentCode(v)
+		return nil
+	case region.FieldNameZh:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameZh(v)
+		return nil
+	case region.FieldGeometry:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGeometry(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Region field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RegionMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RegionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RegionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Region numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RegionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RegionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RegionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Region nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RegionMutation) ResetField(name string) error {
+	switch name {
+	case region.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case region.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case region.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case region.FieldLevel:
+		m.ResetLevel()
+		return nil
+	case region.FieldCode:
+		m.ResetCode()
+		return nil
+	case region.FieldParentCode:
+		m.ResetParentCode()
+		return nil
+	case region.FieldNameZh:
+		m.ResetNameZh()
+		return nil
+	case region.FieldGeometry:
+		m.ResetGeometry()
+		return nil
+	}
+	return fmt.Errorf("unknown Region field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RegionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, region.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RegionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case region.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RegionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RegionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RegionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, region.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RegionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case region.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RegionMutation) ClearEdge(name string) error {
+	switch name {
+	case region.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Region unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RegionMutation) ResetEdge(name string) error {
+	switch name {
+	case region.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Region edge %s", name)
 }
 
 // SessionMutation represents an operation that mutates the Session nodes in the graph.
@@ -6141,6 +11301,1124 @@ func (m *SessionMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Session edge %s", name)
+}
+
+// TaxonomyClassMutation represents an operation that mutates the TaxonomyClass nodes in the graph.
+type TaxonomyClassMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	scheme        *string
+	version       *int
+	addversion    *int
+	kind          *taxonomyclass.Kind
+	level         *taxonomyclass.Level
+	code          *string
+	parent_code   *string
+	name_zh       *string
+	name_en       *string
+	national_code *string
+	local         *bool
+	active        *bool
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*TaxonomyClass, error)
+	predicates    []predicate.TaxonomyClass
+}
+
+var _ ent.Mutation = (*TaxonomyClassMutation)(nil)
+
+// taxonomyclassOption allows management of the mutation configuration using functional options.
+type taxonomyclassOption func(*TaxonomyClassMutation)
+
+// newTaxonomyClassMutation creates new mutation for the TaxonomyClass entity.
+func newTaxonomyClassMutation(c config, op Op, opts ...taxonomyclassOption) *TaxonomyClassMutation {
+	m := &TaxonomyClassMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTaxonomyClass,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTaxonomyClassID sets the ID field of the mutation.
+func withTaxonomyClassID(id int) taxonomyclassOption {
+	return func(m *TaxonomyClassMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TaxonomyClass
+		)
+		m.oldValue = func(ctx context.Context) (*TaxonomyClass, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TaxonomyClass.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTaxonomyClass sets the old TaxonomyClass of the mutation.
+func withTaxonomyClass(node *TaxonomyClass) taxonomyclassOption {
+	return func(m *TaxonomyClassMutation) {
+		m.oldValue = func(context.Context) (*TaxonomyClass, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TaxonomyClassMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TaxonomyClassMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TaxonomyClassMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TaxonomyClassMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TaxonomyClass.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *TaxonomyClassMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *TaxonomyClassMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *TaxonomyClassMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *TaxonomyClassMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *TaxonomyClassMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *TaxonomyClassMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *TaxonomyClassMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *TaxonomyClassMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *TaxonomyClassMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetScheme sets the "scheme" field.
+func (m *TaxonomyClassMutation) SetScheme(s string) {
+	m.scheme = &s
+}
+
+// Scheme returns the value of the "scheme" field in the mutation.
+func (m *TaxonomyClassMutation) Scheme() (r string, exists bool) {
+	v := m.scheme
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScheme returns the old "scheme" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldScheme(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScheme is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScheme requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScheme: %w", err)
+	}
+	return oldValue.Scheme, nil
+}
+
+// ResetScheme resets all changes to the "scheme" field.
+func (m *TaxonomyClassMutation) ResetScheme() {
+	m.scheme = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *TaxonomyClassMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *TaxonomyClassMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *TaxonomyClassMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *TaxonomyClassMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *TaxonomyClassMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *TaxonomyClassMutation) SetKind(t taxonomyclass.Kind) {
+	m.kind = &t
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *TaxonomyClassMutation) Kind() (r taxonomyclass.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldKind(ctx context.Context) (v taxonomyclass.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *TaxonomyClassMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetLevel sets the "level" field.
+func (m *TaxonomyClassMutation) SetLevel(t taxonomyclass.Level) {
+	m.level = &t
+}
+
+// Level returns the value of the "level" field in the mutation.
+func (m *TaxonomyClassMutation) Level() (r taxonomyclass.Level, exists bool) {
+	v := m.level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLevel returns the old "level" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldLevel(ctx context.Context) (v taxonomyclass.Level, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLevel: %w", err)
+	}
+	return oldValue.Level, nil
+}
+
+// ResetLevel resets all changes to the "level" field.
+func (m *TaxonomyClassMutation) ResetLevel() {
+	m.level = nil
+}
+
+// SetCode sets the "code" field.
+func (m *TaxonomyClassMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *TaxonomyClassMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *TaxonomyClassMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetParentCode sets the "parent_code" field.
+func (m *TaxonomyClassMutation) SetParentCode(s string) {
+	m.parent_code = &s
+}
+
+// ParentCode returns the value of the "parent_code" field in the mutation.
+func (m *TaxonomyClassMutation) ParentCode() (r string, exists bool) {
+	v := m.parent_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParentCode returns the old "parent_code" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldParentCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParentCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParentCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParentCode: %w", err)
+	}
+	return oldValue.ParentCode, nil
+}
+
+// ResetParentCode resets all changes to the "parent_code" field.
+func (m *TaxonomyClassMutation) ResetParentCode() {
+	m.parent_code = nil
+}
+
+// SetNameZh sets the "name_zh" field.
+func (m *TaxonomyClassMutation) SetNameZh(s string) {
+	m.name_zh = &s
+}
+
+// NameZh returns the value of the "name_zh" field in the mutation.
+func (m *TaxonomyClassMutation) NameZh() (r string, exists bool) {
+	v := m.name_zh
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameZh returns the old "name_zh" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldNameZh(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameZh is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameZh requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameZh: %w", err)
+	}
+	return oldValue.NameZh, nil
+}
+
+// ResetNameZh resets all changes to the "name_zh" field.
+func (m *TaxonomyClassMutation) ResetNameZh() {
+	m.name_zh = nil
+}
+
+// SetNameEn sets the "name_en" field.
+func (m *TaxonomyClassMutation) SetNameEn(s string) {
+	m.name_en = &s
+}
+
+// NameEn returns the value of the "name_en" field in the mutation.
+func (m *TaxonomyClassMutation) NameEn() (r string, exists bool) {
+	v := m.name_en
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameEn returns the old "name_en" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldNameEn(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameEn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameEn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameEn: %w", err)
+	}
+	return oldValue.NameEn, nil
+}
+
+// ResetNameEn resets all changes to the "name_en" field.
+func (m *TaxonomyClassMutation) ResetNameEn() {
+	m.name_en = nil
+}
+
+// SetNationalCode sets the "national_code" field.
+func (m *TaxonomyClassMutation) SetNationalCode(s string) {
+	m.national_code = &s
+}
+
+// NationalCode returns the value of the "national_code" field in the mutation.
+func (m *TaxonomyClassMutation) NationalCode() (r string, exists bool) {
+	v := m.national_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNationalCode returns the old "national_code" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldNationalCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNationalCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNationalCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNationalCode: %w", err)
+	}
+	return oldValue.NationalCode, nil
+}
+
+// ResetNationalCode resets all changes to the "national_code" field.
+func (m *TaxonomyClassMutation) ResetNationalCode() {
+	m.national_code = nil
+}
+
+// SetLocal sets the "local" field.
+func (m *TaxonomyClassMutation) SetLocal(b bool) {
+	m.local = &b
+}
+
+// Local returns the value of the "local" field in the mutation.
+func (m *TaxonomyClassMutation) Local() (r bool, exists bool) {
+	v := m.local
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLocal returns the old "local" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldLocal(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLocal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLocal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLocal: %w", err)
+	}
+	return oldValue.Local, nil
+}
+
+// ResetLocal resets all changes to the "local" field.
+func (m *TaxonomyClassMutation) ResetLocal() {
+	m.local = nil
+}
+
+// SetActive sets the "active" field.
+func (m *TaxonomyClassMutation) SetActive(b bool) {
+	m.active = &b
+}
+
+// Active returns the value of the "active" field in the mutation.
+func (m *TaxonomyClassMutation) Active() (r bool, exists bool) {
+	v := m.active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActive returns the old "active" field's value of the TaxonomyClass entity.
+// If the TaxonomyClass object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxonomyClassMutation) OldActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActive: %w", err)
+	}
+	return oldValue.Active, nil
+}
+
+// ResetActive resets all changes to the "active" field.
+func (m *TaxonomyClassMutation) ResetActive() {
+	m.active = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *TaxonomyClassMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[taxonomyclass.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *TaxonomyClassMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *TaxonomyClassMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *TaxonomyClassMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the TaxonomyClassMutation builder.
+func (m *TaxonomyClassMutation) Where(ps ...predicate.TaxonomyClass) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TaxonomyClassMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TaxonomyClassMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TaxonomyClass, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TaxonomyClassMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TaxonomyClassMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TaxonomyClass).
+func (m *TaxonomyClassMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TaxonomyClassMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.tenant != nil {
+		fields = append(fields, taxonomyclass.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, taxonomyclass.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, taxonomyclass.FieldUpdatedAt)
+	}
+	if m.scheme != nil {
+		fields = append(fields, taxonomyclass.FieldScheme)
+	}
+	if m.version != nil {
+		fields = append(fields, taxonomyclass.FieldVersion)
+	}
+	if m.kind != nil {
+		fields = append(fields, taxonomyclass.FieldKind)
+	}
+	if m.level != nil {
+		fields = append(fields, taxonomyclass.FieldLevel)
+	}
+	if m.code != nil {
+		fields = append(fields, taxonomyclass.FieldCode)
+	}
+	if m.parent_code != nil {
+		fields = append(fields, taxonomyclass.FieldParentCode)
+	}
+	if m.name_zh != nil {
+		fields = append(fields, taxonomyclass.FieldNameZh)
+	}
+	if m.name_en != nil {
+		fields = append(fields, taxonomyclass.FieldNameEn)
+	}
+	if m.national_code != nil {
+		fields = append(fields, taxonomyclass.FieldNationalCode)
+	}
+	if m.local != nil {
+		fields = append(fields, taxonomyclass.FieldLocal)
+	}
+	if m.active != nil {
+		fields = append(fields, taxonomyclass.FieldActive)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TaxonomyClassMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case taxonomyclass.FieldTenantID:
+		return m.TenantID()
+	case taxonomyclass.FieldCreatedAt:
+		return m.CreatedAt()
+	case taxonomyclass.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case taxonomyclass.FieldScheme:
+		return m.Scheme()
+	case taxonomyclass.FieldVersion:
+		return m.Version()
+	case taxonomyclass.FieldKind:
+		return m.Kind()
+	case taxonomyclass.FieldLevel:
+		return m.Level()
+	case taxonomyclass.FieldCode:
+		return m.Code()
+	case taxonomyclass.FieldParentCode:
+		return m.ParentCode()
+	case taxonomyclass.FieldNameZh:
+		return m.NameZh()
+	case taxonomyclass.FieldNameEn:
+		return m.NameEn()
+	case taxonomyclass.FieldNationalCode:
+		return m.NationalCode()
+	case taxonomyclass.FieldLocal:
+		return m.Local()
+	case taxonomyclass.FieldActive:
+		return m.Active()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TaxonomyClassMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case taxonomyclass.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case taxonomyclass.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case taxonomyclass.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case taxonomyclass.FieldScheme:
+		return m.OldScheme(ctx)
+	case taxonomyclass.FieldVersion:
+		return m.OldVersion(ctx)
+	case taxonomyclass.FieldKind:
+		return m.OldKind(ctx)
+	case taxonomyclass.FieldLevel:
+		return m.OldLevel(ctx)
+	case taxonomyclass.FieldCode:
+		return m.OldCode(ctx)
+	case taxonomyclass.FieldParentCode:
+		return m.OldParentCode(ctx)
+	case taxonomyclass.FieldNameZh:
+		return m.OldNameZh(ctx)
+	case taxonomyclass.FieldNameEn:
+		return m.OldNameEn(ctx)
+	case taxonomyclass.FieldNationalCode:
+		return m.OldNationalCode(ctx)
+	case taxonomyclass.FieldLocal:
+		return m.OldLocal(ctx)
+	case taxonomyclass.FieldActive:
+		return m.OldActive(ctx)
+	}
+	return nil, fmt.Errorf("unknown TaxonomyClass field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TaxonomyClassMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case taxonomyclass.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case taxonomyclass.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case taxonomyclass.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case taxonomyclass.FieldScheme:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScheme(v)
+		return nil
+	case taxonomyclass.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case taxonomyclass.FieldKind:
+		v, ok := value.(taxonomyclass.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case taxonomyclass.FieldLevel:
+		v, ok := value.(taxonomyclass.Level)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLevel(v)
+		return nil
+	case taxonomyclass.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case taxonomyclass.FieldParentCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParentCode(v)
+		return nil
+	case taxonomyclass.FieldNameZh:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameZh(v)
+		return nil
+	case taxonomyclass.FieldNameEn:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameEn(v)
+		return nil
+	case taxonomyclass.FieldNationalCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNationalCode(v)
+		return nil
+	case taxonomyclass.FieldLocal:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLocal(v)
+		return nil
+	case taxonomyclass.FieldActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActive(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TaxonomyClass field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TaxonomyClassMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, taxonomyclass.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TaxonomyClassMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case taxonomyclass.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TaxonomyClassMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case taxonomyclass.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TaxonomyClass numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TaxonomyClassMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TaxonomyClassMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TaxonomyClassMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown TaxonomyClass nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TaxonomyClassMutation) ResetField(name string) error {
+	switch name {
+	case taxonomyclass.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case taxonomyclass.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case taxonomyclass.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case taxonomyclass.FieldScheme:
+		m.ResetScheme()
+		return nil
+	case taxonomyclass.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case taxonomyclass.FieldKind:
+		m.ResetKind()
+		return nil
+	case taxonomyclass.FieldLevel:
+		m.ResetLevel()
+		return nil
+	case taxonomyclass.FieldCode:
+		m.ResetCode()
+		return nil
+	case taxonomyclass.FieldParentCode:
+		m.ResetParentCode()
+		return nil
+	case taxonomyclass.FieldNameZh:
+		m.ResetNameZh()
+		return nil
+	case taxonomyclass.FieldNameEn:
+		m.ResetNameEn()
+		return nil
+	case taxonomyclass.FieldNationalCode:
+		m.ResetNationalCode()
+		return nil
+	case taxonomyclass.FieldLocal:
+		m.ResetLocal()
+		return nil
+	case taxonomyclass.FieldActive:
+		m.ResetActive()
+		return nil
+	}
+	return fmt.Errorf("unknown TaxonomyClass field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TaxonomyClassMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, taxonomyclass.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TaxonomyClassMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case taxonomyclass.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TaxonomyClassMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TaxonomyClassMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TaxonomyClassMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, taxonomyclass.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TaxonomyClassMutation) EdgeCleared(name string) bool {
+	switch name {
+	case taxonomyclass.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TaxonomyClassMutation) ClearEdge(name string) error {
+	switch name {
+	case taxonomyclass.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown TaxonomyClass unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TaxonomyClassMutation) ResetEdge(name string) error {
+	switch name {
+	case taxonomyclass.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown TaxonomyClass edge %s", name)
 }
 
 // TenantMutation represents an operation that mutates the Tenant nodes in the graph.
@@ -7420,6 +13698,1440 @@ func (m *TenantMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Tenant edge %s", name)
+}
+
+// UnitGridMutation represents an operation that mutates the UnitGrid nodes in the graph.
+type UnitGridMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	code           *string
+	community_code *string
+	street_code    *string
+	area_class     *string
+	land_use       *string
+	responsible    *string
+	geometry       *string
+	min_lon        *float64
+	addmin_lon     *float64
+	min_lat        *float64
+	addmin_lat     *float64
+	max_lon        *float64
+	addmax_lon     *float64
+	max_lat        *float64
+	addmax_lat     *float64
+	area_m2        *float64
+	addarea_m2     *float64
+	valid_from     *time.Time
+	valid_to       *time.Time
+	clearedFields  map[string]struct{}
+	tenant         *int
+	clearedtenant  bool
+	done           bool
+	oldValue       func(context.Context) (*UnitGrid, error)
+	predicates     []predicate.UnitGrid
+}
+
+var _ ent.Mutation = (*UnitGridMutation)(nil)
+
+// unitgridOption allows management of the mutation configuration using functional options.
+type unitgridOption func(*UnitGridMutation)
+
+// newUnitGridMutation creates new mutation for the UnitGrid entity.
+func newUnitGridMutation(c config, op Op, opts ...unitgridOption) *UnitGridMutation {
+	m := &UnitGridMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUnitGrid,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUnitGridID sets the ID field of the mutation.
+func withUnitGridID(id int) unitgridOption {
+	return func(m *UnitGridMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UnitGrid
+		)
+		m.oldValue = func(ctx context.Context) (*UnitGrid, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UnitGrid.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUnitGrid sets the old UnitGrid of the mutation.
+func withUnitGrid(node *UnitGrid) unitgridOption {
+	return func(m *UnitGridMutation) {
+		m.oldValue = func(context.Context) (*UnitGrid, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UnitGridMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UnitGridMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UnitGridMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UnitGridMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UnitGrid.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *UnitGridMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *UnitGridMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *UnitGridMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *UnitGridMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *UnitGridMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *UnitGridMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *UnitGridMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *UnitGridMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *UnitGridMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCode sets the "code" field.
+func (m *UnitGridMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *UnitGridMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *UnitGridMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetCommunityCode sets the "community_code" field.
+func (m *UnitGridMutation) SetCommunityCode(s string) {
+	m.community_code = &s
+}
+
+// CommunityCode returns the value of the "community_code" field in the mutation.
+func (m *UnitGridMutation) CommunityCode() (r string, exists bool) {
+	v := m.community_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCommunityCode returns the old "community_code" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldCommunityCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCommunityCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCommunityCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCommunityCode: %w", err)
+	}
+	return oldValue.CommunityCode, nil
+}
+
+// ResetCommunityCode resets all changes to the "community_code" field.
+func (m *UnitGridMutation) ResetCommunityCode() {
+	m.community_code = nil
+}
+
+// SetStreetCode sets the "street_code" field.
+func (m *UnitGridMutation) SetStreetCode(s string) {
+	m.street_code = &s
+}
+
+// StreetCode returns the value of the "street_code" field in the mutation.
+func (m *UnitGridMutation) StreetCode() (r string, exists bool) {
+	v := m.street_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStreetCode returns the old "street_code" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldStreetCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStreetCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStreetCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStreetCode: %w", err)
+	}
+	return oldValue.StreetCode, nil
+}
+
+// ResetStreetCode resets all changes to the "street_code" field.
+func (m *UnitGridMutation) ResetStreetCode() {
+	m.street_code = nil
+}
+
+// SetAreaClass sets the "area_class" field.
+func (m *UnitGridMutation) SetAreaClass(s string) {
+	m.area_class = &s
+}
+
+// AreaClass returns the value of the "area_class" field in the mutation.
+func (m *UnitGridMutation) AreaClass() (r string, exists bool) {
+	v := m.area_class
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAreaClass returns the old "area_class" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldAreaClass(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAreaClass is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAreaClass requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAreaClass: %w", err)
+	}
+	return oldValue.AreaClass, nil
+}
+
+// ResetAreaClass resets all changes to the "area_class" field.
+func (m *UnitGridMutation) ResetAreaClass() {
+	m.area_class = nil
+}
+
+// SetLandUse sets the "land_use" field.
+func (m *UnitGridMutation) SetLandUse(s string) {
+	m.land_use = &s
+}
+
+// LandUse returns the value of the "land_use" field in the mutation.
+func (m *UnitGridMutation) LandUse() (r string, exists bool) {
+	v := m.land_use
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLandUse returns the old "land_use" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldLandUse(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLandUse is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLandUse requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLandUse: %w", err)
+	}
+	return oldValue.LandUse, nil
+}
+
+// ResetLandUse resets all changes to the "land_use" field.
+func (m *UnitGridMutation) ResetLandUse() {
+	m.land_use = nil
+}
+
+// SetResponsible sets the "responsible" field.
+func (m *UnitGridMutation) SetResponsible(s string) {
+	m.responsible = &s
+}
+
+// Responsible returns the value of the "responsible" field in the mutation.
+func (m *UnitGridMutation) Responsible() (r string, exists bool) {
+	v := m.responsible
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponsible returns the old "responsible" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldResponsible(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponsible is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponsible requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponsible: %w", err)
+	}
+	return oldValue.Responsible, nil
+}
+
+// ResetResponsible resets all changes to the "responsible" field.
+func (m *UnitGridMutation) ResetResponsible() {
+	m.responsible = nil
+}
+
+// SetGeometry sets the "geometry" field.
+func (m *UnitGridMutation) SetGeometry(s string) {
+	m.geometry = &s
+}
+
+// Geometry returns the value of the "geometry" field in the mutation.
+func (m *UnitGridMutation) Geometry() (r string, exists bool) {
+	v := m.geometry
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGeometry returns the old "geometry" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldGeometry(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGeometry is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGeometry requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGeometry: %w", err)
+	}
+	return oldValue.Geometry, nil
+}
+
+// ResetGeometry resets all changes to the "geometry" field.
+func (m *UnitGridMutation) ResetGeometry() {
+	m.geometry = nil
+}
+
+// SetMinLon sets the "min_lon" field.
+func (m *UnitGridMutation) SetMinLon(f float64) {
+	m.min_lon = &f
+	m.addmin_lon = nil
+}
+
+// MinLon returns the value of the "min_lon" field in the mutation.
+func (m *UnitGridMutation) MinLon() (r float64, exists bool) {
+	v := m.min_lon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinLon returns the old "min_lon" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldMinLon(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinLon is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinLon requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinLon: %w", err)
+	}
+	return oldValue.MinLon, nil
+}
+
+// AddMinLon adds f to the "min_lon" field.
+func (m *UnitGridMutation) AddMinLon(f float64) {
+	if m.addmin_lon != nil {
+		*m.addmin_lon += f
+	} else {
+		m.addmin_lon = &f
+	}
+}
+
+// AddedMinLon returns the value that was added to the "min_lon" field in this mutation.
+func (m *UnitGridMutation) AddedMinLon() (r float64, exists bool) {
+	v := m.addmin_lon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinLon resets all changes to the "min_lon" field.
+func (m *UnitGridMutation) ResetMinLon() {
+	m.min_lon = nil
+	m.addmin_lon = nil
+}
+
+// SetMinLat sets the "min_lat" field.
+func (m *UnitGridMutation) SetMinLat(f float64) {
+	m.min_lat = &f
+	m.addmin_lat = nil
+}
+
+// MinLat returns the value of the "min_lat" field in the mutation.
+func (m *UnitGridMutation) MinLat() (r float64, exists bool) {
+	v := m.min_lat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinLat returns the old "min_lat" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldMinLat(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinLat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinLat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinLat: %w", err)
+	}
+	return oldValue.MinLat, nil
+}
+
+// AddMinLat adds f to the "min_lat" field.
+func (m *UnitGridMutation) AddMinLat(f float64) {
+	if m.addmin_lat != nil {
+		*m.addmin_lat += f
+	} else {
+		m.addmin_lat = &f
+	}
+}
+
+// AddedMinLat returns the value that was added to the "min_lat" field in this mutation.
+func (m *UnitGridMutation) AddedMinLat() (r float64, exists bool) {
+	v := m.addmin_lat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinLat resets all changes to the "min_lat" field.
+func (m *UnitGridMutation) ResetMinLat() {
+	m.min_lat = nil
+	m.addmin_lat = nil
+}
+
+// SetMaxLon sets the "max_lon" field.
+func (m *UnitGridMutation) SetMaxLon(f float64) {
+	m.max_lon = &f
+	m.addmax_lon = nil
+}
+
+// MaxLon returns the value of the "max_lon" field in the mutation.
+func (m *UnitGridMutation) MaxLon() (r float64, exists bool) {
+	v := m.max_lon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxLon returns the old "max_lon" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldMaxLon(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxLon is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxLon requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxLon: %w", err)
+	}
+	return oldValue.MaxLon, nil
+}
+
+// AddMaxLon adds f to the "max_lon" field.
+func (m *UnitGridMutation) AddMaxLon(f float64) {
+	if m.addmax_lon != nil {
+		*m.addmax_lon += f
+	} else {
+		m.addmax_lon = &f
+	}
+}
+
+// AddedMaxLon returns the value that was added to the "max_lon" field in this mutation.
+func (m *UnitGridMutation) AddedMaxLon() (r float64, exists bool) {
+	v := m.addmax_lon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxLon resets all changes to the "max_lon" field.
+func (m *UnitGridMutation) ResetMaxLon() {
+	m.max_lon = nil
+	m.addmax_lon = nil
+}
+
+// SetMaxLat sets the "max_lat" field.
+func (m *UnitGridMutation) SetMaxLat(f float64) {
+	m.max_lat = &f
+	m.addmax_lat = nil
+}
+
+// MaxLat returns the value of the "max_lat" field in the mutation.
+func (m *UnitGridMutation) MaxLat() (r float64, exists bool) {
+	v := m.max_lat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxLat returns the old "max_lat" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldMaxLat(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxLat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxLat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxLat: %w", err)
+	}
+	return oldValue.MaxLat, nil
+}
+
+// AddMaxLat adds f to the "max_lat" field.
+func (m *UnitGridMutation) AddMaxLat(f float64) {
+	if m.addmax_lat != nil {
+		*m.addmax_lat += f
+	} else {
+		m.addmax_lat = &f
+	}
+}
+
+// AddedMaxLat returns the value that was added to the "max_lat" field in this mutation.
+func (m *UnitGridMutation) AddedMaxLat() (r float64, exists bool) {
+	v := m.addmax_lat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxLat resets all changes to the "max_lat" field.
+func (m *UnitGridMutation) ResetMaxLat() {
+	m.max_lat = nil
+	m.addmax_lat = nil
+}
+
+// SetAreaM2 sets the "area_m2" field.
+func (m *UnitGridMutation) SetAreaM2(f float64) {
+	m.area_m2 = &f
+	m.addarea_m2 = nil
+}
+
+// AreaM2 returns the value of the "area_m2" field in the mutation.
+func (m *UnitGridMutation) AreaM2() (r float64, exists bool) {
+	v := m.area_m2
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAreaM2 returns the old "area_m2" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldAreaM2(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAreaM2 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAreaM2 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAreaM2: %w", err)
+	}
+	return oldValue.AreaM2, nil
+}
+
+// AddAreaM2 adds f to the "area_m2" field.
+func (m *UnitGridMutation) AddAreaM2(f float64) {
+	if m.addarea_m2 != nil {
+		*m.addarea_m2 += f
+	} else {
+		m.addarea_m2 = &f
+	}
+}
+
+// AddedAreaM2 returns the value that was added to the "area_m2" field in this mutation.
+func (m *UnitGridMutation) AddedAreaM2() (r float64, exists bool) {
+	v := m.addarea_m2
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAreaM2 resets all changes to the "area_m2" field.
+func (m *UnitGridMutation) ResetAreaM2() {
+	m.area_m2 = nil
+	m.addarea_m2 = nil
+}
+
+// SetValidFrom sets the "valid_from" field.
+func (m *UnitGridMutation) SetValidFrom(t time.Time) {
+	m.valid_from = &t
+}
+
+// ValidFrom returns the value of the "valid_from" field in the mutation.
+func (m *UnitGridMutation) ValidFrom() (r time.Time, exists bool) {
+	v := m.valid_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValidFrom returns the old "valid_from" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldValidFrom(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValidFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValidFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValidFrom: %w", err)
+	}
+	return oldValue.ValidFrom, nil
+}
+
+// ResetValidFrom resets all changes to the "valid_from" field.
+func (m *UnitGridMutation) ResetValidFrom() {
+	m.valid_from = nil
+}
+
+// SetValidTo sets the "valid_to" field.
+func (m *UnitGridMutation) SetValidTo(t time.Time) {
+	m.valid_to = &t
+}
+
+// ValidTo returns the value of the "valid_to" field in the mutation.
+func (m *UnitGridMutation) ValidTo() (r time.Time, exists bool) {
+	v := m.valid_to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValidTo returns the old "valid_to" field's value of the UnitGrid entity.
+// If the UnitGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitGridMutation) OldValidTo(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValidTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValidTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValidTo: %w", err)
+	}
+	return oldValue.ValidTo, nil
+}
+
+// ClearValidTo clears the value of the "valid_to" field.
+func (m *UnitGridMutation) ClearValidTo() {
+	m.valid_to = nil
+	m.clearedFields[unitgrid.FieldValidTo] = struct{}{}
+}
+
+// ValidToCleared returns if the "valid_to" field was cleared in this mutation.
+func (m *UnitGridMutation) ValidToCleared() bool {
+	_, ok := m.clearedFields[unitgrid.FieldValidTo]
+	return ok
+}
+
+// ResetValidTo resets all changes to the "valid_to" field.
+func (m *UnitGridMutation) ResetValidTo() {
+	m.valid_to = nil
+	delete(m.clearedFields, unitgrid.FieldValidTo)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *UnitGridMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[unitgrid.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *UnitGridMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *UnitGridMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *UnitGridMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the UnitGridMutation builder.
+func (m *UnitGridMutation) Where(ps ...predicate.UnitGrid) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UnitGridMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UnitGridMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UnitGrid, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UnitGridMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UnitGridMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UnitGrid).
+func (m *UnitGridMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UnitGridMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.tenant != nil {
+		fields = append(fields, unitgrid.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, unitgrid.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, unitgrid.FieldUpdatedAt)
+	}
+	if m.code != nil {
+		fields = append(fields, unitgrid.FieldCode)
+	}
+	if m.community_code != nil {
+		fields = append(fields, unitgrid.FieldCommunityCode)
+	}
+	if m.street_code != nil {
+		fields = append(fields, unitgrid.FieldStreetCode)
+	}
+	if m.area_class != nil {
+		fields = append(fields, unitgrid.FieldAreaClass)
+	}
+	if m.land_use != nil {
+		fields = append(fields, unitgrid.FieldLandUse)
+	}
+	if m.responsible != nil {
+		fields = append(fields, unitgrid.FieldResponsible)
+	}
+	if m.geometry != nil {
+		fields = append(fields, unitgrid.FieldGeometry)
+	}
+	if m.min_lon != nil {
+		fields = append(fields, unitgrid.FieldMinLon)
+	}
+	if m.min_lat != nil {
+		fields = append(fields, unitgrid.FieldMinLat)
+	}
+	if m.max_lon != nil {
+		fields = append(fields, unitgrid.FieldMaxLon)
+	}
+	if m.max_lat != nil {
+		fields = append(fields, unitgrid.FieldMaxLat)
+	}
+	if m.area_m2 != nil {
+		fields = append(fields, unitgrid.FieldAreaM2)
+	}
+	if m.valid_from != nil {
+		fields = append(fields, unitgrid.FieldValidFrom)
+	}
+	if m.valid_to != nil {
+		fields = append(fields, unitgrid.FieldValidTo)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UnitGridMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case unitgrid.FieldTenantID:
+		return m.TenantID()
+	case unitgrid.FieldCreatedAt:
+		return m.CreatedAt()
+	case unitgrid.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case unitgrid.FieldCode:
+		return m.Code()
+	case unitgrid.FieldCommunityCode:
+		return m.CommunityCode()
+	case unitgrid.FieldStreetCode:
+		return m.StreetCode()
+	case unitgrid.FieldAreaClass:
+		return m.AreaClass()
+	case unitgrid.FieldLandUse:
+		return m.LandUse()
+	case unitgrid.FieldResponsible:
+		return m.Responsible()
+	case unitgrid.FieldGeometry:
+		return m.Geometry()
+	case unitgrid.FieldMinLon:
+		return m.MinLon()
+	case unitgrid.FieldMinLat:
+		return m.MinLat()
+	case unitgrid.FieldMaxLon:
+		return m.MaxLon()
+	case unitgrid.FieldMaxLat:
+		return m.MaxLat()
+	case unitgrid.FieldAreaM2:
+		return m.AreaM2()
+	case unitgrid.FieldValidFrom:
+		return m.ValidFrom()
+	case unitgrid.FieldValidTo:
+		return m.ValidTo()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UnitGridMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case unitgrid.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case unitgrid.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case unitgrid.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case unitgrid.FieldCode:
+		return m.OldCode(ctx)
+	case unitgrid.FieldCommunityCode:
+		return m.OldCommunityCode(ctx)
+	case unitgrid.FieldStreetCode:
+		return m.OldStreetCode(ctx)
+	case unitgrid.FieldAreaClass:
+		return m.OldAreaClass(ctx)
+	case unitgrid.FieldLandUse:
+		return m.OldLandUse(ctx)
+	case unitgrid.FieldResponsible:
+		return m.OldResponsible(ctx)
+	case unitgrid.FieldGeometry:
+		return m.OldGeometry(ctx)
+	case unitgrid.FieldMinLon:
+		return m.OldMinLon(ctx)
+	case unitgrid.FieldMinLat:
+		return m.OldMinLat(ctx)
+	case unitgrid.FieldMaxLon:
+		return m.OldMaxLon(ctx)
+	case unitgrid.FieldMaxLat:
+		return m.OldMaxLat(ctx)
+	case unitgrid.FieldAreaM2:
+		return m.OldAreaM2(ctx)
+	case unitgrid.FieldValidFrom:
+		return m.OldValidFrom(ctx)
+	case unitgrid.FieldValidTo:
+		return m.OldValidTo(ctx)
+	}
+	return nil, fmt.Errorf("unknown UnitGrid field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UnitGridMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case unitgrid.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case unitgrid.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case unitgrid.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case unitgrid.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case unitgrid.FieldCommunityCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCommunityCode(v)
+		return nil
+	case unitgrid.FieldStreetCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStreetCode(v)
+		return nil
+	case unitgrid.FieldAreaClass:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAreaClass(v)
+		return nil
+	case unitgrid.FieldLandUse:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLandUse(v)
+		return nil
+	case unitgrid.FieldResponsible:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponsible(v)
+		return nil
+	case unitgrid.FieldGeometry:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGeometry(v)
+		return nil
+	case unitgrid.FieldMinLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinLon(v)
+		return nil
+	case unitgrid.FieldMinLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinLat(v)
+		return nil
+	case unitgrid.FieldMaxLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxLon(v)
+		return nil
+	case unitgrid.FieldMaxLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxLat(v)
+		return nil
+	case unitgrid.FieldAreaM2:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAreaM2(v)
+		return nil
+	case unitgrid.FieldValidFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValidFrom(v)
+		return nil
+	case unitgrid.FieldValidTo:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValidTo(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UnitGrid field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UnitGridMutation) AddedFields() []string {
+	var fields []string
+	if m.addmin_lon != nil {
+		fields = append(fields, unitgrid.FieldMinLon)
+	}
+	if m.addmin_lat != nil {
+		fields = append(fields, unitgrid.FieldMinLat)
+	}
+	if m.addmax_lon != nil {
+		fields = append(fields, unitgrid.FieldMaxLon)
+	}
+	if m.addmax_lat != nil {
+		fields = append(fields, unitgrid.FieldMaxLat)
+	}
+	if m.addarea_m2 != nil {
+		fields = append(fields, unitgrid.FieldAreaM2)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UnitGridMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case unitgrid.FieldMinLon:
+		return m.AddedMinLon()
+	case unitgrid.FieldMinLat:
+		return m.AddedMinLat()
+	case unitgrid.FieldMaxLon:
+		return m.AddedMaxLon()
+	case unitgrid.FieldMaxLat:
+		return m.AddedMaxLat()
+	case unitgrid.FieldAreaM2:
+		return m.AddedAreaM2()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UnitGridMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case unitgrid.FieldMinLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinLon(v)
+		return nil
+	case unitgrid.FieldMinLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinLat(v)
+		return nil
+	case unitgrid.FieldMaxLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxLon(v)
+		return nil
+	case unitgrid.FieldMaxLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxLat(v)
+		return nil
+	case unitgrid.FieldAreaM2:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAreaM2(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UnitGrid numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UnitGridMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(unitgrid.FieldValidTo) {
+		fields = append(fields, unitgrid.FieldValidTo)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UnitGridMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UnitGridMutation) ClearField(name string) error {
+	switch name {
+	case unitgrid.FieldValidTo:
+		m.ClearValidTo()
+		return nil
+	}
+	return fmt.Errorf("unknown UnitGrid nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UnitGridMutation) ResetField(name string) error {
+	switch name {
+	case unitgrid.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case unitgrid.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case unitgrid.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case unitgrid.FieldCode:
+		m.ResetCode()
+		return nil
+	case unitgrid.FieldCommunityCode:
+		m.ResetCommunityCode()
+		return nil
+	case unitgrid.FieldStreetCode:
+		m.ResetStreetCode()
+		return nil
+	case unitgrid.FieldAreaClass:
+		m.ResetAreaClass()
+		return nil
+	case unitgrid.FieldLandUse:
+		m.ResetLandUse()
+		return nil
+	case unitgrid.FieldResponsible:
+		m.ResetResponsible()
+		return nil
+	case unitgrid.FieldGeometry:
+		m.ResetGeometry()
+		return nil
+	case unitgrid.FieldMinLon:
+		m.ResetMinLon()
+		return nil
+	case unitgrid.FieldMinLat:
+		m.ResetMinLat()
+		return nil
+	case unitgrid.FieldMaxLon:
+		m.ResetMaxLon()
+		return nil
+	case unitgrid.FieldMaxLat:
+		m.ResetMaxLat()
+		return nil
+	case unitgrid.FieldAreaM2:
+		m.ResetAreaM2()
+		return nil
+	case unitgrid.FieldValidFrom:
+		m.ResetValidFrom()
+		return nil
+	case unitgrid.FieldValidTo:
+		m.ResetValidTo()
+		return nil
+	}
+	return fmt.Errorf("unknown UnitGrid field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UnitGridMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, unitgrid.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UnitGridMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case unitgrid.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UnitGridMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UnitGridMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UnitGridMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, unitgrid.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UnitGridMutation) EdgeCleared(name string) bool {
+	switch name {
+	case unitgrid.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UnitGridMutation) ClearEdge(name string) error {
+	switch name {
+	case unitgrid.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown UnitGrid unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UnitGridMutation) ResetEdge(name string) error {
+	switch name {
+	case unitgrid.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown UnitGrid edge %s", name)
 }
 
 // UserMutation represents an operation that mutates the User nodes in the graph.
@@ -8748,4 +16460,948 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown User edge %s", name)
+}
+
+// WorkGridMutation represents an operation that mutates the WorkGrid nodes in the graph.
+type WorkGridMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *int
+	created_at            *time.Time
+	updated_at            *time.Time
+	kind                  *workgrid.Kind
+	code                  *string
+	name_zh               *string
+	geometry              *string
+	unit_grid_codes       *[]string
+	appendunit_grid_codes []string
+	assignees             *[]string
+	appendassignees       []string
+	department_code       *string
+	clearedFields         map[string]struct{}
+	tenant                *int
+	clearedtenant         bool
+	done                  bool
+	oldValue              func(context.Context) (*WorkGrid, error)
+	predicates            []predicate.WorkGrid
+}
+
+var _ ent.Mutation = (*WorkGridMutation)(nil)
+
+// workgridOption allows management of the mutation configuration using functional options.
+type workgridOption func(*WorkGridMutation)
+
+// newWorkGridMutation creates new mutation for the WorkGrid entity.
+func newWorkGridMutation(c config, op Op, opts ...workgridOption) *WorkGridMutation {
+	m := &WorkGridMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWorkGrid,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWorkGridID sets the ID field of the mutation.
+func withWorkGridID(id int) workgridOption {
+	return func(m *WorkGridMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *WorkGrid
+		)
+		m.oldValue = func(ctx context.Context) (*WorkGrid, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().WorkGrid.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWorkGrid sets the old WorkGrid of the mutation.
+func withWorkGrid(node *WorkGrid) workgridOption {
+	return func(m *WorkGridMutation) {
+		m.oldValue = func(context.Context) (*WorkGrid, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WorkGridMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WorkGridMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WorkGridMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WorkGridMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().WorkGrid.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *WorkGridMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *WorkGridMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *WorkGridMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *WorkGridMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *WorkGridMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *WorkGridMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *WorkGridMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *WorkGridMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *WorkGridMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *WorkGridMutation) SetKind(w workgrid.Kind) {
+	m.kind = &w
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *WorkGridMutation) Kind() (r workgrid.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldKind(ctx context.Context) (v workgrid.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *WorkGridMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetCode sets the "code" field.
+func (m *WorkGridMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *WorkGridMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *WorkGridMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetNameZh sets the "name_zh" field.
+func (m *WorkGridMutation) SetNameZh(s string) {
+	m.name_zh = &s
+}
+
+// NameZh returns the value of the "name_zh" field in the mutation.
+func (m *WorkGridMutation) NameZh() (r string, exists bool) {
+	v := m.name_zh
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameZh returns the old "name_zh" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldNameZh(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameZh is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameZh requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameZh: %w", err)
+	}
+	return oldValue.NameZh, nil
+}
+
+// ResetNameZh resets all changes to the "name_zh" field.
+func (m *WorkGridMutation) ResetNameZh() {
+	m.name_zh = nil
+}
+
+// SetGeometry sets the "geometry" field.
+func (m *WorkGridMutation) SetGeometry(s string) {
+	m.geometry = &s
+}
+
+// Geometry returns the value of the "geometry" field in the mutation.
+func (m *WorkGridMutation) Geometry() (r string, exists bool) {
+	v := m.geometry
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGeometry returns the old "geometry" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldGeometry(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGeometry is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGeometry requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGeometry: %w", err)
+	}
+	return oldValue.Geometry, nil
+}
+
+// ResetGeometry resets all changes to the "geometry" field.
+func (m *WorkGridMutation) ResetGeometry() {
+	m.geometry = nil
+}
+
+// SetUnitGridCodes sets the "unit_grid_codes" field.
+func (m *WorkGridMutation) SetUnitGridCodes(s []string) {
+	m.unit_grid_codes = &s
+	m.appendunit_grid_codes = nil
+}
+
+// UnitGridCodes returns the value of the "unit_grid_codes" field in the mutation.
+func (m *WorkGridMutation) UnitGridCodes() (r []string, exists bool) {
+	v := m.unit_grid_codes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnitGridCodes returns the old "unit_grid_codes" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldUnitGridCodes(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnitGridCodes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnitGridCodes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnitGridCodes: %w", err)
+	}
+	return oldValue.UnitGridCodes, nil
+}
+
+// AppendUnitGridCodes adds s to the "unit_grid_codes" field.
+func (m *WorkGridMutation) AppendUnitGridCodes(s []string) {
+	m.appendunit_grid_codes = append(m.appendunit_grid_codes, s...)
+}
+
+// AppendedUnitGridCodes returns the list of values that were appended to the "unit_grid_codes" field in this mutation.
+func (m *WorkGridMutation) AppendedUnitGridCodes() ([]string, bool) {
+	if len(m.appendunit_grid_codes) == 0 {
+		return nil, false
+	}
+	return m.appendunit_grid_codes, true
+}
+
+// ClearUnitGridCodes clears the value of the "unit_grid_codes" field.
+func (m *WorkGridMutation) ClearUnitGridCodes() {
+	m.unit_grid_codes = nil
+	m.appendunit_grid_codes = nil
+	m.clearedFields[workgrid.FieldUnitGridCodes] = struct{}{}
+}
+
+// UnitGridCodesCleared returns if the "unit_grid_codes" field was cleared in this mutation.
+func (m *WorkGridMutation) UnitGridCodesCleared() bool {
+	_, ok := m.clearedFields[workgrid.FieldUnitGridCodes]
+	return ok
+}
+
+// ResetUnitGridCodes resets all changes to the "unit_grid_codes" field.
+func (m *WorkGridMutation) ResetUnitGridCodes() {
+	m.unit_grid_codes = nil
+	m.appendunit_grid_codes = nil
+	delete(m.clearedFields, workgrid.FieldUnitGridCodes)
+}
+
+// SetAssignees sets the "assignees" field.
+func (m *WorkGridMutation) SetAssignees(s []string) {
+	m.assignees = &s
+	m.appendassignees = nil
+}
+
+// Assignees returns the value of the "assignees" field in the mutation.
+func (m *WorkGridMutation) Assignees() (r []string, exists bool) {
+	v := m.assignees
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAssignees returns the old "assignees" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldAssignees(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAssignees is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAssignees requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAssignees: %w", err)
+	}
+	return oldValue.Assignees, nil
+}
+
+// AppendAssignees adds s to the "assignees" field.
+func (m *WorkGridMutation) AppendAssignees(s []string) {
+	m.appendassignees = append(m.appendassignees, s...)
+}
+
+// AppendedAssignees returns the list of values that were appended to the "assignees" field in this mutation.
+func (m *WorkGridMutation) AppendedAssignees() ([]string, bool) {
+	if len(m.appendassignees) == 0 {
+		return nil, false
+	}
+	return m.appendassignees, true
+}
+
+// ClearAssignees clears the value of the "assignees" field.
+func (m *WorkGridMutation) ClearAssignees() {
+	m.assignees = nil
+	m.appendassignees = nil
+	m.clearedFields[workgrid.FieldAssignees] = struct{}{}
+}
+
+// AssigneesCleared returns if the "assignees" field was cleared in this mutation.
+func (m *WorkGridMutation) AssigneesCleared() bool {
+	_, ok := m.clearedFields[workgrid.FieldAssignees]
+	return ok
+}
+
+// ResetAssignees resets all changes to the "assignees" field.
+func (m *WorkGridMutation) ResetAssignees() {
+	m.assignees = nil
+	m.appendassignees = nil
+	delete(m.clearedFields, workgrid.FieldAssignees)
+}
+
+// SetDepartmentCode sets the "department_code" field.
+func (m *WorkGridMutation) SetDepartmentCode(s string) {
+	m.department_code = &s
+}
+
+// DepartmentCode returns the value of the "department_code" field in the mutation.
+func (m *WorkGridMutation) DepartmentCode() (r string, exists bool) {
+	v := m.department_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDepartmentCode returns the old "department_code" field's value of the WorkGrid entity.
+// If the WorkGrid object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WorkGridMutation) OldDepartmentCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDepartmentCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDepartmentCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDepartmentCode: %w", err)
+	}
+	return oldValue.DepartmentCode, nil
+}
+
+// ResetDepartmentCode resets all changes to the "department_code" field.
+func (m *WorkGridMutation) ResetDepartmentCode() {
+	m.department_code = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *WorkGridMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[workgrid.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *WorkGridMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *WorkGridMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *WorkGridMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the WorkGridMutation builder.
+func (m *WorkGridMutation) Where(ps ...predicate.WorkGrid) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WorkGridMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WorkGridMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.WorkGrid, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WorkGridMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WorkGridMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (WorkGrid).
+func (m *WorkGridMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WorkGridMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.tenant != nil {
+		fields = append(fields, workgrid.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, workgrid.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, workgrid.FieldUpdatedAt)
+	}
+	if m.kind != nil {
+		fields = append(fields, workgrid.FieldKind)
+	}
+	if m.code != nil {
+		fields = append(fields, workgrid.FieldCode)
+	}
+	if m.name_zh != nil {
+		fields = append(fields, workgrid.FieldNameZh)
+	}
+	if m.geometry != nil {
+		fields = append(fields, workgrid.FieldGeometry)
+	}
+	if m.unit_grid_codes != nil {
+		fields = append(fields, workgrid.FieldUnitGridCodes)
+	}
+	if m.assignees != nil {
+		fields = append(fields, workgrid.FieldAssignees)
+	}
+	if m.department_code != nil {
+		fields = append(fields, workgrid.FieldDepartmentCode)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WorkGridMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case workgrid.FieldTenantID:
+		return m.TenantID()
+	case workgrid.FieldCreatedAt:
+		return m.CreatedAt()
+	case workgrid.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case workgrid.FieldKind:
+		return m.Kind()
+	case workgrid.FieldCode:
+		return m.Code()
+	case workgrid.FieldNameZh:
+		return m.NameZh()
+	case workgrid.FieldGeometry:
+		return m.Geometry()
+	case workgrid.FieldUnitGridCodes:
+		return m.UnitGridCodes()
+	case workgrid.FieldAssignees:
+		return m.Assignees()
+	case workgrid.FieldDepartmentCode:
+		return m.DepartmentCode()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WorkGridMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case workgrid.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case workgrid.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case workgrid.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case workgrid.FieldKind:
+		return m.OldKind(ctx)
+	case workgrid.FieldCode:
+		return m.OldCode(ctx)
+	case workgrid.FieldNameZh:
+		return m.OldNameZh(ctx)
+	case workgrid.FieldGeometry:
+		return m.OldGeometry(ctx)
+	case workgrid.FieldUnitGridCodes:
+		return m.OldUnitGridCodes(ctx)
+	case workgrid.FieldAssignees:
+		return m.OldAssignees(ctx)
+	case workgrid.FieldDepartmentCode:
+		return m.OldDepartmentCode(ctx)
+	}
+	return nil, fmt.Errorf("unknown WorkGrid field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WorkGridMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case workgrid.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case workgrid.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case workgrid.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case workgrid.FieldKind:
+		v, ok := value.(workgrid.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case workgrid.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case workgrid.FieldNameZh:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameZh(v)
+		return nil
+	case workgrid.FieldGeometry:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGeometry(v)
+		return nil
+	case workgrid.FieldUnitGridCodes:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnitGridCodes(v)
+		return nil
+	case workgrid.FieldAssignees:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAssignees(v)
+		return nil
+	case workgrid.FieldDepartmentCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDepartmentCode(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WorkGrid field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WorkGridMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WorkGridMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WorkGridMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown WorkGrid numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WorkGridMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(workgrid.FieldUnitGridCodes) {
+		fields = append(fields, workgrid.FieldUnitGridCodes)
+	}
+	if m.FieldCleared(workgrid.FieldAssignees) {
+		fields = append(fields, workgrid.FieldAssignees)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WorkGridMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WorkGridMutation) ClearField(name string) error {
+	switch name {
+	case workgrid.FieldUnitGridCodes:
+		m.ClearUnitGridCodes()
+		return nil
+	case workgrid.FieldAssignees:
+		m.ClearAssignees()
+		return nil
+	}
+	return fmt.Errorf("unknown WorkGrid nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WorkGridMutation) ResetField(name string) error {
+	switch name {
+	case workgrid.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case workgrid.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case workgrid.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case workgrid.FieldKind:
+		m.ResetKind()
+		return nil
+	case workgrid.FieldCode:
+		m.ResetCode()
+		return nil
+	case workgrid.FieldNameZh:
+		m.ResetNameZh()
+		return nil
+	case workgrid.FieldGeometry:
+		m.ResetGeometry()
+		return nil
+	case workgrid.FieldUnitGridCodes:
+		m.ResetUnitGridCodes()
+		return nil
+	case workgrid.FieldAssignees:
+		m.ResetAssignees()
+		return nil
+	case workgrid.FieldDepartmentCode:
+		m.ResetDepartmentCode()
+		return nil
+	}
+	return fmt.Errorf("unknown WorkGrid field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WorkGridMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, workgrid.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WorkGridMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case workgrid.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WorkGridMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WorkGridMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WorkGridMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, workgrid.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WorkGridMutation) EdgeCleared(name string) bool {
+	switch name {
+	case workgrid.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WorkGridMutation) ClearEdge(name string) error {
+	switch name {
+	case workgrid.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown WorkGrid unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WorkGridMutation) ResetEdge(name string) error {
+	switch name {
+	case workgrid.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown WorkGrid edge %s", name)
 }

@@ -24,16 +24,32 @@ type Tx struct {
 	AuthzRevision *AuthzRevisionClient
 	// AuthzRule is the client for interacting with the AuthzRule builders.
 	AuthzRule *AuthzRuleClient
+	// Component is the client for interacting with the Component builders.
+	Component *ComponentClient
 	// Department is the client for interacting with the Department builders.
 	Department *DepartmentClient
+	// FilingCondition is the client for interacting with the FilingCondition builders.
+	FilingCondition *FilingConditionClient
+	// GridRevision is the client for interacting with the GridRevision builders.
+	GridRevision *GridRevisionClient
+	// ImportJob is the client for interacting with the ImportJob builders.
+	ImportJob *ImportJobClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
+	// Region is the client for interacting with the Region builders.
+	Region *RegionClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// TaxonomyClass is the client for interacting with the TaxonomyClass builders.
+	TaxonomyClass *TaxonomyClassClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// UnitGrid is the client for interacting with the UnitGrid builders.
+	UnitGrid *UnitGridClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WorkGrid is the client for interacting with the WorkGrid builders.
+	WorkGrid *WorkGridClient
 
 	// lazily loaded.
 	client     *Client
@@ -170,11 +186,19 @@ func (tx *Tx) init() {
 	tx.AuditHead = NewAuditHeadClient(tx.config)
 	tx.AuthzRevision = NewAuthzRevisionClient(tx.config)
 	tx.AuthzRule = NewAuthzRuleClient(tx.config)
+	tx.Component = NewComponentClient(tx.config)
 	tx.Department = NewDepartmentClient(tx.config)
+	tx.FilingCondition = NewFilingConditionClient(tx.config)
+	tx.GridRevision = NewGridRevisionClient(tx.config)
+	tx.ImportJob = NewImportJobClient(tx.config)
 	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
+	tx.Region = NewRegionClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
+	tx.TaxonomyClass = NewTaxonomyClassClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
+	tx.UnitGrid = NewUnitGridClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.WorkGrid = NewWorkGridClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

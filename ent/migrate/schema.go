@@ -152,6 +152,86 @@ var (
 			},
 		},
 	}
+	// ComponentsColumns holds the columns for the "components" table.
+	ComponentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "obj_id", Type: field.TypeString, Size: 17},
+		{Name: "scheme", Type: field.TypeString, Size: 32},
+		{Name: "class_code", Type: field.TypeString, Size: 16},
+		{Name: "name", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "main_dept_code", Type: field.TypeString, Size: 18, Default: ""},
+		{Name: "main_dept_name", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "owner_code", Type: field.TypeString, Size: 18, Default: ""},
+		{Name: "owner_name", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "maintainer_code", Type: field.TypeString, Size: 18, Default: ""},
+		{Name: "maintainer_name", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "grid_code", Type: field.TypeString, Size: 15, Default: ""},
+		{Name: "street_code", Type: field.TypeString, Size: 9, Default: ""},
+		{Name: "community_code", Type: field.TypeString, Size: 12, Default: ""},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"good", "damaged", "lost", "abandoned", "removed"}, Default: "good"},
+		{Name: "initial_date", Type: field.TypeString, Size: 8, Default: ""},
+		{Name: "change_date", Type: field.TypeString, Size: 8, Default: ""},
+		{Name: "data_source", Type: field.TypeString, Size: 30, Default: ""},
+		{Name: "note", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "lon", Type: field.TypeFloat64},
+		{Name: "lat", Type: field.TypeFloat64},
+		{Name: "geometry", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "row_hash", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// ComponentsTable holds the schema information for the "components" table.
+	ComponentsTable = &schema.Table{
+		Name:       "components",
+		Columns:    ComponentsColumns,
+		PrimaryKey: []*schema.Column{ComponentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "components_tenants_tenant",
+				Columns:    []*schema.Column{ComponentsColumns[25]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "component_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{ComponentsColumns[25]},
+			},
+			{
+				Name:    "component_tenant_id_obj_id",
+				Unique:  true,
+				Columns: []*schema.Column{ComponentsColumns[25], ComponentsColumns[3]},
+			},
+			{
+				Name:    "component_tenant_id_class_code",
+				Unique:  false,
+				Columns: []*schema.Column{ComponentsColumns[25], ComponentsColumns[5]},
+			},
+			{
+				Name:    "component_tenant_id_grid_code",
+				Unique:  false,
+				Columns: []*schema.Column{ComponentsColumns[25], ComponentsColumns[13]},
+			},
+			{
+				Name:    "component_tenant_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{ComponentsColumns[25], ComponentsColumns[16]},
+			},
+			{
+				Name:    "component_tenant_id_owner_code",
+				Unique:  false,
+				Columns: []*schema.Column{ComponentsColumns[25], ComponentsColumns[9]},
+			},
+			{
+				Name:    "component_tenant_id_lon_lat",
+				Unique:  false,
+				Columns: []*schema.Column{ComponentsColumns[25], ComponentsColumns[21], ComponentsColumns[22]},
+			},
+		},
+	}
 	// DepartmentsColumns holds the columns for the "departments" table.
 	DepartmentsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -191,6 +271,122 @@ var (
 			},
 		},
 	}
+	// FilingConditionsColumns holds the columns for the "filing_conditions" table.
+	FilingConditionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"component", "event"}},
+		{Name: "class_code", Type: field.TypeString, Size: 16},
+		{Name: "code", Type: field.TypeString, Size: 32},
+		{Name: "filing_text", Type: field.TypeString, Size: 1024},
+		{Name: "closing_text", Type: field.TypeString, Size: 1024, Default: ""},
+		{Name: "urgency", Type: field.TypeEnum, Enums: []string{"normal", "urgent"}, Default: "normal"},
+		{Name: "time_limits", Type: field.TypeJSON},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// FilingConditionsTable holds the schema information for the "filing_conditions" table.
+	FilingConditionsTable = &schema.Table{
+		Name:       "filing_conditions",
+		Columns:    FilingConditionsColumns,
+		PrimaryKey: []*schema.Column{FilingConditionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "filing_conditions_tenants_tenant",
+				Columns:    []*schema.Column{FilingConditionsColumns[11]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "filingcondition_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{FilingConditionsColumns[11]},
+			},
+			{
+				Name:    "filingcondition_tenant_id_version_kind_class_code_code",
+				Unique:  true,
+				Columns: []*schema.Column{FilingConditionsColumns[11], FilingConditionsColumns[3], FilingConditionsColumns[4], FilingConditionsColumns[5], FilingConditionsColumns[6]},
+			},
+		},
+	}
+	// GridRevisionsColumns holds the columns for the "grid_revisions" table.
+	GridRevisionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "revision", Type: field.TypeInt64, Default: 0},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// GridRevisionsTable holds the schema information for the "grid_revisions" table.
+	GridRevisionsTable = &schema.Table{
+		Name:       "grid_revisions",
+		Columns:    GridRevisionsColumns,
+		PrimaryKey: []*schema.Column{GridRevisionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "grid_revisions_tenants_tenant",
+				Columns:    []*schema.Column{GridRevisionsColumns[3]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "gridrevision_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{GridRevisionsColumns[3]},
+			},
+			{
+				Name:    "grid_revisions_tenant_unique",
+				Unique:  true,
+				Columns: []*schema.Column{GridRevisionsColumns[3]},
+			},
+		},
+	}
+	// ImportJobsColumns holds the columns for the "import_jobs" table.
+	ImportJobsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"components", "grids", "taxonomy"}},
+		{Name: "source", Type: field.TypeString, Size: 512},
+		{Name: "checksum", Type: field.TypeString, Size: 64},
+		{Name: "position", Type: field.TypeInt64, Default: 0},
+		{Name: "inserted", Type: field.TypeInt64, Default: 0},
+		{Name: "updated", Type: field.TypeInt64, Default: 0},
+		{Name: "unchanged", Type: field.TypeInt64, Default: 0},
+		{Name: "rejected", Type: field.TypeInt64, Default: 0},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"running", "done", "failed"}, Default: "running"},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// ImportJobsTable holds the schema information for the "import_jobs" table.
+	ImportJobsTable = &schema.Table{
+		Name:       "import_jobs",
+		Columns:    ImportJobsColumns,
+		PrimaryKey: []*schema.Column{ImportJobsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "import_jobs_tenants_tenant",
+				Columns:    []*schema.Column{ImportJobsColumns[12]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "importjob_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{ImportJobsColumns[12]},
+			},
+			{
+				Name:    "importjob_tenant_id_kind_checksum",
+				Unique:  false,
+				Columns: []*schema.Column{ImportJobsColumns[12], ImportJobsColumns[3], ImportJobsColumns[5]},
+			},
+		},
+	}
 	// LoginThrottlesColumns holds the columns for the "login_throttles" table.
 	LoginThrottlesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -204,6 +400,44 @@ var (
 		Name:       "login_throttles",
 		Columns:    LoginThrottlesColumns,
 		PrimaryKey: []*schema.Column{LoginThrottlesColumns[0]},
+	}
+	// RegionsColumns holds the columns for the "regions" table.
+	RegionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "level", Type: field.TypeEnum, Enums: []string{"street", "community"}},
+		{Name: "code", Type: field.TypeString, Size: 12},
+		{Name: "parent_code", Type: field.TypeString, Size: 12, Default: ""},
+		{Name: "name_zh", Type: field.TypeString, Size: 128},
+		{Name: "geometry", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// RegionsTable holds the schema information for the "regions" table.
+	RegionsTable = &schema.Table{
+		Name:       "regions",
+		Columns:    RegionsColumns,
+		PrimaryKey: []*schema.Column{RegionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "regions_tenants_tenant",
+				Columns:    []*schema.Column{RegionsColumns[8]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "region_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{RegionsColumns[8]},
+			},
+			{
+				Name:    "region_tenant_id_code",
+				Unique:  true,
+				Columns: []*schema.Column{RegionsColumns[8], RegionsColumns[4]},
+			},
+		},
 	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
@@ -253,6 +487,55 @@ var (
 				Name:    "session_user_id",
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[10]},
+			},
+		},
+	}
+	// TaxonomyClassesColumns holds the columns for the "taxonomy_classes" table.
+	TaxonomyClassesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "scheme", Type: field.TypeString, Size: 32},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"component", "event"}},
+		{Name: "level", Type: field.TypeEnum, Enums: []string{"major", "minor", "detail"}},
+		{Name: "code", Type: field.TypeString, Size: 16},
+		{Name: "parent_code", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "name_zh", Type: field.TypeString, Size: 128},
+		{Name: "name_en", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "national_code", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "local", Type: field.TypeBool, Default: false},
+		{Name: "active", Type: field.TypeBool, Default: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// TaxonomyClassesTable holds the schema information for the "taxonomy_classes" table.
+	TaxonomyClassesTable = &schema.Table{
+		Name:       "taxonomy_classes",
+		Columns:    TaxonomyClassesColumns,
+		PrimaryKey: []*schema.Column{TaxonomyClassesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "taxonomy_classes_tenants_tenant",
+				Columns:    []*schema.Column{TaxonomyClassesColumns[14]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "taxonomyclass_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{TaxonomyClassesColumns[14]},
+			},
+			{
+				Name:    "taxonomyclass_tenant_id_version_kind_code",
+				Unique:  true,
+				Columns: []*schema.Column{TaxonomyClassesColumns[14], TaxonomyClassesColumns[4], TaxonomyClassesColumns[5], TaxonomyClassesColumns[7]},
+			},
+			{
+				Name:    "taxonomyclass_tenant_id_version_kind_parent_code",
+				Unique:  false,
+				Columns: []*schema.Column{TaxonomyClassesColumns[14], TaxonomyClassesColumns[4], TaxonomyClassesColumns[5], TaxonomyClassesColumns[8]},
 			},
 		},
 	}
@@ -309,6 +592,63 @@ var (
 			},
 		},
 	}
+	// UnitGridsColumns holds the columns for the "unit_grids" table.
+	UnitGridsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "code", Type: field.TypeString, Size: 15},
+		{Name: "community_code", Type: field.TypeString, Size: 12},
+		{Name: "street_code", Type: field.TypeString, Size: 9},
+		{Name: "area_class", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "land_use", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "responsible", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "geometry", Type: field.TypeString, Size: 2147483647},
+		{Name: "min_lon", Type: field.TypeFloat64},
+		{Name: "min_lat", Type: field.TypeFloat64},
+		{Name: "max_lon", Type: field.TypeFloat64},
+		{Name: "max_lat", Type: field.TypeFloat64},
+		{Name: "area_m2", Type: field.TypeFloat64},
+		{Name: "valid_from", Type: field.TypeTime},
+		{Name: "valid_to", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// UnitGridsTable holds the schema information for the "unit_grids" table.
+	UnitGridsTable = &schema.Table{
+		Name:       "unit_grids",
+		Columns:    UnitGridsColumns,
+		PrimaryKey: []*schema.Column{UnitGridsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "unit_grids_tenants_tenant",
+				Columns:    []*schema.Column{UnitGridsColumns[17]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "unitgrid_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{UnitGridsColumns[17]},
+			},
+			{
+				Name:    "unitgrid_tenant_id_code_valid_from",
+				Unique:  true,
+				Columns: []*schema.Column{UnitGridsColumns[17], UnitGridsColumns[3], UnitGridsColumns[15]},
+			},
+			{
+				Name:    "unitgrid_tenant_id_valid_to",
+				Unique:  false,
+				Columns: []*schema.Column{UnitGridsColumns[17], UnitGridsColumns[16]},
+			},
+			{
+				Name:    "unitgrid_tenant_id_community_code",
+				Unique:  false,
+				Columns: []*schema.Column{UnitGridsColumns[17], UnitGridsColumns[4]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -359,6 +699,46 @@ var (
 			},
 		},
 	}
+	// WorkGridsColumns holds the columns for the "work_grids" table.
+	WorkGridsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"patrol", "responsibility"}},
+		{Name: "code", Type: field.TypeString, Size: 32},
+		{Name: "name_zh", Type: field.TypeString, Size: 128},
+		{Name: "geometry", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "unit_grid_codes", Type: field.TypeJSON, Nullable: true},
+		{Name: "assignees", Type: field.TypeJSON, Nullable: true},
+		{Name: "department_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// WorkGridsTable holds the schema information for the "work_grids" table.
+	WorkGridsTable = &schema.Table{
+		Name:       "work_grids",
+		Columns:    WorkGridsColumns,
+		PrimaryKey: []*schema.Column{WorkGridsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "work_grids_tenants_tenant",
+				Columns:    []*schema.Column{WorkGridsColumns[10]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "workgrid_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{WorkGridsColumns[10]},
+			},
+			{
+				Name:    "workgrid_tenant_id_kind_code",
+				Unique:  true,
+				Columns: []*schema.Column{WorkGridsColumns[10], WorkGridsColumns[3], WorkGridsColumns[4]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
@@ -366,11 +746,19 @@ var (
 		AuditHeadsTable,
 		AuthzRevisionsTable,
 		AuthzRulesTable,
+		ComponentsTable,
 		DepartmentsTable,
+		FilingConditionsTable,
+		GridRevisionsTable,
+		ImportJobsTable,
 		LoginThrottlesTable,
+		RegionsTable,
 		SessionsTable,
+		TaxonomyClassesTable,
 		TenantsTable,
+		UnitGridsTable,
 		UsersTable,
+		WorkGridsTable,
 	}
 )
 
@@ -391,25 +779,57 @@ func init() {
 	AuthzRulesTable.Annotation = &entsql.Annotation{
 		Table: "authz_rules",
 	}
+	ComponentsTable.ForeignKeys[0].RefTable = TenantsTable
+	ComponentsTable.Annotation = &entsql.Annotation{
+		Table: "components",
+	}
 	DepartmentsTable.ForeignKeys[0].RefTable = TenantsTable
 	DepartmentsTable.Annotation = &entsql.Annotation{
 		Table: "departments",
 	}
+	FilingConditionsTable.ForeignKeys[0].RefTable = TenantsTable
+	FilingConditionsTable.Annotation = &entsql.Annotation{
+		Table: "filing_conditions",
+	}
+	GridRevisionsTable.ForeignKeys[0].RefTable = TenantsTable
+	GridRevisionsTable.Annotation = &entsql.Annotation{
+		Table: "grid_revisions",
+	}
+	ImportJobsTable.ForeignKeys[0].RefTable = TenantsTable
+	ImportJobsTable.Annotation = &entsql.Annotation{
+		Table: "import_jobs",
+	}
 	LoginThrottlesTable.Annotation = &entsql.Annotation{
 		Table: "login_throttles",
+	}
+	RegionsTable.ForeignKeys[0].RefTable = TenantsTable
+	RegionsTable.Annotation = &entsql.Annotation{
+		Table: "regions",
 	}
 	SessionsTable.ForeignKeys[0].RefTable = TenantsTable
 	SessionsTable.ForeignKeys[1].RefTable = UsersTable
 	SessionsTable.Annotation = &entsql.Annotation{
 		Table: "sessions",
 	}
+	TaxonomyClassesTable.ForeignKeys[0].RefTable = TenantsTable
+	TaxonomyClassesTable.Annotation = &entsql.Annotation{
+		Table: "taxonomy_classes",
+	}
 	TenantsTable.ForeignKeys[0].RefTable = TenantsTable
 	TenantsTable.Annotation = &entsql.Annotation{
 		Table: "tenants",
+	}
+	UnitGridsTable.ForeignKeys[0].RefTable = TenantsTable
+	UnitGridsTable.Annotation = &entsql.Annotation{
+		Table: "unit_grids",
 	}
 	UsersTable.ForeignKeys[0].RefTable = TenantsTable
 	UsersTable.ForeignKeys[1].RefTable = DepartmentsTable
 	UsersTable.Annotation = &entsql.Annotation{
 		Table: "users",
+	}
+	WorkGridsTable.ForeignKeys[0].RefTable = TenantsTable
+	WorkGridsTable.Annotation = &entsql.Annotation{
+		Table: "work_grids",
 	}
 }

@@ -21,17 +21,41 @@ type AuthzRevision func(*sql.Selector)
 // AuthzRule is the predicate function for authzrule builders.
 type AuthzRule func(*sql.Selector)
 
+// Component is the predicate function for component builders.
+type Component func(*sql.Selector)
+
 // Department is the predicate function for department builders.
 type Department func(*sql.Selector)
+
+// FilingCondition is the predicate function for filingcondition builders.
+type FilingCondition func(*sql.Selector)
+
+// GridRevision is the predicate function for gridrevision builders.
+type GridRevision func(*sql.Selector)
+
+// ImportJob is the predicate function for importjob builders.
+type ImportJob func(*sql.Selector)
 
 // LoginThrottle is the predicate function for loginthrottle builders.
 type LoginThrottle func(*sql.Selector)
 
+// Region is the predicate function for region builders.
+type Region func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
+
+// TaxonomyClass is the predicate function for taxonomyclass builders.
+type TaxonomyClass func(*sql.Selector)
 
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)
 
+// UnitGrid is the predicate function for unitgrid builders.
+type UnitGrid func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
+
+// WorkGrid is the predicate function for workgrid builders.
+type WorkGrid func(*sql.Selector)

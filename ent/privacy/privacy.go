@@ -231,6 +231,30 @@ func (f AuthzRuleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutat
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuthzRuleMutation", m)
 }
 
+// The ComponentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ComponentQueryRuleFunc func(context.Context, *ent.ComponentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ComponentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ComponentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ComponentQuery", q)
+}
+
+// The ComponentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ComponentMutationRuleFunc func(context.Context, *ent.ComponentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ComponentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ComponentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ComponentMutation", m)
+}
+
 // The DepartmentQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type DepartmentQueryRuleFunc func(context.Context, *ent.DepartmentQuery) error
@@ -253,6 +277,78 @@ func (f DepartmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DepartmentMutation", m)
+}
+
+// The FilingConditionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type FilingConditionQueryRuleFunc func(context.Context, *ent.FilingConditionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f FilingConditionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.FilingConditionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.FilingConditionQuery", q)
+}
+
+// The FilingConditionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type FilingConditionMutationRuleFunc func(context.Context, *ent.FilingConditionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f FilingConditionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.FilingConditionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.FilingConditionMutation", m)
+}
+
+// The GridRevisionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type GridRevisionQueryRuleFunc func(context.Context, *ent.GridRevisionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f GridRevisionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GridRevisionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.GridRevisionQuery", q)
+}
+
+// The GridRevisionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type GridRevisionMutationRuleFunc func(context.Context, *ent.GridRevisionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f GridRevisionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.GridRevisionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.GridRevisionMutation", m)
+}
+
+// The ImportJobQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ImportJobQueryRuleFunc func(context.Context, *ent.ImportJobQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ImportJobQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ImportJobQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ImportJobQuery", q)
+}
+
+// The ImportJobMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ImportJobMutationRuleFunc func(context.Context, *ent.ImportJobMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ImportJobMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ImportJobMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ImportJobMutation", m)
 }
 
 // The LoginThrottleQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -279,6 +375,30 @@ func (f LoginThrottleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.M
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LoginThrottleMutation", m)
 }
 
+// The RegionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type RegionQueryRuleFunc func(context.Context, *ent.RegionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f RegionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RegionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.RegionQuery", q)
+}
+
+// The RegionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type RegionMutationRuleFunc func(context.Context, *ent.RegionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f RegionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.RegionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RegionMutation", m)
+}
+
 // The SessionQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SessionQueryRuleFunc func(context.Context, *ent.SessionQuery) error
@@ -301,6 +421,30 @@ func (f SessionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SessionMutation", m)
+}
+
+// The TaxonomyClassQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TaxonomyClassQueryRuleFunc func(context.Context, *ent.TaxonomyClassQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TaxonomyClassQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TaxonomyClassQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TaxonomyClassQuery", q)
+}
+
+// The TaxonomyClassMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TaxonomyClassMutationRuleFunc func(context.Context, *ent.TaxonomyClassMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TaxonomyClassMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TaxonomyClassMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TaxonomyClassMutation", m)
 }
 
 // The TenantQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -327,6 +471,30 @@ func (f TenantMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantMutation", m)
 }
 
+// The UnitGridQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type UnitGridQueryRuleFunc func(context.Context, *ent.UnitGridQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f UnitGridQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.UnitGridQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.UnitGridQuery", q)
+}
+
+// The UnitGridMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type UnitGridMutationRuleFunc func(context.Context, *ent.UnitGridMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f UnitGridMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.UnitGridMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.UnitGridMutation", m)
+}
+
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type UserQueryRuleFunc func(context.Context, *ent.UserQuery) error
@@ -349,6 +517,30 @@ func (f UserMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) 
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.UserMutation", m)
+}
+
+// The WorkGridQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type WorkGridQueryRuleFunc func(context.Context, *ent.WorkGridQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f WorkGridQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.WorkGridQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.WorkGridQuery", q)
+}
+
+// The WorkGridMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type WorkGridMutationRuleFunc func(context.Context, *ent.WorkGridMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f WorkGridMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.WorkGridMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.WorkGridMutation", m)
 }
 
 type (
@@ -396,15 +588,31 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuthzRuleQuery:
 		return q.Filter(), nil
+	case *ent.ComponentQuery:
+		return q.Filter(), nil
 	case *ent.DepartmentQuery:
+		return q.Filter(), nil
+	case *ent.FilingConditionQuery:
+		return q.Filter(), nil
+	case *ent.GridRevisionQuery:
+		return q.Filter(), nil
+	case *ent.ImportJobQuery:
 		return q.Filter(), nil
 	case *ent.LoginThrottleQuery:
 		return q.Filter(), nil
+	case *ent.RegionQuery:
+		return q.Filter(), nil
 	case *ent.SessionQuery:
+		return q.Filter(), nil
+	case *ent.TaxonomyClassQuery:
 		return q.Filter(), nil
 	case *ent.TenantQuery:
 		return q.Filter(), nil
+	case *ent.UnitGridQuery:
+		return q.Filter(), nil
 	case *ent.UserQuery:
+		return q.Filter(), nil
+	case *ent.WorkGridQuery:
 		return q.Filter(), nil
 	default:
 		return nil, Denyf("ent/privacy: unexpected query type %T for query filter", q)
@@ -423,15 +631,31 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.AuthzRuleMutation:
 		return m.Filter(), nil
+	case *ent.ComponentMutation:
+		return m.Filter(), nil
 	case *ent.DepartmentMutation:
+		return m.Filter(), nil
+	case *ent.FilingConditionMutation:
+		return m.Filter(), nil
+	case *ent.GridRevisionMutation:
+		return m.Filter(), nil
+	case *ent.ImportJobMutation:
 		return m.Filter(), nil
 	case *ent.LoginThrottleMutation:
 		return m.Filter(), nil
+	case *ent.RegionMutation:
+		return m.Filter(), nil
 	case *ent.SessionMutation:
+		return m.Filter(), nil
+	case *ent.TaxonomyClassMutation:
 		return m.Filter(), nil
 	case *ent.TenantMutation:
 		return m.Filter(), nil
+	case *ent.UnitGridMutation:
+		return m.Filter(), nil
 	case *ent.UserMutation:
+		return m.Filter(), nil
+	case *ent.WorkGridMutation:
 		return m.Filter(), nil
 	default:
 		return nil, Denyf("ent/privacy: unexpected mutation type %T for mutation filter", m)

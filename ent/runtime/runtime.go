@@ -11,13 +11,21 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/filingcondition"
+	"github.com/cityops/cityops/ent/gridrevision"
+	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/schema"
 	"github.com/cityops/cityops/ent/schematype"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
+	"github.com/cityops/cityops/ent/workgrid"
 
 	"entgo.io/ent"
 	"entgo.io/ent/privacy"
@@ -346,6 +354,178 @@ func init() {
 	authzrule.DefaultV5 = authzruleDescV5.Default.(string)
 	// authzrule.V5Validator is a validator for the "v5" field. It is called by the builders before save.
 	authzrule.V5Validator = authzruleDescV5.Validators[0].(func(string) error)
+	componentMixin := schema.Component{}.Mixin()
+	component.Policy = privacy.NewPolicies(componentMixin[0], schema.Component{})
+	component.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := component.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	componentMixinFields1 := componentMixin[1].Fields()
+	_ = componentMixinFields1
+	componentFields := schema.Component{}.Fields()
+	_ = componentFields
+	// componentDescCreatedAt is the schema descriptor for created_at field.
+	componentDescCreatedAt := componentMixinFields1[0].Descriptor()
+	// component.DefaultCreatedAt holds the default value on creation for the created_at field.
+	component.DefaultCreatedAt = componentDescCreatedAt.Default.(func() time.Time)
+	// componentDescUpdatedAt is the schema descriptor for updated_at field.
+	componentDescUpdatedAt := componentMixinFields1[1].Descriptor()
+	// component.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	component.DefaultUpdatedAt = componentDescUpdatedAt.Default.(func() time.Time)
+	// component.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	component.UpdateDefaultUpdatedAt = componentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// componentDescObjID is the schema descriptor for obj_id field.
+	componentDescObjID := componentFields[0].Descriptor()
+	// component.ObjIDValidator is a validator for the "obj_id" field. It is called by the builders before save.
+	component.ObjIDValidator = func() func(string) error {
+		validators := componentDescObjID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(obj_id string) error {
+			for _, fn := range fns {
+				if err := fn(obj_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// componentDescScheme is the schema descriptor for scheme field.
+	componentDescScheme := componentFields[1].Descriptor()
+	// component.SchemeValidator is a validator for the "scheme" field. It is called by the builders before save.
+	component.SchemeValidator = func() func(string) error {
+		validators := componentDescScheme.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(scheme string) error {
+			for _, fn := range fns {
+				if err := fn(scheme); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// componentDescClassCode is the schema descriptor for class_code field.
+	componentDescClassCode := componentFields[2].Descriptor()
+	// component.ClassCodeValidator is a validator for the "class_code" field. It is called by the builders before save.
+	component.ClassCodeValidator = func() func(string) error {
+		validators := componentDescClassCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(class_code string) error {
+			for _, fn := range fns {
+				if err := fn(class_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// componentDescName is the schema descriptor for name field.
+	componentDescName := componentFields[3].Descriptor()
+	// component.DefaultName holds the default value on creation for the name field.
+	component.DefaultName = componentDescName.Default.(string)
+	// component.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	component.NameValidator = componentDescName.Validators[0].(func(string) error)
+	// componentDescMainDeptCode is the schema descriptor for main_dept_code field.
+	componentDescMainDeptCode := componentFields[4].Descriptor()
+	// component.DefaultMainDeptCode holds the default value on creation for the main_dept_code field.
+	component.DefaultMainDeptCode = componentDescMainDeptCode.Default.(string)
+	// component.MainDeptCodeValidator is a validator for the "main_dept_code" field. It is called by the builders before save.
+	component.MainDeptCodeValidator = componentDescMainDeptCode.Validators[0].(func(string) error)
+	// componentDescMainDeptName is the schema descriptor for main_dept_name field.
+	componentDescMainDeptName := componentFields[5].Descriptor()
+	// component.DefaultMainDeptName holds the default value on creation for the main_dept_name field.
+	component.DefaultMainDeptName = componentDescMainDeptName.Default.(string)
+	// component.MainDeptNameValidator is a validator for the "main_dept_name" field. It is called by the builders before save.
+	component.MainDeptNameValidator = componentDescMainDeptName.Validators[0].(func(string) error)
+	// componentDescOwnerCode is the schema descriptor for owner_code field.
+	componentDescOwnerCode := componentFields[6].Descriptor()
+	// component.DefaultOwnerCode holds the default value on creation for the owner_code field.
+	component.DefaultOwnerCode = componentDescOwnerCode.Default.(string)
+	// component.OwnerCodeValidator is a validator for the "owner_code" field. It is called by the builders before save.
+	component.OwnerCodeValidator = componentDescOwnerCode.Validators[0].(func(string) error)
+	// componentDescOwnerName is the schema descriptor for owner_name field.
+	componentDescOwnerName := componentFields[7].Descriptor()
+	// component.DefaultOwnerName holds the default value on creation for the owner_name field.
+	component.DefaultOwnerName = componentDescOwnerName.Default.(string)
+	// component.OwnerNameValidator is a validator for the "owner_name" field. It is called by the builders before save.
+	component.OwnerNameValidator = componentDescOwnerName.Validators[0].(func(string) error)
+	// componentDescMaintainerCode is the schema descriptor for maintainer_code field.
+	componentDescMaintainerCode := componentFields[8].Descriptor()
+	// component.DefaultMaintainerCode holds the default value on creation for the maintainer_code field.
+	component.DefaultMaintainerCode = componentDescMaintainerCode.Default.(string)
+	// component.MaintainerCodeValidator is a validator for the "maintainer_code" field. It is called by the builders before save.
+	component.MaintainerCodeValidator = componentDescMaintainerCode.Validators[0].(func(string) error)
+	// componentDescMaintainerName is the schema descriptor for maintainer_name field.
+	componentDescMaintainerName := componentFields[9].Descriptor()
+	// component.DefaultMaintainerName holds the default value on creation for the maintainer_name field.
+	component.DefaultMaintainerName = componentDescMaintainerName.Default.(string)
+	// component.MaintainerNameValidator is a validator for the "maintainer_name" field. It is called by the builders before save.
+	component.MaintainerNameValidator = componentDescMaintainerName.Validators[0].(func(string) error)
+	// componentDescGridCode is the schema descriptor for grid_code field.
+	componentDescGridCode := componentFields[10].Descriptor()
+	// component.DefaultGridCode holds the default value on creation for the grid_code field.
+	component.DefaultGridCode = componentDescGridCode.Default.(string)
+	// component.GridCodeValidator is a validator for the "grid_code" field. It is called by the builders before save.
+	component.GridCodeValidator = componentDescGridCode.Validators[0].(func(string) error)
+	// componentDescStreetCode is the schema descriptor for street_code field.
+	componentDescStreetCode := componentFields[11].Descriptor()
+	// component.DefaultStreetCode holds the default value on creation for the street_code field.
+	component.DefaultStreetCode = componentDescStreetCode.Default.(string)
+	// component.StreetCodeValidator is a validator for the "street_code" field. It is called by the builders before save.
+	component.StreetCodeValidator = componentDescStreetCode.Validators[0].(func(string) error)
+	// componentDescCommunityCode is the schema descriptor for community_code field.
+	componentDescCommunityCode := componentFields[12].Descriptor()
+	// component.DefaultCommunityCode holds the default value on creation for the community_code field.
+	component.DefaultCommunityCode = componentDescCommunityCode.Default.(string)
+	// component.CommunityCodeValidator is a validator for the "community_code" field. It is called by the builders before save.
+	component.CommunityCodeValidator = componentDescCommunityCode.Validators[0].(func(string) error)
+	// componentDescInitialDate is the schema descriptor for initial_date field.
+	componentDescInitialDate := componentFields[14].Descriptor()
+	// component.DefaultInitialDate holds the default value on creation for the initial_date field.
+	component.DefaultInitialDate = componentDescInitialDate.Default.(string)
+	// component.InitialDateValidator is a validator for the "initial_date" field. It is called by the builders before save.
+	component.InitialDateValidator = componentDescInitialDate.Validators[0].(func(string) error)
+	// componentDescChangeDate is the schema descriptor for change_date field.
+	componentDescChangeDate := componentFields[15].Descriptor()
+	// component.DefaultChangeDate holds the default value on creation for the change_date field.
+	component.DefaultChangeDate = componentDescChangeDate.Default.(string)
+	// component.ChangeDateValidator is a validator for the "change_date" field. It is called by the builders before save.
+	component.ChangeDateValidator = componentDescChangeDate.Validators[0].(func(string) error)
+	// componentDescDataSource is the schema descriptor for data_source field.
+	componentDescDataSource := componentFields[16].Descriptor()
+	// component.DefaultDataSource holds the default value on creation for the data_source field.
+	component.DefaultDataSource = componentDescDataSource.Default.(string)
+	// component.DataSourceValidator is a validator for the "data_source" field. It is called by the builders before save.
+	component.DataSourceValidator = componentDescDataSource.Validators[0].(func(string) error)
+	// componentDescNote is the schema descriptor for note field.
+	componentDescNote := componentFields[17].Descriptor()
+	// component.DefaultNote holds the default value on creation for the note field.
+	component.DefaultNote = componentDescNote.Default.(string)
+	// component.NoteValidator is a validator for the "note" field. It is called by the builders before save.
+	component.NoteValidator = componentDescNote.Validators[0].(func(string) error)
+	// componentDescGeometry is the schema descriptor for geometry field.
+	componentDescGeometry := componentFields[20].Descriptor()
+	// component.DefaultGeometry holds the default value on creation for the geometry field.
+	component.DefaultGeometry = componentDescGeometry.Default.(string)
+	// componentDescRowHash is the schema descriptor for row_hash field.
+	componentDescRowHash := componentFields[21].Descriptor()
+	// component.DefaultRowHash holds the default value on creation for the row_hash field.
+	component.DefaultRowHash = componentDescRowHash.Default.(string)
+	// component.RowHashValidator is a validator for the "row_hash" field. It is called by the builders before save.
+	component.RowHashValidator = componentDescRowHash.Validators[0].(func(string) error)
 	departmentMixin := schema.Department{}.Mixin()
 	department.Policy = privacy.NewPolicies(departmentMixin[0], schema.Department{})
 	department.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -400,6 +580,194 @@ func init() {
 	departmentDescContacts := departmentFields[4].Descriptor()
 	// department.DefaultContacts holds the default value on creation for the contacts field.
 	department.DefaultContacts = departmentDescContacts.Default.([]schematype.DepartmentContact)
+	filingconditionMixin := schema.FilingCondition{}.Mixin()
+	filingcondition.Policy = privacy.NewPolicies(filingconditionMixin[0], schema.FilingCondition{})
+	filingcondition.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := filingcondition.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	filingconditionMixinFields1 := filingconditionMixin[1].Fields()
+	_ = filingconditionMixinFields1
+	filingconditionFields := schema.FilingCondition{}.Fields()
+	_ = filingconditionFields
+	// filingconditionDescCreatedAt is the schema descriptor for created_at field.
+	filingconditionDescCreatedAt := filingconditionMixinFields1[0].Descriptor()
+	// filingcondition.DefaultCreatedAt holds the default value on creation for the created_at field.
+	filingcondition.DefaultCreatedAt = filingconditionDescCreatedAt.Default.(func() time.Time)
+	// filingconditionDescUpdatedAt is the schema descriptor for updated_at field.
+	filingconditionDescUpdatedAt := filingconditionMixinFields1[1].Descriptor()
+	// filingcondition.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	filingcondition.DefaultUpdatedAt = filingconditionDescUpdatedAt.Default.(func() time.Time)
+	// filingcondition.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	filingcondition.UpdateDefaultUpdatedAt = filingconditionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// filingconditionDescVersion is the schema descriptor for version field.
+	filingconditionDescVersion := filingconditionFields[0].Descriptor()
+	// filingcondition.DefaultVersion holds the default value on creation for the version field.
+	filingcondition.DefaultVersion = filingconditionDescVersion.Default.(int)
+	// filingconditionDescClassCode is the schema descriptor for class_code field.
+	filingconditionDescClassCode := filingconditionFields[2].Descriptor()
+	// filingcondition.ClassCodeValidator is a validator for the "class_code" field. It is called by the builders before save.
+	filingcondition.ClassCodeValidator = func() func(string) error {
+		validators := filingconditionDescClassCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(class_code string) error {
+			for _, fn := range fns {
+				if err := fn(class_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// filingconditionDescCode is the schema descriptor for code field.
+	filingconditionDescCode := filingconditionFields[3].Descriptor()
+	// filingcondition.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	filingcondition.CodeValidator = func() func(string) error {
+		validators := filingconditionDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// filingconditionDescFilingText is the schema descriptor for filing_text field.
+	filingconditionDescFilingText := filingconditionFields[4].Descriptor()
+	// filingcondition.FilingTextValidator is a validator for the "filing_text" field. It is called by the builders before save.
+	filingcondition.FilingTextValidator = func() func(string) error {
+		validators := filingconditionDescFilingText.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(filing_text string) error {
+			for _, fn := range fns {
+				if err := fn(filing_text); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// filingconditionDescClosingText is the schema descriptor for closing_text field.
+	filingconditionDescClosingText := filingconditionFields[5].Descriptor()
+	// filingcondition.DefaultClosingText holds the default value on creation for the closing_text field.
+	filingcondition.DefaultClosingText = filingconditionDescClosingText.Default.(string)
+	// filingcondition.ClosingTextValidator is a validator for the "closing_text" field. It is called by the builders before save.
+	filingcondition.ClosingTextValidator = filingconditionDescClosingText.Validators[0].(func(string) error)
+	// filingconditionDescTimeLimits is the schema descriptor for time_limits field.
+	filingconditionDescTimeLimits := filingconditionFields[7].Descriptor()
+	// filingcondition.DefaultTimeLimits holds the default value on creation for the time_limits field.
+	filingcondition.DefaultTimeLimits = filingconditionDescTimeLimits.Default.([]schematype.TimeLimit)
+	gridrevisionMixin := schema.GridRevision{}.Mixin()
+	gridrevision.Policy = privacy.NewPolicies(gridrevisionMixin[0], schema.GridRevision{})
+	gridrevision.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := gridrevision.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	gridrevisionFields := schema.GridRevision{}.Fields()
+	_ = gridrevisionFields
+	// gridrevisionDescRevision is the schema descriptor for revision field.
+	gridrevisionDescRevision := gridrevisionFields[0].Descriptor()
+	// gridrevision.DefaultRevision holds the default value on creation for the revision field.
+	gridrevision.DefaultRevision = gridrevisionDescRevision.Default.(int64)
+	importjobMixin := schema.ImportJob{}.Mixin()
+	importjob.Policy = privacy.NewPolicies(importjobMixin[0], schema.ImportJob{})
+	importjob.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := importjob.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	importjobMixinFields1 := importjobMixin[1].Fields()
+	_ = importjobMixinFields1
+	importjobFields := schema.ImportJob{}.Fields()
+	_ = importjobFields
+	// importjobDescCreatedAt is the schema descriptor for created_at field.
+	importjobDescCreatedAt := importjobMixinFields1[0].Descriptor()
+	// importjob.DefaultCreatedAt holds the default value on creation for the created_at field.
+	importjob.DefaultCreatedAt = importjobDescCreatedAt.Default.(func() time.Time)
+	// importjobDescUpdatedAt is the schema descriptor for updated_at field.
+	importjobDescUpdatedAt := importjobMixinFields1[1].Descriptor()
+	// importjob.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	importjob.DefaultUpdatedAt = importjobDescUpdatedAt.Default.(func() time.Time)
+	// importjob.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	importjob.UpdateDefaultUpdatedAt = importjobDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// importjobDescSource is the schema descriptor for source field.
+	importjobDescSource := importjobFields[1].Descriptor()
+	// importjob.SourceValidator is a validator for the "source" field. It is called by the builders before save.
+	importjob.SourceValidator = func() func(string) error {
+		validators := importjobDescSource.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(source string) error {
+			for _, fn := range fns {
+				if err := fn(source); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// importjobDescChecksum is the schema descriptor for checksum field.
+	importjobDescChecksum := importjobFields[2].Descriptor()
+	// importjob.ChecksumValidator is a validator for the "checksum" field. It is called by the builders before save.
+	importjob.ChecksumValidator = func() func(string) error {
+		validators := importjobDescChecksum.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(checksum string) error {
+			for _, fn := range fns {
+				if err := fn(checksum); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// importjobDescPosition is the schema descriptor for position field.
+	importjobDescPosition := importjobFields[3].Descriptor()
+	// importjob.DefaultPosition holds the default value on creation for the position field.
+	importjob.DefaultPosition = importjobDescPosition.Default.(int64)
+	// importjobDescInserted is the schema descriptor for inserted field.
+	importjobDescInserted := importjobFields[4].Descriptor()
+	// importjob.DefaultInserted holds the default value on creation for the inserted field.
+	importjob.DefaultInserted = importjobDescInserted.Default.(int64)
+	// importjobDescUpdated is the schema descriptor for updated field.
+	importjobDescUpdated := importjobFields[5].Descriptor()
+	// importjob.DefaultUpdated holds the default value on creation for the updated field.
+	importjob.DefaultUpdated = importjobDescUpdated.Default.(int64)
+	// importjobDescUnchanged is the schema descriptor for unchanged field.
+	importjobDescUnchanged := importjobFields[6].Descriptor()
+	// importjob.DefaultUnchanged holds the default value on creation for the unchanged field.
+	importjob.DefaultUnchanged = importjobDescUnchanged.Default.(int64)
+	// importjobDescRejected is the schema descriptor for rejected field.
+	importjobDescRejected := importjobFields[7].Descriptor()
+	// importjob.DefaultRejected holds the default value on creation for the rejected field.
+	importjob.DefaultRejected = importjobDescRejected.Default.(int64)
 	loginthrottleMixin := schema.LoginThrottle{}.Mixin()
 	loginthrottle.Policy = privacy.NewPolicies(loginthrottleMixin[0], schema.LoginThrottle{})
 	loginthrottle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -436,6 +804,76 @@ func init() {
 	loginthrottle.DefaultFailures = loginthrottleDescFailures.Default.(int)
 	// loginthrottle.FailuresValidator is a validator for the "failures" field. It is called by the builders before save.
 	loginthrottle.FailuresValidator = loginthrottleDescFailures.Validators[0].(func(int) error)
+	regionMixin := schema.Region{}.Mixin()
+	region.Policy = privacy.NewPolicies(regionMixin[0], schema.Region{})
+	region.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := region.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	regionMixinFields1 := regionMixin[1].Fields()
+	_ = regionMixinFields1
+	regionFields := schema.Region{}.Fields()
+	_ = regionFields
+	// regionDescCreatedAt is the schema descriptor for created_at field.
+	regionDescCreatedAt := regionMixinFields1[0].Descriptor()
+	// region.DefaultCreatedAt holds the default value on creation for the created_at field.
+	region.DefaultCreatedAt = regionDescCreatedAt.Default.(func() time.Time)
+	// regionDescUpdatedAt is the schema descriptor for updated_at field.
+	regionDescUpdatedAt := regionMixinFields1[1].Descriptor()
+	// region.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	region.DefaultUpdatedAt = regionDescUpdatedAt.Default.(func() time.Time)
+	// region.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	region.UpdateDefaultUpdatedAt = regionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// regionDescCode is the schema descriptor for code field.
+	regionDescCode := regionFields[1].Descriptor()
+	// region.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	region.CodeValidator = func() func(string) error {
+		validators := regionDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// regionDescParentCode is the schema descriptor for parent_code field.
+	regionDescParentCode := regionFields[2].Descriptor()
+	// region.DefaultParentCode holds the default value on creation for the parent_code field.
+	region.DefaultParentCode = regionDescParentCode.Default.(string)
+	// region.ParentCodeValidator is a validator for the "parent_code" field. It is called by the builders before save.
+	region.ParentCodeValidator = regionDescParentCode.Validators[0].(func(string) error)
+	// regionDescNameZh is the schema descriptor for name_zh field.
+	regionDescNameZh := regionFields[3].Descriptor()
+	// region.NameZhValidator is a validator for the "name_zh" field. It is called by the builders before save.
+	region.NameZhValidator = func() func(string) error {
+		validators := regionDescNameZh.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name_zh string) error {
+			for _, fn := range fns {
+				if err := fn(name_zh); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// regionDescGeometry is the schema descriptor for geometry field.
+	regionDescGeometry := regionFields[4].Descriptor()
+	// region.DefaultGeometry holds the default value on creation for the geometry field.
+	region.DefaultGeometry = regionDescGeometry.Default.(string)
 	sessionMixin := schema.Session{}.Mixin()
 	session.Policy = privacy.NewPolicies(sessionMixin[0], schema.Session{})
 	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -472,6 +910,114 @@ func init() {
 	session.DefaultUserAgent = sessionDescUserAgent.Default.(string)
 	// session.UserAgentValidator is a validator for the "user_agent" field. It is called by the builders before save.
 	session.UserAgentValidator = sessionDescUserAgent.Validators[0].(func(string) error)
+	taxonomyclassMixin := schema.TaxonomyClass{}.Mixin()
+	taxonomyclass.Policy = privacy.NewPolicies(taxonomyclassMixin[0], schema.TaxonomyClass{})
+	taxonomyclass.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := taxonomyclass.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	taxonomyclassMixinFields1 := taxonomyclassMixin[1].Fields()
+	_ = taxonomyclassMixinFields1
+	taxonomyclassFields := schema.TaxonomyClass{}.Fields()
+	_ = taxonomyclassFields
+	// taxonomyclassDescCreatedAt is the schema descriptor for created_at field.
+	taxonomyclassDescCreatedAt := taxonomyclassMixinFields1[0].Descriptor()
+	// taxonomyclass.DefaultCreatedAt holds the default value on creation for the created_at field.
+	taxonomyclass.DefaultCreatedAt = taxonomyclassDescCreatedAt.Default.(func() time.Time)
+	// taxonomyclassDescUpdatedAt is the schema descriptor for updated_at field.
+	taxonomyclassDescUpdatedAt := taxonomyclassMixinFields1[1].Descriptor()
+	// taxonomyclass.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	taxonomyclass.DefaultUpdatedAt = taxonomyclassDescUpdatedAt.Default.(func() time.Time)
+	// taxonomyclass.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	taxonomyclass.UpdateDefaultUpdatedAt = taxonomyclassDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// taxonomyclassDescScheme is the schema descriptor for scheme field.
+	taxonomyclassDescScheme := taxonomyclassFields[0].Descriptor()
+	// taxonomyclass.SchemeValidator is a validator for the "scheme" field. It is called by the builders before save.
+	taxonomyclass.SchemeValidator = func() func(string) error {
+		validators := taxonomyclassDescScheme.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(scheme string) error {
+			for _, fn := range fns {
+				if err := fn(scheme); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// taxonomyclassDescVersion is the schema descriptor for version field.
+	taxonomyclassDescVersion := taxonomyclassFields[1].Descriptor()
+	// taxonomyclass.DefaultVersion holds the default value on creation for the version field.
+	taxonomyclass.DefaultVersion = taxonomyclassDescVersion.Default.(int)
+	// taxonomyclassDescCode is the schema descriptor for code field.
+	taxonomyclassDescCode := taxonomyclassFields[4].Descriptor()
+	// taxonomyclass.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	taxonomyclass.CodeValidator = func() func(string) error {
+		validators := taxonomyclassDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// taxonomyclassDescParentCode is the schema descriptor for parent_code field.
+	taxonomyclassDescParentCode := taxonomyclassFields[5].Descriptor()
+	// taxonomyclass.DefaultParentCode holds the default value on creation for the parent_code field.
+	taxonomyclass.DefaultParentCode = taxonomyclassDescParentCode.Default.(string)
+	// taxonomyclass.ParentCodeValidator is a validator for the "parent_code" field. It is called by the builders before save.
+	taxonomyclass.ParentCodeValidator = taxonomyclassDescParentCode.Validators[0].(func(string) error)
+	// taxonomyclassDescNameZh is the schema descriptor for name_zh field.
+	taxonomyclassDescNameZh := taxonomyclassFields[6].Descriptor()
+	// taxonomyclass.NameZhValidator is a validator for the "name_zh" field. It is called by the builders before save.
+	taxonomyclass.NameZhValidator = func() func(string) error {
+		validators := taxonomyclassDescNameZh.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name_zh string) error {
+			for _, fn := range fns {
+				if err := fn(name_zh); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// taxonomyclassDescNameEn is the schema descriptor for name_en field.
+	taxonomyclassDescNameEn := taxonomyclassFields[7].Descriptor()
+	// taxonomyclass.DefaultNameEn holds the default value on creation for the name_en field.
+	taxonomyclass.DefaultNameEn = taxonomyclassDescNameEn.Default.(string)
+	// taxonomyclass.NameEnValidator is a validator for the "name_en" field. It is called by the builders before save.
+	taxonomyclass.NameEnValidator = taxonomyclassDescNameEn.Validators[0].(func(string) error)
+	// taxonomyclassDescNationalCode is the schema descriptor for national_code field.
+	taxonomyclassDescNationalCode := taxonomyclassFields[8].Descriptor()
+	// taxonomyclass.DefaultNationalCode holds the default value on creation for the national_code field.
+	taxonomyclass.DefaultNationalCode = taxonomyclassDescNationalCode.Default.(string)
+	// taxonomyclass.NationalCodeValidator is a validator for the "national_code" field. It is called by the builders before save.
+	taxonomyclass.NationalCodeValidator = taxonomyclassDescNationalCode.Validators[0].(func(string) error)
+	// taxonomyclassDescLocal is the schema descriptor for local field.
+	taxonomyclassDescLocal := taxonomyclassFields[9].Descriptor()
+	// taxonomyclass.DefaultLocal holds the default value on creation for the local field.
+	taxonomyclass.DefaultLocal = taxonomyclassDescLocal.Default.(bool)
+	// taxonomyclassDescActive is the schema descriptor for active field.
+	taxonomyclassDescActive := taxonomyclassFields[10].Descriptor()
+	// taxonomyclass.DefaultActive holds the default value on creation for the active field.
+	taxonomyclass.DefaultActive = taxonomyclassDescActive.Default.(bool)
 	tenantMixin := schema.Tenant{}.Mixin()
 	tenant.Policy = privacy.NewPolicies(schema.Tenant{})
 	tenant.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -564,6 +1110,102 @@ func init() {
 	tenant.DefaultTimeZone = tenantDescTimeZone.Default.(string)
 	// tenant.TimeZoneValidator is a validator for the "time_zone" field. It is called by the builders before save.
 	tenant.TimeZoneValidator = tenantDescTimeZone.Validators[0].(func(string) error)
+	unitgridMixin := schema.UnitGrid{}.Mixin()
+	unitgrid.Policy = privacy.NewPolicies(unitgridMixin[0], schema.UnitGrid{})
+	unitgrid.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := unitgrid.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	unitgridMixinFields1 := unitgridMixin[1].Fields()
+	_ = unitgridMixinFields1
+	unitgridFields := schema.UnitGrid{}.Fields()
+	_ = unitgridFields
+	// unitgridDescCreatedAt is the schema descriptor for created_at field.
+	unitgridDescCreatedAt := unitgridMixinFields1[0].Descriptor()
+	// unitgrid.DefaultCreatedAt holds the default value on creation for the created_at field.
+	unitgrid.DefaultCreatedAt = unitgridDescCreatedAt.Default.(func() time.Time)
+	// unitgridDescUpdatedAt is the schema descriptor for updated_at field.
+	unitgridDescUpdatedAt := unitgridMixinFields1[1].Descriptor()
+	// unitgrid.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	unitgrid.DefaultUpdatedAt = unitgridDescUpdatedAt.Default.(func() time.Time)
+	// unitgrid.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	unitgrid.UpdateDefaultUpdatedAt = unitgridDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// unitgridDescCode is the schema descriptor for code field.
+	unitgridDescCode := unitgridFields[0].Descriptor()
+	// unitgrid.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	unitgrid.CodeValidator = func() func(string) error {
+		validators := unitgridDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// unitgridDescCommunityCode is the schema descriptor for community_code field.
+	unitgridDescCommunityCode := unitgridFields[1].Descriptor()
+	// unitgrid.CommunityCodeValidator is a validator for the "community_code" field. It is called by the builders before save.
+	unitgrid.CommunityCodeValidator = func() func(string) error {
+		validators := unitgridDescCommunityCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(community_code string) error {
+			for _, fn := range fns {
+				if err := fn(community_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// unitgridDescStreetCode is the schema descriptor for street_code field.
+	unitgridDescStreetCode := unitgridFields[2].Descriptor()
+	// unitgrid.StreetCodeValidator is a validator for the "street_code" field. It is called by the builders before save.
+	unitgrid.StreetCodeValidator = func() func(string) error {
+		validators := unitgridDescStreetCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(street_code string) error {
+			for _, fn := range fns {
+				if err := fn(street_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// unitgridDescAreaClass is the schema descriptor for area_class field.
+	unitgridDescAreaClass := unitgridFields[3].Descriptor()
+	// unitgrid.DefaultAreaClass holds the default value on creation for the area_class field.
+	unitgrid.DefaultAreaClass = unitgridDescAreaClass.Default.(string)
+	// unitgrid.AreaClassValidator is a validator for the "area_class" field. It is called by the builders before save.
+	unitgrid.AreaClassValidator = unitgridDescAreaClass.Validators[0].(func(string) error)
+	// unitgridDescLandUse is the schema descriptor for land_use field.
+	unitgridDescLandUse := unitgridFields[4].Descriptor()
+	// unitgrid.DefaultLandUse holds the default value on creation for the land_use field.
+	unitgrid.DefaultLandUse = unitgridDescLandUse.Default.(string)
+	// unitgrid.LandUseValidator is a validator for the "land_use" field. It is called by the builders before save.
+	unitgrid.LandUseValidator = unitgridDescLandUse.Validators[0].(func(string) error)
+	// unitgridDescResponsible is the schema descriptor for responsible field.
+	unitgridDescResponsible := unitgridFields[5].Descriptor()
+	// unitgrid.DefaultResponsible holds the default value on creation for the responsible field.
+	unitgrid.DefaultResponsible = unitgridDescResponsible.Default.(string)
+	// unitgrid.ResponsibleValidator is a validator for the "responsible" field. It is called by the builders before save.
+	unitgrid.ResponsibleValidator = unitgridDescResponsible.Validators[0].(func(string) error)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(userMixin[0], schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -640,6 +1282,76 @@ func init() {
 	user.DefaultFailedLogins = userDescFailedLogins.Default.(int)
 	// user.FailedLoginsValidator is a validator for the "failed_logins" field. It is called by the builders before save.
 	user.FailedLoginsValidator = userDescFailedLogins.Validators[0].(func(int) error)
+	workgridMixin := schema.WorkGrid{}.Mixin()
+	workgrid.Policy = privacy.NewPolicies(workgridMixin[0], schema.WorkGrid{})
+	workgrid.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := workgrid.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	workgridMixinFields1 := workgridMixin[1].Fields()
+	_ = workgridMixinFields1
+	workgridFields := schema.WorkGrid{}.Fields()
+	_ = workgridFields
+	// workgridDescCreatedAt is the schema descriptor for created_at field.
+	workgridDescCreatedAt := workgridMixinFields1[0].Descriptor()
+	// workgrid.DefaultCreatedAt holds the default value on creation for the created_at field.
+	workgrid.DefaultCreatedAt = workgridDescCreatedAt.Default.(func() time.Time)
+	// workgridDescUpdatedAt is the schema descriptor for updated_at field.
+	workgridDescUpdatedAt := workgridMixinFields1[1].Descriptor()
+	// workgrid.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	workgrid.DefaultUpdatedAt = workgridDescUpdatedAt.Default.(func() time.Time)
+	// workgrid.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	workgrid.UpdateDefaultUpdatedAt = workgridDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// workgridDescCode is the schema descriptor for code field.
+	workgridDescCode := workgridFields[1].Descriptor()
+	// workgrid.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	workgrid.CodeValidator = func() func(string) error {
+		validators := workgridDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// workgridDescNameZh is the schema descriptor for name_zh field.
+	workgridDescNameZh := workgridFields[2].Descriptor()
+	// workgrid.NameZhValidator is a validator for the "name_zh" field. It is called by the builders before save.
+	workgrid.NameZhValidator = func() func(string) error {
+		validators := workgridDescNameZh.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name_zh string) error {
+			for _, fn := range fns {
+				if err := fn(name_zh); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// workgridDescGeometry is the schema descriptor for geometry field.
+	workgridDescGeometry := workgridFields[3].Descriptor()
+	// workgrid.DefaultGeometry holds the default value on creation for the geometry field.
+	workgrid.DefaultGeometry = workgridDescGeometry.Default.(string)
+	// workgridDescDepartmentCode is the schema descriptor for department_code field.
+	workgridDescDepartmentCode := workgridFields[6].Descriptor()
+	// workgrid.DefaultDepartmentCode holds the default value on creation for the department_code field.
+	workgrid.DefaultDepartmentCode = workgridDescDepartmentCode.Default.(string)
+	// workgrid.DepartmentCodeValidator is a validator for the "department_code" field. It is called by the builders before save.
+	workgrid.DepartmentCodeValidator = workgridDescDepartmentCode.Validators[0].(func(string) error)
 }
 
 const (

@@ -11,3 +11,15 @@ type DepartmentContact struct {
 	Title string `json:"title,omitempty"`
 	Phone string `json:"phone,omitempty"`
 }
+
+// TimeLimit is one time limit (时限) of a filing condition: for an area
+// class (A/B/C, 一类/二类; "" for every class), an amount in a unit —
+// working hours (工作时), working days (工作日) or natural minutes/hours for
+// emergencies — possibly split into staged sub-limits (停工 → 处罚 → 拆除).
+type TimeLimit struct {
+	AreaClass string      `json:"area_class,omitempty"`
+	Stage     string      `json:"stage,omitempty"` // e.g. 处置; "" for the disposal limit
+	Amount    float64     `json:"amount"`
+	Unit      string      `json:"unit"` // work_hour, work_day, natural_minute, natural_hour
+	Stages    []TimeLimit `json:"stages,omitempty"`
+}

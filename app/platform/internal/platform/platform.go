@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/otel/trace"
 
+	registryv1 "github.com/cityops/cityops/api/registry/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/manifest"
@@ -429,7 +430,7 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 	hs, gs, err := server.New(server.Options{
 		HTTPAddr: bc.GetServer().GetHttp().GetAddr(), GRPCAddr: bc.GetServer().GetGrpc().GetAddr(),
 		Timeout: timeout, MaxBodyBytes: bc.GetServer().GetHttp().GetMaxBodyBytes(),
-		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(),
+		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage),
 		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access, StaticViewer: o.StaticViewer,
 	}, server.Services{
 		Tenant:   service.NewTenantService(core.Tenants),
