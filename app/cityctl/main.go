@@ -31,6 +31,8 @@ Usage:
   cityctl [-conf FILE] [-lang zh-CN|en] migrate status     show the applied and latest versions
   cityctl [-conf FILE] [-lang zh-CN|en] tenant onboard DIR validate and load tenants/<slug> or a tree of them
   cityctl [-conf FILE] [-lang zh-CN|en] tenant tree [CODE] print the tenant tree (default root 000000)
+  cityctl sample grids|components CODE FILE [-cells N] [-count N] [-seed S]
+                                                       generate a sample territory in the import formats
   cityctl [-conf FILE] [-lang zh-CN|en] auth rotate-key    add a new access-token signing key (no one is logged out)
   cityctl [-conf FILE] [-lang zh-CN|en] audit verify CODE|platform
                                                        verify an audit hash chain; exit 1 when broken
@@ -133,6 +135,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, msg(l, "新签名密钥 %s 已加入，旧密钥签发的令牌在到期前仍然有效\n", "added signing key %s; tokens of the previous key stay valid until they expire\n"), kid)
 		return 0
+	case rest[0] == "sample":
+		return runSample(ctx, rest[1:], l, stdout, stderr)
 	case rest[0] == "audit":
 		return runAudit(ctx, rest[1:], l, open, stdout, stderr)
 	case rest[0] == "tenant" && len(rest) >= 2 && rest[1] == "tree":
