@@ -31,6 +31,12 @@ Usage:
   cityctl [-conf FILE] [-lang zh-CN|en] migrate status     show the applied and latest versions
   cityctl [-conf FILE] [-lang zh-CN|en] tenant onboard DIR validate and load tenants/<slug> or a tree of them
   cityctl [-conf FILE] [-lang zh-CN|en] tenant tree [CODE] print the tenant tree (default root 000000)
+  cityctl [-conf FILE] [-lang zh-CN|en] taxonomy seed|import|export CODE …
+                                                       the tenant's component/event taxonomy (分类、立案条件、时限)
+  cityctl [-conf FILE] [-lang zh-CN|en] grid import|export|locate|coverage CODE …
+                                                       streets, communities, unit/patrol/responsibility grids
+  cityctl [-conf FILE] [-lang zh-CN|en] component import|export|nearby CODE …
+                                                       the component census (部件普查)
   cityctl sample grids|components CODE FILE [-cells N] [-count N] [-seed S]
                                                        generate a sample territory in the import formats
   cityctl [-conf FILE] [-lang zh-CN|en] auth rotate-key    add a new access-token signing key (no one is logged out)
@@ -135,6 +141,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, msg(l, "新签名密钥 %s 已加入，旧密钥签发的令牌在到期前仍然有效\n", "added signing key %s; tokens of the previous key stay valid until they expire\n"), kid)
 		return 0
+	case rest[0] == "taxonomy":
+		return runTaxonomy(ctx, rest[1:], l, open, stdout, stderr)
+	case rest[0] == "grid":
+		return runGrid(ctx, rest[1:], l, open, stdout, stderr)
+	case rest[0] == "component":
+		return runComponent(ctx, rest[1:], l, open, stdout, stderr)
 	case rest[0] == "sample":
 		return runSample(ctx, rest[1:], l, stdout, stderr)
 	case rest[0] == "audit":

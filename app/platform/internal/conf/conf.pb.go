@@ -301,9 +301,14 @@ type Onboarding struct {
 	// passwords at start-up (embedded mode only; never in production).
 	DemoAccounts bool `protobuf:"varint,2,opt,name=demo_accounts,json=demoAccounts,proto3" json:"demo_accounts,omitempty"`
 	// Codes of the tenants that get demo accounts.
-	DemoTenants   []string `protobuf:"bytes,3,rep,name=demo_tenants,json=demoTenants,proto3" json:"demo_tenants,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DemoTenants []string `protobuf:"bytes,3,rep,name=demo_tenants,json=demoTenants,proto3" json:"demo_tenants,omitempty"`
+	// Sample territory loaded into each demo tenant that has no grids yet:
+	// unit grids and components (南宁市 at full size: 32000 and 1250000;
+	// `cityctl sample` makes those). 0 loads none.
+	DemoGridCells  int32 `protobuf:"varint,4,opt,name=demo_grid_cells,json=demoGridCells,proto3" json:"demo_grid_cells,omitempty"`
+	DemoComponents int32 `protobuf:"varint,5,opt,name=demo_components,json=demoComponents,proto3" json:"demo_components,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Onboarding) Reset() {
@@ -355,6 +360,20 @@ func (x *Onboarding) GetDemoTenants() []string {
 		return x.DemoTenants
 	}
 	return nil
+}
+
+func (x *Onboarding) GetDemoGridCells() int32 {
+	if x != nil {
+		return x.DemoGridCells
+	}
+	return 0
+}
+
+func (x *Onboarding) GetDemoComponents() int32 {
+	if x != nil {
+		return x.DemoComponents
+	}
+	return 0
 }
 
 // Security holds secrets, sessions and limits.
@@ -814,12 +833,14 @@ const file_conf_proto_rawDesc = "" +
 	"\rotlp_endpoint\x18\x02 \x01(\tR\fotlpEndpoint\x12#\n" +
 	"\rotlp_insecure\x18\x03 \x01(\bR\fotlpInsecure\x12,\n" +
 	"\x12trace_sample_ratio\x18\x04 \x01(\x01R\x10traceSampleRatio\x12!\n" +
-	"\fservice_name\x18\x05 \x01(\tR\vserviceName\"o\n" +
+	"\fservice_name\x18\x05 \x01(\tR\vserviceName\"\xc0\x01\n" +
 	"\n" +
 	"Onboarding\x12\x19\n" +
 	"\bseed_dir\x18\x01 \x01(\tR\aseedDir\x12#\n" +
 	"\rdemo_accounts\x18\x02 \x01(\bR\fdemoAccounts\x12!\n" +
-	"\fdemo_tenants\x18\x03 \x03(\tR\vdemoTenants\"\xea\x05\n" +
+	"\fdemo_tenants\x18\x03 \x03(\tR\vdemoTenants\x12&\n" +
+	"\x0fdemo_grid_cells\x18\x04 \x01(\x05R\rdemoGridCells\x12'\n" +
+	"\x0fdemo_components\x18\x05 \x01(\x05R\x0edemoComponents\"\xea\x05\n" +
 	"\bSecurity\x12A\n" +
 	"\asecrets\x18\x01 \x01(\v2'.cityops.platform.conf.Security.SecretsR\asecrets\x12C\n" +
 	"\x10access_token_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0eaccessTokenTtl\x12E\n" +

@@ -15,6 +15,7 @@ import (
 
 	auditv1 "github.com/cityops/cityops/api/audit/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
+	registryv1 "github.com/cityops/cityops/api/registry/v1"
 	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/testdb"
@@ -39,31 +40,53 @@ type grant struct {
 var all = append(slices.Clone(humans), viewer.RoleConnector, viewer.RoleChannel)
 
 var expected = map[string]grant{
-	"/cityops.tenant.v1.TenantService/CreateTenant":       {},
-	"/cityops.tenant.v1.TenantService/UpdateTenant":       {},
-	"/cityops.tenant.v1.TenantService/SuspendTenant":      {},
-	"/cityops.tenant.v1.TenantService/ResumeTenant":       {},
-	"/cityops.tenant.v1.TenantService/ListTenants":        {},
-	"/cityops.tenant.v1.TenantService/GetTenant":          {own: humans, overseer: true},
-	"/cityops.tenant.v1.TenantService/GetTenantTree":      {own: humans, overseer: true},
-	"/cityops.tenant.v1.TenantService/ListDepartments":    {own: all},
-	"/cityops.identity.v1.IdentityService/Login":          {public: true},
-	"/cityops.identity.v1.IdentityService/Refresh":        {public: true},
-	"/cityops.identity.v1.IdentityService/Logout":         {public: true},
-	"/cityops.identity.v1.IdentityService/ChangePassword": {public: true},
-	"/cityops.identity.v1.IdentityService/WhoAmI":         {own: all},
-	"/cityops.identity.v1.IdentityService/CreateUser":     {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/GetUser":        {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
-	"/cityops.identity.v1.IdentityService/ListUsers":      {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
-	"/cityops.identity.v1.IdentityService/UpdateUser":     {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/SetUserStatus":  {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/ResetPassword":  {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/SetUserRoles":   {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/CreateAPIKey":   {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/ListAPIKeys":    {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/RevokeAPIKey":   {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.audit.v1.AuditService/SearchAudit":          {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
-	"/cityops.audit.v1.AuditService/VerifyAudit":          {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.tenant.v1.TenantService/CreateTenant":               {},
+	"/cityops.tenant.v1.TenantService/UpdateTenant":               {},
+	"/cityops.tenant.v1.TenantService/SuspendTenant":              {},
+	"/cityops.tenant.v1.TenantService/ResumeTenant":               {},
+	"/cityops.tenant.v1.TenantService/ListTenants":                {},
+	"/cityops.tenant.v1.TenantService/GetTenant":                  {own: humans, overseer: true},
+	"/cityops.tenant.v1.TenantService/GetTenantTree":              {own: humans, overseer: true},
+	"/cityops.tenant.v1.TenantService/ListDepartments":            {own: all},
+	"/cityops.identity.v1.IdentityService/Login":                  {public: true},
+	"/cityops.identity.v1.IdentityService/Refresh":                {public: true},
+	"/cityops.identity.v1.IdentityService/Logout":                 {public: true},
+	"/cityops.identity.v1.IdentityService/ChangePassword":         {public: true},
+	"/cityops.identity.v1.IdentityService/WhoAmI":                 {own: all},
+	"/cityops.identity.v1.IdentityService/CreateUser":             {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/GetUser":                {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.identity.v1.IdentityService/ListUsers":              {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.identity.v1.IdentityService/UpdateUser":             {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/SetUserStatus":          {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/ResetPassword":          {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/SetUserRoles":           {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/CreateAPIKey":           {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/ListAPIKeys":            {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/RevokeAPIKey":           {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.audit.v1.AuditService/SearchAudit":                  {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.audit.v1.AuditService/VerifyAudit":                  {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.TaxonomyService/ListClasses":            {own: all},
+	"/cityops.registry.v1.TaxonomyService/GetClass":               {own: all},
+	"/cityops.registry.v1.TaxonomyService/ListFilingConditions":   {own: all},
+	"/cityops.registry.v1.TaxonomyService/Crosswalk":              {own: all},
+	"/cityops.registry.v1.TaxonomyService/ExportTaxonomy":         {own: all},
+	"/cityops.registry.v1.TaxonomyService/UpsertLocalClass":       {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.TaxonomyService/DeactivateClass":        {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.TaxonomyService/UpsertFilingCondition":  {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.TaxonomyService/ImportTaxonomy":         {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.GridService/Locate":                     {own: all},
+	"/cityops.registry.v1.GridService/GetUnitGrid":                {own: all},
+	"/cityops.registry.v1.GridService/ListUnitGrids":              {own: all},
+	"/cityops.registry.v1.GridService/ListRegions":                {own: all},
+	"/cityops.registry.v1.GridService/ListWorkGrids":              {own: all},
+	"/cityops.registry.v1.GridService/GetCoverage":                {own: all},
+	"/cityops.registry.v1.GridService/ImportGrids":                {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.ComponentService/GetComponent":          {own: all},
+	"/cityops.registry.v1.ComponentService/ListComponents":        {own: all},
+	"/cityops.registry.v1.ComponentService/Nearby":                {own: all},
+	"/cityops.registry.v1.ComponentService/UpdateComponentStatus": {own: []string{viewer.RoleTenantAdmin, viewer.RoleHandler, viewer.RoleSupervisor}},
+	"/cityops.registry.v1.ComponentService/ImportComponents":      {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.ComponentService/ExportComponents":      {own: []string{viewer.RoleTenantAdmin}},
 }
 
 var seq atomic.Int64
@@ -127,6 +150,51 @@ func request(op, code string) proto.Message {
 		return &auditv1.SearchAuditRequest{TenantCode: code}
 	case "/cityops.audit.v1.AuditService/VerifyAudit":
 		return &auditv1.VerifyAuditRequest{TenantCode: code}
+	case "/cityops.registry.v1.TaxonomyService/ListClasses":
+		return &registryv1.ListClassesRequest{TenantCode: code, Kind: "component"}
+	case "/cityops.registry.v1.TaxonomyService/GetClass":
+		return &registryv1.GetClassRequest{TenantCode: code, Kind: "component", Code: "01001"}
+	case "/cityops.registry.v1.TaxonomyService/ListFilingConditions":
+		return &registryv1.ListFilingConditionsRequest{TenantCode: code, Kind: "event", ClassCode: "06001"}
+	case "/cityops.registry.v1.TaxonomyService/Crosswalk":
+		return &registryv1.CrosswalkRequest{TenantCode: code, Kind: "component", Code: "01001"}
+	case "/cityops.registry.v1.TaxonomyService/ExportTaxonomy":
+		return &registryv1.ExportTaxonomyRequest{TenantCode: code, Format: "csv"}
+	case "/cityops.registry.v1.TaxonomyService/UpsertLocalClass":
+		return &registryv1.UpsertLocalClassRequest{TenantCode: code, Kind: "event", Code: "99", NameZh: "矩阵扩展大类"}
+	case "/cityops.registry.v1.TaxonomyService/DeactivateClass":
+		return &registryv1.DeactivateClassRequest{TenantCode: code, Kind: "event", Code: "98"}
+	case "/cityops.registry.v1.TaxonomyService/UpsertFilingCondition":
+		return &registryv1.UpsertFilingConditionRequest{TenantCode: code, Kind: "event", ClassCode: "06010", Code: fmt.Sprintf("M%d", n),
+			FilingText: "矩阵立案条件", TimeLimits: []*registryv1.TimeLimit{{Amount: 4, Unit: "work_hour"}}}
+	case "/cityops.registry.v1.TaxonomyService/ImportTaxonomy":
+		return &registryv1.ImportTaxonomyRequest{TenantCode: code, Content: []byte("not,a,taxonomy\n"), ValidateOnly: true}
+	case "/cityops.registry.v1.GridService/ImportGrids":
+		return &registryv1.ImportGridsRequest{TenantCode: code, Geojson: []byte(`{"type":"FeatureCollection","features":[]}`)}
+	case "/cityops.registry.v1.GridService/Locate":
+		return &registryv1.LocateRequest{TenantCode: code, Lon: 108.32, Lat: 22.82}
+	case "/cityops.registry.v1.GridService/GetUnitGrid":
+		return &registryv1.GetUnitGridRequest{TenantCode: code, Code: code + "001001001"}
+	case "/cityops.registry.v1.GridService/ListUnitGrids":
+		return &registryv1.ListUnitGridsRequest{TenantCode: code}
+	case "/cityops.registry.v1.GridService/ListRegions":
+		return &registryv1.ListRegionsRequest{TenantCode: code}
+	case "/cityops.registry.v1.GridService/ListWorkGrids":
+		return &registryv1.ListWorkGridsRequest{TenantCode: code}
+	case "/cityops.registry.v1.GridService/GetCoverage":
+		return &registryv1.GetCoverageRequest{TenantCode: code}
+	case "/cityops.registry.v1.ComponentService/GetComponent":
+		return &registryv1.GetComponentRequest{TenantCode: code, ObjId: code + "01001000001"}
+	case "/cityops.registry.v1.ComponentService/ListComponents":
+		return &registryv1.ListComponentsRequest{TenantCode: code}
+	case "/cityops.registry.v1.ComponentService/Nearby":
+		return &registryv1.NearbyRequest{TenantCode: code, Lon: 108.32, Lat: 22.82, RadiusM: 50}
+	case "/cityops.registry.v1.ComponentService/UpdateComponentStatus":
+		return &registryv1.UpdateComponentStatusRequest{TenantCode: code, ObjId: code + "01001000001", Status: registryv1.ComponentStatus_COMPONENT_STATUS_LOST}
+	case "/cityops.registry.v1.ComponentService/ImportComponents":
+		return &registryv1.ImportComponentsRequest{TenantCode: code, FileName: "m.csv", Content: []byte("标识码\n")}
+	case "/cityops.registry.v1.ComponentService/ExportComponents":
+		return &registryv1.ExportComponentsRequest{TenantCode: code}
 	}
 	return nil
 }

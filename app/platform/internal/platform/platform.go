@@ -4,6 +4,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -22,17 +23,24 @@ import (
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/manifest"
 	"github.com/cityops/cityops/app/pkg/region"
+	"github.com/cityops/cityops/app/pkg/sample"
 	"github.com/cityops/cityops/app/pkg/secrets"
 	"github.com/cityops/cityops/app/pkg/viewer"
 	"github.com/cityops/cityops/app/platform/internal/biz/audit"
 	"github.com/cityops/cityops/app/platform/internal/biz/authz"
+	"github.com/cityops/cityops/app/platform/internal/biz/component"
+	"github.com/cityops/cityops/app/platform/internal/biz/grid"
 	"github.com/cityops/cityops/app/platform/internal/biz/identity"
 	"github.com/cityops/cityops/app/platform/internal/biz/onboarding"
+	"github.com/cityops/cityops/app/platform/internal/biz/taxonomy"
 	tenantbiz "github.com/cityops/cityops/app/platform/internal/biz/tenant"
 	"github.com/cityops/cityops/app/platform/internal/conf"
 	auditdata "github.com/cityops/cityops/app/platform/internal/data/audit"
 	authzdata "github.com/cityops/cityops/app/platform/internal/data/authz"
+	componentdata "github.com/cityops/cityops/app/platform/internal/data/component"
+	griddata "github.com/cityops/cityops/app/platform/internal/data/grid"
 	identitydata "github.com/cityops/cityops/app/platform/internal/data/identity"
+	taxonomydata "github.com/cityops/cityops/app/platform/internal/data/taxonomy"
 	tenantdata "github.com/cityops/cityops/app/platform/internal/data/tenant"
 	"github.com/cityops/cityops/app/platform/internal/server"
 	"github.com/cityops/cityops/app/platform/internal/service"
@@ -51,6 +59,12 @@ type Core struct {
 	Identity   *identity.Usecase
 	Audit      *audit.Usecase
 	Accounts   *onboarding.Accounts
+	Taxonomy   *taxonomy.Usecase
+	Grids      *grid.Usecase
+	Locator    *grid.Locator
+	Components *component.Usecase
+
+	stop []func()
 }
 
 // CoreOptions tune NewCore.
@@ -96,10 +110,31 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 	if err != nil {
 		return nil, err
 	}
+	tax, err := taxonomy.NewUsecase(taxonomydata.NewRepo(db.Ent), tenants, db)
+	if err != nil {
+		return nil, err
+	}
+	gridRepo := griddata.NewRepo(db.Ent)
+	locator, stopLocator := grid.NewLocator(gridRepo, grid.Config{})
+	grids := grid.NewUsecase(gridRepo, db, locator, grid.Config{})
+	gridExists := component.GridCheckerFunc(func(ctx context.Context, tenantID int, code string) (bool, error) {
+		g, err := gridRepo.UnitGridAt(ctx, tenantID, code, nil)
+		if err != nil {
+			if registryv1.IsGridNotFound(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		return g != nil, nil
+	})
+	components := component.NewUsecase(componentdata.NewRepo(db), componentdata.NewJobRepo(db), tenants,
+		componentdata.NewClassChecker(db), gridExists, db, component.Config{})
 	c := &Core{
 		DB: db, Secrets: sm, Tenants: tenants, Onboarding: onboarding.NewUsecase(tenants),
 		Authz: az, Keys: keys, Identity: id,
-		Audit: audit.NewUsecase(auditdata.NewRepo(db), db),
+		Audit:    audit.NewUsecase(auditdata.NewRepo(db), db),
+		Taxonomy: tax, Grids: grids, Locator: locator, Components: components,
+		stop: []func(){stopLocator},
 	}
 	c.Accounts = &onboarding.Accounts{
 		Create: func(ctx context.Context, t *tenantbiz.Tenant, login, name, pw string, roles []string) (bool, error) {
@@ -112,6 +147,9 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 
 // Close stops the background work of the use cases.
 func (c *Core) Close() {
+	for _, f := range c.stop {
+		f()
+	}
 	c.Identity.Close()
 }
 
@@ -120,6 +158,7 @@ func (c *Core) Close() {
 func (c *Core) Run(ctx context.Context) {
 	go c.Authz.Run(ctx)
 	go func() { _ = c.Keys.Run(ctx) }()
+	go func() { _ = c.Locator.Run(ctx) }()
 }
 
 // Ready reports whether the platform can serve: the database answers and
@@ -182,6 +221,18 @@ func (c *Core) OnboardDir(ctx context.Context, dir string, progress func(onboard
 		if sum.Admins, err = c.Accounts.EnsureAdmins(ctx, ts); err != nil {
 			return err
 		}
+		// Cities and counties run cases: they start from the national 2026
+		// taxonomy (a tenant may re-seed the legacy scheme or import its
+		// own table later); seeding an existing taxonomy changes nothing.
+		for _, s := range steps {
+			t := s.Result.Tenant
+			if t.Level != region.City && t.Level != region.County {
+				continue
+			}
+			if _, err := c.Taxonomy.Seed(ctx, t.ID, taxonomy.SchemeGB47678); err != nil {
+				return fmt.Errorf("taxonomy of tenant %s: %w", t.Code, err)
+			}
+		}
 		// Each tenant signs its outbound events with its own Ed25519 key,
 		// held by the signer (Vault Transit in production); creating an
 		// existing key changes nothing.
@@ -219,6 +270,58 @@ func (c *Core) OnboardDir(ctx context.Context, dir string, progress func(onboard
 		}
 	}
 	return sum, nil
+}
+
+// LoadSampleTerritory generates a sample territory for a demo tenant that
+// has no grids yet (unit grids, patrol and responsibility grids,
+// components) and loads it through the same imports as a city's own
+// files. A tenant that has grids is left alone.
+func (c *Core) LoadSampleTerritory(ctx context.Context, code string, cells, components int) error {
+	if cells <= 0 {
+		return nil
+	}
+	t, err := c.Tenants.Get(ctx, code)
+	if err != nil {
+		return err
+	}
+	rev, err := c.Grids.Revision(ctx, t)
+	if err != nil || rev > 0 {
+		return err
+	}
+	districts := []string{code}
+	var depts []string
+	switch code {
+	case "450100":
+		districts = []string{"450102", "450103", "450105", "450107", "450108", "450109", "450110"}
+		depts = []string{"NN-XNQ", "NN-QXQ", "NN-JNQ"}
+	case "450126":
+		depts = []string{"BY-CGJ"}
+	case "450181":
+		depts = []string{"HZ-CGJ"}
+	}
+	terr, err := sample.Generate(sample.Options{Seed: 2026, Cells: cells, Districts: districts, PatrolGrids: max(1, cells/320), Departments: depts})
+	if err != nil {
+		return err
+	}
+	var gj bytes.Buffer
+	if err := terr.WriteGrids(&gj); err != nil {
+		return err
+	}
+	if _, err := c.Grids.Import(ctx, grid.ImportInput{Tenant: t, Source: &gj}); err != nil {
+		return err
+	}
+	if components <= 0 {
+		return nil
+	}
+	var csvBuf bytes.Buffer
+	if err := terr.WriteComponents(&csvBuf, 2026, components); err != nil {
+		return err
+	}
+	_, err = c.Components.Import(ctx, component.ImportInput{
+		TenantCode: code, Name: "sample-components.csv", Format: component.FormatCSV,
+		Source: bytes.NewReader(csvBuf.Bytes()), Size: int64(csvBuf.Len()),
+	})
+	return err
 }
 
 // SigningKeyName is the name of a tenant's event signing key in the
@@ -394,6 +497,12 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 			return fail(fmt.Errorf("demo accounts: %w", err))
 		}
 		app.Demo = demo
+		o := bc.GetOnboarding()
+		for _, code := range o.GetDemoTenants() {
+			if err := core.LoadSampleTerritory(sys, code, int(o.GetDemoGridCells()), int(o.GetDemoComponents())); err != nil {
+				return fail(fmt.Errorf("sample territory of %s: %w", code, err))
+			}
+		}
 	}
 	app.Registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -433,9 +542,12 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage),
 		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access, StaticViewer: o.StaticViewer,
 	}, server.Services{
-		Tenant:   service.NewTenantService(core.Tenants),
-		Identity: service.NewIdentityService(core.Identity),
-		Audit:    service.NewAuditService(core.Audit),
+		Tenant:    service.NewTenantService(core.Tenants),
+		Identity:  service.NewIdentityService(core.Identity),
+		Audit:     service.NewAuditService(core.Audit),
+		Taxonomy:  service.NewTaxonomyService(core.Taxonomy),
+		Grid:      service.NewGridService(core.Tenants, core.Grids, core.Locator),
+		Component: service.NewComponentService(core.Components),
 	})
 	if err != nil {
 		return fail(err)

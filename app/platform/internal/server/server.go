@@ -29,6 +29,7 @@ import (
 	auditv1 "github.com/cityops/cityops/api/audit/v1"
 	errorsv1 "github.com/cityops/cityops/api/errors/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
+	registryv1 "github.com/cityops/cityops/api/registry/v1"
 	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
 	"github.com/cityops/cityops/app/pkg/viewer"
@@ -62,9 +63,12 @@ type Options struct {
 
 // Services are the API implementations the servers expose.
 type Services struct {
-	Tenant   *service.TenantService
-	Identity *service.IdentityService
-	Audit    *service.AuditService
+	Tenant    *service.TenantService
+	Identity  *service.IdentityService
+	Audit     *service.AuditService
+	Taxonomy  *service.TaxonomyService
+	Grid      *service.GridService
+	Component *service.ComponentService
 }
 
 func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
@@ -129,6 +133,12 @@ func New(o Options, svc Services) (*http.Server, *grpc.Server, error) {
 	identityv1.RegisterIdentityServiceServer(gs, svc.Identity)
 	auditv1.RegisterAuditServiceHTTPServer(hs, svc.Audit)
 	auditv1.RegisterAuditServiceServer(gs, svc.Audit)
+	registryv1.RegisterTaxonomyServiceHTTPServer(hs, svc.Taxonomy)
+	registryv1.RegisterTaxonomyServiceServer(gs, svc.Taxonomy)
+	registryv1.RegisterGridServiceHTTPServer(hs, svc.Grid)
+	registryv1.RegisterGridServiceServer(gs, svc.Grid)
+	registryv1.RegisterComponentServiceHTTPServer(hs, svc.Component)
+	registryv1.RegisterComponentServiceServer(gs, svc.Component)
 
 	hs.HandleFunc("/healthz", func(w nethttp.ResponseWriter, _ *nethttp.Request) {
 		writeJSON(w, 200, map[string]string{"status": "ok"})

@@ -107,6 +107,29 @@ var spec = map[string][]string{
 
 	auditSvc + "SearchAudit": {viewer.RoleTenantAdmin, viewer.RoleLeader, po},
 	auditSvc + "VerifyAudit": {viewer.RoleTenantAdmin, po},
+
+	"/cityops.registry.v1.TaxonomyService/ListClasses":            with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.TaxonomyService/GetClass":               with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.TaxonomyService/ListFilingConditions":   with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.TaxonomyService/Crosswalk":              with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.TaxonomyService/ExportTaxonomy":         with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.TaxonomyService/UpsertLocalClass":       {viewer.RoleTenantAdmin, po},
+	"/cityops.registry.v1.TaxonomyService/DeactivateClass":        {viewer.RoleTenantAdmin, po},
+	"/cityops.registry.v1.TaxonomyService/UpsertFilingCondition":  {viewer.RoleTenantAdmin, po},
+	"/cityops.registry.v1.TaxonomyService/ImportTaxonomy":         {viewer.RoleTenantAdmin, po},
+	"/cityops.registry.v1.GridService/Locate":                     with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.GridService/GetUnitGrid":                with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.GridService/ListUnitGrids":              with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.GridService/ListRegions":                with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.GridService/ListWorkGrids":              with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.GridService/GetCoverage":                with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.GridService/ImportGrids":                {viewer.RoleTenantAdmin, po},
+	"/cityops.registry.v1.ComponentService/GetComponent":          with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.ComponentService/ListComponents":        with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.ComponentService/Nearby":                with(humanRoles, po, viewer.RoleConnector, viewer.RoleChannel),
+	"/cityops.registry.v1.ComponentService/UpdateComponentStatus": {viewer.RoleTenantAdmin, po, viewer.RoleHandler, viewer.RoleSupervisor},
+	"/cityops.registry.v1.ComponentService/ImportComponents":      {viewer.RoleTenantAdmin, po},
+	"/cityops.registry.v1.ComponentService/ExportComponents":      {viewer.RoleTenantAdmin, po},
 }
 
 var publicOps = []string{

@@ -15,6 +15,7 @@ import (
 	_ "github.com/cityops/cityops/api/audit/v1"
 	_ "github.com/cityops/cityops/api/errors/v1"
 	_ "github.com/cityops/cityops/api/identity/v1"
+	_ "github.com/cityops/cityops/api/registry/v1"
 	_ "github.com/cityops/cityops/api/tenant/v1"
 )
 
