@@ -161,16 +161,12 @@ func Generate(o Options) (*Territory, error) {
 	}
 	if len(o.Departments) > 0 {
 		for i, st := range t.order.streets {
-			code := "ZR-" + st[6:]
+			code := "ZR-" + st
 			t.Resp[code] = respGrid{dept: o.Departments[i%len(o.Departments)]}
 			t.order.resp = append(t.order.resp, code)
 		}
-		byStreet := map[string]string{}
-		for code := range t.Resp {
-			byStreet[code[3:]] = code
-		}
 		for _, g := range t.Grids {
-			code := byStreet[g.Street[6:]]
+			code := "ZR-" + g.Street
 			rg := t.Resp[code]
 			rg.units = append(rg.units, g.Code)
 			t.Resp[code] = rg

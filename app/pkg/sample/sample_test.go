@@ -36,6 +36,17 @@ func TestGenerateIsDeterministicAndWellFormed(t *testing.T) {
 		}
 		seen[g.Code] = true
 	}
+	// Work grid codes are unique across districts too.
+	resp := map[string]bool{}
+	for code := range a.Resp {
+		if resp[code] {
+			t.Fatalf("duplicate responsibility grid %s", code)
+		}
+		resp[code] = true
+	}
+	if len(a.Resp) != len(a.Streets) {
+		t.Fatalf("%d responsibility grids for %d streets", len(a.Resp), len(a.Streets))
+	}
 	// Every feature parses back and validates.
 	n := 0
 	for f, err := range geo.ParseFeatureCollection(bytes.NewReader(ga.Bytes())) {
