@@ -20,8 +20,12 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/casefile"
+	"github.com/cityops/cityops/ent/casenumbercounter"
+	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
@@ -30,6 +34,7 @@ import (
 	"github.com/cityops/cityops/ent/session"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/tenantevent"
 	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
 	"github.com/cityops/cityops/ent/workgrid"
@@ -52,10 +57,18 @@ type Client struct {
 	AuthzRevision *AuthzRevisionClient
 	// AuthzRule is the client for interacting with the AuthzRule builders.
 	AuthzRule *AuthzRuleClient
+	// CaseFile is the client for interacting with the CaseFile builders.
+	CaseFile *CaseFileClient
+	// CaseNumberCounter is the client for interacting with the CaseNumberCounter builders.
+	CaseNumberCounter *CaseNumberCounterClient
+	// CaseStep is the client for interacting with the CaseStep builders.
+	CaseStep *CaseStepClient
 	// Component is the client for interacting with the Component builders.
 	Component *ComponentClient
 	// Department is the client for interacting with the Department builders.
 	Department *DepartmentClient
+	// EventHead is the client for interacting with the EventHead builders.
+	EventHead *EventHeadClient
 	// FilingCondition is the client for interacting with the FilingCondition builders.
 	FilingCondition *FilingConditionClient
 	// GridRevision is the client for interacting with the GridRevision builders.
@@ -72,6 +85,8 @@ type Client struct {
 	TaxonomyClass *TaxonomyClassClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// TenantEvent is the client for interacting with the TenantEvent builders.
+	TenantEvent *TenantEventClient
 	// UnitGrid is the client for interacting with the UnitGrid builders.
 	UnitGrid *UnitGridClient
 	// User is the client for interacting with the User builders.
@@ -94,8 +109,12 @@ func (c *Client) init() {
 	c.AuditHead = NewAuditHeadClient(c.config)
 	c.AuthzRevision = NewAuthzRevisionClient(c.config)
 	c.AuthzRule = NewAuthzRuleClient(c.config)
+	c.CaseFile = NewCaseFileClient(c.config)
+	c.CaseNumberCounter = NewCaseNumberCounterClient(c.config)
+	c.CaseStep = NewCaseStepClient(c.config)
 	c.Component = NewComponentClient(c.config)
 	c.Department = NewDepartmentClient(c.config)
+	c.EventHead = NewEventHeadClient(c.config)
 	c.FilingCondition = NewFilingConditionClient(c.config)
 	c.GridRevision = NewGridRevisionClient(c.config)
 	c.ImportJob = NewImportJobClient(c.config)
@@ -104,6 +123,7 @@ func (c *Client) init() {
 	c.Session = NewSessionClient(c.config)
 	c.TaxonomyClass = NewTaxonomyClassClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
+	c.TenantEvent = NewTenantEventClient(c.config)
 	c.UnitGrid = NewUnitGridClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.WorkGrid = NewWorkGridClient(c.config)
@@ -197,26 +217,31 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:             ctx,
-		config:          cfg,
-		APIKey:          NewAPIKeyClient(cfg),
-		AuditEntry:      NewAuditEntryClient(cfg),
-		AuditHead:       NewAuditHeadClient(cfg),
-		AuthzRevision:   NewAuthzRevisionClient(cfg),
-		AuthzRule:       NewAuthzRuleClient(cfg),
-		Component:       NewComponentClient(cfg),
-		Department:      NewDepartmentClient(cfg),
-		FilingCondition: NewFilingConditionClient(cfg),
-		GridRevision:    NewGridRevisionClient(cfg),
-		ImportJob:       NewImportJobClient(cfg),
-		LoginThrottle:   NewLoginThrottleClient(cfg),
-		Region:          NewRegionClient(cfg),
-		Session:         NewSessionClient(cfg),
-		TaxonomyClass:   NewTaxonomyClassClient(cfg),
-		Tenant:          NewTenantClient(cfg),
-		UnitGrid:        NewUnitGridClient(cfg),
-		User:            NewUserClient(cfg),
-		WorkGrid:        NewWorkGridClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIKey:            NewAPIKeyClient(cfg),
+		AuditEntry:        NewAuditEntryClient(cfg),
+		AuditHead:         NewAuditHeadClient(cfg),
+		AuthzRevision:     NewAuthzRevisionClient(cfg),
+		AuthzRule:         NewAuthzRuleClient(cfg),
+		CaseFile:          NewCaseFileClient(cfg),
+		CaseNumberCounter: NewCaseNumberCounterClient(cfg),
+		CaseStep:          NewCaseStepClient(cfg),
+		Component:         NewComponentClient(cfg),
+		Department:        NewDepartmentClient(cfg),
+		EventHead:         NewEventHeadClient(cfg),
+		FilingCondition:   NewFilingConditionClient(cfg),
+		GridRevision:      NewGridRevisionClient(cfg),
+		ImportJob:         NewImportJobClient(cfg),
+		LoginThrottle:     NewLoginThrottleClient(cfg),
+		Region:            NewRegionClient(cfg),
+		Session:           NewSessionClient(cfg),
+		TaxonomyClass:     NewTaxonomyClassClient(cfg),
+		Tenant:            NewTenantClient(cfg),
+		TenantEvent:       NewTenantEventClient(cfg),
+		UnitGrid:          NewUnitGridClient(cfg),
+		User:              NewUserClient(cfg),
+		WorkGrid:          NewWorkGridClient(cfg),
 	}, nil
 }
 
@@ -234,26 +259,31 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:             ctx,
-		config:          cfg,
-		APIKey:          NewAPIKeyClient(cfg),
-		AuditEntry:      NewAuditEntryClient(cfg),
-		AuditHead:       NewAuditHeadClient(cfg),
-		AuthzRevision:   NewAuthzRevisionClient(cfg),
-		AuthzRule:       NewAuthzRuleClient(cfg),
-		Component:       NewComponentClient(cfg),
-		Department:      NewDepartmentClient(cfg),
-		FilingCondition: NewFilingConditionClient(cfg),
-		GridRevision:    NewGridRevisionClient(cfg),
-		ImportJob:       NewImportJobClient(cfg),
-		LoginThrottle:   NewLoginThrottleClient(cfg),
-		Region:          NewRegionClient(cfg),
-		Session:         NewSessionClient(cfg),
-		TaxonomyClass:   NewTaxonomyClassClient(cfg),
-		Tenant:          NewTenantClient(cfg),
-		UnitGrid:        NewUnitGridClient(cfg),
-		User:            NewUserClient(cfg),
-		WorkGrid:        NewWorkGridClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIKey:            NewAPIKeyClient(cfg),
+		AuditEntry:        NewAuditEntryClient(cfg),
+		AuditHead:         NewAuditHeadClient(cfg),
+		AuthzRevision:     NewAuthzRevisionClient(cfg),
+		AuthzRule:         NewAuthzRuleClient(cfg),
+		CaseFile:          NewCaseFileClient(cfg),
+		CaseNumberCounter: NewCaseNumberCounterClient(cfg),
+		CaseStep:          NewCaseStepClient(cfg),
+		Component:         NewComponentClient(cfg),
+		Department:        NewDepartmentClient(cfg),
+		EventHead:         NewEventHeadClient(cfg),
+		FilingCondition:   NewFilingConditionClient(cfg),
+		GridRevision:      NewGridRevisionClient(cfg),
+		ImportJob:         NewImportJobClient(cfg),
+		LoginThrottle:     NewLoginThrottleClient(cfg),
+		Region:            NewRegionClient(cfg),
+		Session:           NewSessionClient(cfg),
+		TaxonomyClass:     NewTaxonomyClassClient(cfg),
+		Tenant:            NewTenantClient(cfg),
+		TenantEvent:       NewTenantEventClient(cfg),
+		UnitGrid:          NewUnitGridClient(cfg),
+		User:              NewUserClient(cfg),
+		WorkGrid:          NewWorkGridClient(cfg),
 	}, nil
 }
 
@@ -283,9 +313,11 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.Component,
-		c.Department, c.FilingCondition, c.GridRevision, c.ImportJob, c.LoginThrottle,
-		c.Region, c.Session, c.TaxonomyClass, c.Tenant, c.UnitGrid, c.User, c.WorkGrid,
+		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.CaseFile,
+		c.CaseNumberCounter, c.CaseStep, c.Component, c.Department, c.EventHead,
+		c.FilingCondition, c.GridRevision, c.ImportJob, c.LoginThrottle, c.Region,
+		c.Session, c.TaxonomyClass, c.Tenant, c.TenantEvent, c.UnitGrid, c.User,
+		c.WorkGrid,
 	} {
 		n.Use(hooks...)
 	}
@@ -295,9 +327,11 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.Component,
-		c.Department, c.FilingCondition, c.GridRevision, c.ImportJob, c.LoginThrottle,
-		c.Region, c.Session, c.TaxonomyClass, c.Tenant, c.UnitGrid, c.User, c.WorkGrid,
+		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.CaseFile,
+		c.CaseNumberCounter, c.CaseStep, c.Component, c.Department, c.EventHead,
+		c.FilingCondition, c.GridRevision, c.ImportJob, c.LoginThrottle, c.Region,
+		c.Session, c.TaxonomyClass, c.Tenant, c.TenantEvent, c.UnitGrid, c.User,
+		c.WorkGrid,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -316,10 +350,18 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuthzRevision.mutate(ctx, m)
 	case *AuthzRuleMutation:
 		return c.AuthzRule.mutate(ctx, m)
+	case *CaseFileMutation:
+		return c.CaseFile.mutate(ctx, m)
+	case *CaseNumberCounterMutation:
+		return c.CaseNumberCounter.mutate(ctx, m)
+	case *CaseStepMutation:
+		return c.CaseStep.mutate(ctx, m)
 	case *ComponentMutation:
 		return c.Component.mutate(ctx, m)
 	case *DepartmentMutation:
 		return c.Department.mutate(ctx, m)
+	case *EventHeadMutation:
+		return c.EventHead.mutate(ctx, m)
 	case *FilingConditionMutation:
 		return c.FilingCondition.mutate(ctx, m)
 	case *GridRevisionMutation:
@@ -336,6 +378,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.TaxonomyClass.mutate(ctx, m)
 	case *TenantMutation:
 		return c.Tenant.mutate(ctx, m)
+	case *TenantEventMutation:
+		return c.TenantEvent.mutate(ctx, m)
 	case *UnitGridMutation:
 		return c.UnitGrid.mutate(ctx, m)
 	case *UserMutation:
@@ -1033,6 +1077,488 @@ func (c *AuthzRuleClient) mutate(ctx context.Context, m *AuthzRuleMutation) (Val
 	}
 }
 
+// CaseFileClient is a client for the CaseFile schema.
+type CaseFileClient struct {
+	config
+}
+
+// NewCaseFileClient returns a client for the CaseFile from the given config.
+func NewCaseFileClient(c config) *CaseFileClient {
+	return &CaseFileClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `casefile.Hooks(f(g(h())))`.
+func (c *CaseFileClient) Use(hooks ...Hook) {
+	c.hooks.CaseFile = append(c.hooks.CaseFile, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `casefile.Intercept(f(g(h())))`.
+func (c *CaseFileClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CaseFile = append(c.inters.CaseFile, interceptors...)
+}
+
+// Create returns a builder for creating a CaseFile entity.
+func (c *CaseFileClient) Create() *CaseFileCreate {
+	mutation := newCaseFileMutation(c.config, OpCreate)
+	return &CaseFileCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CaseFile entities.
+func (c *CaseFileClient) CreateBulk(builders ...*CaseFileCreate) *CaseFileCreateBulk {
+	return &CaseFileCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CaseFileClient) MapCreateBulk(slice any, setFunc func(*CaseFileCreate, int)) *CaseFileCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CaseFileCreateBulk{err: fmt.Errorf("calling to CaseFileClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CaseFileCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CaseFileCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CaseFile.
+func (c *CaseFileClient) Update() *CaseFileUpdate {
+	mutation := newCaseFileMutation(c.config, OpUpdate)
+	return &CaseFileUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CaseFileClient) UpdateOne(_m *CaseFile) *CaseFileUpdateOne {
+	mutation := newCaseFileMutation(c.config, OpUpdateOne, withCaseFile(_m))
+	return &CaseFileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CaseFileClient) UpdateOneID(id int) *CaseFileUpdateOne {
+	mutation := newCaseFileMutation(c.config, OpUpdateOne, withCaseFileID(id))
+	return &CaseFileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CaseFile.
+func (c *CaseFileClient) Delete() *CaseFileDelete {
+	mutation := newCaseFileMutation(c.config, OpDelete)
+	return &CaseFileDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CaseFileClient) DeleteOne(_m *CaseFile) *CaseFileDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CaseFileClient) DeleteOneID(id int) *CaseFileDeleteOne {
+	builder := c.Delete().Where(casefile.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CaseFileDeleteOne{builder}
+}
+
+// Query returns a query builder for CaseFile.
+func (c *CaseFileClient) Query() *CaseFileQuery {
+	return &CaseFileQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCaseFile},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CaseFile entity by its id.
+func (c *CaseFileClient) Get(ctx context.Context, id int) (*CaseFile, error) {
+	return c.Query().Where(casefile.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CaseFileClient) GetX(ctx context.Context, id int) *CaseFile {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a CaseFile.
+func (c *CaseFileClient) QueryTenant(_m *CaseFile) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(casefile.Table, casefile.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, casefile.TenantTable, casefile.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySteps queries the steps edge of a CaseFile.
+func (c *CaseFileClient) QuerySteps(_m *CaseFile) *CaseStepQuery {
+	query := (&CaseStepClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(casefile.Table, casefile.FieldID, id),
+			sqlgraph.To(casestep.Table, casestep.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, casefile.StepsTable, casefile.StepsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CaseFileClient) Hooks() []Hook {
+	hooks := c.hooks.CaseFile
+	return append(hooks[:len(hooks):len(hooks)], casefile.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CaseFileClient) Interceptors() []Interceptor {
+	return c.inters.CaseFile
+}
+
+func (c *CaseFileClient) mutate(ctx context.Context, m *CaseFileMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CaseFileCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CaseFileUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CaseFileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CaseFileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CaseFile mutation op: %q", m.Op())
+	}
+}
+
+// CaseNumberCounterClient is a client for the CaseNumberCounter schema.
+type CaseNumberCounterClient struct {
+	config
+}
+
+// NewCaseNumberCounterClient returns a client for the CaseNumberCounter from the given config.
+func NewCaseNumberCounterClient(c config) *CaseNumberCounterClient {
+	return &CaseNumberCounterClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `casenumbercounter.Hooks(f(g(h())))`.
+func (c *CaseNumberCounterClient) Use(hooks ...Hook) {
+	c.hooks.CaseNumberCounter = append(c.hooks.CaseNumberCounter, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `casenumbercounter.Intercept(f(g(h())))`.
+func (c *CaseNumberCounterClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CaseNumberCounter = append(c.inters.CaseNumberCounter, interceptors...)
+}
+
+// Create returns a builder for creating a CaseNumberCounter entity.
+func (c *CaseNumberCounterClient) Create() *CaseNumberCounterCreate {
+	mutation := newCaseNumberCounterMutation(c.config, OpCreate)
+	return &CaseNumberCounterCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CaseNumberCounter entities.
+func (c *CaseNumberCounterClient) CreateBulk(builders ...*CaseNumberCounterCreate) *CaseNumberCounterCreateBulk {
+	return &CaseNumberCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CaseNumberCounterClient) MapCreateBulk(slice any, setFunc func(*CaseNumberCounterCreate, int)) *CaseNumberCounterCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CaseNumberCounterCreateBulk{err: fmt.Errorf("calling to CaseNumberCounterClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CaseNumberCounterCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CaseNumberCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CaseNumberCounter.
+func (c *CaseNumberCounterClient) Update() *CaseNumberCounterUpdate {
+	mutation := newCaseNumberCounterMutation(c.config, OpUpdate)
+	return &CaseNumberCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CaseNumberCounterClient) UpdateOne(_m *CaseNumberCounter) *CaseNumberCounterUpdateOne {
+	mutation := newCaseNumberCounterMutation(c.config, OpUpdateOne, withCaseNumberCounter(_m))
+	return &CaseNumberCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CaseNumberCounterClient) UpdateOneID(id int) *CaseNumberCounterUpdateOne {
+	mutation := newCaseNumberCounterMutation(c.config, OpUpdateOne, withCaseNumberCounterID(id))
+	return &CaseNumberCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CaseNumberCounter.
+func (c *CaseNumberCounterClient) Delete() *CaseNumberCounterDelete {
+	mutation := newCaseNumberCounterMutation(c.config, OpDelete)
+	return &CaseNumberCounterDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CaseNumberCounterClient) DeleteOne(_m *CaseNumberCounter) *CaseNumberCounterDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CaseNumberCounterClient) DeleteOneID(id int) *CaseNumberCounterDeleteOne {
+	builder := c.Delete().Where(casenumbercounter.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CaseNumberCounterDeleteOne{builder}
+}
+
+// Query returns a query builder for CaseNumberCounter.
+func (c *CaseNumberCounterClient) Query() *CaseNumberCounterQuery {
+	return &CaseNumberCounterQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCaseNumberCounter},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CaseNumberCounter entity by its id.
+func (c *CaseNumberCounterClient) Get(ctx context.Context, id int) (*CaseNumberCounter, error) {
+	return c.Query().Where(casenumbercounter.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CaseNumberCounterClient) GetX(ctx context.Context, id int) *CaseNumberCounter {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a CaseNumberCounter.
+func (c *CaseNumberCounterClient) QueryTenant(_m *CaseNumberCounter) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(casenumbercounter.Table, casenumbercounter.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, casenumbercounter.TenantTable, casenumbercounter.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CaseNumberCounterClient) Hooks() []Hook {
+	hooks := c.hooks.CaseNumberCounter
+	return append(hooks[:len(hooks):len(hooks)], casenumbercounter.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CaseNumberCounterClient) Interceptors() []Interceptor {
+	return c.inters.CaseNumberCounter
+}
+
+func (c *CaseNumberCounterClient) mutate(ctx context.Context, m *CaseNumberCounterMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CaseNumberCounterCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CaseNumberCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CaseNumberCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CaseNumberCounterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CaseNumberCounter mutation op: %q", m.Op())
+	}
+}
+
+// CaseStepClient is a client for the CaseStep schema.
+type CaseStepClient struct {
+	config
+}
+
+// NewCaseStepClient returns a client for the CaseStep from the given config.
+func NewCaseStepClient(c config) *CaseStepClient {
+	return &CaseStepClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `casestep.Hooks(f(g(h())))`.
+func (c *CaseStepClient) Use(hooks ...Hook) {
+	c.hooks.CaseStep = append(c.hooks.CaseStep, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `casestep.Intercept(f(g(h())))`.
+func (c *CaseStepClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CaseStep = append(c.inters.CaseStep, interceptors...)
+}
+
+// Create returns a builder for creating a CaseStep entity.
+func (c *CaseStepClient) Create() *CaseStepCreate {
+	mutation := newCaseStepMutation(c.config, OpCreate)
+	return &CaseStepCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CaseStep entities.
+func (c *CaseStepClient) CreateBulk(builders ...*CaseStepCreate) *CaseStepCreateBulk {
+	return &CaseStepCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CaseStepClient) MapCreateBulk(slice any, setFunc func(*CaseStepCreate, int)) *CaseStepCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CaseStepCreateBulk{err: fmt.Errorf("calling to CaseStepClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CaseStepCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CaseStepCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CaseStep.
+func (c *CaseStepClient) Update() *CaseStepUpdate {
+	mutation := newCaseStepMutation(c.config, OpUpdate)
+	return &CaseStepUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CaseStepClient) UpdateOne(_m *CaseStep) *CaseStepUpdateOne {
+	mutation := newCaseStepMutation(c.config, OpUpdateOne, withCaseStep(_m))
+	return &CaseStepUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CaseStepClient) UpdateOneID(id int) *CaseStepUpdateOne {
+	mutation := newCaseStepMutation(c.config, OpUpdateOne, withCaseStepID(id))
+	return &CaseStepUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CaseStep.
+func (c *CaseStepClient) Delete() *CaseStepDelete {
+	mutation := newCaseStepMutation(c.config, OpDelete)
+	return &CaseStepDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CaseStepClient) DeleteOne(_m *CaseStep) *CaseStepDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CaseStepClient) DeleteOneID(id int) *CaseStepDeleteOne {
+	builder := c.Delete().Where(casestep.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CaseStepDeleteOne{builder}
+}
+
+// Query returns a query builder for CaseStep.
+func (c *CaseStepClient) Query() *CaseStepQuery {
+	return &CaseStepQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCaseStep},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CaseStep entity by its id.
+func (c *CaseStepClient) Get(ctx context.Context, id int) (*CaseStep, error) {
+	return c.Query().Where(casestep.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CaseStepClient) GetX(ctx context.Context, id int) *CaseStep {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a CaseStep.
+func (c *CaseStepClient) QueryTenant(_m *CaseStep) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(casestep.Table, casestep.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, casestep.TenantTable, casestep.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCaseFile queries the case_file edge of a CaseStep.
+func (c *CaseStepClient) QueryCaseFile(_m *CaseStep) *CaseFileQuery {
+	query := (&CaseFileClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(casestep.Table, casestep.FieldID, id),
+			sqlgraph.To(casefile.Table, casefile.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, casestep.CaseFileTable, casestep.CaseFileColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CaseStepClient) Hooks() []Hook {
+	hooks := c.hooks.CaseStep
+	return append(hooks[:len(hooks):len(hooks)], casestep.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CaseStepClient) Interceptors() []Interceptor {
+	return c.inters.CaseStep
+}
+
+func (c *CaseStepClient) mutate(ctx context.Context, m *CaseStepMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CaseStepCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CaseStepUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CaseStepUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CaseStepDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CaseStep mutation op: %q", m.Op())
+	}
+}
+
 // ComponentClient is a client for the Component schema.
 type ComponentClient struct {
 	config
@@ -1330,6 +1856,156 @@ func (c *DepartmentClient) mutate(ctx context.Context, m *DepartmentMutation) (V
 		return (&DepartmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Department mutation op: %q", m.Op())
+	}
+}
+
+// EventHeadClient is a client for the EventHead schema.
+type EventHeadClient struct {
+	config
+}
+
+// NewEventHeadClient returns a client for the EventHead from the given config.
+func NewEventHeadClient(c config) *EventHeadClient {
+	return &EventHeadClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `eventhead.Hooks(f(g(h())))`.
+func (c *EventHeadClient) Use(hooks ...Hook) {
+	c.hooks.EventHead = append(c.hooks.EventHead, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `eventhead.Intercept(f(g(h())))`.
+func (c *EventHeadClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EventHead = append(c.inters.EventHead, interceptors...)
+}
+
+// Create returns a builder for creating a EventHead entity.
+func (c *EventHeadClient) Create() *EventHeadCreate {
+	mutation := newEventHeadMutation(c.config, OpCreate)
+	return &EventHeadCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EventHead entities.
+func (c *EventHeadClient) CreateBulk(builders ...*EventHeadCreate) *EventHeadCreateBulk {
+	return &EventHeadCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EventHeadClient) MapCreateBulk(slice any, setFunc func(*EventHeadCreate, int)) *EventHeadCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EventHeadCreateBulk{err: fmt.Errorf("calling to EventHeadClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EventHeadCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EventHeadCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EventHead.
+func (c *EventHeadClient) Update() *EventHeadUpdate {
+	mutation := newEventHeadMutation(c.config, OpUpdate)
+	return &EventHeadUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EventHeadClient) UpdateOne(_m *EventHead) *EventHeadUpdateOne {
+	mutation := newEventHeadMutation(c.config, OpUpdateOne, withEventHead(_m))
+	return &EventHeadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EventHeadClient) UpdateOneID(id int) *EventHeadUpdateOne {
+	mutation := newEventHeadMutation(c.config, OpUpdateOne, withEventHeadID(id))
+	return &EventHeadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EventHead.
+func (c *EventHeadClient) Delete() *EventHeadDelete {
+	mutation := newEventHeadMutation(c.config, OpDelete)
+	return &EventHeadDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EventHeadClient) DeleteOne(_m *EventHead) *EventHeadDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EventHeadClient) DeleteOneID(id int) *EventHeadDeleteOne {
+	builder := c.Delete().Where(eventhead.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EventHeadDeleteOne{builder}
+}
+
+// Query returns a query builder for EventHead.
+func (c *EventHeadClient) Query() *EventHeadQuery {
+	return &EventHeadQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEventHead},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EventHead entity by its id.
+func (c *EventHeadClient) Get(ctx context.Context, id int) (*EventHead, error) {
+	return c.Query().Where(eventhead.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EventHeadClient) GetX(ctx context.Context, id int) *EventHead {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a EventHead.
+func (c *EventHeadClient) QueryTenant(_m *EventHead) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(eventhead.Table, eventhead.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, eventhead.TenantTable, eventhead.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EventHeadClient) Hooks() []Hook {
+	hooks := c.hooks.EventHead
+	return append(hooks[:len(hooks):len(hooks)], eventhead.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EventHeadClient) Interceptors() []Interceptor {
+	return c.inters.EventHead
+}
+
+func (c *EventHeadClient) mutate(ctx context.Context, m *EventHeadMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EventHeadCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EventHeadUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EventHeadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EventHeadDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EventHead mutation op: %q", m.Op())
 	}
 }
 
@@ -2549,6 +3225,156 @@ func (c *TenantClient) mutate(ctx context.Context, m *TenantMutation) (Value, er
 	}
 }
 
+// TenantEventClient is a client for the TenantEvent schema.
+type TenantEventClient struct {
+	config
+}
+
+// NewTenantEventClient returns a client for the TenantEvent from the given config.
+func NewTenantEventClient(c config) *TenantEventClient {
+	return &TenantEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `tenantevent.Hooks(f(g(h())))`.
+func (c *TenantEventClient) Use(hooks ...Hook) {
+	c.hooks.TenantEvent = append(c.hooks.TenantEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `tenantevent.Intercept(f(g(h())))`.
+func (c *TenantEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TenantEvent = append(c.inters.TenantEvent, interceptors...)
+}
+
+// Create returns a builder for creating a TenantEvent entity.
+func (c *TenantEventClient) Create() *TenantEventCreate {
+	mutation := newTenantEventMutation(c.config, OpCreate)
+	return &TenantEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TenantEvent entities.
+func (c *TenantEventClient) CreateBulk(builders ...*TenantEventCreate) *TenantEventCreateBulk {
+	return &TenantEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TenantEventClient) MapCreateBulk(slice any, setFunc func(*TenantEventCreate, int)) *TenantEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TenantEventCreateBulk{err: fmt.Errorf("calling to TenantEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TenantEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TenantEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TenantEvent.
+func (c *TenantEventClient) Update() *TenantEventUpdate {
+	mutation := newTenantEventMutation(c.config, OpUpdate)
+	return &TenantEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TenantEventClient) UpdateOne(_m *TenantEvent) *TenantEventUpdateOne {
+	mutation := newTenantEventMutation(c.config, OpUpdateOne, withTenantEvent(_m))
+	return &TenantEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TenantEventClient) UpdateOneID(id int) *TenantEventUpdateOne {
+	mutation := newTenantEventMutation(c.config, OpUpdateOne, withTenantEventID(id))
+	return &TenantEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TenantEvent.
+func (c *TenantEventClient) Delete() *TenantEventDelete {
+	mutation := newTenantEventMutation(c.config, OpDelete)
+	return &TenantEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TenantEventClient) DeleteOne(_m *TenantEvent) *TenantEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TenantEventClient) DeleteOneID(id int) *TenantEventDeleteOne {
+	builder := c.Delete().Where(tenantevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TenantEventDeleteOne{builder}
+}
+
+// Query returns a query builder for TenantEvent.
+func (c *TenantEventClient) Query() *TenantEventQuery {
+	return &TenantEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTenantEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TenantEvent entity by its id.
+func (c *TenantEventClient) Get(ctx context.Context, id int) (*TenantEvent, error) {
+	return c.Query().Where(tenantevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TenantEventClient) GetX(ctx context.Context, id int) *TenantEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a TenantEvent.
+func (c *TenantEventClient) QueryTenant(_m *TenantEvent) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(tenantevent.Table, tenantevent.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, tenantevent.TenantTable, tenantevent.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *TenantEventClient) Hooks() []Hook {
+	hooks := c.hooks.TenantEvent
+	return append(hooks[:len(hooks):len(hooks)], tenantevent.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *TenantEventClient) Interceptors() []Interceptor {
+	return c.inters.TenantEvent
+}
+
+func (c *TenantEventClient) mutate(ctx context.Context, m *TenantEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TenantEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TenantEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TenantEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TenantEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TenantEvent mutation op: %q", m.Op())
+	}
+}
+
 // UnitGridClient is a client for the UnitGrid schema.
 type UnitGridClient struct {
 	config
@@ -3034,14 +3860,16 @@ func (c *WorkGridClient) mutate(ctx context.Context, m *WorkGridMutation) (Value
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, Component, Department,
-		FilingCondition, GridRevision, ImportJob, LoginThrottle, Region, Session,
-		TaxonomyClass, Tenant, UnitGrid, User, WorkGrid []ent.Hook
+		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, CaseFile,
+		CaseNumberCounter, CaseStep, Component, Department, EventHead, FilingCondition,
+		GridRevision, ImportJob, LoginThrottle, Region, Session, TaxonomyClass, Tenant,
+		TenantEvent, UnitGrid, User, WorkGrid []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, Component, Department,
-		FilingCondition, GridRevision, ImportJob, LoginThrottle, Region, Session,
-		TaxonomyClass, Tenant, UnitGrid, User, WorkGrid []ent.Interceptor
+		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, CaseFile,
+		CaseNumberCounter, CaseStep, Component, Department, EventHead, FilingCondition,
+		GridRevision, ImportJob, LoginThrottle, Region, Session, TaxonomyClass, Tenant,
+		TenantEvent, UnitGrid, User, WorkGrid []ent.Interceptor
 	}
 )
 

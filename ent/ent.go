@@ -17,8 +17,12 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/casefile"
+	"github.com/cityops/cityops/ent/casenumbercounter"
+	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
@@ -27,6 +31,7 @@ import (
 	"github.com/cityops/cityops/ent/session"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/tenantevent"
 	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
 	"github.com/cityops/cityops/ent/workgrid"
@@ -90,24 +95,29 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:          apikey.ValidColumn,
-			auditentry.Table:      auditentry.ValidColumn,
-			audithead.Table:       audithead.ValidColumn,
-			authzrevision.Table:   authzrevision.ValidColumn,
-			authzrule.Table:       authzrule.ValidColumn,
-			component.Table:       component.ValidColumn,
-			department.Table:      department.ValidColumn,
-			filingcondition.Table: filingcondition.ValidColumn,
-			gridrevision.Table:    gridrevision.ValidColumn,
-			importjob.Table:       importjob.ValidColumn,
-			loginthrottle.Table:   loginthrottle.ValidColumn,
-			region.Table:          region.ValidColumn,
-			session.Table:         session.ValidColumn,
-			taxonomyclass.Table:   taxonomyclass.ValidColumn,
-			tenant.Table:          tenant.ValidColumn,
-			unitgrid.Table:        unitgrid.ValidColumn,
-			user.Table:            user.ValidColumn,
-			workgrid.Table:        workgrid.ValidColumn,
+			apikey.Table:            apikey.ValidColumn,
+			auditentry.Table:        auditentry.ValidColumn,
+			audithead.Table:         audithead.ValidColumn,
+			authzrevision.Table:     authzrevision.ValidColumn,
+			authzrule.Table:         authzrule.ValidColumn,
+			casefile.Table:          casefile.ValidColumn,
+			casenumbercounter.Table: casenumbercounter.ValidColumn,
+			casestep.Table:          casestep.ValidColumn,
+			component.Table:         component.ValidColumn,
+			department.Table:        department.ValidColumn,
+			eventhead.Table:         eventhead.ValidColumn,
+			filingcondition.Table:   filingcondition.ValidColumn,
+			gridrevision.Table:      gridrevision.ValidColumn,
+			importjob.Table:         importjob.ValidColumn,
+			loginthrottle.Table:     loginthrottle.ValidColumn,
+			region.Table:            region.ValidColumn,
+			session.Table:           session.ValidColumn,
+			taxonomyclass.Table:     taxonomyclass.ValidColumn,
+			tenant.Table:            tenant.ValidColumn,
+			tenantevent.Table:       tenantevent.ValidColumn,
+			unitgrid.Table:          unitgrid.ValidColumn,
+			user.Table:              user.ValidColumn,
+			workgrid.Table:          workgrid.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -8,8 +8,12 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/casefile"
+	"github.com/cityops/cityops/ent/casenumbercounter"
+	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
@@ -19,6 +23,7 @@ import (
 	"github.com/cityops/cityops/ent/session"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/tenantevent"
 	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
 	"github.com/cityops/cityops/ent/workgrid"
@@ -31,7 +36,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 23)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -138,6 +143,115 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   casefile.Table,
+			Columns: casefile.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: casefile.FieldID,
+			},
+		},
+		Type: "CaseFile",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			casefile.FieldTenantID:              {Type: field.TypeInt, Column: casefile.FieldTenantID},
+			casefile.FieldCreatedAt:             {Type: field.TypeTime, Column: casefile.FieldCreatedAt},
+			casefile.FieldUpdatedAt:             {Type: field.TypeTime, Column: casefile.FieldUpdatedAt},
+			casefile.FieldNumber:                {Type: field.TypeString, Column: casefile.FieldNumber},
+			casefile.FieldSource:                {Type: field.TypeEnum, Column: casefile.FieldSource},
+			casefile.FieldKind:                  {Type: field.TypeEnum, Column: casefile.FieldKind},
+			casefile.FieldClassCode:             {Type: field.TypeString, Column: casefile.FieldClassCode},
+			casefile.FieldDetailCode:            {Type: field.TypeString, Column: casefile.FieldDetailCode},
+			casefile.FieldNationalClassCode:     {Type: field.TypeString, Column: casefile.FieldNationalClassCode},
+			casefile.FieldFilingConditionCode:   {Type: field.TypeString, Column: casefile.FieldFilingConditionCode},
+			casefile.FieldDescription:           {Type: field.TypeString, Column: casefile.FieldDescription},
+			casefile.FieldLon:                   {Type: field.TypeFloat64, Column: casefile.FieldLon},
+			casefile.FieldLat:                   {Type: field.TypeFloat64, Column: casefile.FieldLat},
+			casefile.FieldAddress:               {Type: field.TypeString, Column: casefile.FieldAddress},
+			casefile.FieldGridCode:              {Type: field.TypeString, Column: casefile.FieldGridCode},
+			casefile.FieldCommunityCode:         {Type: field.TypeString, Column: casefile.FieldCommunityCode},
+			casefile.FieldStreetCode:            {Type: field.TypeString, Column: casefile.FieldStreetCode},
+			casefile.FieldDistrictCode:          {Type: field.TypeString, Column: casefile.FieldDistrictCode},
+			casefile.FieldAreaClass:             {Type: field.TypeString, Column: casefile.FieldAreaClass},
+			casefile.FieldComponentObjID:        {Type: field.TypeString, Column: casefile.FieldComponentObjID},
+			casefile.FieldUrgency:               {Type: field.TypeEnum, Column: casefile.FieldUrgency},
+			casefile.FieldReporterName:          {Type: field.TypeString, Column: casefile.FieldReporterName},
+			casefile.FieldReporterPhone:         {Type: field.TypeString, Column: casefile.FieldReporterPhone},
+			casefile.FieldReportedBy:            {Type: field.TypeString, Column: casefile.FieldReportedBy},
+			casefile.FieldPrimaryDepartmentCode: {Type: field.TypeString, Column: casefile.FieldPrimaryDepartmentCode},
+			casefile.FieldCoDepartmentCodes:     {Type: field.TypeJSON, Column: casefile.FieldCoDepartmentCodes},
+			casefile.FieldState:                 {Type: field.TypeEnum, Column: casefile.FieldState},
+			casefile.FieldVersion:               {Type: field.TypeInt64, Column: casefile.FieldVersion},
+			casefile.FieldReportedAt:            {Type: field.TypeTime, Column: casefile.FieldReportedAt},
+			casefile.FieldVerifiedAt:            {Type: field.TypeTime, Column: casefile.FieldVerifiedAt},
+			casefile.FieldFiledAt:               {Type: field.TypeTime, Column: casefile.FieldFiledAt},
+			casefile.FieldDispatchedAt:          {Type: field.TypeTime, Column: casefile.FieldDispatchedAt},
+			casefile.FieldAcceptedAt:            {Type: field.TypeTime, Column: casefile.FieldAcceptedAt},
+			casefile.FieldFeedbackAt:            {Type: field.TypeTime, Column: casefile.FieldFeedbackAt},
+			casefile.FieldCheckedAt:             {Type: field.TypeTime, Column: casefile.FieldCheckedAt},
+			casefile.FieldClosedAt:              {Type: field.TypeTime, Column: casefile.FieldClosedAt},
+			casefile.FieldVerifyDeadline:        {Type: field.TypeTime, Column: casefile.FieldVerifyDeadline},
+			casefile.FieldDispatchDeadline:      {Type: field.TypeTime, Column: casefile.FieldDispatchDeadline},
+			casefile.FieldDisposeDeadline:       {Type: field.TypeTime, Column: casefile.FieldDisposeDeadline},
+			casefile.FieldCheckDeadline:         {Type: field.TypeTime, Column: casefile.FieldCheckDeadline},
+			casefile.FieldCloseDeadline:         {Type: field.TypeTime, Column: casefile.FieldCloseDeadline},
+			casefile.FieldHungAt:                {Type: field.TypeTime, Column: casefile.FieldHungAt},
+			casefile.FieldHangSeconds:           {Type: field.TypeInt64, Column: casefile.FieldHangSeconds},
+			casefile.FieldReworkCount:           {Type: field.TypeInt, Column: casefile.FieldReworkCount},
+			casefile.FieldReturnCount:           {Type: field.TypeInt, Column: casefile.FieldReturnCount},
+			casefile.FieldExtensionCount:        {Type: field.TypeInt, Column: casefile.FieldExtensionCount},
+			casefile.FieldHangCount:             {Type: field.TypeInt, Column: casefile.FieldHangCount},
+			casefile.FieldReminderCount:         {Type: field.TypeInt, Column: casefile.FieldReminderCount},
+			casefile.FieldOverdue:               {Type: field.TypeBool, Column: casefile.FieldOverdue},
+			casefile.FieldSupervised:            {Type: field.TypeBool, Column: casefile.FieldSupervised},
+			casefile.FieldSelfHandled:           {Type: field.TypeBool, Column: casefile.FieldSelfHandled},
+			casefile.FieldMergedInto:            {Type: field.TypeString, Column: casefile.FieldMergedInto},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   casenumbercounter.Table,
+			Columns: casenumbercounter.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: casenumbercounter.FieldID,
+			},
+		},
+		Type: "CaseNumberCounter",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			casenumbercounter.FieldTenantID: {Type: field.TypeInt, Column: casenumbercounter.FieldTenantID},
+			casenumbercounter.FieldDay:      {Type: field.TypeString, Column: casenumbercounter.FieldDay},
+			casenumbercounter.FieldLast:     {Type: field.TypeInt64, Column: casenumbercounter.FieldLast},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   casestep.Table,
+			Columns: casestep.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: casestep.FieldID,
+			},
+		},
+		Type: "CaseStep",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			casestep.FieldTenantID:    {Type: field.TypeInt, Column: casestep.FieldTenantID},
+			casestep.FieldCaseID:      {Type: field.TypeInt, Column: casestep.FieldCaseID},
+			casestep.FieldSeq:         {Type: field.TypeInt64, Column: casestep.FieldSeq},
+			casestep.FieldOperation:   {Type: field.TypeString, Column: casestep.FieldOperation},
+			casestep.FieldFromState:   {Type: field.TypeString, Column: casestep.FieldFromState},
+			casestep.FieldToState:     {Type: field.TypeString, Column: casestep.FieldToState},
+			casestep.FieldActor:       {Type: field.TypeString, Column: casestep.FieldActor},
+			casestep.FieldActorName:   {Type: field.TypeString, Column: casestep.FieldActorName},
+			casestep.FieldPost:        {Type: field.TypeString, Column: casestep.FieldPost},
+			casestep.FieldOpinion:     {Type: field.TypeString, Column: casestep.FieldOpinion},
+			casestep.FieldLon:         {Type: field.TypeFloat64, Column: casestep.FieldLon},
+			casestep.FieldLat:         {Type: field.TypeFloat64, Column: casestep.FieldLat},
+			casestep.FieldAttachments: {Type: field.TypeJSON, Column: casestep.FieldAttachments},
+			casestep.FieldDetail:      {Type: field.TypeJSON, Column: casestep.FieldDetail},
+			casestep.FieldAt:          {Type: field.TypeTime, Column: casestep.FieldAt},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   component.Table,
 			Columns: component.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -174,7 +288,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			component.FieldRowHash:        {Type: field.TypeString, Column: component.FieldRowHash},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   department.Table,
 			Columns: department.Columns,
@@ -196,7 +310,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 			department.FieldStatus:    {Type: field.TypeEnum, Column: department.FieldStatus},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   eventhead.Table,
+			Columns: eventhead.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: eventhead.FieldID,
+			},
+		},
+		Type: "EventHead",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			eventhead.FieldTenantID: {Type: field.TypeInt, Column: eventhead.FieldTenantID},
+			eventhead.FieldStream:   {Type: field.TypeString, Column: eventhead.FieldStream},
+			eventhead.FieldLast:     {Type: field.TypeInt64, Column: eventhead.FieldLast},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   filingcondition.Table,
 			Columns: filingcondition.Columns,
@@ -220,7 +350,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			filingcondition.FieldTimeLimits:  {Type: field.TypeJSON, Column: filingcondition.FieldTimeLimits},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   gridrevision.Table,
 			Columns: gridrevision.Columns,
@@ -236,7 +366,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			gridrevision.FieldUpdatedAt: {Type: field.TypeTime, Column: gridrevision.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   importjob.Table,
 			Columns: importjob.Columns,
@@ -261,7 +391,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			importjob.FieldStatus:    {Type: field.TypeEnum, Column: importjob.FieldStatus},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginthrottle.Table,
 			Columns: loginthrottle.Columns,
@@ -278,7 +408,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginthrottle.FieldLockedUntil: {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   region.Table,
 			Columns: region.Columns,
@@ -299,7 +429,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			region.FieldGeometry:   {Type: field.TypeString, Column: region.FieldGeometry},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -322,7 +452,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserAgent:    {Type: field.TypeString, Column: session.FieldUserAgent},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   taxonomyclass.Table,
 			Columns: taxonomyclass.Columns,
@@ -349,7 +479,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			taxonomyclass.FieldActive:       {Type: field.TypeBool, Column: taxonomyclass.FieldActive},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -377,7 +507,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldTimeZone:        {Type: field.TypeString, Column: tenant.FieldTimeZone},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   tenantevent.Table,
+			Columns: tenantevent.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: tenantevent.FieldID,
+			},
+		},
+		Type: "TenantEvent",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			tenantevent.FieldTenantID: {Type: field.TypeInt, Column: tenantevent.FieldTenantID},
+			tenantevent.FieldSeq:      {Type: field.TypeInt64, Column: tenantevent.FieldSeq},
+			tenantevent.FieldEventID:  {Type: field.TypeString, Column: tenantevent.FieldEventID},
+			tenantevent.FieldType:     {Type: field.TypeString, Column: tenantevent.FieldType},
+			tenantevent.FieldSubject:  {Type: field.TypeString, Column: tenantevent.FieldSubject},
+			tenantevent.FieldTime:     {Type: field.TypeTime, Column: tenantevent.FieldTime},
+			tenantevent.FieldData:     {Type: field.TypeBytes, Column: tenantevent.FieldData},
+		},
+	}
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unitgrid.Table,
 			Columns: unitgrid.Columns,
@@ -407,7 +557,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unitgrid.FieldValidTo:       {Type: field.TypeTime, Column: unitgrid.FieldValidTo},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -434,7 +584,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLastLoginAt:        {Type: field.TypeTime, Column: user.FieldLastLoginAt},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   workgrid.Table,
 			Columns: workgrid.Columns,
@@ -474,6 +624,66 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   casefile.TenantTable,
+			Columns: []string{casefile.TenantColumn},
+			Bidi:    false,
+		},
+		"CaseFile",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"steps",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   casefile.StepsTable,
+			Columns: []string{casefile.StepsColumn},
+			Bidi:    false,
+		},
+		"CaseFile",
+		"CaseStep",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   casenumbercounter.TenantTable,
+			Columns: []string{casenumbercounter.TenantColumn},
+			Bidi:    false,
+		},
+		"CaseNumberCounter",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   casestep.TenantTable,
+			Columns: []string{casestep.TenantColumn},
+			Bidi:    false,
+		},
+		"CaseStep",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"case_file",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   casestep.CaseFileTable,
+			Columns: []string{casestep.CaseFileColumn},
+			Bidi:    false,
+		},
+		"CaseStep",
+		"CaseFile",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   component.TenantTable,
 			Columns: []string{component.TenantColumn},
 			Bidi:    false,
@@ -491,6 +701,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"Department",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   eventhead.TenantTable,
+			Columns: []string{eventhead.TenantColumn},
+			Bidi:    false,
+		},
+		"EventHead",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -599,6 +821,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"Tenant",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   tenantevent.TenantTable,
+			Columns: []string{tenantevent.TenantColumn},
+			Bidi:    false,
+		},
+		"TenantEvent",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -1080,6 +1314,546 @@ func (f *AuthzRuleFilter) WhereV5(p entql.StringP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CaseFileQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CaseFileQuery builder.
+func (_q *CaseFileQuery) Filter() *CaseFileFilter {
+	return &CaseFileFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CaseFileMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CaseFileMutation builder.
+func (m *CaseFileMutation) Filter() *CaseFileFilter {
+	return &CaseFileFilter{config: m.config, predicateAdder: m}
+}
+
+// CaseFileFilter provides a generic filtering capability at runtime for CaseFileQuery.
+type CaseFileFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CaseFileFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CaseFileFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(casefile.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *CaseFileFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(casefile.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *CaseFileFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *CaseFileFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldUpdatedAt))
+}
+
+// WhereNumber applies the entql string predicate on the number field.
+func (f *CaseFileFilter) WhereNumber(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldNumber))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *CaseFileFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldSource))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *CaseFileFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldKind))
+}
+
+// WhereClassCode applies the entql string predicate on the class_code field.
+func (f *CaseFileFilter) WhereClassCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldClassCode))
+}
+
+// WhereDetailCode applies the entql string predicate on the detail_code field.
+func (f *CaseFileFilter) WhereDetailCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldDetailCode))
+}
+
+// WhereNationalClassCode applies the entql string predicate on the national_class_code field.
+func (f *CaseFileFilter) WhereNationalClassCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldNationalClassCode))
+}
+
+// WhereFilingConditionCode applies the entql string predicate on the filing_condition_code field.
+func (f *CaseFileFilter) WhereFilingConditionCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldFilingConditionCode))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *CaseFileFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldDescription))
+}
+
+// WhereLon applies the entql float64 predicate on the lon field.
+func (f *CaseFileFilter) WhereLon(p entql.Float64P) {
+	f.Where(p.Field(casefile.FieldLon))
+}
+
+// WhereLat applies the entql float64 predicate on the lat field.
+func (f *CaseFileFilter) WhereLat(p entql.Float64P) {
+	f.Where(p.Field(casefile.FieldLat))
+}
+
+// WhereAddress applies the entql string predicate on the address field.
+func (f *CaseFileFilter) WhereAddress(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldAddress))
+}
+
+// WhereGridCode applies the entql string predicate on the grid_code field.
+func (f *CaseFileFilter) WhereGridCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldGridCode))
+}
+
+// WhereCommunityCode applies the entql string predicate on the community_code field.
+func (f *CaseFileFilter) WhereCommunityCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldCommunityCode))
+}
+
+// WhereStreetCode applies the entql string predicate on the street_code field.
+func (f *CaseFileFilter) WhereStreetCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldStreetCode))
+}
+
+// WhereDistrictCode applies the entql string predicate on the district_code field.
+func (f *CaseFileFilter) WhereDistrictCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldDistrictCode))
+}
+
+// WhereAreaClass applies the entql string predicate on the area_class field.
+func (f *CaseFileFilter) WhereAreaClass(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldAreaClass))
+}
+
+// WhereComponentObjID applies the entql string predicate on the component_obj_id field.
+func (f *CaseFileFilter) WhereComponentObjID(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldComponentObjID))
+}
+
+// WhereUrgency applies the entql string predicate on the urgency field.
+func (f *CaseFileFilter) WhereUrgency(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldUrgency))
+}
+
+// WhereReporterName applies the entql string predicate on the reporter_name field.
+func (f *CaseFileFilter) WhereReporterName(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldReporterName))
+}
+
+// WhereReporterPhone applies the entql string predicate on the reporter_phone field.
+func (f *CaseFileFilter) WhereReporterPhone(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldReporterPhone))
+}
+
+// WhereReportedBy applies the entql string predicate on the reported_by field.
+func (f *CaseFileFilter) WhereReportedBy(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldReportedBy))
+}
+
+// WherePrimaryDepartmentCode applies the entql string predicate on the primary_department_code field.
+func (f *CaseFileFilter) WherePrimaryDepartmentCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldPrimaryDepartmentCode))
+}
+
+// WhereCoDepartmentCodes applies the entql json.RawMessage predicate on the co_department_codes field.
+func (f *CaseFileFilter) WhereCoDepartmentCodes(p entql.BytesP) {
+	f.Where(p.Field(casefile.FieldCoDepartmentCodes))
+}
+
+// WhereState applies the entql string predicate on the state field.
+func (f *CaseFileFilter) WhereState(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldState))
+}
+
+// WhereVersion applies the entql int64 predicate on the version field.
+func (f *CaseFileFilter) WhereVersion(p entql.Int64P) {
+	f.Where(p.Field(casefile.FieldVersion))
+}
+
+// WhereReportedAt applies the entql time.Time predicate on the reported_at field.
+func (f *CaseFileFilter) WhereReportedAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldReportedAt))
+}
+
+// WhereVerifiedAt applies the entql time.Time predicate on the verified_at field.
+func (f *CaseFileFilter) WhereVerifiedAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldVerifiedAt))
+}
+
+// WhereFiledAt applies the entql time.Time predicate on the filed_at field.
+func (f *CaseFileFilter) WhereFiledAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldFiledAt))
+}
+
+// WhereDispatchedAt applies the entql time.Time predicate on the dispatched_at field.
+func (f *CaseFileFilter) WhereDispatchedAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldDispatchedAt))
+}
+
+// WhereAcceptedAt applies the entql time.Time predicate on the accepted_at field.
+func (f *CaseFileFilter) WhereAcceptedAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldAcceptedAt))
+}
+
+// WhereFeedbackAt applies the entql time.Time predicate on the feedback_at field.
+func (f *CaseFileFilter) WhereFeedbackAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldFeedbackAt))
+}
+
+// WhereCheckedAt applies the entql time.Time predicate on the checked_at field.
+func (f *CaseFileFilter) WhereCheckedAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldCheckedAt))
+}
+
+// WhereClosedAt applies the entql time.Time predicate on the closed_at field.
+func (f *CaseFileFilter) WhereClosedAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldClosedAt))
+}
+
+// WhereVerifyDeadline applies the entql time.Time predicate on the verify_deadline field.
+func (f *CaseFileFilter) WhereVerifyDeadline(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldVerifyDeadline))
+}
+
+// WhereDispatchDeadline applies the entql time.Time predicate on the dispatch_deadline field.
+func (f *CaseFileFilter) WhereDispatchDeadline(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldDispatchDeadline))
+}
+
+// WhereDisposeDeadline applies the entql time.Time predicate on the dispose_deadline field.
+func (f *CaseFileFilter) WhereDisposeDeadline(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldDisposeDeadline))
+}
+
+// WhereCheckDeadline applies the entql time.Time predicate on the check_deadline field.
+func (f *CaseFileFilter) WhereCheckDeadline(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldCheckDeadline))
+}
+
+// WhereCloseDeadline applies the entql time.Time predicate on the close_deadline field.
+func (f *CaseFileFilter) WhereCloseDeadline(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldCloseDeadline))
+}
+
+// WhereHungAt applies the entql time.Time predicate on the hung_at field.
+func (f *CaseFileFilter) WhereHungAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldHungAt))
+}
+
+// WhereHangSeconds applies the entql int64 predicate on the hang_seconds field.
+func (f *CaseFileFilter) WhereHangSeconds(p entql.Int64P) {
+	f.Where(p.Field(casefile.FieldHangSeconds))
+}
+
+// WhereReworkCount applies the entql int predicate on the rework_count field.
+func (f *CaseFileFilter) WhereReworkCount(p entql.IntP) {
+	f.Where(p.Field(casefile.FieldReworkCount))
+}
+
+// WhereReturnCount applies the entql int predicate on the return_count field.
+func (f *CaseFileFilter) WhereReturnCount(p entql.IntP) {
+	f.Where(p.Field(casefile.FieldReturnCount))
+}
+
+// WhereExtensionCount applies the entql int predicate on the extension_count field.
+func (f *CaseFileFilter) WhereExtensionCount(p entql.IntP) {
+	f.Where(p.Field(casefile.FieldExtensionCount))
+}
+
+// WhereHangCount applies the entql int predicate on the hang_count field.
+func (f *CaseFileFilter) WhereHangCount(p entql.IntP) {
+	f.Where(p.Field(casefile.FieldHangCount))
+}
+
+// WhereReminderCount applies the entql int predicate on the reminder_count field.
+func (f *CaseFileFilter) WhereReminderCount(p entql.IntP) {
+	f.Where(p.Field(casefile.FieldReminderCount))
+}
+
+// WhereOverdue applies the entql bool predicate on the overdue field.
+func (f *CaseFileFilter) WhereOverdue(p entql.BoolP) {
+	f.Where(p.Field(casefile.FieldOverdue))
+}
+
+// WhereSupervised applies the entql bool predicate on the supervised field.
+func (f *CaseFileFilter) WhereSupervised(p entql.BoolP) {
+	f.Where(p.Field(casefile.FieldSupervised))
+}
+
+// WhereSelfHandled applies the entql bool predicate on the self_handled field.
+func (f *CaseFileFilter) WhereSelfHandled(p entql.BoolP) {
+	f.Where(p.Field(casefile.FieldSelfHandled))
+}
+
+// WhereMergedInto applies the entql string predicate on the merged_into field.
+func (f *CaseFileFilter) WhereMergedInto(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldMergedInto))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *CaseFileFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *CaseFileFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSteps applies a predicate to check if query has an edge steps.
+func (f *CaseFileFilter) WhereHasSteps() {
+	f.Where(entql.HasEdge("steps"))
+}
+
+// WhereHasStepsWith applies a predicate to check if query has an edge steps with a given conditions (other predicates).
+func (f *CaseFileFilter) WhereHasStepsWith(preds ...predicate.CaseStep) {
+	f.Where(entql.HasEdgeWith("steps", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *CaseNumberCounterQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CaseNumberCounterQuery builder.
+func (_q *CaseNumberCounterQuery) Filter() *CaseNumberCounterFilter {
+	return &CaseNumberCounterFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CaseNumberCounterMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CaseNumberCounterMutation builder.
+func (m *CaseNumberCounterMutation) Filter() *CaseNumberCounterFilter {
+	return &CaseNumberCounterFilter{config: m.config, predicateAdder: m}
+}
+
+// CaseNumberCounterFilter provides a generic filtering capability at runtime for CaseNumberCounterQuery.
+type CaseNumberCounterFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CaseNumberCounterFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CaseNumberCounterFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(casenumbercounter.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *CaseNumberCounterFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(casenumbercounter.FieldTenantID))
+}
+
+// WhereDay applies the entql string predicate on the day field.
+func (f *CaseNumberCounterFilter) WhereDay(p entql.StringP) {
+	f.Where(p.Field(casenumbercounter.FieldDay))
+}
+
+// WhereLast applies the entql int64 predicate on the last field.
+func (f *CaseNumberCounterFilter) WhereLast(p entql.Int64P) {
+	f.Where(p.Field(casenumbercounter.FieldLast))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *CaseNumberCounterFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *CaseNumberCounterFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *CaseStepQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CaseStepQuery builder.
+func (_q *CaseStepQuery) Filter() *CaseStepFilter {
+	return &CaseStepFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CaseStepMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CaseStepMutation builder.
+func (m *CaseStepMutation) Filter() *CaseStepFilter {
+	return &CaseStepFilter{config: m.config, predicateAdder: m}
+}
+
+// CaseStepFilter provides a generic filtering capability at runtime for CaseStepQuery.
+type CaseStepFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CaseStepFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CaseStepFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(casestep.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *CaseStepFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(casestep.FieldTenantID))
+}
+
+// WhereCaseID applies the entql int predicate on the case_id field.
+func (f *CaseStepFilter) WhereCaseID(p entql.IntP) {
+	f.Where(p.Field(casestep.FieldCaseID))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *CaseStepFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(casestep.FieldSeq))
+}
+
+// WhereOperation applies the entql string predicate on the operation field.
+func (f *CaseStepFilter) WhereOperation(p entql.StringP) {
+	f.Where(p.Field(casestep.FieldOperation))
+}
+
+// WhereFromState applies the entql string predicate on the from_state field.
+func (f *CaseStepFilter) WhereFromState(p entql.StringP) {
+	f.Where(p.Field(casestep.FieldFromState))
+}
+
+// WhereToState applies the entql string predicate on the to_state field.
+func (f *CaseStepFilter) WhereToState(p entql.StringP) {
+	f.Where(p.Field(casestep.FieldToState))
+}
+
+// WhereActor applies the entql string predicate on the actor field.
+func (f *CaseStepFilter) WhereActor(p entql.StringP) {
+	f.Where(p.Field(casestep.FieldActor))
+}
+
+// WhereActorName applies the entql string predicate on the actor_name field.
+func (f *CaseStepFilter) WhereActorName(p entql.StringP) {
+	f.Where(p.Field(casestep.FieldActorName))
+}
+
+// WherePost applies the entql string predicate on the post field.
+func (f *CaseStepFilter) WherePost(p entql.StringP) {
+	f.Where(p.Field(casestep.FieldPost))
+}
+
+// WhereOpinion applies the entql string predicate on the opinion field.
+func (f *CaseStepFilter) WhereOpinion(p entql.StringP) {
+	f.Where(p.Field(casestep.FieldOpinion))
+}
+
+// WhereLon applies the entql float64 predicate on the lon field.
+func (f *CaseStepFilter) WhereLon(p entql.Float64P) {
+	f.Where(p.Field(casestep.FieldLon))
+}
+
+// WhereLat applies the entql float64 predicate on the lat field.
+func (f *CaseStepFilter) WhereLat(p entql.Float64P) {
+	f.Where(p.Field(casestep.FieldLat))
+}
+
+// WhereAttachments applies the entql json.RawMessage predicate on the attachments field.
+func (f *CaseStepFilter) WhereAttachments(p entql.BytesP) {
+	f.Where(p.Field(casestep.FieldAttachments))
+}
+
+// WhereDetail applies the entql json.RawMessage predicate on the detail field.
+func (f *CaseStepFilter) WhereDetail(p entql.BytesP) {
+	f.Where(p.Field(casestep.FieldDetail))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *CaseStepFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(casestep.FieldAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *CaseStepFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *CaseStepFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCaseFile applies a predicate to check if query has an edge case_file.
+func (f *CaseStepFilter) WhereHasCaseFile() {
+	f.Where(entql.HasEdge("case_file"))
+}
+
+// WhereHasCaseFileWith applies a predicate to check if query has an edge case_file with a given conditions (other predicates).
+func (f *CaseStepFilter) WhereHasCaseFileWith(preds ...predicate.CaseFile) {
+	f.Where(entql.HasEdgeWith("case_file", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ComponentQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1108,7 +1882,7 @@ type ComponentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ComponentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1287,7 +2061,7 @@ type DepartmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DepartmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1358,6 +2132,75 @@ func (f *DepartmentFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *EventHeadQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EventHeadQuery builder.
+func (_q *EventHeadQuery) Filter() *EventHeadFilter {
+	return &EventHeadFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EventHeadMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EventHeadMutation builder.
+func (m *EventHeadMutation) Filter() *EventHeadFilter {
+	return &EventHeadFilter{config: m.config, predicateAdder: m}
+}
+
+// EventHeadFilter provides a generic filtering capability at runtime for EventHeadQuery.
+type EventHeadFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EventHeadFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *EventHeadFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(eventhead.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *EventHeadFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(eventhead.FieldTenantID))
+}
+
+// WhereStream applies the entql string predicate on the stream field.
+func (f *EventHeadFilter) WhereStream(p entql.StringP) {
+	f.Where(p.Field(eventhead.FieldStream))
+}
+
+// WhereLast applies the entql int64 predicate on the last field.
+func (f *EventHeadFilter) WhereLast(p entql.Int64P) {
+	f.Where(p.Field(eventhead.FieldLast))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *EventHeadFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *EventHeadFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *FilingConditionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1386,7 +2229,7 @@ type FilingConditionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FilingConditionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1495,7 +2338,7 @@ type GridRevisionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *GridRevisionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1564,7 +2407,7 @@ type ImportJobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ImportJobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1678,7 +2521,7 @@ type LoginThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1738,7 +2581,7 @@ type RegionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RegionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1832,7 +2675,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1950,7 +2793,7 @@ type TaxonomyClassFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaxonomyClassFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2074,7 +2917,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2189,6 +3032,95 @@ func (f *TenantFilter) WhereHasChildrenWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *TenantEventQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TenantEventQuery builder.
+func (_q *TenantEventQuery) Filter() *TenantEventFilter {
+	return &TenantEventFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TenantEventMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TenantEventMutation builder.
+func (m *TenantEventMutation) Filter() *TenantEventFilter {
+	return &TenantEventFilter{config: m.config, predicateAdder: m}
+}
+
+// TenantEventFilter provides a generic filtering capability at runtime for TenantEventQuery.
+type TenantEventFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TenantEventFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *TenantEventFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(tenantevent.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *TenantEventFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(tenantevent.FieldTenantID))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *TenantEventFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(tenantevent.FieldSeq))
+}
+
+// WhereEventID applies the entql string predicate on the event_id field.
+func (f *TenantEventFilter) WhereEventID(p entql.StringP) {
+	f.Where(p.Field(tenantevent.FieldEventID))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *TenantEventFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(tenantevent.FieldType))
+}
+
+// WhereSubject applies the entql string predicate on the subject field.
+func (f *TenantEventFilter) WhereSubject(p entql.StringP) {
+	f.Where(p.Field(tenantevent.FieldSubject))
+}
+
+// WhereTime applies the entql time.Time predicate on the time field.
+func (f *TenantEventFilter) WhereTime(p entql.TimeP) {
+	f.Where(p.Field(tenantevent.FieldTime))
+}
+
+// WhereData applies the entql []byte predicate on the data field.
+func (f *TenantEventFilter) WhereData(p entql.BytesP) {
+	f.Where(p.Field(tenantevent.FieldData))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *TenantEventFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *TenantEventFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UnitGridQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2217,7 +3149,7 @@ type UnitGridFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitGridFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2356,7 +3288,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2508,7 +3440,7 @@ type WorkGridFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WorkGridFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

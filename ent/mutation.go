@@ -16,8 +16,12 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/casefile"
+	"github.com/cityops/cityops/ent/casenumbercounter"
+	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
@@ -28,6 +32,7 @@ import (
 	"github.com/cityops/cityops/ent/session"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/tenantevent"
 	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
 	"github.com/cityops/cityops/ent/workgrid"
@@ -42,24 +47,29 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIKey          = "APIKey"
-	TypeAuditEntry      = "AuditEntry"
-	TypeAuditHead       = "AuditHead"
-	TypeAuthzRevision   = "AuthzRevision"
-	TypeAuthzRule       = "AuthzRule"
-	TypeComponent       = "Component"
-	TypeDepartment      = "Department"
-	TypeFilingCondition = "FilingCondition"
-	TypeGridRevision    = "GridRevision"
-	TypeImportJob       = "ImportJob"
-	TypeLoginThrottle   = "LoginThrottle"
-	TypeRegion          = "Region"
-	TypeSession         = "Session"
-	TypeTaxonomyClass   = "TaxonomyClass"
-	TypeTenant          = "Tenant"
-	TypeUnitGrid        = "UnitGrid"
-	TypeUser            = "User"
-	TypeWorkGrid        = "WorkGrid"
+	TypeAPIKey            = "APIKey"
+	TypeAuditEntry        = "AuditEntry"
+	TypeAuditHead         = "AuditHead"
+	TypeAuthzRevision     = "AuthzRevision"
+	TypeAuthzRule         = "AuthzRule"
+	TypeCaseFile          = "CaseFile"
+	TypeCaseNumberCounter = "CaseNumberCounter"
+	TypeCaseStep          = "CaseStep"
+	TypeComponent         = "Component"
+	TypeDepartment        = "Department"
+	TypeEventHead         = "EventHead"
+	TypeFilingCondition   = "FilingCondition"
+	TypeGridRevision      = "GridRevision"
+	TypeImportJob         = "ImportJob"
+	TypeLoginThrottle     = "LoginThrottle"
+	TypeRegion            = "Region"
+	TypeSession           = "Session"
+	TypeTaxonomyClass     = "TaxonomyClass"
+	TypeTenant            = "Tenant"
+	TypeTenantEvent       = "TenantEvent"
+	TypeUnitGrid          = "UnitGrid"
+	TypeUser              = "User"
+	TypeWorkGrid          = "WorkGrid"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -3845,6 +3855,5690 @@ func (m *AuthzRuleMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuthzRule edge %s", name)
 }
 
+// CaseFileMutation represents an operation that mutates the CaseFile nodes in the graph.
+type CaseFileMutation struct {
+	config
+	op                        Op
+	typ                       string
+	id                        *int
+	created_at                *time.Time
+	updated_at                *time.Time
+	number                    *string
+	source                    *casefile.Source
+	kind                      *casefile.Kind
+	class_code                *string
+	detail_code               *string
+	national_class_code       *string
+	filing_condition_code     *string
+	description               *string
+	lon                       *float64
+	addlon                    *float64
+	lat                       *float64
+	addlat                    *float64
+	address                   *string
+	grid_code                 *string
+	community_code            *string
+	street_code               *string
+	district_code             *string
+	area_class                *string
+	component_obj_id          *string
+	urgency                   *casefile.Urgency
+	reporter_name             *string
+	reporter_phone            *string
+	reported_by               *string
+	primary_department_code   *string
+	co_department_codes       *[]string
+	appendco_department_codes []string
+	state                     *casefile.State
+	version                   *int64
+	addversion                *int64
+	reported_at               *time.Time
+	verified_at               *time.Time
+	filed_at                  *time.Time
+	dispatched_at             *time.Time
+	accepted_at               *time.Time
+	feedback_at               *time.Time
+	checked_at                *time.Time
+	closed_at                 *time.Time
+	verify_deadline           *time.Time
+	dispatch_deadline         *time.Time
+	dispose_deadline          *time.Time
+	check_deadline            *time.Time
+	close_deadline            *time.Time
+	hung_at                   *time.Time
+	hang_seconds              *int64
+	addhang_seconds           *int64
+	rework_count              *int
+	addrework_count           *int
+	return_count              *int
+	addreturn_count           *int
+	extension_count           *int
+	addextension_count        *int
+	hang_count                *int
+	addhang_count             *int
+	reminder_count            *int
+	addreminder_count         *int
+	overdue                   *bool
+	supervised                *bool
+	self_handled              *bool
+	merged_into               *string
+	clearedFields             map[string]struct{}
+	tenant                    *int
+	clearedtenant             bool
+	steps                     map[int]struct{}
+	removedsteps              map[int]struct{}
+	clearedsteps              bool
+	done                      bool
+	oldValue                  func(context.Context) (*CaseFile, error)
+	predicates                []predicate.CaseFile
+}
+
+var _ ent.Mutation = (*CaseFileMutation)(nil)
+
+// casefileOption allows management of the mutation configuration using functional options.
+type casefileOption func(*CaseFileMutation)
+
+// newCaseFileMutation creates new mutation for the CaseFile entity.
+func newCaseFileMutation(c config, op Op, opts ...casefileOption) *CaseFileMutation {
+	m := &CaseFileMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCaseFile,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCaseFileID sets the ID field of the mutation.
+func withCaseFileID(id int) casefileOption {
+	return func(m *CaseFileMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CaseFile
+		)
+		m.oldValue = func(ctx context.Context) (*CaseFile, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CaseFile.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCaseFile sets the old CaseFile of the mutation.
+func withCaseFile(node *CaseFile) casefileOption {
+	return func(m *CaseFileMutation) {
+		m.oldValue = func(context.Context) (*CaseFile, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CaseFileMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CaseFileMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CaseFileMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CaseFileMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CaseFile.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *CaseFileMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *CaseFileMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *CaseFileMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CaseFileMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CaseFileMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CaseFileMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CaseFileMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CaseFileMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CaseFileMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetNumber sets the "number" field.
+func (m *CaseFileMutation) SetNumber(s string) {
+	m.number = &s
+}
+
+// Number returns the value of the "number" field in the mutation.
+func (m *CaseFileMutation) Number() (r string, exists bool) {
+	v := m.number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumber returns the old "number" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumber: %w", err)
+	}
+	return oldValue.Number, nil
+}
+
+// ResetNumber resets all changes to the "number" field.
+func (m *CaseFileMutation) ResetNumber() {
+	m.number = nil
+}
+
+// SetSource sets the "source" field.
+func (m *CaseFileMutation) SetSource(c casefile.Source) {
+	m.source = &c
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *CaseFileMutation) Source() (r casefile.Source, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldSource(ctx context.Context) (v casefile.Source, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *CaseFileMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *CaseFileMutation) SetKind(c casefile.Kind) {
+	m.kind = &c
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *CaseFileMutation) Kind() (r casefile.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldKind(ctx context.Context) (v casefile.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *CaseFileMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetClassCode sets the "class_code" field.
+func (m *CaseFileMutation) SetClassCode(s string) {
+	m.class_code = &s
+}
+
+// ClassCode returns the value of the "class_code" field in the mutation.
+func (m *CaseFileMutation) ClassCode() (r string, exists bool) {
+	v := m.class_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClassCode returns the old "class_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldClassCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClassCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClassCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClassCode: %w", err)
+	}
+	return oldValue.ClassCode, nil
+}
+
+// ResetClassCode resets all changes to the "class_code" field.
+func (m *CaseFileMutation) ResetClassCode() {
+	m.class_code = nil
+}
+
+// SetDetailCode sets the "detail_code" field.
+func (m *CaseFileMutation) SetDetailCode(s string) {
+	m.detail_code = &s
+}
+
+// DetailCode returns the value of the "detail_code" field in the mutation.
+func (m *CaseFileMutation) DetailCode() (r string, exists bool) {
+	v := m.detail_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDetailCode returns the old "detail_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldDetailCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDetailCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDetailCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDetailCode: %w", err)
+	}
+	return oldValue.DetailCode, nil
+}
+
+// ResetDetailCode resets all changes to the "detail_code" field.
+func (m *CaseFileMutation) ResetDetailCode() {
+	m.detail_code = nil
+}
+
+// SetNationalClassCode sets the "national_class_code" field.
+func (m *CaseFileMutation) SetNationalClassCode(s string) {
+	m.national_class_code = &s
+}
+
+// NationalClassCode returns the value of the "national_class_code" field in the mutation.
+func (m *CaseFileMutation) NationalClassCode() (r string, exists bool) {
+	v := m.national_class_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNationalClassCode returns the old "national_class_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldNationalClassCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNationalClassCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNationalClassCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNationalClassCode: %w", err)
+	}
+	return oldValue.NationalClassCode, nil
+}
+
+// ResetNationalClassCode resets all changes to the "national_class_code" field.
+func (m *CaseFileMutation) ResetNationalClassCode() {
+	m.national_class_code = nil
+}
+
+// SetFilingConditionCode sets the "filing_condition_code" field.
+func (m *CaseFileMutation) SetFilingConditionCode(s string) {
+	m.filing_condition_code = &s
+}
+
+// FilingConditionCode returns the value of the "filing_condition_code" field in the mutation.
+func (m *CaseFileMutation) FilingConditionCode() (r string, exists bool) {
+	v := m.filing_condition_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFilingConditionCode returns the old "filing_condition_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldFilingConditionCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFilingConditionCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFilingConditionCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFilingConditionCode: %w", err)
+	}
+	return oldValue.FilingConditionCode, nil
+}
+
+// ResetFilingConditionCode resets all changes to the "filing_condition_code" field.
+func (m *CaseFileMutation) ResetFilingConditionCode() {
+	m.filing_condition_code = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *CaseFileMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *CaseFileMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *CaseFileMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetLon sets the "lon" field.
+func (m *CaseFileMutation) SetLon(f float64) {
+	m.lon = &f
+	m.addlon = nil
+}
+
+// Lon returns the value of the "lon" field in the mutation.
+func (m *CaseFileMutation) Lon() (r float64, exists bool) {
+	v := m.lon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLon returns the old "lon" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldLon(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLon is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLon requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLon: %w", err)
+	}
+	return oldValue.Lon, nil
+}
+
+// AddLon adds f to the "lon" field.
+func (m *CaseFileMutation) AddLon(f float64) {
+	if m.addlon != nil {
+		*m.addlon += f
+	} else {
+		m.addlon = &f
+	}
+}
+
+// AddedLon returns the value that was added to the "lon" field in this mutation.
+func (m *CaseFileMutation) AddedLon() (r float64, exists bool) {
+	v := m.addlon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLon resets all changes to the "lon" field.
+func (m *CaseFileMutation) ResetLon() {
+	m.lon = nil
+	m.addlon = nil
+}
+
+// SetLat sets the "lat" field.
+func (m *CaseFileMutation) SetLat(f float64) {
+	m.lat = &f
+	m.addlat = nil
+}
+
+// Lat returns the value of the "lat" field in the mutation.
+func (m *CaseFileMutation) Lat() (r float64, exists bool) {
+	v := m.lat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLat returns the old "lat" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldLat(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLat: %w", err)
+	}
+	return oldValue.Lat, nil
+}
+
+// AddLat adds f to the "lat" field.
+func (m *CaseFileMutation) AddLat(f float64) {
+	if m.addlat != nil {
+		*m.addlat += f
+	} else {
+		m.addlat = &f
+	}
+}
+
+// AddedLat returns the value that was added to the "lat" field in this mutation.
+func (m *CaseFileMutation) AddedLat() (r float64, exists bool) {
+	v := m.addlat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLat resets all changes to the "lat" field.
+func (m *CaseFileMutation) ResetLat() {
+	m.lat = nil
+	m.addlat = nil
+}
+
+// SetAddress sets the "address" field.
+func (m *CaseFileMutation) SetAddress(s string) {
+	m.address = &s
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *CaseFileMutation) Address() (r string, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldAddress(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *CaseFileMutation) ResetAddress() {
+	m.address = nil
+}
+
+// SetGridCode sets the "grid_code" field.
+func (m *CaseFileMutation) SetGridCode(s string) {
+	m.grid_code = &s
+}
+
+// GridCode returns the value of the "grid_code" field in the mutation.
+func (m *CaseFileMutation) GridCode() (r string, exists bool) {
+	v := m.grid_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGridCode returns the old "grid_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldGridCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGridCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGridCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGridCode: %w", err)
+	}
+	return oldValue.GridCode, nil
+}
+
+// ResetGridCode resets all changes to the "grid_code" field.
+func (m *CaseFileMutation) ResetGridCode() {
+	m.grid_code = nil
+}
+
+// SetCommunityCode sets the "community_code" field.
+func (m *CaseFileMutation) SetCommunityCode(s string) {
+	m.community_code = &s
+}
+
+// CommunityCode returns the value of the "community_code" field in the mutation.
+func (m *CaseFileMutation) CommunityCode() (r string, exists bool) {
+	v := m.community_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCommunityCode returns the old "community_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldCommunityCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCommunityCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCommunityCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCommunityCode: %w", err)
+	}
+	return oldValue.CommunityCode, nil
+}
+
+// ResetCommunityCode resets all changes to the "community_code" field.
+func (m *CaseFileMutation) ResetCommunityCode() {
+	m.community_code = nil
+}
+
+// SetStreetCode sets the "street_code" field.
+func (m *CaseFileMutation) SetStreetCode(s string) {
+	m.street_code = &s
+}
+
+// StreetCode returns the value of the "street_code" field in the mutation.
+func (m *CaseFileMutation) StreetCode() (r string, exists bool) {
+	v := m.street_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStreetCode returns the old "street_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldStreetCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStreetCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStreetCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStreetCode: %w", err)
+	}
+	return oldValue.StreetCode, nil
+}
+
+// ResetStreetCode resets all changes to the "street_code" field.
+func (m *CaseFileMutation) ResetStreetCode() {
+	m.street_code = nil
+}
+
+// SetDistrictCode sets the "district_code" field.
+func (m *CaseFileMutation) SetDistrictCode(s string) {
+	m.district_code = &s
+}
+
+// DistrictCode returns the value of the "district_code" field in the mutation.
+func (m *CaseFileMutation) DistrictCode() (r string, exists bool) {
+	v := m.district_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictCode returns the old "district_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldDistrictCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictCode: %w", err)
+	}
+	return oldValue.DistrictCode, nil
+}
+
+// ResetDistrictCode resets all changes to the "district_code" field.
+func (m *CaseFileMutation) ResetDistrictCode() {
+	m.district_code = nil
+}
+
+// SetAreaClass sets the "area_class" field.
+func (m *CaseFileMutation) SetAreaClass(s string) {
+	m.area_class = &s
+}
+
+// AreaClass returns the value of the "area_class" field in the mutation.
+func (m *CaseFileMutation) AreaClass() (r string, exists bool) {
+	v := m.area_class
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAreaClass returns the old "area_class" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldAreaClass(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAreaClass is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAreaClass requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAreaClass: %w", err)
+	}
+	return oldValue.AreaClass, nil
+}
+
+// ResetAreaClass resets all changes to the "area_class" field.
+func (m *CaseFileMutation) ResetAreaClass() {
+	m.area_class = nil
+}
+
+// SetComponentObjID sets the "component_obj_id" field.
+func (m *CaseFileMutation) SetComponentObjID(s string) {
+	m.component_obj_id = &s
+}
+
+// ComponentObjID returns the value of the "component_obj_id" field in the mutation.
+func (m *CaseFileMutation) ComponentObjID() (r string, exists bool) {
+	v := m.component_obj_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComponentObjID returns the old "component_obj_id" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldComponentObjID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComponentObjID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComponentObjID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComponentObjID: %w", err)
+	}
+	return oldValue.ComponentObjID, nil
+}
+
+// ResetComponentObjID resets all changes to the "component_obj_id" field.
+func (m *CaseFileMutation) ResetComponentObjID() {
+	m.component_obj_id = nil
+}
+
+// SetUrgency sets the "urgency" field.
+func (m *CaseFileMutation) SetUrgency(c casefile.Urgency) {
+	m.urgency = &c
+}
+
+// Urgency returns the value of the "urgency" field in the mutation.
+func (m *CaseFileMutation) Urgency() (r casefile.Urgency, exists bool) {
+	v := m.urgency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUrgency returns the old "urgency" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldUrgency(ctx context.Context) (v casefile.Urgency, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUrgency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUrgency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUrgency: %w", err)
+	}
+	return oldValue.Urgency, nil
+}
+
+// ResetUrgency resets all changes to the "urgency" field.
+func (m *CaseFileMutation) ResetUrgency() {
+	m.urgency = nil
+}
+
+// SetReporterName sets the "reporter_name" field.
+func (m *CaseFileMutation) SetReporterName(s string) {
+	m.reporter_name = &s
+}
+
+// ReporterName returns the value of the "reporter_name" field in the mutation.
+func (m *CaseFileMutation) ReporterName() (r string, exists bool) {
+	v := m.reporter_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReporterName returns the old "reporter_name" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldReporterName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReporterName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReporterName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReporterName: %w", err)
+	}
+	return oldValue.ReporterName, nil
+}
+
+// ResetReporterName resets all changes to the "reporter_name" field.
+func (m *CaseFileMutation) ResetReporterName() {
+	m.reporter_name = nil
+}
+
+// SetReporterPhone sets the "reporter_phone" field.
+func (m *CaseFileMutation) SetReporterPhone(s string) {
+	m.reporter_phone = &s
+}
+
+// ReporterPhone returns the value of the "reporter_phone" field in the mutation.
+func (m *CaseFileMutation) ReporterPhone() (r string, exists bool) {
+	v := m.reporter_phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReporterPhone returns the old "reporter_phone" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldReporterPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReporterPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReporterPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReporterPhone: %w", err)
+	}
+	return oldValue.ReporterPhone, nil
+}
+
+// ResetReporterPhone resets all changes to the "reporter_phone" field.
+func (m *CaseFileMutation) ResetReporterPhone() {
+	m.reporter_phone = nil
+}
+
+// SetReportedBy sets the "reported_by" field.
+func (m *CaseFileMutation) SetReportedBy(s string) {
+	m.reported_by = &s
+}
+
+// ReportedBy returns the value of the "reported_by" field in the mutation.
+func (m *CaseFileMutation) ReportedBy() (r string, exists bool) {
+	v := m.reported_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReportedBy returns the old "reported_by" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldReportedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReportedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReportedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReportedBy: %w", err)
+	}
+	return oldValue.ReportedBy, nil
+}
+
+// ResetReportedBy resets all changes to the "reported_by" field.
+func (m *CaseFileMutation) ResetReportedBy() {
+	m.reported_by = nil
+}
+
+// SetPrimaryDepartmentCode sets the "primary_department_code" field.
+func (m *CaseFileMutation) SetPrimaryDepartmentCode(s string) {
+	m.primary_department_code = &s
+}
+
+// PrimaryDepartmentCode returns the value of the "primary_department_code" field in the mutation.
+func (m *CaseFileMutation) PrimaryDepartmentCode() (r string, exists bool) {
+	v := m.primary_department_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrimaryDepartmentCode returns the old "primary_department_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldPrimaryDepartmentCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrimaryDepartmentCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrimaryDepartmentCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrimaryDepartmentCode: %w", err)
+	}
+	return oldValue.PrimaryDepartmentCode, nil
+}
+
+// ResetPrimaryDepartmentCode resets all changes to the "primary_department_code" field.
+func (m *CaseFileMutation) ResetPrimaryDepartmentCode() {
+	m.primary_department_code = nil
+}
+
+// SetCoDepartmentCodes sets the "co_department_codes" field.
+func (m *CaseFileMutation) SetCoDepartmentCodes(s []string) {
+	m.co_department_codes = &s
+	m.appendco_department_codes = nil
+}
+
+// CoDepartmentCodes returns the value of the "co_department_codes" field in the mutation.
+func (m *CaseFileMutation) CoDepartmentCodes() (r []string, exists bool) {
+	v := m.co_department_codes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCoDepartmentCodes returns the old "co_department_codes" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldCoDepartmentCodes(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCoDepartmentCodes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCoDepartmentCodes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCoDepartmentCodes: %w", err)
+	}
+	return oldValue.CoDepartmentCodes, nil
+}
+
+// AppendCoDepartmentCodes adds s to the "co_department_codes" field.
+func (m *CaseFileMutation) AppendCoDepartmentCodes(s []string) {
+	m.appendco_department_codes = append(m.appendco_department_codes, s...)
+}
+
+// AppendedCoDepartmentCodes returns the list of values that were appended to the "co_department_codes" field in this mutation.
+func (m *CaseFileMutation) AppendedCoDepartmentCodes() ([]string, bool) {
+	if len(m.appendco_department_codes) == 0 {
+		return nil, false
+	}
+	return m.appendco_department_codes, true
+}
+
+// ResetCoDepartmentCodes resets all changes to the "co_department_codes" field.
+func (m *CaseFileMutation) ResetCoDepartmentCodes() {
+	m.co_department_codes = nil
+	m.appendco_department_codes = nil
+}
+
+// SetState sets the "state" field.
+func (m *CaseFileMutation) SetState(c casefile.State) {
+	m.state = &c
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *CaseFileMutation) State() (r casefile.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldState(ctx context.Context) (v casefile.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *CaseFileMutation) ResetState() {
+	m.state = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *CaseFileMutation) SetVersion(i int64) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *CaseFileMutation) Version() (r int64, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *CaseFileMutation) AddVersion(i int64) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *CaseFileMutation) AddedVersion() (r int64, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *CaseFileMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetReportedAt sets the "reported_at" field.
+func (m *CaseFileMutation) SetReportedAt(t time.Time) {
+	m.reported_at = &t
+}
+
+// ReportedAt returns the value of the "reported_at" field in the mutation.
+func (m *CaseFileMutation) ReportedAt() (r time.Time, exists bool) {
+	v := m.reported_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReportedAt returns the old "reported_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldReportedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReportedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReportedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReportedAt: %w", err)
+	}
+	return oldValue.ReportedAt, nil
+}
+
+// ClearReportedAt clears the value of the "reported_at" field.
+func (m *CaseFileMutation) ClearReportedAt() {
+	m.reported_at = nil
+	m.clearedFields[casefile.FieldReportedAt] = struct{}{}
+}
+
+// ReportedAtCleared returns if the "reported_at" field was cleared in this mutation.
+func (m *CaseFileMutation) ReportedAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldReportedAt]
+	return ok
+}
+
+// ResetReportedAt resets all changes to the "reported_at" field.
+func (m *CaseFileMutation) ResetReportedAt() {
+	m.reported_at = nil
+	delete(m.clearedFields, casefile.FieldReportedAt)
+}
+
+// SetVerifiedAt sets the "verified_at" field.
+func (m *CaseFileMutation) SetVerifiedAt(t time.Time) {
+	m.verified_at = &t
+}
+
+// VerifiedAt returns the value of the "verified_at" field in the mutation.
+func (m *CaseFileMutation) VerifiedAt() (r time.Time, exists bool) {
+	v := m.verified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerifiedAt returns the old "verified_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldVerifiedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerifiedAt: %w", err)
+	}
+	return oldValue.VerifiedAt, nil
+}
+
+// ClearVerifiedAt clears the value of the "verified_at" field.
+func (m *CaseFileMutation) ClearVerifiedAt() {
+	m.verified_at = nil
+	m.clearedFields[casefile.FieldVerifiedAt] = struct{}{}
+}
+
+// VerifiedAtCleared returns if the "verified_at" field was cleared in this mutation.
+func (m *CaseFileMutation) VerifiedAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldVerifiedAt]
+	return ok
+}
+
+// ResetVerifiedAt resets all changes to the "verified_at" field.
+func (m *CaseFileMutation) ResetVerifiedAt() {
+	m.verified_at = nil
+	delete(m.clearedFields, casefile.FieldVerifiedAt)
+}
+
+// SetFiledAt sets the "filed_at" field.
+func (m *CaseFileMutation) SetFiledAt(t time.Time) {
+	m.filed_at = &t
+}
+
+// FiledAt returns the value of the "filed_at" field in the mutation.
+func (m *CaseFileMutation) FiledAt() (r time.Time, exists bool) {
+	v := m.filed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFiledAt returns the old "filed_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldFiledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFiledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFiledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFiledAt: %w", err)
+	}
+	return oldValue.FiledAt, nil
+}
+
+// ClearFiledAt clears the value of the "filed_at" field.
+func (m *CaseFileMutation) ClearFiledAt() {
+	m.filed_at = nil
+	m.clearedFields[casefile.FieldFiledAt] = struct{}{}
+}
+
+// FiledAtCleared returns if the "filed_at" field was cleared in this mutation.
+func (m *CaseFileMutation) FiledAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldFiledAt]
+	return ok
+}
+
+// ResetFiledAt resets all changes to the "filed_at" field.
+func (m *CaseFileMutation) ResetFiledAt() {
+	m.filed_at = nil
+	delete(m.clearedFields, casefile.FieldFiledAt)
+}
+
+// SetDispatchedAt sets the "dispatched_at" field.
+func (m *CaseFileMutation) SetDispatchedAt(t time.Time) {
+	m.dispatched_at = &t
+}
+
+// DispatchedAt returns the value of the "dispatched_at" field in the mutation.
+func (m *CaseFileMutation) DispatchedAt() (r time.Time, exists bool) {
+	v := m.dispatched_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDispatchedAt returns the old "dispatched_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldDispatchedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDispatchedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDispatchedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDispatchedAt: %w", err)
+	}
+	return oldValue.DispatchedAt, nil
+}
+
+// ClearDispatchedAt clears the value of the "dispatched_at" field.
+func (m *CaseFileMutation) ClearDispatchedAt() {
+	m.dispatched_at = nil
+	m.clearedFields[casefile.FieldDispatchedAt] = struct{}{}
+}
+
+// DispatchedAtCleared returns if the "dispatched_at" field was cleared in this mutation.
+func (m *CaseFileMutation) DispatchedAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldDispatchedAt]
+	return ok
+}
+
+// ResetDispatchedAt resets all changes to the "dispatched_at" field.
+func (m *CaseFileMutation) ResetDispatchedAt() {
+	m.dispatched_at = nil
+	delete(m.clearedFields, casefile.FieldDispatchedAt)
+}
+
+// SetAcceptedAt sets the "accepted_at" field.
+func (m *CaseFileMutation) SetAcceptedAt(t time.Time) {
+	m.accepted_at = &t
+}
+
+// AcceptedAt returns the value of the "accepted_at" field in the mutation.
+func (m *CaseFileMutation) AcceptedAt() (r time.Time, exists bool) {
+	v := m.accepted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAcceptedAt returns the old "accepted_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldAcceptedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAcceptedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAcceptedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAcceptedAt: %w", err)
+	}
+	return oldValue.AcceptedAt, nil
+}
+
+// ClearAcceptedAt clears the value of the "accepted_at" field.
+func (m *CaseFileMutation) ClearAcceptedAt() {
+	m.accepted_at = nil
+	m.clearedFields[casefile.FieldAcceptedAt] = struct{}{}
+}
+
+// AcceptedAtCleared returns if the "accepted_at" field was cleared in this mutation.
+func (m *CaseFileMutation) AcceptedAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldAcceptedAt]
+	return ok
+}
+
+// ResetAcceptedAt resets all changes to the "accepted_at" field.
+func (m *CaseFileMutation) ResetAcceptedAt() {
+	m.accepted_at = nil
+	delete(m.clearedFields, casefile.FieldAcceptedAt)
+}
+
+// SetFeedbackAt sets the "feedback_at" field.
+func (m *CaseFileMutation) SetFeedbackAt(t time.Time) {
+	m.feedback_at = &t
+}
+
+// FeedbackAt returns the value of the "feedback_at" field in the mutation.
+func (m *CaseFileMutation) FeedbackAt() (r time.Time, exists bool) {
+	v := m.feedback_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeedbackAt returns the old "feedback_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldFeedbackAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeedbackAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeedbackAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeedbackAt: %w", err)
+	}
+	return oldValue.FeedbackAt, nil
+}
+
+// ClearFeedbackAt clears the value of the "feedback_at" field.
+func (m *CaseFileMutation) ClearFeedbackAt() {
+	m.feedback_at = nil
+	m.clearedFields[casefile.FieldFeedbackAt] = struct{}{}
+}
+
+// FeedbackAtCleared returns if the "feedback_at" field was cleared in this mutation.
+func (m *CaseFileMutation) FeedbackAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldFeedbackAt]
+	return ok
+}
+
+// ResetFeedbackAt resets all changes to the "feedback_at" field.
+func (m *CaseFileMutation) ResetFeedbackAt() {
+	m.feedback_at = nil
+	delete(m.clearedFields, casefile.FieldFeedbackAt)
+}
+
+// SetCheckedAt sets the "checked_at" field.
+func (m *CaseFileMutation) SetCheckedAt(t time.Time) {
+	m.checked_at = &t
+}
+
+// CheckedAt returns the value of the "checked_at" field in the mutation.
+func (m *CaseFileMutation) CheckedAt() (r time.Time, exists bool) {
+	v := m.checked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCheckedAt returns the old "checked_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldCheckedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCheckedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCheckedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCheckedAt: %w", err)
+	}
+	return oldValue.CheckedAt, nil
+}
+
+// ClearCheckedAt clears the value of the "checked_at" field.
+func (m *CaseFileMutation) ClearCheckedAt() {
+	m.checked_at = nil
+	m.clearedFields[casefile.FieldCheckedAt] = struct{}{}
+}
+
+// CheckedAtCleared returns if the "checked_at" field was cleared in this mutation.
+func (m *CaseFileMutation) CheckedAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldCheckedAt]
+	return ok
+}
+
+// ResetCheckedAt resets all changes to the "checked_at" field.
+func (m *CaseFileMutation) ResetCheckedAt() {
+	m.checked_at = nil
+	delete(m.clearedFields, casefile.FieldCheckedAt)
+}
+
+// SetClosedAt sets the "closed_at" field.
+func (m *CaseFileMutation) SetClosedAt(t time.Time) {
+	m.closed_at = &t
+}
+
+// ClosedAt returns the value of the "closed_at" field in the mutation.
+func (m *CaseFileMutation) ClosedAt() (r time.Time, exists bool) {
+	v := m.closed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClosedAt returns the old "closed_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldClosedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClosedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClosedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClosedAt: %w", err)
+	}
+	return oldValue.ClosedAt, nil
+}
+
+// ClearClosedAt clears the value of the "closed_at" field.
+func (m *CaseFileMutation) ClearClosedAt() {
+	m.closed_at = nil
+	m.clearedFields[casefile.FieldClosedAt] = struct{}{}
+}
+
+// ClosedAtCleared returns if the "closed_at" field was cleared in this mutation.
+func (m *CaseFileMutation) ClosedAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldClosedAt]
+	return ok
+}
+
+// ResetClosedAt resets all changes to the "closed_at" field.
+func (m *CaseFileMutation) ResetClosedAt() {
+	m.closed_at = nil
+	delete(m.clearedFields, casefile.FieldClosedAt)
+}
+
+// SetVerifyDeadline sets the "verify_deadline" field.
+func (m *CaseFileMutation) SetVerifyDeadline(t time.Time) {
+	m.verify_deadline = &t
+}
+
+// VerifyDeadline returns the value of the "verify_deadline" field in the mutation.
+func (m *CaseFileMutation) VerifyDeadline() (r time.Time, exists bool) {
+	v := m.verify_deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerifyDeadline returns the old "verify_deadline" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldVerifyDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerifyDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerifyDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerifyDeadline: %w", err)
+	}
+	return oldValue.VerifyDeadline, nil
+}
+
+// ClearVerifyDeadline clears the value of the "verify_deadline" field.
+func (m *CaseFileMutation) ClearVerifyDeadline() {
+	m.verify_deadline = nil
+	m.clearedFields[casefile.FieldVerifyDeadline] = struct{}{}
+}
+
+// VerifyDeadlineCleared returns if the "verify_deadline" field was cleared in this mutation.
+func (m *CaseFileMutation) VerifyDeadlineCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldVerifyDeadline]
+	return ok
+}
+
+// ResetVerifyDeadline resets all changes to the "verify_deadline" field.
+func (m *CaseFileMutation) ResetVerifyDeadline() {
+	m.verify_deadline = nil
+	delete(m.clearedFields, casefile.FieldVerifyDeadline)
+}
+
+// SetDispatchDeadline sets the "dispatch_deadline" field.
+func (m *CaseFileMutation) SetDispatchDeadline(t time.Time) {
+	m.dispatch_deadline = &t
+}
+
+// DispatchDeadline returns the value of the "dispatch_deadline" field in the mutation.
+func (m *CaseFileMutation) DispatchDeadline() (r time.Time, exists bool) {
+	v := m.dispatch_deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDispatchDeadline returns the old "dispatch_deadline" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldDispatchDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDispatchDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDispatchDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDispatchDeadline: %w", err)
+	}
+	return oldValue.DispatchDeadline, nil
+}
+
+// ClearDispatchDeadline clears the value of the "dispatch_deadline" field.
+func (m *CaseFileMutation) ClearDispatchDeadline() {
+	m.dispatch_deadline = nil
+	m.clearedFields[casefile.FieldDispatchDeadline] = struct{}{}
+}
+
+// DispatchDeadlineCleared returns if the "dispatch_deadline" field was cleared in this mutation.
+func (m *CaseFileMutation) DispatchDeadlineCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldDispatchDeadline]
+	return ok
+}
+
+// ResetDispatchDeadline resets all changes to the "dispatch_deadline" field.
+func (m *CaseFileMutation) ResetDispatchDeadline() {
+	m.dispatch_deadline = nil
+	delete(m.clearedFields, casefile.FieldDispatchDeadline)
+}
+
+// SetDisposeDeadline sets the "dispose_deadline" field.
+func (m *CaseFileMutation) SetDisposeDeadline(t time.Time) {
+	m.dispose_deadline = &t
+}
+
+// DisposeDeadline returns the value of the "dispose_deadline" field in the mutation.
+func (m *CaseFileMutation) DisposeDeadline() (r time.Time, exists bool) {
+	v := m.dispose_deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDisposeDeadline returns the old "dispose_deadline" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldDisposeDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDisposeDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDisposeDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDisposeDeadline: %w", err)
+	}
+	return oldValue.DisposeDeadline, nil
+}
+
+// ClearDisposeDeadline clears the value of the "dispose_deadline" field.
+func (m *CaseFileMutation) ClearDisposeDeadline() {
+	m.dispose_deadline = nil
+	m.clearedFields[casefile.FieldDisposeDeadline] = struct{}{}
+}
+
+// DisposeDeadlineCleared returns if the "dispose_deadline" field was cleared in this mutation.
+func (m *CaseFileMutation) DisposeDeadlineCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldDisposeDeadline]
+	return ok
+}
+
+// ResetDisposeDeadline resets all changes to the "dispose_deadline" field.
+func (m *CaseFileMutation) ResetDisposeDeadline() {
+	m.dispose_deadline = nil
+	delete(m.clearedFields, casefile.FieldDisposeDeadline)
+}
+
+// SetCheckDeadline sets the "check_deadline" field.
+func (m *CaseFileMutation) SetCheckDeadline(t time.Time) {
+	m.check_deadline = &t
+}
+
+// CheckDeadline returns the value of the "check_deadline" field in the mutation.
+func (m *CaseFileMutation) CheckDeadline() (r time.Time, exists bool) {
+	v := m.check_deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCheckDeadline returns the old "check_deadline" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldCheckDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCheckDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCheckDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCheckDeadline: %w", err)
+	}
+	return oldValue.CheckDeadline, nil
+}
+
+// ClearCheckDeadline clears the value of the "check_deadline" field.
+func (m *CaseFileMutation) ClearCheckDeadline() {
+	m.check_deadline = nil
+	m.clearedFields[casefile.FieldCheckDeadline] = struct{}{}
+}
+
+// CheckDeadlineCleared returns if the "check_deadline" field was cleared in this mutation.
+func (m *CaseFileMutation) CheckDeadlineCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldCheckDeadline]
+	return ok
+}
+
+// ResetCheckDeadline resets all changes to the "check_deadline" field.
+func (m *CaseFileMutation) ResetCheckDeadline() {
+	m.check_deadline = nil
+	delete(m.clearedFields, casefile.FieldCheckDeadline)
+}
+
+// SetCloseDeadline sets the "close_deadline" field.
+func (m *CaseFileMutation) SetCloseDeadline(t time.Time) {
+	m.close_deadline = &t
+}
+
+// CloseDeadline returns the value of the "close_deadline" field in the mutation.
+func (m *CaseFileMutation) CloseDeadline() (r time.Time, exists bool) {
+	v := m.close_deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCloseDeadline returns the old "close_deadline" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldCloseDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCloseDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCloseDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCloseDeadline: %w", err)
+	}
+	return oldValue.CloseDeadline, nil
+}
+
+// ClearCloseDeadline clears the value of the "close_deadline" field.
+func (m *CaseFileMutation) ClearCloseDeadline() {
+	m.close_deadline = nil
+	m.clearedFields[casefile.FieldCloseDeadline] = struct{}{}
+}
+
+// CloseDeadlineCleared returns if the "close_deadline" field was cleared in this mutation.
+func (m *CaseFileMutation) CloseDeadlineCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldCloseDeadline]
+	return ok
+}
+
+// ResetCloseDeadline resets all changes to the "close_deadline" field.
+func (m *CaseFileMutation) ResetCloseDeadline() {
+	m.close_deadline = nil
+	delete(m.clearedFields, casefile.FieldCloseDeadline)
+}
+
+// SetHungAt sets the "hung_at" field.
+func (m *CaseFileMutation) SetHungAt(t time.Time) {
+	m.hung_at = &t
+}
+
+// HungAt returns the value of the "hung_at" field in the mutation.
+func (m *CaseFileMutation) HungAt() (r time.Time, exists bool) {
+	v := m.hung_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHungAt returns the old "hung_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldHungAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHungAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHungAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHungAt: %w", err)
+	}
+	return oldValue.HungAt, nil
+}
+
+// ClearHungAt clears the value of the "hung_at" field.
+func (m *CaseFileMutation) ClearHungAt() {
+	m.hung_at = nil
+	m.clearedFields[casefile.FieldHungAt] = struct{}{}
+}
+
+// HungAtCleared returns if the "hung_at" field was cleared in this mutation.
+func (m *CaseFileMutation) HungAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldHungAt]
+	return ok
+}
+
+// ResetHungAt resets all changes to the "hung_at" field.
+func (m *CaseFileMutation) ResetHungAt() {
+	m.hung_at = nil
+	delete(m.clearedFields, casefile.FieldHungAt)
+}
+
+// SetHangSeconds sets the "hang_seconds" field.
+func (m *CaseFileMutation) SetHangSeconds(i int64) {
+	m.hang_seconds = &i
+	m.addhang_seconds = nil
+}
+
+// HangSeconds returns the value of the "hang_seconds" field in the mutation.
+func (m *CaseFileMutation) HangSeconds() (r int64, exists bool) {
+	v := m.hang_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHangSeconds returns the old "hang_seconds" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldHangSeconds(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHangSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHangSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHangSeconds: %w", err)
+	}
+	return oldValue.HangSeconds, nil
+}
+
+// AddHangSeconds adds i to the "hang_seconds" field.
+func (m *CaseFileMutation) AddHangSeconds(i int64) {
+	if m.addhang_seconds != nil {
+		*m.addhang_seconds += i
+	} else {
+		m.addhang_seconds = &i
+	}
+}
+
+// AddedHangSeconds returns the value that was added to the "hang_seconds" field in this mutation.
+func (m *CaseFileMutation) AddedHangSeconds() (r int64, exists bool) {
+	v := m.addhang_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHangSeconds resets all changes to the "hang_seconds" field.
+func (m *CaseFileMutation) ResetHangSeconds() {
+	m.hang_seconds = nil
+	m.addhang_seconds = nil
+}
+
+// SetReworkCount sets the "rework_count" field.
+func (m *CaseFileMutation) SetReworkCount(i int) {
+	m.rework_count = &i
+	m.addrework_count = nil
+}
+
+// ReworkCount returns the value of the "rework_count" field in the mutation.
+func (m *CaseFileMutation) ReworkCount() (r int, exists bool) {
+	v := m.rework_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReworkCount returns the old "rework_count" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldReworkCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReworkCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReworkCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReworkCount: %w", err)
+	}
+	return oldValue.ReworkCount, nil
+}
+
+// AddReworkCount adds i to the "rework_count" field.
+func (m *CaseFileMutation) AddReworkCount(i int) {
+	if m.addrework_count != nil {
+		*m.addrework_count += i
+	} else {
+		m.addrework_count = &i
+	}
+}
+
+// AddedReworkCount returns the value that was added to the "rework_count" field in this mutation.
+func (m *CaseFileMutation) AddedReworkCount() (r int, exists bool) {
+	v := m.addrework_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReworkCount resets all changes to the "rework_count" field.
+func (m *CaseFileMutation) ResetReworkCount() {
+	m.rework_count = nil
+	m.addrework_count = nil
+}
+
+// SetReturnCount sets the "return_count" field.
+func (m *CaseFileMutation) SetReturnCount(i int) {
+	m.return_count = &i
+	m.addreturn_count = nil
+}
+
+// ReturnCount returns the value of the "return_count" field in the mutation.
+func (m *CaseFileMutation) ReturnCount() (r int, exists bool) {
+	v := m.return_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReturnCount returns the old "return_count" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldReturnCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReturnCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReturnCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReturnCount: %w", err)
+	}
+	return oldValue.ReturnCount, nil
+}
+
+// AddReturnCount adds i to the "return_count" field.
+func (m *CaseFileMutation) AddReturnCount(i int) {
+	if m.addreturn_count != nil {
+		*m.addreturn_count += i
+	} else {
+		m.addreturn_count = &i
+	}
+}
+
+// AddedReturnCount returns the value that was added to the "return_count" field in this mutation.
+func (m *CaseFileMutation) AddedReturnCount() (r int, exists bool) {
+	v := m.addreturn_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReturnCount resets all changes to the "return_count" field.
+func (m *CaseFileMutation) ResetReturnCount() {
+	m.return_count = nil
+	m.addreturn_count = nil
+}
+
+// SetExtensionCount sets the "extension_count" field.
+func (m *CaseFileMutation) SetExtensionCount(i int) {
+	m.extension_count = &i
+	m.addextension_count = nil
+}
+
+// ExtensionCount returns the value of the "extension_count" field in the mutation.
+func (m *CaseFileMutation) ExtensionCount() (r int, exists bool) {
+	v := m.extension_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExtensionCount returns the old "extension_count" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldExtensionCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExtensionCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExtensionCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExtensionCount: %w", err)
+	}
+	return oldValue.ExtensionCount, nil
+}
+
+// AddExtensionCount adds i to the "extension_count" field.
+func (m *CaseFileMutation) AddExtensionCount(i int) {
+	if m.addextension_count != nil {
+		*m.addextension_count += i
+	} else {
+		m.addextension_count = &i
+	}
+}
+
+// AddedExtensionCount returns the value that was added to the "extension_count" field in this mutation.
+func (m *CaseFileMutation) AddedExtensionCount() (r int, exists bool) {
+	v := m.addextension_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetExtensionCount resets all changes to the "extension_count" field.
+func (m *CaseFileMutation) ResetExtensionCount() {
+	m.extension_count = nil
+	m.addextension_count = nil
+}
+
+// SetHangCount sets the "hang_count" field.
+func (m *CaseFileMutation) SetHangCount(i int) {
+	m.hang_count = &i
+	m.addhang_count = nil
+}
+
+// HangCount returns the value of the "hang_count" field in the mutation.
+func (m *CaseFileMutation) HangCount() (r int, exists bool) {
+	v := m.hang_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHangCount returns the old "hang_count" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldHangCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHangCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHangCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHangCount: %w", err)
+	}
+	return oldValue.HangCount, nil
+}
+
+// AddHangCount adds i to the "hang_count" field.
+func (m *CaseFileMutation) AddHangCount(i int) {
+	if m.addhang_count != nil {
+		*m.addhang_count += i
+	} else {
+		m.addhang_count = &i
+	}
+}
+
+// AddedHangCount returns the value that was added to the "hang_count" field in this mutation.
+func (m *CaseFileMutation) AddedHangCount() (r int, exists bool) {
+	v := m.addhang_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHangCount resets all changes to the "hang_count" field.
+func (m *CaseFileMutation) ResetHangCount() {
+	m.hang_count = nil
+	m.addhang_count = nil
+}
+
+// SetReminderCount sets the "reminder_count" field.
+func (m *CaseFileMutation) SetReminderCount(i int) {
+	m.reminder_count = &i
+	m.addreminder_count = nil
+}
+
+// ReminderCount returns the value of the "reminder_count" field in the mutation.
+func (m *CaseFileMutation) ReminderCount() (r int, exists bool) {
+	v := m.reminder_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReminderCount returns the old "reminder_count" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldReminderCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReminderCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReminderCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReminderCount: %w", err)
+	}
+	return oldValue.ReminderCount, nil
+}
+
+// AddReminderCount adds i to the "reminder_count" field.
+func (m *CaseFileMutation) AddReminderCount(i int) {
+	if m.addreminder_count != nil {
+		*m.addreminder_count += i
+	} else {
+		m.addreminder_count = &i
+	}
+}
+
+// AddedReminderCount returns the value that was added to the "reminder_count" field in this mutation.
+func (m *CaseFileMutation) AddedReminderCount() (r int, exists bool) {
+	v := m.addreminder_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReminderCount resets all changes to the "reminder_count" field.
+func (m *CaseFileMutation) ResetReminderCount() {
+	m.reminder_count = nil
+	m.addreminder_count = nil
+}
+
+// SetOverdue sets the "overdue" field.
+func (m *CaseFileMutation) SetOverdue(b bool) {
+	m.overdue = &b
+}
+
+// Overdue returns the value of the "overdue" field in the mutation.
+func (m *CaseFileMutation) Overdue() (r bool, exists bool) {
+	v := m.overdue
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOverdue returns the old "overdue" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldOverdue(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOverdue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOverdue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOverdue: %w", err)
+	}
+	return oldValue.Overdue, nil
+}
+
+// ResetOverdue resets all changes to the "overdue" field.
+func (m *CaseFileMutation) ResetOverdue() {
+	m.overdue = nil
+}
+
+// SetSupervised sets the "supervised" field.
+func (m *CaseFileMutation) SetSupervised(b bool) {
+	m.supervised = &b
+}
+
+// Supervised returns the value of the "supervised" field in the mutation.
+func (m *CaseFileMutation) Supervised() (r bool, exists bool) {
+	v := m.supervised
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupervised returns the old "supervised" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldSupervised(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupervised is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupervised requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupervised: %w", err)
+	}
+	return oldValue.Supervised, nil
+}
+
+// ResetSupervised resets all changes to the "supervised" field.
+func (m *CaseFileMutation) ResetSupervised() {
+	m.supervised = nil
+}
+
+// SetSelfHandled sets the "self_handled" field.
+func (m *CaseFileMutation) SetSelfHandled(b bool) {
+	m.self_handled = &b
+}
+
+// SelfHandled returns the value of the "self_handled" field in the mutation.
+func (m *CaseFileMutation) SelfHandled() (r bool, exists bool) {
+	v := m.self_handled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSelfHandled returns the old "self_handled" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldSelfHandled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSelfHandled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSelfHandled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSelfHandled: %w", err)
+	}
+	return oldValue.SelfHandled, nil
+}
+
+// ResetSelfHandled resets all changes to the "self_handled" field.
+func (m *CaseFileMutation) ResetSelfHandled() {
+	m.self_handled = nil
+}
+
+// SetMergedInto sets the "merged_into" field.
+func (m *CaseFileMutation) SetMergedInto(s string) {
+	m.merged_into = &s
+}
+
+// MergedInto returns the value of the "merged_into" field in the mutation.
+func (m *CaseFileMutation) MergedInto() (r string, exists bool) {
+	v := m.merged_into
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMergedInto returns the old "merged_into" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldMergedInto(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMergedInto is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMergedInto requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMergedInto: %w", err)
+	}
+	return oldValue.MergedInto, nil
+}
+
+// ResetMergedInto resets all changes to the "merged_into" field.
+func (m *CaseFileMutation) ResetMergedInto() {
+	m.merged_into = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *CaseFileMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[casefile.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *CaseFileMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *CaseFileMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *CaseFileMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// AddStepIDs adds the "steps" edge to the CaseStep entity by ids.
+func (m *CaseFileMutation) AddStepIDs(ids ...int) {
+	if m.steps == nil {
+		m.steps = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.steps[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSteps clears the "steps" edge to the CaseStep entity.
+func (m *CaseFileMutation) ClearSteps() {
+	m.clearedsteps = true
+}
+
+// StepsCleared reports if the "steps" edge to the CaseStep entity was cleared.
+func (m *CaseFileMutation) StepsCleared() bool {
+	return m.clearedsteps
+}
+
+// RemoveStepIDs removes the "steps" edge to the CaseStep entity by IDs.
+func (m *CaseFileMutation) RemoveStepIDs(ids ...int) {
+	if m.removedsteps == nil {
+		m.removedsteps = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.steps, ids[i])
+		m.removedsteps[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSteps returns the removed IDs of the "steps" edge to the CaseStep entity.
+func (m *CaseFileMutation) RemovedStepsIDs() (ids []int) {
+	for id := range m.removedsteps {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// StepsIDs returns the "steps" edge IDs in the mutation.
+func (m *CaseFileMutation) StepsIDs() (ids []int) {
+	for id := range m.steps {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSteps resets all changes to the "steps" edge.
+func (m *CaseFileMutation) ResetSteps() {
+	m.steps = nil
+	m.clearedsteps = false
+	m.removedsteps = nil
+}
+
+// Where appends a list predicates to the CaseFileMutation builder.
+func (m *CaseFileMutation) Where(ps ...predicate.CaseFile) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CaseFileMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CaseFileMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CaseFile, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CaseFileMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CaseFileMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CaseFile).
+func (m *CaseFileMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CaseFileMutation) Fields() []string {
+	fields := make([]string, 0, 52)
+	if m.tenant != nil {
+		fields = append(fields, casefile.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, casefile.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, casefile.FieldUpdatedAt)
+	}
+	if m.number != nil {
+		fields = append(fields, casefile.FieldNumber)
+	}
+	if m.source != nil {
+		fields = append(fields, casefile.FieldSource)
+	}
+	if m.kind != nil {
+		fields = append(fields, casefile.FieldKind)
+	}
+	if m.class_code != nil {
+		fields = append(fields, casefile.FieldClassCode)
+	}
+	if m.detail_code != nil {
+		fields = append(fields, casefile.FieldDetailCode)
+	}
+	if m.national_class_code != nil {
+		fields = append(fields, casefile.FieldNationalClassCode)
+	}
+	if m.filing_condition_code != nil {
+		fields = append(fields, casefile.FieldFilingConditionCode)
+	}
+	if m.description != nil {
+		fields = append(fields, casefile.FieldDescription)
+	}
+	if m.lon != nil {
+		fields = append(fields, casefile.FieldLon)
+	}
+	if m.lat != nil {
+		fields = append(fields, casefile.FieldLat)
+	}
+	if m.address != nil {
+		fields = append(fields, casefile.FieldAddress)
+	}
+	if m.grid_code != nil {
+		fields = append(fields, casefile.FieldGridCode)
+	}
+	if m.community_code != nil {
+		fields = append(fields, casefile.FieldCommunityCode)
+	}
+	if m.street_code != nil {
+		fields = append(fields, casefile.FieldStreetCode)
+	}
+	if m.district_code != nil {
+		fields = append(fields, casefile.FieldDistrictCode)
+	}
+	if m.area_class != nil {
+		fields = append(fields, casefile.FieldAreaClass)
+	}
+	if m.component_obj_id != nil {
+		fields = append(fields, casefile.FieldComponentObjID)
+	}
+	if m.urgency != nil {
+		fields = append(fields, casefile.FieldUrgency)
+	}
+	if m.reporter_name != nil {
+		fields = append(fields, casefile.FieldReporterName)
+	}
+	if m.reporter_phone != nil {
+		fields = append(fields, casefile.FieldReporterPhone)
+	}
+	if m.reported_by != nil {
+		fields = append(fields, casefile.FieldReportedBy)
+	}
+	if m.primary_department_code != nil {
+		fields = append(fields, casefile.FieldPrimaryDepartmentCode)
+	}
+	if m.co_department_codes != nil {
+		fields = append(fields, casefile.FieldCoDepartmentCodes)
+	}
+	if m.state != nil {
+		fields = append(fields, casefile.FieldState)
+	}
+	if m.version != nil {
+		fields = append(fields, casefile.FieldVersion)
+	}
+	if m.reported_at != nil {
+		fields = append(fields, casefile.FieldReportedAt)
+	}
+	if m.verified_at != nil {
+		fields = append(fields, casefile.FieldVerifiedAt)
+	}
+	if m.filed_at != nil {
+		fields = append(fields, casefile.FieldFiledAt)
+	}
+	if m.dispatched_at != nil {
+		fields = append(fields, casefile.FieldDispatchedAt)
+	}
+	if m.accepted_at != nil {
+		fields = append(fields, casefile.FieldAcceptedAt)
+	}
+	if m.feedback_at != nil {
+		fields = append(fields, casefile.FieldFeedbackAt)
+	}
+	if m.checked_at != nil {
+		fields = append(fields, casefile.FieldCheckedAt)
+	}
+	if m.closed_at != nil {
+		fields = append(fields, casefile.FieldClosedAt)
+	}
+	if m.verify_deadline != nil {
+		fields = append(fields, casefile.FieldVerifyDeadline)
+	}
+	if m.dispatch_deadline != nil {
+		fields = append(fields, casefile.FieldDispatchDeadline)
+	}
+	if m.dispose_deadline != nil {
+		fields = append(fields, casefile.FieldDisposeDeadline)
+	}
+	if m.check_deadline != nil {
+		fields = append(fields, casefile.FieldCheckDeadline)
+	}
+	if m.close_deadline != nil {
+		fields = append(fields, casefile.FieldCloseDeadline)
+	}
+	if m.hung_at != nil {
+		fields = append(fields, casefile.FieldHungAt)
+	}
+	if m.hang_seconds != nil {
+		fields = append(fields, casefile.FieldHangSeconds)
+	}
+	if m.rework_count != nil {
+		fields = append(fields, casefile.FieldReworkCount)
+	}
+	if m.return_count != nil {
+		fields = append(fields, casefile.FieldReturnCount)
+	}
+	if m.extension_count != nil {
+		fields = append(fields, casefile.FieldExtensionCount)
+	}
+	if m.hang_count != nil {
+		fields = append(fields, casefile.FieldHangCount)
+	}
+	if m.reminder_count != nil {
+		fields = append(fields, casefile.FieldReminderCount)
+	}
+	if m.overdue != nil {
+		fields = append(fields, casefile.FieldOverdue)
+	}
+	if m.supervised != nil {
+		fields = append(fields, casefile.FieldSupervised)
+	}
+	if m.self_handled != nil {
+		fields = append(fields, casefile.FieldSelfHandled)
+	}
+	if m.merged_into != nil {
+		fields = append(fields, casefile.FieldMergedInto)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CaseFileMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case casefile.FieldTenantID:
+		return m.TenantID()
+	case casefile.FieldCreatedAt:
+		return m.CreatedAt()
+	case casefile.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case casefile.FieldNumber:
+		return m.Number()
+	case casefile.FieldSource:
+		return m.Source()
+	case casefile.FieldKind:
+		return m.Kind()
+	case casefile.FieldClassCode:
+		return m.ClassCode()
+	case casefile.FieldDetailCode:
+		return m.DetailCode()
+	case casefile.FieldNationalClassCode:
+		return m.NationalClassCode()
+	case casefile.FieldFilingConditionCode:
+		return m.FilingConditionCode()
+	case casefile.FieldDescription:
+		return m.Description()
+	case casefile.FieldLon:
+		return m.Lon()
+	case casefile.FieldLat:
+		return m.Lat()
+	case casefile.FieldAddress:
+		return m.Address()
+	case casefile.FieldGridCode:
+		return m.GridCode()
+	case casefile.FieldCommunityCode:
+		return m.CommunityCode()
+	case casefile.FieldStreetCode:
+		return m.StreetCode()
+	case casefile.FieldDistrictCode:
+		return m.DistrictCode()
+	case casefile.FieldAreaClass:
+		return m.AreaClass()
+	case casefile.FieldComponentObjID:
+		return m.ComponentObjID()
+	case casefile.FieldUrgency:
+		return m.Urgency()
+	case casefile.FieldReporterName:
+		return m.ReporterName()
+	case casefile.FieldReporterPhone:
+		return m.ReporterPhone()
+	case casefile.FieldReportedBy:
+		return m.ReportedBy()
+	case casefile.FieldPrimaryDepartmentCode:
+		return m.PrimaryDepartmentCode()
+	case casefile.FieldCoDepartmentCodes:
+		return m.CoDepartmentCodes()
+	case casefile.FieldState:
+		return m.State()
+	case casefile.FieldVersion:
+		return m.Version()
+	case casefile.FieldReportedAt:
+		return m.ReportedAt()
+	case casefile.FieldVerifiedAt:
+		return m.VerifiedAt()
+	case casefile.FieldFiledAt:
+		return m.FiledAt()
+	case casefile.FieldDispatchedAt:
+		return m.DispatchedAt()
+	case casefile.FieldAcceptedAt:
+		return m.AcceptedAt()
+	case casefile.FieldFeedbackAt:
+		return m.FeedbackAt()
+	case casefile.FieldCheckedAt:
+		return m.CheckedAt()
+	case casefile.FieldClosedAt:
+		return m.ClosedAt()
+	case casefile.FieldVerifyDeadline:
+		return m.VerifyDeadline()
+	case casefile.FieldDispatchDeadline:
+		return m.DispatchDeadline()
+	case casefile.FieldDisposeDeadline:
+		return m.DisposeDeadline()
+	case casefile.FieldCheckDeadline:
+		return m.CheckDeadline()
+	case casefile.FieldCloseDeadline:
+		return m.CloseDeadline()
+	case casefile.FieldHungAt:
+		return m.HungAt()
+	case casefile.FieldHangSeconds:
+		return m.HangSeconds()
+	case casefile.FieldReworkCount:
+		return m.ReworkCount()
+	case casefile.FieldReturnCount:
+		return m.ReturnCount()
+	case casefile.FieldExtensionCount:
+		return m.ExtensionCount()
+	case casefile.FieldHangCount:
+		return m.HangCount()
+	case casefile.FieldReminderCount:
+		return m.ReminderCount()
+	case casefile.FieldOverdue:
+		return m.Overdue()
+	case casefile.FieldSupervised:
+		return m.Supervised()
+	case casefile.FieldSelfHandled:
+		return m.SelfHandled()
+	case casefile.FieldMergedInto:
+		return m.MergedInto()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CaseFileMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case casefile.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case casefile.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case casefile.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case casefile.FieldNumber:
+		return m.OldNumber(ctx)
+	case casefile.FieldSource:
+		return m.OldSource(ctx)
+	case casefile.FieldKind:
+		return m.OldKind(ctx)
+	case casefile.FieldClassCode:
+		return m.OldClassCode(ctx)
+	case casefile.FieldDetailCode:
+		return m.OldDetailCode(ctx)
+	case casefile.FieldNationalClassCode:
+		return m.OldNationalClassCode(ctx)
+	case casefile.FieldFilingConditionCode:
+		return m.OldFilingConditionCode(ctx)
+	case casefile.FieldDescription:
+		return m.OldDescription(ctx)
+	case casefile.FieldLon:
+		return m.OldLon(ctx)
+	case casefile.FieldLat:
+		return m.OldLat(ctx)
+	case casefile.FieldAddress:
+		return m.OldAddress(ctx)
+	case casefile.FieldGridCode:
+		return m.OldGridCode(ctx)
+	case casefile.FieldCommunityCode:
+		return m.OldCommunityCode(ctx)
+	case casefile.FieldStreetCode:
+		return m.OldStreetCode(ctx)
+	case casefile.FieldDistrictCode:
+		return m.OldDistrictCode(ctx)
+	case casefile.FieldAreaClass:
+		return m.OldAreaClass(ctx)
+	case casefile.FieldComponentObjID:
+		return m.OldComponentObjID(ctx)
+	case casefile.FieldUrgency:
+		return m.OldUrgency(ctx)
+	case casefile.FieldReporterName:
+		return m.OldReporterName(ctx)
+	case casefile.FieldReporterPhone:
+		return m.OldReporterPhone(ctx)
+	case casefile.FieldReportedBy:
+		return m.OldReportedBy(ctx)
+	case casefile.FieldPrimaryDepartmentCode:
+		return m.OldPrimaryDepartmentCode(ctx)
+	case casefile.FieldCoDepartmentCodes:
+		return m.OldCoDepartmentCodes(ctx)
+	case casefile.FieldState:
+		return m.OldState(ctx)
+	case casefile.FieldVersion:
+		return m.OldVersion(ctx)
+	case casefile.FieldReportedAt:
+		return m.OldReportedAt(ctx)
+	case casefile.FieldVerifiedAt:
+		return m.OldVerifiedAt(ctx)
+	case casefile.FieldFiledAt:
+		return m.OldFiledAt(ctx)
+	case casefile.FieldDispatchedAt:
+		return m.OldDispatchedAt(ctx)
+	case casefile.FieldAcceptedAt:
+		return m.OldAcceptedAt(ctx)
+	case casefile.FieldFeedbackAt:
+		return m.OldFeedbackAt(ctx)
+	case casefile.FieldCheckedAt:
+		return m.OldCheckedAt(ctx)
+	case casefile.FieldClosedAt:
+		return m.OldClosedAt(ctx)
+	case casefile.FieldVerifyDeadline:
+		return m.OldVerifyDeadline(ctx)
+	case casefile.FieldDispatchDeadline:
+		return m.OldDispatchDeadline(ctx)
+	case casefile.FieldDisposeDeadline:
+		return m.OldDisposeDeadline(ctx)
+	case casefile.FieldCheckDeadline:
+		return m.OldCheckDeadline(ctx)
+	case casefile.FieldCloseDeadline:
+		return m.OldCloseDeadline(ctx)
+	case casefile.FieldHungAt:
+		return m.OldHungAt(ctx)
+	case casefile.FieldHangSeconds:
+		return m.OldHangSeconds(ctx)
+	case casefile.FieldReworkCount:
+		return m.OldReworkCount(ctx)
+	case casefile.FieldReturnCount:
+		return m.OldReturnCount(ctx)
+	case casefile.FieldExtensionCount:
+		return m.OldExtensionCount(ctx)
+	case casefile.FieldHangCount:
+		return m.OldHangCount(ctx)
+	case casefile.FieldReminderCount:
+		return m.OldReminderCount(ctx)
+	case casefile.FieldOverdue:
+		return m.OldOverdue(ctx)
+	case casefile.FieldSupervised:
+		return m.OldSupervised(ctx)
+	case casefile.FieldSelfHandled:
+		return m.OldSelfHandled(ctx)
+	case casefile.FieldMergedInto:
+		return m.OldMergedInto(ctx)
+	}
+	return nil, fmt.Errorf("unknown CaseFile field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CaseFileMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case casefile.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case casefile.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case casefile.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case casefile.FieldNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumber(v)
+		return nil
+	case casefile.FieldSource:
+		v, ok := value.(casefile.Source)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case casefile.FieldKind:
+		v, ok := value.(casefile.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case casefile.FieldClassCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClassCode(v)
+		return nil
+	case casefile.FieldDetailCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDetailCode(v)
+		return nil
+	case casefile.FieldNationalClassCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNationalClassCode(v)
+		return nil
+	case casefile.FieldFilingConditionCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFilingConditionCode(v)
+		return nil
+	case casefile.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case casefile.FieldLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLon(v)
+		return nil
+	case casefile.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLat(v)
+		return nil
+	case casefile.FieldAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
+	case casefile.FieldGridCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGridCode(v)
+		return nil
+	case casefile.FieldCommunityCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCommunityCode(v)
+		return nil
+	case casefile.FieldStreetCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStreetCode(v)
+		return nil
+	case casefile.FieldDistrictCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictCode(v)
+		return nil
+	case casefile.FieldAreaClass:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAreaClass(v)
+		return nil
+	case casefile.FieldComponentObjID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComponentObjID(v)
+		return nil
+	case casefile.FieldUrgency:
+		v, ok := value.(casefile.Urgency)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUrgency(v)
+		return nil
+	case casefile.FieldReporterName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReporterName(v)
+		return nil
+	case casefile.FieldReporterPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReporterPhone(v)
+		return nil
+	case casefile.FieldReportedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReportedBy(v)
+		return nil
+	case casefile.FieldPrimaryDepartmentCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrimaryDepartmentCode(v)
+		return nil
+	case casefile.FieldCoDepartmentCodes:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCoDepartmentCodes(v)
+		return nil
+	case casefile.FieldState:
+		v, ok := value.(casefile.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case casefile.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case casefile.FieldReportedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReportedAt(v)
+		return nil
+	case casefile.FieldVerifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerifiedAt(v)
+		return nil
+	case casefile.FieldFiledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFiledAt(v)
+		return nil
+	case casefile.FieldDispatchedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDispatchedAt(v)
+		return nil
+	case casefile.FieldAcceptedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAcceptedAt(v)
+		return nil
+	case casefile.FieldFeedbackAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeedbackAt(v)
+		return nil
+	case casefile.FieldCheckedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCheckedAt(v)
+		return nil
+	case casefile.FieldClosedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClosedAt(v)
+		return nil
+	case casefile.FieldVerifyDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerifyDeadline(v)
+		return nil
+	case casefile.FieldDispatchDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDispatchDeadline(v)
+		return nil
+	case casefile.FieldDisposeDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDisposeDeadline(v)
+		return nil
+	case casefile.FieldCheckDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCheckDeadline(v)
+		return nil
+	case casefile.FieldCloseDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCloseDeadline(v)
+		return nil
+	case casefile.FieldHungAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHungAt(v)
+		return nil
+	case casefile.FieldHangSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHangSeconds(v)
+		return nil
+	case casefile.FieldReworkCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReworkCount(v)
+		return nil
+	case casefile.FieldReturnCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReturnCount(v)
+		return nil
+	case casefile.FieldExtensionCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExtensionCount(v)
+		return nil
+	case casefile.FieldHangCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHangCount(v)
+		return nil
+	case casefile.FieldReminderCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReminderCount(v)
+		return nil
+	case casefile.FieldOverdue:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOverdue(v)
+		return nil
+	case casefile.FieldSupervised:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupervised(v)
+		return nil
+	case casefile.FieldSelfHandled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSelfHandled(v)
+		return nil
+	case casefile.FieldMergedInto:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMergedInto(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CaseFile field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CaseFileMutation) AddedFields() []string {
+	var fields []string
+	if m.addlon != nil {
+		fields = append(fields, casefile.FieldLon)
+	}
+	if m.addlat != nil {
+		fields = append(fields, casefile.FieldLat)
+	}
+	if m.addversion != nil {
+		fields = append(fields, casefile.FieldVersion)
+	}
+	if m.addhang_seconds != nil {
+		fields = append(fields, casefile.FieldHangSeconds)
+	}
+	if m.addrework_count != nil {
+		fields = append(fields, casefile.FieldReworkCount)
+	}
+	if m.addreturn_count != nil {
+		fields = append(fields, casefile.FieldReturnCount)
+	}
+	if m.addextension_count != nil {
+		fields = append(fields, casefile.FieldExtensionCount)
+	}
+	if m.addhang_count != nil {
+		fields = append(fields, casefile.FieldHangCount)
+	}
+	if m.addreminder_count != nil {
+		fields = append(fields, casefile.FieldReminderCount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CaseFileMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case casefile.FieldLon:
+		return m.AddedLon()
+	case casefile.FieldLat:
+		return m.AddedLat()
+	case casefile.FieldVersion:
+		return m.AddedVersion()
+	case casefile.FieldHangSeconds:
+		return m.AddedHangSeconds()
+	case casefile.FieldReworkCount:
+		return m.AddedReworkCount()
+	case casefile.FieldReturnCount:
+		return m.AddedReturnCount()
+	case casefile.FieldExtensionCount:
+		return m.AddedExtensionCount()
+	case casefile.FieldHangCount:
+		return m.AddedHangCount()
+	case casefile.FieldReminderCount:
+		return m.AddedReminderCount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CaseFileMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case casefile.FieldLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLon(v)
+		return nil
+	case casefile.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLat(v)
+		return nil
+	case casefile.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case casefile.FieldHangSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHangSeconds(v)
+		return nil
+	case casefile.FieldReworkCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReworkCount(v)
+		return nil
+	case casefile.FieldReturnCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReturnCount(v)
+		return nil
+	case casefile.FieldExtensionCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddExtensionCount(v)
+		return nil
+	case casefile.FieldHangCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHangCount(v)
+		return nil
+	case casefile.FieldReminderCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReminderCount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CaseFile numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CaseFileMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(casefile.FieldReportedAt) {
+		fields = append(fields, casefile.FieldReportedAt)
+	}
+	if m.FieldCleared(casefile.FieldVerifiedAt) {
+		fields = append(fields, casefile.FieldVerifiedAt)
+	}
+	if m.FieldCleared(casefile.FieldFiledAt) {
+		fields = append(fields, casefile.FieldFiledAt)
+	}
+	if m.FieldCleared(casefile.FieldDispatchedAt) {
+		fields = append(fields, casefile.FieldDispatchedAt)
+	}
+	if m.FieldCleared(casefile.FieldAcceptedAt) {
+		fields = append(fields, casefile.FieldAcceptedAt)
+	}
+	if m.FieldCleared(casefile.FieldFeedbackAt) {
+		fields = append(fields, casefile.FieldFeedbackAt)
+	}
+	if m.FieldCleared(casefile.FieldCheckedAt) {
+		fields = append(fields, casefile.FieldCheckedAt)
+	}
+	if m.FieldCleared(casefile.FieldClosedAt) {
+		fields = append(fields, casefile.FieldClosedAt)
+	}
+	if m.FieldCleared(casefile.FieldVerifyDeadline) {
+		fields = append(fields, casefile.FieldVerifyDeadline)
+	}
+	if m.FieldCleared(casefile.FieldDispatchDeadline) {
+		fields = append(fields, casefile.FieldDispatchDeadline)
+	}
+	if m.FieldCleared(casefile.FieldDisposeDeadline) {
+		fields = append(fields, casefile.FieldDisposeDeadline)
+	}
+	if m.FieldCleared(casefile.FieldCheckDeadline) {
+		fields = append(fields, casefile.FieldCheckDeadline)
+	}
+	if m.FieldCleared(casefile.FieldCloseDeadline) {
+		fields = append(fields, casefile.FieldCloseDeadline)
+	}
+	if m.FieldCleared(casefile.FieldHungAt) {
+		fields = append(fields, casefile.FieldHungAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CaseFileMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CaseFileMutation) ClearField(name string) error {
+	switch name {
+	case casefile.FieldReportedAt:
+		m.ClearReportedAt()
+		return nil
+	case casefile.FieldVerifiedAt:
+		m.ClearVerifiedAt()
+		return nil
+	case casefile.FieldFiledAt:
+		m.ClearFiledAt()
+		return nil
+	case casefile.FieldDispatchedAt:
+		m.ClearDispatchedAt()
+		return nil
+	case casefile.FieldAcceptedAt:
+		m.ClearAcceptedAt()
+		return nil
+	case casefile.FieldFeedbackAt:
+		m.ClearFeedbackAt()
+		return nil
+	case casefile.FieldCheckedAt:
+		m.ClearCheckedAt()
+		return nil
+	case casefile.FieldClosedAt:
+		m.ClearClosedAt()
+		return nil
+	case casefile.FieldVerifyDeadline:
+		m.ClearVerifyDeadline()
+		return nil
+	case casefile.FieldDispatchDeadline:
+		m.ClearDispatchDeadline()
+		return nil
+	case casefile.FieldDisposeDeadline:
+		m.ClearDisposeDeadline()
+		return nil
+	case casefile.FieldCheckDeadline:
+		m.ClearCheckDeadline()
+		return nil
+	case casefile.FieldCloseDeadline:
+		m.ClearCloseDeadline()
+		return nil
+	case casefile.FieldHungAt:
+		m.ClearHungAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseFile nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CaseFileMutation) ResetField(name string) error {
+	switch name {
+	case casefile.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case casefile.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case casefile.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case casefile.FieldNumber:
+		m.ResetNumber()
+		return nil
+	case casefile.FieldSource:
+		m.ResetSource()
+		return nil
+	case casefile.FieldKind:
+		m.ResetKind()
+		return nil
+	case casefile.FieldClassCode:
+		m.ResetClassCode()
+		return nil
+	case casefile.FieldDetailCode:
+		m.ResetDetailCode()
+		return nil
+	case casefile.FieldNationalClassCode:
+		m.ResetNationalClassCode()
+		return nil
+	case casefile.FieldFilingConditionCode:
+		m.ResetFilingConditionCode()
+		return nil
+	case casefile.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case casefile.FieldLon:
+		m.ResetLon()
+		return nil
+	case casefile.FieldLat:
+		m.ResetLat()
+		return nil
+	case casefile.FieldAddress:
+		m.ResetAddress()
+		return nil
+	case casefile.FieldGridCode:
+		m.ResetGridCode()
+		return nil
+	case casefile.FieldCommunityCode:
+		m.ResetCommunityCode()
+		return nil
+	case casefile.FieldStreetCode:
+		m.ResetStreetCode()
+		return nil
+	case casefile.FieldDistrictCode:
+		m.ResetDistrictCode()
+		return nil
+	case casefile.FieldAreaClass:
+		m.ResetAreaClass()
+		return nil
+	case casefile.FieldComponentObjID:
+		m.ResetComponentObjID()
+		return nil
+	case casefile.FieldUrgency:
+		m.ResetUrgency()
+		return nil
+	case casefile.FieldReporterName:
+		m.ResetReporterName()
+		return nil
+	case casefile.FieldReporterPhone:
+		m.ResetReporterPhone()
+		return nil
+	case casefile.FieldReportedBy:
+		m.ResetReportedBy()
+		return nil
+	case casefile.FieldPrimaryDepartmentCode:
+		m.ResetPrimaryDepartmentCode()
+		return nil
+	case casefile.FieldCoDepartmentCodes:
+		m.ResetCoDepartmentCodes()
+		return nil
+	case casefile.FieldState:
+		m.ResetState()
+		return nil
+	case casefile.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case casefile.FieldReportedAt:
+		m.ResetReportedAt()
+		return nil
+	case casefile.FieldVerifiedAt:
+		m.ResetVerifiedAt()
+		return nil
+	case casefile.FieldFiledAt:
+		m.ResetFiledAt()
+		return nil
+	case casefile.FieldDispatchedAt:
+		m.ResetDispatchedAt()
+		return nil
+	case casefile.FieldAcceptedAt:
+		m.ResetAcceptedAt()
+		return nil
+	case casefile.FieldFeedbackAt:
+		m.ResetFeedbackAt()
+		return nil
+	case casefile.FieldCheckedAt:
+		m.ResetCheckedAt()
+		return nil
+	case casefile.FieldClosedAt:
+		m.ResetClosedAt()
+		return nil
+	case casefile.FieldVerifyDeadline:
+		m.ResetVerifyDeadline()
+		return nil
+	case casefile.FieldDispatchDeadline:
+		m.ResetDispatchDeadline()
+		return nil
+	case casefile.FieldDisposeDeadline:
+		m.ResetDisposeDeadline()
+		return nil
+	case casefile.FieldCheckDeadline:
+		m.ResetCheckDeadline()
+		return nil
+	case casefile.FieldCloseDeadline:
+		m.ResetCloseDeadline()
+		return nil
+	case casefile.FieldHungAt:
+		m.ResetHungAt()
+		return nil
+	case casefile.FieldHangSeconds:
+		m.ResetHangSeconds()
+		return nil
+	case casefile.FieldReworkCount:
+		m.ResetReworkCount()
+		return nil
+	case casefile.FieldReturnCount:
+		m.ResetReturnCount()
+		return nil
+	case casefile.FieldExtensionCount:
+		m.ResetExtensionCount()
+		return nil
+	case casefile.FieldHangCount:
+		m.ResetHangCount()
+		return nil
+	case casefile.FieldReminderCount:
+		m.ResetReminderCount()
+		return nil
+	case casefile.FieldOverdue:
+		m.ResetOverdue()
+		return nil
+	case casefile.FieldSupervised:
+		m.ResetSupervised()
+		return nil
+	case casefile.FieldSelfHandled:
+		m.ResetSelfHandled()
+		return nil
+	case casefile.FieldMergedInto:
+		m.ResetMergedInto()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseFile field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CaseFileMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.tenant != nil {
+		edges = append(edges, casefile.EdgeTenant)
+	}
+	if m.steps != nil {
+		edges = append(edges, casefile.EdgeSteps)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CaseFileMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case casefile.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case casefile.EdgeSteps:
+		ids := make([]ent.Value, 0, len(m.steps))
+		for id := range m.steps {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CaseFileMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedsteps != nil {
+		edges = append(edges, casefile.EdgeSteps)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CaseFileMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case casefile.EdgeSteps:
+		ids := make([]ent.Value, 0, len(m.removedsteps))
+		for id := range m.removedsteps {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CaseFileMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedtenant {
+		edges = append(edges, casefile.EdgeTenant)
+	}
+	if m.clearedsteps {
+		edges = append(edges, casefile.EdgeSteps)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CaseFileMutation) EdgeCleared(name string) bool {
+	switch name {
+	case casefile.EdgeTenant:
+		return m.clearedtenant
+	case casefile.EdgeSteps:
+		return m.clearedsteps
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CaseFileMutation) ClearEdge(name string) error {
+	switch name {
+	case casefile.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseFile unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CaseFileMutation) ResetEdge(name string) error {
+	switch name {
+	case casefile.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case casefile.EdgeSteps:
+		m.ResetSteps()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseFile edge %s", name)
+}
+
+// CaseNumberCounterMutation represents an operation that mutates the CaseNumberCounter nodes in the graph.
+type CaseNumberCounterMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	day           *string
+	last          *int64
+	addlast       *int64
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*CaseNumberCounter, error)
+	predicates    []predicate.CaseNumberCounter
+}
+
+var _ ent.Mutation = (*CaseNumberCounterMutation)(nil)
+
+// casenumbercounterOption allows management of the mutation configuration using functional options.
+type casenumbercounterOption func(*CaseNumberCounterMutation)
+
+// newCaseNumberCounterMutation creates new mutation for the CaseNumberCounter entity.
+func newCaseNumberCounterMutation(c config, op Op, opts ...casenumbercounterOption) *CaseNumberCounterMutation {
+	m := &CaseNumberCounterMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCaseNumberCounter,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCaseNumberCounterID sets the ID field of the mutation.
+func withCaseNumberCounterID(id int) casenumbercounterOption {
+	return func(m *CaseNumberCounterMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CaseNumberCounter
+		)
+		m.oldValue = func(ctx context.Context) (*CaseNumberCounter, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CaseNumberCounter.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCaseNumberCounter sets the old CaseNumberCounter of the mutation.
+func withCaseNumberCounter(node *CaseNumberCounter) casenumbercounterOption {
+	return func(m *CaseNumberCounterMutation) {
+		m.oldValue = func(context.Context) (*CaseNumberCounter, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CaseNumberCounterMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CaseNumberCounterMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CaseNumberCounterMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CaseNumberCounterMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CaseNumberCounter.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *CaseNumberCounterMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *CaseNumberCounterMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the CaseNumberCounter entity.
+// If the CaseNumberCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseNumberCounterMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *CaseNumberCounterMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetDay sets the "day" field.
+func (m *CaseNumberCounterMutation) SetDay(s string) {
+	m.day = &s
+}
+
+// Day returns the value of the "day" field in the mutation.
+func (m *CaseNumberCounterMutation) Day() (r string, exists bool) {
+	v := m.day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDay returns the old "day" field's value of the CaseNumberCounter entity.
+// If the CaseNumberCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseNumberCounterMutation) OldDay(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDay is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDay requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDay: %w", err)
+	}
+	return oldValue.Day, nil
+}
+
+// ResetDay resets all changes to the "day" field.
+func (m *CaseNumberCounterMutation) ResetDay() {
+	m.day = nil
+}
+
+// SetLast sets the "last" field.
+func (m *CaseNumberCounterMutation) SetLast(i int64) {
+	m.last = &i
+	m.addlast = nil
+}
+
+// Last returns the value of the "last" field in the mutation.
+func (m *CaseNumberCounterMutation) Last() (r int64, exists bool) {
+	v := m.last
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLast returns the old "last" field's value of the CaseNumberCounter entity.
+// If the CaseNumberCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseNumberCounterMutation) OldLast(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLast is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLast requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLast: %w", err)
+	}
+	return oldValue.Last, nil
+}
+
+// AddLast adds i to the "last" field.
+func (m *CaseNumberCounterMutation) AddLast(i int64) {
+	if m.addlast != nil {
+		*m.addlast += i
+	} else {
+		m.addlast = &i
+	}
+}
+
+// AddedLast returns the value that was added to the "last" field in this mutation.
+func (m *CaseNumberCounterMutation) AddedLast() (r int64, exists bool) {
+	v := m.addlast
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLast resets all changes to the "last" field.
+func (m *CaseNumberCounterMutation) ResetLast() {
+	m.last = nil
+	m.addlast = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *CaseNumberCounterMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[casenumbercounter.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *CaseNumberCounterMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *CaseNumberCounterMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *CaseNumberCounterMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the CaseNumberCounterMutation builder.
+func (m *CaseNumberCounterMutation) Where(ps ...predicate.CaseNumberCounter) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CaseNumberCounterMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CaseNumberCounterMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CaseNumberCounter, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CaseNumberCounterMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CaseNumberCounterMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CaseNumberCounter).
+func (m *CaseNumberCounterMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CaseNumberCounterMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.tenant != nil {
+		fields = append(fields, casenumbercounter.FieldTenantID)
+	}
+	if m.day != nil {
+		fields = append(fields, casenumbercounter.FieldDay)
+	}
+	if m.last != nil {
+		fields = append(fields, casenumbercounter.FieldLast)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CaseNumberCounterMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case casenumbercounter.FieldTenantID:
+		return m.TenantID()
+	case casenumbercounter.FieldDay:
+		return m.Day()
+	case casenumbercounter.FieldLast:
+		return m.Last()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CaseNumberCounterMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case casenumbercounter.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case casenumbercounter.FieldDay:
+		return m.OldDay(ctx)
+	case casenumbercounter.FieldLast:
+		return m.OldLast(ctx)
+	}
+	return nil, fmt.Errorf("unknown CaseNumberCounter field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CaseNumberCounterMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case casenumbercounter.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case casenumbercounter.FieldDay:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDay(v)
+		return nil
+	case casenumbercounter.FieldLast:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLast(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CaseNumberCounter field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CaseNumberCounterMutation) AddedFields() []string {
+	var fields []string
+	if m.addlast != nil {
+		fields = append(fields, casenumbercounter.FieldLast)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CaseNumberCounterMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case casenumbercounter.FieldLast:
+		return m.AddedLast()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CaseNumberCounterMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case casenumbercounter.FieldLast:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLast(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CaseNumberCounter numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CaseNumberCounterMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CaseNumberCounterMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CaseNumberCounterMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CaseNumberCounter nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CaseNumberCounterMutation) ResetField(name string) error {
+	switch name {
+	case casenumbercounter.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case casenumbercounter.FieldDay:
+		m.ResetDay()
+		return nil
+	case casenumbercounter.FieldLast:
+		m.ResetLast()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseNumberCounter field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CaseNumberCounterMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, casenumbercounter.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CaseNumberCounterMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case casenumbercounter.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CaseNumberCounterMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CaseNumberCounterMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CaseNumberCounterMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, casenumbercounter.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CaseNumberCounterMutation) EdgeCleared(name string) bool {
+	switch name {
+	case casenumbercounter.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CaseNumberCounterMutation) ClearEdge(name string) error {
+	switch name {
+	case casenumbercounter.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseNumberCounter unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CaseNumberCounterMutation) ResetEdge(name string) error {
+	switch name {
+	case casenumbercounter.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseNumberCounter edge %s", name)
+}
+
+// CaseStepMutation represents an operation that mutates the CaseStep nodes in the graph.
+type CaseStepMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	seq               *int64
+	addseq            *int64
+	operation         *string
+	from_state        *string
+	to_state          *string
+	actor             *string
+	actor_name        *string
+	post              *string
+	opinion           *string
+	lon               *float64
+	addlon            *float64
+	lat               *float64
+	addlat            *float64
+	attachments       *[]string
+	appendattachments []string
+	detail            *map[string]string
+	at                *time.Time
+	clearedFields     map[string]struct{}
+	tenant            *int
+	clearedtenant     bool
+	case_file         *int
+	clearedcase_file  bool
+	done              bool
+	oldValue          func(context.Context) (*CaseStep, error)
+	predicates        []predicate.CaseStep
+}
+
+var _ ent.Mutation = (*CaseStepMutation)(nil)
+
+// casestepOption allows management of the mutation configuration using functional options.
+type casestepOption func(*CaseStepMutation)
+
+// newCaseStepMutation creates new mutation for the CaseStep entity.
+func newCaseStepMutation(c config, op Op, opts ...casestepOption) *CaseStepMutation {
+	m := &CaseStepMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCaseStep,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCaseStepID sets the ID field of the mutation.
+func withCaseStepID(id int) casestepOption {
+	return func(m *CaseStepMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CaseStep
+		)
+		m.oldValue = func(ctx context.Context) (*CaseStep, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CaseStep.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCaseStep sets the old CaseStep of the mutation.
+func withCaseStep(node *CaseStep) casestepOption {
+	return func(m *CaseStepMutation) {
+		m.oldValue = func(context.Context) (*CaseStep, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CaseStepMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CaseStepMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CaseStepMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CaseStepMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CaseStep.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *CaseStepMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *CaseStepMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *CaseStepMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCaseID sets the "case_id" field.
+func (m *CaseStepMutation) SetCaseID(i int) {
+	m.case_file = &i
+}
+
+// CaseID returns the value of the "case_id" field in the mutation.
+func (m *CaseStepMutation) CaseID() (r int, exists bool) {
+	v := m.case_file
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCaseID returns the old "case_id" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldCaseID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCaseID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCaseID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCaseID: %w", err)
+	}
+	return oldValue.CaseID, nil
+}
+
+// ResetCaseID resets all changes to the "case_id" field.
+func (m *CaseStepMutation) ResetCaseID() {
+	m.case_file = nil
+}
+
+// SetSeq sets the "seq" field.
+func (m *CaseStepMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *CaseStepMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *CaseStepMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *CaseStepMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *CaseStepMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// SetOperation sets the "operation" field.
+func (m *CaseStepMutation) SetOperation(s string) {
+	m.operation = &s
+}
+
+// Operation returns the value of the "operation" field in the mutation.
+func (m *CaseStepMutation) Operation() (r string, exists bool) {
+	v := m.operation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOperation returns the old "operation" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldOperation(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOperation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOperation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOperation: %w", err)
+	}
+	return oldValue.Operation, nil
+}
+
+// ResetOperation resets all changes to the "operation" field.
+func (m *CaseStepMutation) ResetOperation() {
+	m.operation = nil
+}
+
+// SetFromState sets the "from_state" field.
+func (m *CaseStepMutation) SetFromState(s string) {
+	m.from_state = &s
+}
+
+// FromState returns the value of the "from_state" field in the mutation.
+func (m *CaseStepMutation) FromState() (r string, exists bool) {
+	v := m.from_state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFromState returns the old "from_state" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldFromState(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFromState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFromState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFromState: %w", err)
+	}
+	return oldValue.FromState, nil
+}
+
+// ResetFromState resets all changes to the "from_state" field.
+func (m *CaseStepMutation) ResetFromState() {
+	m.from_state = nil
+}
+
+// SetToState sets the "to_state" field.
+func (m *CaseStepMutation) SetToState(s string) {
+	m.to_state = &s
+}
+
+// ToState returns the value of the "to_state" field in the mutation.
+func (m *CaseStepMutation) ToState() (r string, exists bool) {
+	v := m.to_state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldToState returns the old "to_state" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldToState(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldToState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldToState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldToState: %w", err)
+	}
+	return oldValue.ToState, nil
+}
+
+// ResetToState resets all changes to the "to_state" field.
+func (m *CaseStepMutation) ResetToState() {
+	m.to_state = nil
+}
+
+// SetActor sets the "actor" field.
+func (m *CaseStepMutation) SetActor(s string) {
+	m.actor = &s
+}
+
+// Actor returns the value of the "actor" field in the mutation.
+func (m *CaseStepMutation) Actor() (r string, exists bool) {
+	v := m.actor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActor returns the old "actor" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldActor(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActor: %w", err)
+	}
+	return oldValue.Actor, nil
+}
+
+// ResetActor resets all changes to the "actor" field.
+func (m *CaseStepMutation) ResetActor() {
+	m.actor = nil
+}
+
+// SetActorName sets the "actor_name" field.
+func (m *CaseStepMutation) SetActorName(s string) {
+	m.actor_name = &s
+}
+
+// ActorName returns the value of the "actor_name" field in the mutation.
+func (m *CaseStepMutation) ActorName() (r string, exists bool) {
+	v := m.actor_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActorName returns the old "actor_name" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldActorName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActorName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActorName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActorName: %w", err)
+	}
+	return oldValue.ActorName, nil
+}
+
+// ResetActorName resets all changes to the "actor_name" field.
+func (m *CaseStepMutation) ResetActorName() {
+	m.actor_name = nil
+}
+
+// SetPost sets the "post" field.
+func (m *CaseStepMutation) SetPost(s string) {
+	m.post = &s
+}
+
+// Post returns the value of the "post" field in the mutation.
+func (m *CaseStepMutation) Post() (r string, exists bool) {
+	v := m.post
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPost returns the old "post" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldPost(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPost is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPost requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPost: %w", err)
+	}
+	return oldValue.Post, nil
+}
+
+// ResetPost resets all changes to the "post" field.
+func (m *CaseStepMutation) ResetPost() {
+	m.post = nil
+}
+
+// SetOpinion sets the "opinion" field.
+func (m *CaseStepMutation) SetOpinion(s string) {
+	m.opinion = &s
+}
+
+// Opinion returns the value of the "opinion" field in the mutation.
+func (m *CaseStepMutation) Opinion() (r string, exists bool) {
+	v := m.opinion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOpinion returns the old "opinion" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldOpinion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOpinion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOpinion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOpinion: %w", err)
+	}
+	return oldValue.Opinion, nil
+}
+
+// ResetOpinion resets all changes to the "opinion" field.
+func (m *CaseStepMutation) ResetOpinion() {
+	m.opinion = nil
+}
+
+// SetLon sets the "lon" field.
+func (m *CaseStepMutation) SetLon(f float64) {
+	m.lon = &f
+	m.addlon = nil
+}
+
+// Lon returns the value of the "lon" field in the mutation.
+func (m *CaseStepMutation) Lon() (r float64, exists bool) {
+	v := m.lon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLon returns the old "lon" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldLon(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLon is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLon requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLon: %w", err)
+	}
+	return oldValue.Lon, nil
+}
+
+// AddLon adds f to the "lon" field.
+func (m *CaseStepMutation) AddLon(f float64) {
+	if m.addlon != nil {
+		*m.addlon += f
+	} else {
+		m.addlon = &f
+	}
+}
+
+// AddedLon returns the value that was added to the "lon" field in this mutation.
+func (m *CaseStepMutation) AddedLon() (r float64, exists bool) {
+	v := m.addlon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLon clears the value of the "lon" field.
+func (m *CaseStepMutation) ClearLon() {
+	m.lon = nil
+	m.addlon = nil
+	m.clearedFields[casestep.FieldLon] = struct{}{}
+}
+
+// LonCleared returns if the "lon" field was cleared in this mutation.
+func (m *CaseStepMutation) LonCleared() bool {
+	_, ok := m.clearedFields[casestep.FieldLon]
+	return ok
+}
+
+// ResetLon resets all changes to the "lon" field.
+func (m *CaseStepMutation) ResetLon() {
+	m.lon = nil
+	m.addlon = nil
+	delete(m.clearedFields, casestep.FieldLon)
+}
+
+// SetLat sets the "lat" field.
+func (m *CaseStepMutation) SetLat(f float64) {
+	m.lat = &f
+	m.addlat = nil
+}
+
+// Lat returns the value of the "lat" field in the mutation.
+func (m *CaseStepMutation) Lat() (r float64, exists bool) {
+	v := m.lat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLat returns the old "lat" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldLat(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLat: %w", err)
+	}
+	return oldValue.Lat, nil
+}
+
+// AddLat adds f to the "lat" field.
+func (m *CaseStepMutation) AddLat(f float64) {
+	if m.addlat != nil {
+		*m.addlat += f
+	} else {
+		m.addlat = &f
+	}
+}
+
+// AddedLat returns the value that was added to the "lat" field in this mutation.
+func (m *CaseStepMutation) AddedLat() (r float64, exists bool) {
+	v := m.addlat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLat clears the value of the "lat" field.
+func (m *CaseStepMutation) ClearLat() {
+	m.lat = nil
+	m.addlat = nil
+	m.clearedFields[casestep.FieldLat] = struct{}{}
+}
+
+// LatCleared returns if the "lat" field was cleared in this mutation.
+func (m *CaseStepMutation) LatCleared() bool {
+	_, ok := m.clearedFields[casestep.FieldLat]
+	return ok
+}
+
+// ResetLat resets all changes to the "lat" field.
+func (m *CaseStepMutation) ResetLat() {
+	m.lat = nil
+	m.addlat = nil
+	delete(m.clearedFields, casestep.FieldLat)
+}
+
+// SetAttachments sets the "attachments" field.
+func (m *CaseStepMutation) SetAttachments(s []string) {
+	m.attachments = &s
+	m.appendattachments = nil
+}
+
+// Attachments returns the value of the "attachments" field in the mutation.
+func (m *CaseStepMutation) Attachments() (r []string, exists bool) {
+	v := m.attachments
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttachments returns the old "attachments" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldAttachments(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttachments is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttachments requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttachments: %w", err)
+	}
+	return oldValue.Attachments, nil
+}
+
+// AppendAttachments adds s to the "attachments" field.
+func (m *CaseStepMutation) AppendAttachments(s []string) {
+	m.appendattachments = append(m.appendattachments, s...)
+}
+
+// AppendedAttachments returns the list of values that were appended to the "attachments" field in this mutation.
+func (m *CaseStepMutation) AppendedAttachments() ([]string, bool) {
+	if len(m.appendattachments) == 0 {
+		return nil, false
+	}
+	return m.appendattachments, true
+}
+
+// ResetAttachments resets all changes to the "attachments" field.
+func (m *CaseStepMutation) ResetAttachments() {
+	m.attachments = nil
+	m.appendattachments = nil
+}
+
+// SetDetail sets the "detail" field.
+func (m *CaseStepMutation) SetDetail(value map[string]string) {
+	m.detail = &value
+}
+
+// Detail returns the value of the "detail" field in the mutation.
+func (m *CaseStepMutation) Detail() (r map[string]string, exists bool) {
+	v := m.detail
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDetail returns the old "detail" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldDetail(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDetail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDetail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDetail: %w", err)
+	}
+	return oldValue.Detail, nil
+}
+
+// ResetDetail resets all changes to the "detail" field.
+func (m *CaseStepMutation) ResetDetail() {
+	m.detail = nil
+}
+
+// SetAt sets the "at" field.
+func (m *CaseStepMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *CaseStepMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the CaseStep entity.
+// If the CaseStep object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseStepMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *CaseStepMutation) ResetAt() {
+	m.at = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *CaseStepMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[casestep.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *CaseStepMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *CaseStepMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *CaseStepMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// SetCaseFileID sets the "case_file" edge to the CaseFile entity by id.
+func (m *CaseStepMutation) SetCaseFileID(id int) {
+	m.case_file = &id
+}
+
+// ClearCaseFile clears the "case_file" edge to the CaseFile entity.
+func (m *CaseStepMutation) ClearCaseFile() {
+	m.clearedcase_file = true
+	m.clearedFields[casestep.FieldCaseID] = struct{}{}
+}
+
+// CaseFileCleared reports if the "case_file" edge to the CaseFile entity was cleared.
+func (m *CaseStepMutation) CaseFileCleared() bool {
+	return m.clearedcase_file
+}
+
+// CaseFileID returns the "case_file" edge ID in the mutation.
+func (m *CaseStepMutation) CaseFileID() (id int, exists bool) {
+	if m.case_file != nil {
+		return *m.case_file, true
+	}
+	return
+}
+
+// CaseFileIDs returns the "case_file" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CaseFileID instead. It exists only for internal usage by the builders.
+func (m *CaseStepMutation) CaseFileIDs() (ids []int) {
+	if id := m.case_file; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCaseFile resets all changes to the "case_file" edge.
+func (m *CaseStepMutation) ResetCaseFile() {
+	m.case_file = nil
+	m.clearedcase_file = false
+}
+
+// Where appends a list predicates to the CaseStepMutation builder.
+func (m *CaseStepMutation) Where(ps ...predicate.CaseStep) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CaseStepMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CaseStepMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CaseStep, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CaseStepMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CaseStepMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CaseStep).
+func (m *CaseStepMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CaseStepMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.tenant != nil {
+		fields = append(fields, casestep.FieldTenantID)
+	}
+	if m.case_file != nil {
+		fields = append(fields, casestep.FieldCaseID)
+	}
+	if m.seq != nil {
+		fields = append(fields, casestep.FieldSeq)
+	}
+	if m.operation != nil {
+		fields = append(fields, casestep.FieldOperation)
+	}
+	if m.from_state != nil {
+		fields = append(fields, casestep.FieldFromState)
+	}
+	if m.to_state != nil {
+		fields = append(fields, casestep.FieldToState)
+	}
+	if m.actor != nil {
+		fields = append(fields, casestep.FieldActor)
+	}
+	if m.actor_name != nil {
+		fields = append(fields, casestep.FieldActorName)
+	}
+	if m.post != nil {
+		fields = append(fields, casestep.FieldPost)
+	}
+	if m.opinion != nil {
+		fields = append(fields, casestep.FieldOpinion)
+	}
+	if m.lon != nil {
+		fields = append(fields, casestep.FieldLon)
+	}
+	if m.lat != nil {
+		fields = append(fields, casestep.FieldLat)
+	}
+	if m.attachments != nil {
+		fields = append(fields, casestep.FieldAttachments)
+	}
+	if m.detail != nil {
+		fields = append(fields, casestep.FieldDetail)
+	}
+	if m.at != nil {
+		fields = append(fields, casestep.FieldAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CaseStepMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case casestep.FieldTenantID:
+		return m.TenantID()
+	case casestep.FieldCaseID:
+		return m.CaseID()
+	case casestep.FieldSeq:
+		return m.Seq()
+	case casestep.FieldOperation:
+		return m.Operation()
+	case casestep.FieldFromState:
+		return m.FromState()
+	case casestep.FieldToState:
+		return m.ToState()
+	case casestep.FieldActor:
+		return m.Actor()
+	case casestep.FieldActorName:
+		return m.ActorName()
+	case casestep.FieldPost:
+		return m.Post()
+	case casestep.FieldOpinion:
+		return m.Opinion()
+	case casestep.FieldLon:
+		return m.Lon()
+	case casestep.FieldLat:
+		return m.Lat()
+	case casestep.FieldAttachments:
+		return m.Attachments()
+	case casestep.FieldDetail:
+		return m.Detail()
+	case casestep.FieldAt:
+		return m.At()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CaseStepMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case casestep.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case casestep.FieldCaseID:
+		return m.OldCaseID(ctx)
+	case casestep.FieldSeq:
+		return m.OldSeq(ctx)
+	case casestep.FieldOperation:
+		return m.OldOperation(ctx)
+	case casestep.FieldFromState:
+		return m.OldFromState(ctx)
+	case casestep.FieldToState:
+		return m.OldToState(ctx)
+	case casestep.FieldActor:
+		return m.OldActor(ctx)
+	case casestep.FieldActorName:
+		return m.OldActorName(ctx)
+	case casestep.FieldPost:
+		return m.OldPost(ctx)
+	case casestep.FieldOpinion:
+		return m.OldOpinion(ctx)
+	case casestep.FieldLon:
+		return m.OldLon(ctx)
+	case casestep.FieldLat:
+		return m.OldLat(ctx)
+	case casestep.FieldAttachments:
+		return m.OldAttachments(ctx)
+	case casestep.FieldDetail:
+		return m.OldDetail(ctx)
+	case casestep.FieldAt:
+		return m.OldAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown CaseStep field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CaseStepMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case casestep.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case casestep.FieldCaseID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCaseID(v)
+		return nil
+	case casestep.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	case casestep.FieldOperation:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOperation(v)
+		return nil
+	case casestep.FieldFromState:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFromState(v)
+		return nil
+	case casestep.FieldToState:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetToState(v)
+		return nil
+	case casestep.FieldActor:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActor(v)
+		return nil
+	case casestep.FieldActorName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActorName(v)
+		return nil
+	case casestep.FieldPost:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPost(v)
+		return nil
+	case casestep.FieldOpinion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOpinion(v)
+		return nil
+	case casestep.FieldLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLon(v)
+		return nil
+	case casestep.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLat(v)
+		return nil
+	case casestep.FieldAttachments:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttachments(v)
+		return nil
+	case casestep.FieldDetail:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDetail(v)
+		return nil
+	case casestep.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CaseStep field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CaseStepMutation) AddedFields() []string {
+	var fields []string
+	if m.addseq != nil {
+		fields = append(fields, casestep.FieldSeq)
+	}
+	if m.addlon != nil {
+		fields = append(fields, casestep.FieldLon)
+	}
+	if m.addlat != nil {
+		fields = append(fields, casestep.FieldLat)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CaseStepMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case casestep.FieldSeq:
+		return m.AddedSeq()
+	case casestep.FieldLon:
+		return m.AddedLon()
+	case casestep.FieldLat:
+		return m.AddedLat()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CaseStepMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case casestep.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	case casestep.FieldLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLon(v)
+		return nil
+	case casestep.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLat(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CaseStep numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CaseStepMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(casestep.FieldLon) {
+		fields = append(fields, casestep.FieldLon)
+	}
+	if m.FieldCleared(casestep.FieldLat) {
+		fields = append(fields, casestep.FieldLat)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CaseStepMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CaseStepMutation) ClearField(name string) error {
+	switch name {
+	case casestep.FieldLon:
+		m.ClearLon()
+		return nil
+	case casestep.FieldLat:
+		m.ClearLat()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseStep nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CaseStepMutation) ResetField(name string) error {
+	switch name {
+	case casestep.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case casestep.FieldCaseID:
+		m.ResetCaseID()
+		return nil
+	case casestep.FieldSeq:
+		m.ResetSeq()
+		return nil
+	case casestep.FieldOperation:
+		m.ResetOperation()
+		return nil
+	case casestep.FieldFromState:
+		m.ResetFromState()
+		return nil
+	case casestep.FieldToState:
+		m.ResetToState()
+		return nil
+	case casestep.FieldActor:
+		m.ResetActor()
+		return nil
+	case casestep.FieldActorName:
+		m.ResetActorName()
+		return nil
+	case casestep.FieldPost:
+		m.ResetPost()
+		return nil
+	case casestep.FieldOpinion:
+		m.ResetOpinion()
+		return nil
+	case casestep.FieldLon:
+		m.ResetLon()
+		return nil
+	case casestep.FieldLat:
+		m.ResetLat()
+		return nil
+	case casestep.FieldAttachments:
+		m.ResetAttachments()
+		return nil
+	case casestep.FieldDetail:
+		m.ResetDetail()
+		return nil
+	case casestep.FieldAt:
+		m.ResetAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseStep field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CaseStepMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.tenant != nil {
+		edges = append(edges, casestep.EdgeTenant)
+	}
+	if m.case_file != nil {
+		edges = append(edges, casestep.EdgeCaseFile)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CaseStepMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case casestep.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case casestep.EdgeCaseFile:
+		if id := m.case_file; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CaseStepMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CaseStepMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CaseStepMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedtenant {
+		edges = append(edges, casestep.EdgeTenant)
+	}
+	if m.clearedcase_file {
+		edges = append(edges, casestep.EdgeCaseFile)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CaseStepMutation) EdgeCleared(name string) bool {
+	switch name {
+	case casestep.EdgeTenant:
+		return m.clearedtenant
+	case casestep.EdgeCaseFile:
+		return m.clearedcase_file
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CaseStepMutation) ClearEdge(name string) error {
+	switch name {
+	case casestep.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	case casestep.EdgeCaseFile:
+		m.ClearCaseFile()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseStep unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CaseStepMutation) ResetEdge(name string) error {
+	switch name {
+	case casestep.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case casestep.EdgeCaseFile:
+		m.ResetCaseFile()
+		return nil
+	}
+	return fmt.Errorf("unknown CaseStep edge %s", name)
+}
+
 // ComponentMutation represents an operation that mutates the Component nodes in the graph.
 type ComponentMutation struct {
 	config
@@ -6419,6 +12113,530 @@ func (m *DepartmentMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Department edge %s", name)
+}
+
+// EventHeadMutation represents an operation that mutates the EventHead nodes in the graph.
+type EventHeadMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	stream        *string
+	last          *int64
+	addlast       *int64
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*EventHead, error)
+	predicates    []predicate.EventHead
+}
+
+var _ ent.Mutation = (*EventHeadMutation)(nil)
+
+// eventheadOption allows management of the mutation configuration using functional options.
+type eventheadOption func(*EventHeadMutation)
+
+// newEventHeadMutation creates new mutation for the EventHead entity.
+func newEventHeadMutation(c config, op Op, opts ...eventheadOption) *EventHeadMutation {
+	m := &EventHeadMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEventHead,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEventHeadID sets the ID field of the mutation.
+func withEventHeadID(id int) eventheadOption {
+	return func(m *EventHeadMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EventHead
+		)
+		m.oldValue = func(ctx context.Context) (*EventHead, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EventHead.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEventHead sets the old EventHead of the mutation.
+func withEventHead(node *EventHead) eventheadOption {
+	return func(m *EventHeadMutation) {
+		m.oldValue = func(context.Context) (*EventHead, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EventHeadMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EventHeadMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EventHeadMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EventHeadMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EventHead.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *EventHeadMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *EventHeadMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the EventHead entity.
+// If the EventHead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventHeadMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *EventHeadMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetStream sets the "stream" field.
+func (m *EventHeadMutation) SetStream(s string) {
+	m.stream = &s
+}
+
+// Stream returns the value of the "stream" field in the mutation.
+func (m *EventHeadMutation) Stream() (r string, exists bool) {
+	v := m.stream
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStream returns the old "stream" field's value of the EventHead entity.
+// If the EventHead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventHeadMutation) OldStream(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStream is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStream requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStream: %w", err)
+	}
+	return oldValue.Stream, nil
+}
+
+// ResetStream resets all changes to the "stream" field.
+func (m *EventHeadMutation) ResetStream() {
+	m.stream = nil
+}
+
+// SetLast sets the "last" field.
+func (m *EventHeadMutation) SetLast(i int64) {
+	m.last = &i
+	m.addlast = nil
+}
+
+// Last returns the value of the "last" field in the mutation.
+func (m *EventHeadMutation) Last() (r int64, exists bool) {
+	v := m.last
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLast returns the old "last" field's value of the EventHead entity.
+// If the EventHead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventHeadMutation) OldLast(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLast is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLast requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLast: %w", err)
+	}
+	return oldValue.Last, nil
+}
+
+// AddLast adds i to the "last" field.
+func (m *EventHeadMutation) AddLast(i int64) {
+	if m.addlast != nil {
+		*m.addlast += i
+	} else {
+		m.addlast = &i
+	}
+}
+
+// AddedLast returns the value that was added to the "last" field in this mutation.
+func (m *EventHeadMutation) AddedLast() (r int64, exists bool) {
+	v := m.addlast
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLast resets all changes to the "last" field.
+func (m *EventHeadMutation) ResetLast() {
+	m.last = nil
+	m.addlast = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *EventHeadMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[eventhead.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *EventHeadMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *EventHeadMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *EventHeadMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the EventHeadMutation builder.
+func (m *EventHeadMutation) Where(ps ...predicate.EventHead) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EventHeadMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EventHeadMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EventHead, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EventHeadMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EventHeadMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EventHead).
+func (m *EventHeadMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EventHeadMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.tenant != nil {
+		fields = append(fields, eventhead.FieldTenantID)
+	}
+	if m.stream != nil {
+		fields = append(fields, eventhead.FieldStream)
+	}
+	if m.last != nil {
+		fields = append(fields, eventhead.FieldLast)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EventHeadMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case eventhead.FieldTenantID:
+		return m.TenantID()
+	case eventhead.FieldStream:
+		return m.Stream()
+	case eventhead.FieldLast:
+		return m.Last()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EventHeadMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case eventhead.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case eventhead.FieldStream:
+		return m.OldStream(ctx)
+	case eventhead.FieldLast:
+		return m.OldLast(ctx)
+	}
+	return nil, fmt.Errorf("unknown EventHead field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventHeadMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case eventhead.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case eventhead.FieldStream:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStream(v)
+		return nil
+	case eventhead.FieldLast:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLast(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EventHead field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EventHeadMutation) AddedFields() []string {
+	var fields []string
+	if m.addlast != nil {
+		fields = append(fields, eventhead.FieldLast)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EventHeadMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case eventhead.FieldLast:
+		return m.AddedLast()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventHeadMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case eventhead.FieldLast:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLast(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EventHead numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EventHeadMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EventHeadMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EventHeadMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown EventHead nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EventHeadMutation) ResetField(name string) error {
+	switch name {
+	case eventhead.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case eventhead.FieldStream:
+		m.ResetStream()
+		return nil
+	case eventhead.FieldLast:
+		m.ResetLast()
+		return nil
+	}
+	return fmt.Errorf("unknown EventHead field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EventHeadMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, eventhead.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EventHeadMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case eventhead.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EventHeadMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EventHeadMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EventHeadMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, eventhead.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EventHeadMutation) EdgeCleared(name string) bool {
+	switch name {
+	case eventhead.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EventHeadMutation) ClearEdge(name string) error {
+	switch name {
+	case eventhead.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EventHead unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EventHeadMutation) ResetEdge(name string) error {
+	switch name {
+	case eventhead.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EventHead edge %s", name)
 }
 
 // FilingConditionMutation represents an operation that mutates the FilingCondition nodes in the graph.
@@ -13698,6 +19916,746 @@ func (m *TenantMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Tenant edge %s", name)
+}
+
+// TenantEventMutation represents an operation that mutates the TenantEvent nodes in the graph.
+type TenantEventMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	seq           *int64
+	addseq        *int64
+	event_id      *string
+	_type         *string
+	subject       *string
+	time          *time.Time
+	data          *[]byte
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*TenantEvent, error)
+	predicates    []predicate.TenantEvent
+}
+
+var _ ent.Mutation = (*TenantEventMutation)(nil)
+
+// tenanteventOption allows management of the mutation configuration using functional options.
+type tenanteventOption func(*TenantEventMutation)
+
+// newTenantEventMutation creates new mutation for the TenantEvent entity.
+func newTenantEventMutation(c config, op Op, opts ...tenanteventOption) *TenantEventMutation {
+	m := &TenantEventMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTenantEvent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTenantEventID sets the ID field of the mutation.
+func withTenantEventID(id int) tenanteventOption {
+	return func(m *TenantEventMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TenantEvent
+		)
+		m.oldValue = func(ctx context.Context) (*TenantEvent, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TenantEvent.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTenantEvent sets the old TenantEvent of the mutation.
+func withTenantEvent(node *TenantEvent) tenanteventOption {
+	return func(m *TenantEventMutation) {
+		m.oldValue = func(context.Context) (*TenantEvent, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TenantEventMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TenantEventMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TenantEventMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TenantEventMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TenantEvent.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *TenantEventMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *TenantEventMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the TenantEvent entity.
+// If the TenantEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantEventMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *TenantEventMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetSeq sets the "seq" field.
+func (m *TenantEventMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *TenantEventMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the TenantEvent entity.
+// If the TenantEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantEventMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *TenantEventMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *TenantEventMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *TenantEventMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// SetEventID sets the "event_id" field.
+func (m *TenantEventMutation) SetEventID(s string) {
+	m.event_id = &s
+}
+
+// EventID returns the value of the "event_id" field in the mutation.
+func (m *TenantEventMutation) EventID() (r string, exists bool) {
+	v := m.event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventID returns the old "event_id" field's value of the TenantEvent entity.
+// If the TenantEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantEventMutation) OldEventID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventID: %w", err)
+	}
+	return oldValue.EventID, nil
+}
+
+// ResetEventID resets all changes to the "event_id" field.
+func (m *TenantEventMutation) ResetEventID() {
+	m.event_id = nil
+}
+
+// SetType sets the "type" field.
+func (m *TenantEventMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *TenantEventMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the TenantEvent entity.
+// If the TenantEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantEventMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *TenantEventMutation) ResetType() {
+	m._type = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *TenantEventMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *TenantEventMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the TenantEvent entity.
+// If the TenantEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantEventMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *TenantEventMutation) ResetSubject() {
+	m.subject = nil
+}
+
+// SetTime sets the "time" field.
+func (m *TenantEventMutation) SetTime(t time.Time) {
+	m.time = &t
+}
+
+// Time returns the value of the "time" field in the mutation.
+func (m *TenantEventMutation) Time() (r time.Time, exists bool) {
+	v := m.time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTime returns the old "time" field's value of the TenantEvent entity.
+// If the TenantEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantEventMutation) OldTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTime: %w", err)
+	}
+	return oldValue.Time, nil
+}
+
+// ResetTime resets all changes to the "time" field.
+func (m *TenantEventMutation) ResetTime() {
+	m.time = nil
+}
+
+// SetData sets the "data" field.
+func (m *TenantEventMutation) SetData(b []byte) {
+	m.data = &b
+}
+
+// Data returns the value of the "data" field in the mutation.
+func (m *TenantEventMutation) Data() (r []byte, exists bool) {
+	v := m.data
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldData returns the old "data" field's value of the TenantEvent entity.
+// If the TenantEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantEventMutation) OldData(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldData is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldData requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldData: %w", err)
+	}
+	return oldValue.Data, nil
+}
+
+// ResetData resets all changes to the "data" field.
+func (m *TenantEventMutation) ResetData() {
+	m.data = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *TenantEventMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[tenantevent.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *TenantEventMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *TenantEventMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *TenantEventMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the TenantEventMutation builder.
+func (m *TenantEventMutation) Where(ps ...predicate.TenantEvent) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TenantEventMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TenantEventMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TenantEvent, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TenantEventMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TenantEventMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TenantEvent).
+func (m *TenantEventMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TenantEventMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.tenant != nil {
+		fields = append(fields, tenantevent.FieldTenantID)
+	}
+	if m.seq != nil {
+		fields = append(fields, tenantevent.FieldSeq)
+	}
+	if m.event_id != nil {
+		fields = append(fields, tenantevent.FieldEventID)
+	}
+	if m._type != nil {
+		fields = append(fields, tenantevent.FieldType)
+	}
+	if m.subject != nil {
+		fields = append(fields, tenantevent.FieldSubject)
+	}
+	if m.time != nil {
+		fields = append(fields, tenantevent.FieldTime)
+	}
+	if m.data != nil {
+		fields = append(fields, tenantevent.FieldData)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TenantEventMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case tenantevent.FieldTenantID:
+		return m.TenantID()
+	case tenantevent.FieldSeq:
+		return m.Seq()
+	case tenantevent.FieldEventID:
+		return m.EventID()
+	case tenantevent.FieldType:
+		return m.GetType()
+	case tenantevent.FieldSubject:
+		return m.Subject()
+	case tenantevent.FieldTime:
+		return m.Time()
+	case tenantevent.FieldData:
+		return m.Data()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TenantEventMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case tenantevent.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case tenantevent.FieldSeq:
+		return m.OldSeq(ctx)
+	case tenantevent.FieldEventID:
+		return m.OldEventID(ctx)
+	case tenantevent.FieldType:
+		return m.OldType(ctx)
+	case tenantevent.FieldSubject:
+		return m.OldSubject(ctx)
+	case tenantevent.FieldTime:
+		return m.OldTime(ctx)
+	case tenantevent.FieldData:
+		return m.OldData(ctx)
+	}
+	return nil, fmt.Errorf("unknown TenantEvent field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TenantEventMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case tenantevent.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case tenantevent.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	case tenantevent.FieldEventID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventID(v)
+		return nil
+	case tenantevent.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case tenantevent.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case tenantevent.FieldTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTime(v)
+		return nil
+	case tenantevent.FieldData:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetData(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TenantEvent field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TenantEventMutation) AddedFields() []string {
+	var fields []string
+	if m.addseq != nil {
+		fields = append(fields, tenantevent.FieldSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TenantEventMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case tenantevent.FieldSeq:
+		return m.AddedSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TenantEventMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case tenantevent.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TenantEvent numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TenantEventMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TenantEventMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TenantEventMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown TenantEvent nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TenantEventMutation) ResetField(name string) error {
+	switch name {
+	case tenantevent.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case tenantevent.FieldSeq:
+		m.ResetSeq()
+		return nil
+	case tenantevent.FieldEventID:
+		m.ResetEventID()
+		return nil
+	case tenantevent.FieldType:
+		m.ResetType()
+		return nil
+	case tenantevent.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case tenantevent.FieldTime:
+		m.ResetTime()
+		return nil
+	case tenantevent.FieldData:
+		m.ResetData()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantEvent field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TenantEventMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, tenantevent.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TenantEventMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case tenantevent.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TenantEventMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TenantEventMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TenantEventMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, tenantevent.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TenantEventMutation) EdgeCleared(name string) bool {
+	switch name {
+	case tenantevent.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TenantEventMutation) ClearEdge(name string) error {
+	switch name {
+	case tenantevent.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantEvent unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TenantEventMutation) ResetEdge(name string) error {
+	switch name {
+	case tenantevent.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown TenantEvent edge %s", name)
 }
 
 // UnitGridMutation represents an operation that mutates the UnitGrid nodes in the graph.

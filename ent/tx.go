@@ -24,10 +24,18 @@ type Tx struct {
 	AuthzRevision *AuthzRevisionClient
 	// AuthzRule is the client for interacting with the AuthzRule builders.
 	AuthzRule *AuthzRuleClient
+	// CaseFile is the client for interacting with the CaseFile builders.
+	CaseFile *CaseFileClient
+	// CaseNumberCounter is the client for interacting with the CaseNumberCounter builders.
+	CaseNumberCounter *CaseNumberCounterClient
+	// CaseStep is the client for interacting with the CaseStep builders.
+	CaseStep *CaseStepClient
 	// Component is the client for interacting with the Component builders.
 	Component *ComponentClient
 	// Department is the client for interacting with the Department builders.
 	Department *DepartmentClient
+	// EventHead is the client for interacting with the EventHead builders.
+	EventHead *EventHeadClient
 	// FilingCondition is the client for interacting with the FilingCondition builders.
 	FilingCondition *FilingConditionClient
 	// GridRevision is the client for interacting with the GridRevision builders.
@@ -44,6 +52,8 @@ type Tx struct {
 	TaxonomyClass *TaxonomyClassClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// TenantEvent is the client for interacting with the TenantEvent builders.
+	TenantEvent *TenantEventClient
 	// UnitGrid is the client for interacting with the UnitGrid builders.
 	UnitGrid *UnitGridClient
 	// User is the client for interacting with the User builders.
@@ -186,8 +196,12 @@ func (tx *Tx) init() {
 	tx.AuditHead = NewAuditHeadClient(tx.config)
 	tx.AuthzRevision = NewAuthzRevisionClient(tx.config)
 	tx.AuthzRule = NewAuthzRuleClient(tx.config)
+	tx.CaseFile = NewCaseFileClient(tx.config)
+	tx.CaseNumberCounter = NewCaseNumberCounterClient(tx.config)
+	tx.CaseStep = NewCaseStepClient(tx.config)
 	tx.Component = NewComponentClient(tx.config)
 	tx.Department = NewDepartmentClient(tx.config)
+	tx.EventHead = NewEventHeadClient(tx.config)
 	tx.FilingCondition = NewFilingConditionClient(tx.config)
 	tx.GridRevision = NewGridRevisionClient(tx.config)
 	tx.ImportJob = NewImportJobClient(tx.config)
@@ -196,6 +210,7 @@ func (tx *Tx) init() {
 	tx.Session = NewSessionClient(tx.config)
 	tx.TaxonomyClass = NewTaxonomyClassClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
+	tx.TenantEvent = NewTenantEventClient(tx.config)
 	tx.UnitGrid = NewUnitGridClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.WorkGrid = NewWorkGridClient(tx.config)

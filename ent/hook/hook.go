@@ -69,6 +69,42 @@ func (f AuthzRuleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuthzRuleMutation", m)
 }
 
+// The CaseFileFunc type is an adapter to allow the use of ordinary
+// function as CaseFile mutator.
+type CaseFileFunc func(context.Context, *ent.CaseFileMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CaseFileFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CaseFileMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CaseFileMutation", m)
+}
+
+// The CaseNumberCounterFunc type is an adapter to allow the use of ordinary
+// function as CaseNumberCounter mutator.
+type CaseNumberCounterFunc func(context.Context, *ent.CaseNumberCounterMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CaseNumberCounterFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CaseNumberCounterMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CaseNumberCounterMutation", m)
+}
+
+// The CaseStepFunc type is an adapter to allow the use of ordinary
+// function as CaseStep mutator.
+type CaseStepFunc func(context.Context, *ent.CaseStepMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CaseStepFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CaseStepMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CaseStepMutation", m)
+}
+
 // The ComponentFunc type is an adapter to allow the use of ordinary
 // function as Component mutator.
 type ComponentFunc func(context.Context, *ent.ComponentMutation) (ent.Value, error)
@@ -91,6 +127,18 @@ func (f DepartmentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DepartmentMutation", m)
+}
+
+// The EventHeadFunc type is an adapter to allow the use of ordinary
+// function as EventHead mutator.
+type EventHeadFunc func(context.Context, *ent.EventHeadMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EventHeadFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EventHeadMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EventHeadMutation", m)
 }
 
 // The FilingConditionFunc type is an adapter to allow the use of ordinary
@@ -187,6 +235,18 @@ func (f TenantFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantMutation", m)
+}
+
+// The TenantEventFunc type is an adapter to allow the use of ordinary
+// function as TenantEvent mutator.
+type TenantEventFunc func(context.Context, *ent.TenantEventMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f TenantEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.TenantEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TenantEventMutation", m)
 }
 
 // The UnitGridFunc type is an adapter to allow the use of ordinary

@@ -152,6 +152,197 @@ var (
 			},
 		},
 	}
+	// CasesColumns holds the columns for the "cases" table.
+	CasesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "number", Type: field.TypeString, Size: 32},
+		{Name: "source", Type: field.TypeEnum, Enums: []string{"supervisor", "hotline_12319", "hotline_12345", "citizen", "video_ai", "iot", "superior", "media", "leader"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"component", "event"}},
+		{Name: "class_code", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "detail_code", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "national_class_code", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "filing_condition_code", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "description", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "lon", Type: field.TypeFloat64, Default: 0},
+		{Name: "lat", Type: field.TypeFloat64, Default: 0},
+		{Name: "address", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "grid_code", Type: field.TypeString, Size: 15, Default: ""},
+		{Name: "community_code", Type: field.TypeString, Size: 12, Default: ""},
+		{Name: "street_code", Type: field.TypeString, Size: 9, Default: ""},
+		{Name: "district_code", Type: field.TypeString, Size: 6, Default: ""},
+		{Name: "area_class", Type: field.TypeString, Size: 8, Default: ""},
+		{Name: "component_obj_id", Type: field.TypeString, Size: 17, Default: ""},
+		{Name: "urgency", Type: field.TypeEnum, Enums: []string{"normal", "urgent"}, Default: "normal"},
+		{Name: "reporter_name", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "reporter_phone", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "reported_by", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "primary_department_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "co_department_codes", Type: field.TypeJSON},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"draft", "reported", "verify_pending", "rejected", "merged", "filed", "self_handled", "dispatched", "in_disposal", "return_pending", "delay_pending", "hang_pending", "hung", "feedback", "check_pending", "close_pending", "closed", "void_pending", "voided"}},
+		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "reported_at", Type: field.TypeTime, Nullable: true},
+		{Name: "verified_at", Type: field.TypeTime, Nullable: true},
+		{Name: "filed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "dispatched_at", Type: field.TypeTime, Nullable: true},
+		{Name: "accepted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "feedback_at", Type: field.TypeTime, Nullable: true},
+		{Name: "checked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "closed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "verify_deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "dispatch_deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "dispose_deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "check_deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "close_deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "hung_at", Type: field.TypeTime, Nullable: true},
+		{Name: "hang_seconds", Type: field.TypeInt64, Default: 0},
+		{Name: "rework_count", Type: field.TypeInt, Default: 0},
+		{Name: "return_count", Type: field.TypeInt, Default: 0},
+		{Name: "extension_count", Type: field.TypeInt, Default: 0},
+		{Name: "hang_count", Type: field.TypeInt, Default: 0},
+		{Name: "reminder_count", Type: field.TypeInt, Default: 0},
+		{Name: "overdue", Type: field.TypeBool, Default: false},
+		{Name: "supervised", Type: field.TypeBool, Default: false},
+		{Name: "self_handled", Type: field.TypeBool, Default: false},
+		{Name: "merged_into", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// CasesTable holds the schema information for the "cases" table.
+	CasesTable = &schema.Table{
+		Name:       "cases",
+		Columns:    CasesColumns,
+		PrimaryKey: []*schema.Column{CasesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "cases_tenants_tenant",
+				Columns:    []*schema.Column{CasesColumns[52]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "casefile_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{CasesColumns[52]},
+			},
+			{
+				Name:    "casefile_tenant_id_number",
+				Unique:  true,
+				Columns: []*schema.Column{CasesColumns[52], CasesColumns[3]},
+			},
+			{
+				Name:    "casefile_tenant_id_state",
+				Unique:  false,
+				Columns: []*schema.Column{CasesColumns[52], CasesColumns[26]},
+			},
+			{
+				Name:    "casefile_tenant_id_primary_department_code_state",
+				Unique:  false,
+				Columns: []*schema.Column{CasesColumns[52], CasesColumns[24], CasesColumns[26]},
+			},
+			{
+				Name:    "casefile_tenant_id_grid_code",
+				Unique:  false,
+				Columns: []*schema.Column{CasesColumns[52], CasesColumns[14]},
+			},
+			{
+				Name:    "casefile_tenant_id_merged_into",
+				Unique:  false,
+				Columns: []*schema.Column{CasesColumns[52], CasesColumns[51]},
+			},
+		},
+	}
+	// CaseNumberCountersColumns holds the columns for the "case_number_counters" table.
+	CaseNumberCountersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "day", Type: field.TypeString, Size: 8},
+		{Name: "last", Type: field.TypeInt64, Default: 0},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// CaseNumberCountersTable holds the schema information for the "case_number_counters" table.
+	CaseNumberCountersTable = &schema.Table{
+		Name:       "case_number_counters",
+		Columns:    CaseNumberCountersColumns,
+		PrimaryKey: []*schema.Column{CaseNumberCountersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "case_number_counters_tenants_tenant",
+				Columns:    []*schema.Column{CaseNumberCountersColumns[3]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "casenumbercounter_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{CaseNumberCountersColumns[3]},
+			},
+			{
+				Name:    "casenumbercounter_tenant_id_day",
+				Unique:  true,
+				Columns: []*schema.Column{CaseNumberCountersColumns[3], CaseNumberCountersColumns[1]},
+			},
+		},
+	}
+	// CaseStepsColumns holds the columns for the "case_steps" table.
+	CaseStepsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "operation", Type: field.TypeString, Size: 32},
+		{Name: "from_state", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "to_state", Type: field.TypeString, Size: 32},
+		{Name: "actor", Type: field.TypeString, Size: 64},
+		{Name: "actor_name", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "post", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "opinion", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "lon", Type: field.TypeFloat64, Nullable: true},
+		{Name: "lat", Type: field.TypeFloat64, Nullable: true},
+		{Name: "attachments", Type: field.TypeJSON},
+		{Name: "detail", Type: field.TypeJSON},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "case_id", Type: field.TypeInt},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// CaseStepsTable holds the schema information for the "case_steps" table.
+	CaseStepsTable = &schema.Table{
+		Name:       "case_steps",
+		Columns:    CaseStepsColumns,
+		PrimaryKey: []*schema.Column{CaseStepsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "case_steps_cases_steps",
+				Columns:    []*schema.Column{CaseStepsColumns[14]},
+				RefColumns: []*schema.Column{CasesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "case_steps_tenants_tenant",
+				Columns:    []*schema.Column{CaseStepsColumns[15]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "casestep_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{CaseStepsColumns[15]},
+			},
+			{
+				Name:    "casestep_case_id_seq",
+				Unique:  true,
+				Columns: []*schema.Column{CaseStepsColumns[14], CaseStepsColumns[1]},
+			},
+			{
+				Name:    "casestep_tenant_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{CaseStepsColumns[15], CaseStepsColumns[13]},
+			},
+		},
+	}
 	// ComponentsColumns holds the columns for the "components" table.
 	ComponentsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -268,6 +459,39 @@ var (
 				Name:    "department_tenant_id_code",
 				Unique:  true,
 				Columns: []*schema.Column{DepartmentsColumns[9], DepartmentsColumns[3]},
+			},
+		},
+	}
+	// EventHeadsColumns holds the columns for the "event_heads" table.
+	EventHeadsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "stream", Type: field.TypeString, Size: 32},
+		{Name: "last", Type: field.TypeInt64, Default: 0},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// EventHeadsTable holds the schema information for the "event_heads" table.
+	EventHeadsTable = &schema.Table{
+		Name:       "event_heads",
+		Columns:    EventHeadsColumns,
+		PrimaryKey: []*schema.Column{EventHeadsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "event_heads_tenants_tenant",
+				Columns:    []*schema.Column{EventHeadsColumns[3]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "eventhead_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventHeadsColumns[3]},
+			},
+			{
+				Name:    "eventhead_tenant_id_stream",
+				Unique:  true,
+				Columns: []*schema.Column{EventHeadsColumns[3], EventHeadsColumns[1]},
 			},
 		},
 	}
@@ -592,6 +816,48 @@ var (
 			},
 		},
 	}
+	// TenantEventsColumns holds the columns for the "tenant_events" table.
+	TenantEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "event_id", Type: field.TypeString, Unique: true, Size: 36},
+		{Name: "type", Type: field.TypeString, Size: 128},
+		{Name: "subject", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "time", Type: field.TypeTime},
+		{Name: "data", Type: field.TypeBytes},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// TenantEventsTable holds the schema information for the "tenant_events" table.
+	TenantEventsTable = &schema.Table{
+		Name:       "tenant_events",
+		Columns:    TenantEventsColumns,
+		PrimaryKey: []*schema.Column{TenantEventsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "tenant_events_tenants_tenant",
+				Columns:    []*schema.Column{TenantEventsColumns[7]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "tenantevent_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantEventsColumns[7]},
+			},
+			{
+				Name:    "tenantevent_tenant_id_seq",
+				Unique:  true,
+				Columns: []*schema.Column{TenantEventsColumns[7], TenantEventsColumns[1]},
+			},
+			{
+				Name:    "tenantevent_tenant_id_subject",
+				Unique:  false,
+				Columns: []*schema.Column{TenantEventsColumns[7], TenantEventsColumns[4]},
+			},
+		},
+	}
 	// UnitGridsColumns holds the columns for the "unit_grids" table.
 	UnitGridsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -746,8 +1012,12 @@ var (
 		AuditHeadsTable,
 		AuthzRevisionsTable,
 		AuthzRulesTable,
+		CasesTable,
+		CaseNumberCountersTable,
+		CaseStepsTable,
 		ComponentsTable,
 		DepartmentsTable,
+		EventHeadsTable,
 		FilingConditionsTable,
 		GridRevisionsTable,
 		ImportJobsTable,
@@ -756,6 +1026,7 @@ var (
 		SessionsTable,
 		TaxonomyClassesTable,
 		TenantsTable,
+		TenantEventsTable,
 		UnitGridsTable,
 		UsersTable,
 		WorkGridsTable,
@@ -779,6 +1050,19 @@ func init() {
 	AuthzRulesTable.Annotation = &entsql.Annotation{
 		Table: "authz_rules",
 	}
+	CasesTable.ForeignKeys[0].RefTable = TenantsTable
+	CasesTable.Annotation = &entsql.Annotation{
+		Table: "cases",
+	}
+	CaseNumberCountersTable.ForeignKeys[0].RefTable = TenantsTable
+	CaseNumberCountersTable.Annotation = &entsql.Annotation{
+		Table: "case_number_counters",
+	}
+	CaseStepsTable.ForeignKeys[0].RefTable = CasesTable
+	CaseStepsTable.ForeignKeys[1].RefTable = TenantsTable
+	CaseStepsTable.Annotation = &entsql.Annotation{
+		Table: "case_steps",
+	}
 	ComponentsTable.ForeignKeys[0].RefTable = TenantsTable
 	ComponentsTable.Annotation = &entsql.Annotation{
 		Table: "components",
@@ -786,6 +1070,10 @@ func init() {
 	DepartmentsTable.ForeignKeys[0].RefTable = TenantsTable
 	DepartmentsTable.Annotation = &entsql.Annotation{
 		Table: "departments",
+	}
+	EventHeadsTable.ForeignKeys[0].RefTable = TenantsTable
+	EventHeadsTable.Annotation = &entsql.Annotation{
+		Table: "event_heads",
 	}
 	FilingConditionsTable.ForeignKeys[0].RefTable = TenantsTable
 	FilingConditionsTable.Annotation = &entsql.Annotation{
@@ -818,6 +1106,10 @@ func init() {
 	TenantsTable.ForeignKeys[0].RefTable = TenantsTable
 	TenantsTable.Annotation = &entsql.Annotation{
 		Table: "tenants",
+	}
+	TenantEventsTable.ForeignKeys[0].RefTable = TenantsTable
+	TenantEventsTable.Annotation = &entsql.Annotation{
+		Table: "tenant_events",
 	}
 	UnitGridsTable.ForeignKeys[0].RefTable = TenantsTable
 	UnitGridsTable.Annotation = &entsql.Annotation{

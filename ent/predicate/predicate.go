@@ -21,11 +21,23 @@ type AuthzRevision func(*sql.Selector)
 // AuthzRule is the predicate function for authzrule builders.
 type AuthzRule func(*sql.Selector)
 
+// CaseFile is the predicate function for casefile builders.
+type CaseFile func(*sql.Selector)
+
+// CaseNumberCounter is the predicate function for casenumbercounter builders.
+type CaseNumberCounter func(*sql.Selector)
+
+// CaseStep is the predicate function for casestep builders.
+type CaseStep func(*sql.Selector)
+
 // Component is the predicate function for component builders.
 type Component func(*sql.Selector)
 
 // Department is the predicate function for department builders.
 type Department func(*sql.Selector)
+
+// EventHead is the predicate function for eventhead builders.
+type EventHead func(*sql.Selector)
 
 // FilingCondition is the predicate function for filingcondition builders.
 type FilingCondition func(*sql.Selector)
@@ -50,6 +62,9 @@ type TaxonomyClass func(*sql.Selector)
 
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)
+
+// TenantEvent is the predicate function for tenantevent builders.
+type TenantEvent func(*sql.Selector)
 
 // UnitGrid is the predicate function for unitgrid builders.
 type UnitGrid func(*sql.Selector)

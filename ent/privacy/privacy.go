@@ -231,6 +231,78 @@ func (f AuthzRuleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutat
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuthzRuleMutation", m)
 }
 
+// The CaseFileQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CaseFileQueryRuleFunc func(context.Context, *ent.CaseFileQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CaseFileQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CaseFileQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CaseFileQuery", q)
+}
+
+// The CaseFileMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CaseFileMutationRuleFunc func(context.Context, *ent.CaseFileMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CaseFileMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CaseFileMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CaseFileMutation", m)
+}
+
+// The CaseNumberCounterQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CaseNumberCounterQueryRuleFunc func(context.Context, *ent.CaseNumberCounterQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CaseNumberCounterQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CaseNumberCounterQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CaseNumberCounterQuery", q)
+}
+
+// The CaseNumberCounterMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CaseNumberCounterMutationRuleFunc func(context.Context, *ent.CaseNumberCounterMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CaseNumberCounterMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CaseNumberCounterMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CaseNumberCounterMutation", m)
+}
+
+// The CaseStepQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CaseStepQueryRuleFunc func(context.Context, *ent.CaseStepQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CaseStepQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CaseStepQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CaseStepQuery", q)
+}
+
+// The CaseStepMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CaseStepMutationRuleFunc func(context.Context, *ent.CaseStepMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CaseStepMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CaseStepMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CaseStepMutation", m)
+}
+
 // The ComponentQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ComponentQueryRuleFunc func(context.Context, *ent.ComponentQuery) error
@@ -277,6 +349,30 @@ func (f DepartmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DepartmentMutation", m)
+}
+
+// The EventHeadQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EventHeadQueryRuleFunc func(context.Context, *ent.EventHeadQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EventHeadQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EventHeadQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EventHeadQuery", q)
+}
+
+// The EventHeadMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EventHeadMutationRuleFunc func(context.Context, *ent.EventHeadMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EventHeadMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EventHeadMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EventHeadMutation", m)
 }
 
 // The FilingConditionQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -471,6 +567,30 @@ func (f TenantMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantMutation", m)
 }
 
+// The TenantEventQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TenantEventQueryRuleFunc func(context.Context, *ent.TenantEventQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TenantEventQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TenantEventQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TenantEventQuery", q)
+}
+
+// The TenantEventMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TenantEventMutationRuleFunc func(context.Context, *ent.TenantEventMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TenantEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TenantEventMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TenantEventMutation", m)
+}
+
 // The UnitGridQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type UnitGridQueryRuleFunc func(context.Context, *ent.UnitGridQuery) error
@@ -588,9 +708,17 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuthzRuleQuery:
 		return q.Filter(), nil
+	case *ent.CaseFileQuery:
+		return q.Filter(), nil
+	case *ent.CaseNumberCounterQuery:
+		return q.Filter(), nil
+	case *ent.CaseStepQuery:
+		return q.Filter(), nil
 	case *ent.ComponentQuery:
 		return q.Filter(), nil
 	case *ent.DepartmentQuery:
+		return q.Filter(), nil
+	case *ent.EventHeadQuery:
 		return q.Filter(), nil
 	case *ent.FilingConditionQuery:
 		return q.Filter(), nil
@@ -607,6 +735,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.TaxonomyClassQuery:
 		return q.Filter(), nil
 	case *ent.TenantQuery:
+		return q.Filter(), nil
+	case *ent.TenantEventQuery:
 		return q.Filter(), nil
 	case *ent.UnitGridQuery:
 		return q.Filter(), nil
@@ -631,9 +761,17 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.AuthzRuleMutation:
 		return m.Filter(), nil
+	case *ent.CaseFileMutation:
+		return m.Filter(), nil
+	case *ent.CaseNumberCounterMutation:
+		return m.Filter(), nil
+	case *ent.CaseStepMutation:
+		return m.Filter(), nil
 	case *ent.ComponentMutation:
 		return m.Filter(), nil
 	case *ent.DepartmentMutation:
+		return m.Filter(), nil
+	case *ent.EventHeadMutation:
 		return m.Filter(), nil
 	case *ent.FilingConditionMutation:
 		return m.Filter(), nil
@@ -650,6 +788,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.TaxonomyClassMutation:
 		return m.Filter(), nil
 	case *ent.TenantMutation:
+		return m.Filter(), nil
+	case *ent.TenantEventMutation:
 		return m.Filter(), nil
 	case *ent.UnitGridMutation:
 		return m.Filter(), nil

@@ -11,8 +11,12 @@ import (
 	"github.com/cityops/cityops/ent/audithead"
 	"github.com/cityops/cityops/ent/authzrevision"
 	"github.com/cityops/cityops/ent/authzrule"
+	"github.com/cityops/cityops/ent/casefile"
+	"github.com/cityops/cityops/ent/casenumbercounter"
+	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
@@ -23,6 +27,7 @@ import (
 	"github.com/cityops/cityops/ent/session"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
+	"github.com/cityops/cityops/ent/tenantevent"
 	"github.com/cityops/cityops/ent/unitgrid"
 	"github.com/cityops/cityops/ent/user"
 	"github.com/cityops/cityops/ent/workgrid"
@@ -354,6 +359,330 @@ func init() {
 	authzrule.DefaultV5 = authzruleDescV5.Default.(string)
 	// authzrule.V5Validator is a validator for the "v5" field. It is called by the builders before save.
 	authzrule.V5Validator = authzruleDescV5.Validators[0].(func(string) error)
+	casefileMixin := schema.CaseFile{}.Mixin()
+	casefile.Policy = privacy.NewPolicies(casefileMixin[0], schema.CaseFile{})
+	casefile.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := casefile.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	casefileMixinFields1 := casefileMixin[1].Fields()
+	_ = casefileMixinFields1
+	casefileFields := schema.CaseFile{}.Fields()
+	_ = casefileFields
+	// casefileDescCreatedAt is the schema descriptor for created_at field.
+	casefileDescCreatedAt := casefileMixinFields1[0].Descriptor()
+	// casefile.DefaultCreatedAt holds the default value on creation for the created_at field.
+	casefile.DefaultCreatedAt = casefileDescCreatedAt.Default.(func() time.Time)
+	// casefileDescUpdatedAt is the schema descriptor for updated_at field.
+	casefileDescUpdatedAt := casefileMixinFields1[1].Descriptor()
+	// casefile.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	casefile.DefaultUpdatedAt = casefileDescUpdatedAt.Default.(func() time.Time)
+	// casefile.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	casefile.UpdateDefaultUpdatedAt = casefileDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// casefileDescNumber is the schema descriptor for number field.
+	casefileDescNumber := casefileFields[0].Descriptor()
+	// casefile.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	casefile.NumberValidator = func() func(string) error {
+		validators := casefileDescNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(number string) error {
+			for _, fn := range fns {
+				if err := fn(number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// casefileDescClassCode is the schema descriptor for class_code field.
+	casefileDescClassCode := casefileFields[3].Descriptor()
+	// casefile.DefaultClassCode holds the default value on creation for the class_code field.
+	casefile.DefaultClassCode = casefileDescClassCode.Default.(string)
+	// casefile.ClassCodeValidator is a validator for the "class_code" field. It is called by the builders before save.
+	casefile.ClassCodeValidator = casefileDescClassCode.Validators[0].(func(string) error)
+	// casefileDescDetailCode is the schema descriptor for detail_code field.
+	casefileDescDetailCode := casefileFields[4].Descriptor()
+	// casefile.DefaultDetailCode holds the default value on creation for the detail_code field.
+	casefile.DefaultDetailCode = casefileDescDetailCode.Default.(string)
+	// casefile.DetailCodeValidator is a validator for the "detail_code" field. It is called by the builders before save.
+	casefile.DetailCodeValidator = casefileDescDetailCode.Validators[0].(func(string) error)
+	// casefileDescNationalClassCode is the schema descriptor for national_class_code field.
+	casefileDescNationalClassCode := casefileFields[5].Descriptor()
+	// casefile.DefaultNationalClassCode holds the default value on creation for the national_class_code field.
+	casefile.DefaultNationalClassCode = casefileDescNationalClassCode.Default.(string)
+	// casefile.NationalClassCodeValidator is a validator for the "national_class_code" field. It is called by the builders before save.
+	casefile.NationalClassCodeValidator = casefileDescNationalClassCode.Validators[0].(func(string) error)
+	// casefileDescFilingConditionCode is the schema descriptor for filing_condition_code field.
+	casefileDescFilingConditionCode := casefileFields[6].Descriptor()
+	// casefile.DefaultFilingConditionCode holds the default value on creation for the filing_condition_code field.
+	casefile.DefaultFilingConditionCode = casefileDescFilingConditionCode.Default.(string)
+	// casefile.FilingConditionCodeValidator is a validator for the "filing_condition_code" field. It is called by the builders before save.
+	casefile.FilingConditionCodeValidator = casefileDescFilingConditionCode.Validators[0].(func(string) error)
+	// casefileDescDescription is the schema descriptor for description field.
+	casefileDescDescription := casefileFields[7].Descriptor()
+	// casefile.DefaultDescription holds the default value on creation for the description field.
+	casefile.DefaultDescription = casefileDescDescription.Default.(string)
+	// casefileDescLon is the schema descriptor for lon field.
+	casefileDescLon := casefileFields[8].Descriptor()
+	// casefile.DefaultLon holds the default value on creation for the lon field.
+	casefile.DefaultLon = casefileDescLon.Default.(float64)
+	// casefileDescLat is the schema descriptor for lat field.
+	casefileDescLat := casefileFields[9].Descriptor()
+	// casefile.DefaultLat holds the default value on creation for the lat field.
+	casefile.DefaultLat = casefileDescLat.Default.(float64)
+	// casefileDescAddress is the schema descriptor for address field.
+	casefileDescAddress := casefileFields[10].Descriptor()
+	// casefile.DefaultAddress holds the default value on creation for the address field.
+	casefile.DefaultAddress = casefileDescAddress.Default.(string)
+	// casefile.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	casefile.AddressValidator = casefileDescAddress.Validators[0].(func(string) error)
+	// casefileDescGridCode is the schema descriptor for grid_code field.
+	casefileDescGridCode := casefileFields[11].Descriptor()
+	// casefile.DefaultGridCode holds the default value on creation for the grid_code field.
+	casefile.DefaultGridCode = casefileDescGridCode.Default.(string)
+	// casefile.GridCodeValidator is a validator for the "grid_code" field. It is called by the builders before save.
+	casefile.GridCodeValidator = casefileDescGridCode.Validators[0].(func(string) error)
+	// casefileDescCommunityCode is the schema descriptor for community_code field.
+	casefileDescCommunityCode := casefileFields[12].Descriptor()
+	// casefile.DefaultCommunityCode holds the default value on creation for the community_code field.
+	casefile.DefaultCommunityCode = casefileDescCommunityCode.Default.(string)
+	// casefile.CommunityCodeValidator is a validator for the "community_code" field. It is called by the builders before save.
+	casefile.CommunityCodeValidator = casefileDescCommunityCode.Validators[0].(func(string) error)
+	// casefileDescStreetCode is the schema descriptor for street_code field.
+	casefileDescStreetCode := casefileFields[13].Descriptor()
+	// casefile.DefaultStreetCode holds the default value on creation for the street_code field.
+	casefile.DefaultStreetCode = casefileDescStreetCode.Default.(string)
+	// casefile.StreetCodeValidator is a validator for the "street_code" field. It is called by the builders before save.
+	casefile.StreetCodeValidator = casefileDescStreetCode.Validators[0].(func(string) error)
+	// casefileDescDistrictCode is the schema descriptor for district_code field.
+	casefileDescDistrictCode := casefileFields[14].Descriptor()
+	// casefile.DefaultDistrictCode holds the default value on creation for the district_code field.
+	casefile.DefaultDistrictCode = casefileDescDistrictCode.Default.(string)
+	// casefile.DistrictCodeValidator is a validator for the "district_code" field. It is called by the builders before save.
+	casefile.DistrictCodeValidator = casefileDescDistrictCode.Validators[0].(func(string) error)
+	// casefileDescAreaClass is the schema descriptor for area_class field.
+	casefileDescAreaClass := casefileFields[15].Descriptor()
+	// casefile.DefaultAreaClass holds the default value on creation for the area_class field.
+	casefile.DefaultAreaClass = casefileDescAreaClass.Default.(string)
+	// casefile.AreaClassValidator is a validator for the "area_class" field. It is called by the builders before save.
+	casefile.AreaClassValidator = casefileDescAreaClass.Validators[0].(func(string) error)
+	// casefileDescComponentObjID is the schema descriptor for component_obj_id field.
+	casefileDescComponentObjID := casefileFields[16].Descriptor()
+	// casefile.DefaultComponentObjID holds the default value on creation for the component_obj_id field.
+	casefile.DefaultComponentObjID = casefileDescComponentObjID.Default.(string)
+	// casefile.ComponentObjIDValidator is a validator for the "component_obj_id" field. It is called by the builders before save.
+	casefile.ComponentObjIDValidator = casefileDescComponentObjID.Validators[0].(func(string) error)
+	// casefileDescReporterName is the schema descriptor for reporter_name field.
+	casefileDescReporterName := casefileFields[18].Descriptor()
+	// casefile.DefaultReporterName holds the default value on creation for the reporter_name field.
+	casefile.DefaultReporterName = casefileDescReporterName.Default.(string)
+	// casefile.ReporterNameValidator is a validator for the "reporter_name" field. It is called by the builders before save.
+	casefile.ReporterNameValidator = casefileDescReporterName.Validators[0].(func(string) error)
+	// casefileDescReporterPhone is the schema descriptor for reporter_phone field.
+	casefileDescReporterPhone := casefileFields[19].Descriptor()
+	// casefile.DefaultReporterPhone holds the default value on creation for the reporter_phone field.
+	casefile.DefaultReporterPhone = casefileDescReporterPhone.Default.(string)
+	// casefile.ReporterPhoneValidator is a validator for the "reporter_phone" field. It is called by the builders before save.
+	casefile.ReporterPhoneValidator = casefileDescReporterPhone.Validators[0].(func(string) error)
+	// casefileDescReportedBy is the schema descriptor for reported_by field.
+	casefileDescReportedBy := casefileFields[20].Descriptor()
+	// casefile.DefaultReportedBy holds the default value on creation for the reported_by field.
+	casefile.DefaultReportedBy = casefileDescReportedBy.Default.(string)
+	// casefile.ReportedByValidator is a validator for the "reported_by" field. It is called by the builders before save.
+	casefile.ReportedByValidator = casefileDescReportedBy.Validators[0].(func(string) error)
+	// casefileDescPrimaryDepartmentCode is the schema descriptor for primary_department_code field.
+	casefileDescPrimaryDepartmentCode := casefileFields[21].Descriptor()
+	// casefile.DefaultPrimaryDepartmentCode holds the default value on creation for the primary_department_code field.
+	casefile.DefaultPrimaryDepartmentCode = casefileDescPrimaryDepartmentCode.Default.(string)
+	// casefile.PrimaryDepartmentCodeValidator is a validator for the "primary_department_code" field. It is called by the builders before save.
+	casefile.PrimaryDepartmentCodeValidator = casefileDescPrimaryDepartmentCode.Validators[0].(func(string) error)
+	// casefileDescCoDepartmentCodes is the schema descriptor for co_department_codes field.
+	casefileDescCoDepartmentCodes := casefileFields[22].Descriptor()
+	// casefile.DefaultCoDepartmentCodes holds the default value on creation for the co_department_codes field.
+	casefile.DefaultCoDepartmentCodes = casefileDescCoDepartmentCodes.Default.([]string)
+	// casefileDescVersion is the schema descriptor for version field.
+	casefileDescVersion := casefileFields[24].Descriptor()
+	// casefile.DefaultVersion holds the default value on creation for the version field.
+	casefile.DefaultVersion = casefileDescVersion.Default.(int64)
+	// casefileDescHangSeconds is the schema descriptor for hang_seconds field.
+	casefileDescHangSeconds := casefileFields[39].Descriptor()
+	// casefile.DefaultHangSeconds holds the default value on creation for the hang_seconds field.
+	casefile.DefaultHangSeconds = casefileDescHangSeconds.Default.(int64)
+	// casefileDescReworkCount is the schema descriptor for rework_count field.
+	casefileDescReworkCount := casefileFields[40].Descriptor()
+	// casefile.DefaultReworkCount holds the default value on creation for the rework_count field.
+	casefile.DefaultReworkCount = casefileDescReworkCount.Default.(int)
+	// casefileDescReturnCount is the schema descriptor for return_count field.
+	casefileDescReturnCount := casefileFields[41].Descriptor()
+	// casefile.DefaultReturnCount holds the default value on creation for the return_count field.
+	casefile.DefaultReturnCount = casefileDescReturnCount.Default.(int)
+	// casefileDescExtensionCount is the schema descriptor for extension_count field.
+	casefileDescExtensionCount := casefileFields[42].Descriptor()
+	// casefile.DefaultExtensionCount holds the default value on creation for the extension_count field.
+	casefile.DefaultExtensionCount = casefileDescExtensionCount.Default.(int)
+	// casefileDescHangCount is the schema descriptor for hang_count field.
+	casefileDescHangCount := casefileFields[43].Descriptor()
+	// casefile.DefaultHangCount holds the default value on creation for the hang_count field.
+	casefile.DefaultHangCount = casefileDescHangCount.Default.(int)
+	// casefileDescReminderCount is the schema descriptor for reminder_count field.
+	casefileDescReminderCount := casefileFields[44].Descriptor()
+	// casefile.DefaultReminderCount holds the default value on creation for the reminder_count field.
+	casefile.DefaultReminderCount = casefileDescReminderCount.Default.(int)
+	// casefileDescOverdue is the schema descriptor for overdue field.
+	casefileDescOverdue := casefileFields[45].Descriptor()
+	// casefile.DefaultOverdue holds the default value on creation for the overdue field.
+	casefile.DefaultOverdue = casefileDescOverdue.Default.(bool)
+	// casefileDescSupervised is the schema descriptor for supervised field.
+	casefileDescSupervised := casefileFields[46].Descriptor()
+	// casefile.DefaultSupervised holds the default value on creation for the supervised field.
+	casefile.DefaultSupervised = casefileDescSupervised.Default.(bool)
+	// casefileDescSelfHandled is the schema descriptor for self_handled field.
+	casefileDescSelfHandled := casefileFields[47].Descriptor()
+	// casefile.DefaultSelfHandled holds the default value on creation for the self_handled field.
+	casefile.DefaultSelfHandled = casefileDescSelfHandled.Default.(bool)
+	// casefileDescMergedInto is the schema descriptor for merged_into field.
+	casefileDescMergedInto := casefileFields[48].Descriptor()
+	// casefile.DefaultMergedInto holds the default value on creation for the merged_into field.
+	casefile.DefaultMergedInto = casefileDescMergedInto.Default.(string)
+	// casefile.MergedIntoValidator is a validator for the "merged_into" field. It is called by the builders before save.
+	casefile.MergedIntoValidator = casefileDescMergedInto.Validators[0].(func(string) error)
+	casenumbercounterMixin := schema.CaseNumberCounter{}.Mixin()
+	casenumbercounter.Policy = privacy.NewPolicies(casenumbercounterMixin[0], schema.CaseNumberCounter{})
+	casenumbercounter.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := casenumbercounter.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	casenumbercounterFields := schema.CaseNumberCounter{}.Fields()
+	_ = casenumbercounterFields
+	// casenumbercounterDescDay is the schema descriptor for day field.
+	casenumbercounterDescDay := casenumbercounterFields[0].Descriptor()
+	// casenumbercounter.DayValidator is a validator for the "day" field. It is called by the builders before save.
+	casenumbercounter.DayValidator = func() func(string) error {
+		validators := casenumbercounterDescDay.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(day string) error {
+			for _, fn := range fns {
+				if err := fn(day); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// casenumbercounterDescLast is the schema descriptor for last field.
+	casenumbercounterDescLast := casenumbercounterFields[1].Descriptor()
+	// casenumbercounter.DefaultLast holds the default value on creation for the last field.
+	casenumbercounter.DefaultLast = casenumbercounterDescLast.Default.(int64)
+	casestepMixin := schema.CaseStep{}.Mixin()
+	casestep.Policy = privacy.NewPolicies(casestepMixin[0], schema.CaseStep{})
+	casestep.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := casestep.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	casestepFields := schema.CaseStep{}.Fields()
+	_ = casestepFields
+	// casestepDescOperation is the schema descriptor for operation field.
+	casestepDescOperation := casestepFields[2].Descriptor()
+	// casestep.OperationValidator is a validator for the "operation" field. It is called by the builders before save.
+	casestep.OperationValidator = func() func(string) error {
+		validators := casestepDescOperation.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(operation string) error {
+			for _, fn := range fns {
+				if err := fn(operation); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// casestepDescFromState is the schema descriptor for from_state field.
+	casestepDescFromState := casestepFields[3].Descriptor()
+	// casestep.DefaultFromState holds the default value on creation for the from_state field.
+	casestep.DefaultFromState = casestepDescFromState.Default.(string)
+	// casestep.FromStateValidator is a validator for the "from_state" field. It is called by the builders before save.
+	casestep.FromStateValidator = casestepDescFromState.Validators[0].(func(string) error)
+	// casestepDescToState is the schema descriptor for to_state field.
+	casestepDescToState := casestepFields[4].Descriptor()
+	// casestep.ToStateValidator is a validator for the "to_state" field. It is called by the builders before save.
+	casestep.ToStateValidator = func() func(string) error {
+		validators := casestepDescToState.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(to_state string) error {
+			for _, fn := range fns {
+				if err := fn(to_state); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// casestepDescActor is the schema descriptor for actor field.
+	casestepDescActor := casestepFields[5].Descriptor()
+	// casestep.ActorValidator is a validator for the "actor" field. It is called by the builders before save.
+	casestep.ActorValidator = func() func(string) error {
+		validators := casestepDescActor.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(actor string) error {
+			for _, fn := range fns {
+				if err := fn(actor); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// casestepDescActorName is the schema descriptor for actor_name field.
+	casestepDescActorName := casestepFields[6].Descriptor()
+	// casestep.DefaultActorName holds the default value on creation for the actor_name field.
+	casestep.DefaultActorName = casestepDescActorName.Default.(string)
+	// casestep.ActorNameValidator is a validator for the "actor_name" field. It is called by the builders before save.
+	casestep.ActorNameValidator = casestepDescActorName.Validators[0].(func(string) error)
+	// casestepDescPost is the schema descriptor for post field.
+	casestepDescPost := casestepFields[7].Descriptor()
+	// casestep.DefaultPost holds the default value on creation for the post field.
+	casestep.DefaultPost = casestepDescPost.Default.(string)
+	// casestep.PostValidator is a validator for the "post" field. It is called by the builders before save.
+	casestep.PostValidator = casestepDescPost.Validators[0].(func(string) error)
+	// casestepDescOpinion is the schema descriptor for opinion field.
+	casestepDescOpinion := casestepFields[8].Descriptor()
+	// casestep.DefaultOpinion holds the default value on creation for the opinion field.
+	casestep.DefaultOpinion = casestepDescOpinion.Default.(string)
+	// casestepDescAttachments is the schema descriptor for attachments field.
+	casestepDescAttachments := casestepFields[11].Descriptor()
+	// casestep.DefaultAttachments holds the default value on creation for the attachments field.
+	casestep.DefaultAttachments = casestepDescAttachments.Default.([]string)
+	// casestepDescDetail is the schema descriptor for detail field.
+	casestepDescDetail := casestepFields[12].Descriptor()
+	// casestep.DefaultDetail holds the default value on creation for the detail field.
+	casestep.DefaultDetail = casestepDescDetail.Default.(map[string]string)
 	componentMixin := schema.Component{}.Mixin()
 	component.Policy = privacy.NewPolicies(componentMixin[0], schema.Component{})
 	component.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -580,6 +909,40 @@ func init() {
 	departmentDescContacts := departmentFields[4].Descriptor()
 	// department.DefaultContacts holds the default value on creation for the contacts field.
 	department.DefaultContacts = departmentDescContacts.Default.([]schematype.DepartmentContact)
+	eventheadMixin := schema.EventHead{}.Mixin()
+	eventhead.Policy = privacy.NewPolicies(eventheadMixin[0], schema.EventHead{})
+	eventhead.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := eventhead.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	eventheadFields := schema.EventHead{}.Fields()
+	_ = eventheadFields
+	// eventheadDescStream is the schema descriptor for stream field.
+	eventheadDescStream := eventheadFields[0].Descriptor()
+	// eventhead.StreamValidator is a validator for the "stream" field. It is called by the builders before save.
+	eventhead.StreamValidator = func() func(string) error {
+		validators := eventheadDescStream.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(stream string) error {
+			for _, fn := range fns {
+				if err := fn(stream); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// eventheadDescLast is the schema descriptor for last field.
+	eventheadDescLast := eventheadFields[1].Descriptor()
+	// eventhead.DefaultLast holds the default value on creation for the last field.
+	eventhead.DefaultLast = eventheadDescLast.Default.(int64)
 	filingconditionMixin := schema.FilingCondition{}.Mixin()
 	filingcondition.Policy = privacy.NewPolicies(filingconditionMixin[0], schema.FilingCondition{})
 	filingcondition.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1110,6 +1473,60 @@ func init() {
 	tenant.DefaultTimeZone = tenantDescTimeZone.Default.(string)
 	// tenant.TimeZoneValidator is a validator for the "time_zone" field. It is called by the builders before save.
 	tenant.TimeZoneValidator = tenantDescTimeZone.Validators[0].(func(string) error)
+	tenanteventMixin := schema.TenantEvent{}.Mixin()
+	tenantevent.Policy = privacy.NewPolicies(tenanteventMixin[0], schema.TenantEvent{})
+	tenantevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := tenantevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	tenanteventFields := schema.TenantEvent{}.Fields()
+	_ = tenanteventFields
+	// tenanteventDescEventID is the schema descriptor for event_id field.
+	tenanteventDescEventID := tenanteventFields[1].Descriptor()
+	// tenantevent.EventIDValidator is a validator for the "event_id" field. It is called by the builders before save.
+	tenantevent.EventIDValidator = func() func(string) error {
+		validators := tenanteventDescEventID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(event_id string) error {
+			for _, fn := range fns {
+				if err := fn(event_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// tenanteventDescType is the schema descriptor for type field.
+	tenanteventDescType := tenanteventFields[2].Descriptor()
+	// tenantevent.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	tenantevent.TypeValidator = func() func(string) error {
+		validators := tenanteventDescType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(_type string) error {
+			for _, fn := range fns {
+				if err := fn(_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// tenanteventDescSubject is the schema descriptor for subject field.
+	tenanteventDescSubject := tenanteventFields[3].Descriptor()
+	// tenantevent.DefaultSubject holds the default value on creation for the subject field.
+	tenantevent.DefaultSubject = tenanteventDescSubject.Default.(string)
+	// tenantevent.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	tenantevent.SubjectValidator = tenanteventDescSubject.Validators[0].(func(string) error)
 	unitgridMixin := schema.UnitGrid{}.Mixin()
 	unitgrid.Policy = privacy.NewPolicies(unitgridMixin[0], schema.UnitGrid{})
 	unitgrid.Hooks[0] = func(next ent.Mutator) ent.Mutator {
