@@ -29,7 +29,8 @@ func DateOf(t time.Time) Date {
 // files where one spelling keeps them greppable.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
+	// Year 0 is reserved for recurring dates.
+	if err != nil || t.Year() < 1 {
 		return Date{}, fmt.Errorf("date %q: want YYYY-MM-DD", s)
 	}
 	return DateOf(t), nil
