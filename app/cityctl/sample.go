@@ -11,10 +11,6 @@ import (
 	"github.com/cityops/cityops/app/pkg/sample"
 )
 
-// nanningDistricts are 南宁市's urban districts (GB/T 2260), over which the
-// city's sample territory is spread.
-var nanningDistricts = []string{"450102", "450103", "450105", "450107", "450108", "450109", "450110"}
-
 // runSample writes a generated territory in the import formats:
 //
 //	cityctl sample grids CODE FILE.geojson [-cells N] [-seed S] [-patrol N]
@@ -44,17 +40,14 @@ func runSample(_ context.Context, args []string, l string, stdout, stderr io.Wri
 	if len(code) != 6 {
 		return usage()
 	}
-	ds := []string{code}
-	switch {
-	case *districts != "":
+	ds := sample.DefaultDistricts(code)
+	if *districts != "" {
 		ds = strings.Split(*districts, ",")
-	case code == "450100":
-		ds = nanningDistricts
 	}
 	if *patrol == 0 {
 		*patrol = max(1, *cells/320)
 	}
-	t, err := sample.Generate(sample.Options{Seed: *seed, Cells: *cells, Districts: ds, PatrolGrids: *patrol, Departments: sampleDepartments(code)})
+	t, err := sample.Generate(sample.Options{Seed: *seed, Cells: *cells, Districts: ds, PatrolGrids: *patrol, Departments: sample.DefaultDepartments(code)})
 	if err != nil {
 		fmt.Fprintln(stderr, "cityctl:", err)
 		return 1
@@ -85,18 +78,4 @@ func runSample(_ context.Context, args []string, l string, stdout, stderr io.Wri
 		fmt.Fprintf(stdout, msg(l, "已生成 %d 个部件：%s\n", "wrote %d components: %s\n"), *count, file)
 	}
 	return 0
-}
-
-// sampleDepartments are the departments of the shipped sample tenants that
-// responsibility grids are given to.
-func sampleDepartments(code string) []string {
-	switch code {
-	case "450100":
-		return []string{"NN-XNQ", "NN-QXQ", "NN-JNQ"}
-	case "450126":
-		return []string{"BY-CGJ"}
-	case "450181":
-		return []string{"HZ-CGJ"}
-	}
-	return nil
 }

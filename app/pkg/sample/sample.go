@@ -356,3 +356,27 @@ func pointIn(rng *rand.Rand, p geo.Polygon) (float64, float64) {
 	lat := (1-u)*(1-v)*a[1] + u*(1-v)*b[1] + u*v*c[1] + (1-u)*v*d[1]
 	return lon, lat
 }
+
+// DefaultDistricts are the district codes a tenant's sample territory is
+// spread over: 南宁市's urban districts (GB/T 2260) for 450100, the tenant's
+// own code otherwise.
+func DefaultDistricts(code string) []string {
+	if code == "450100" {
+		return []string{"450102", "450103", "450105", "450107", "450108", "450109", "450110"}
+	}
+	return []string{code}
+}
+
+// DefaultDepartments are the departments of the shipped sample tenants
+// (tenants/*/departments.yaml) that responsibility grids are given to.
+func DefaultDepartments(code string) []string {
+	switch code {
+	case "450100":
+		return []string{"NN-XNQ", "NN-QXQ", "NN-JNQ"}
+	case "450126":
+		return []string{"BY-CGJ"}
+	case "450181":
+		return []string{"HZ-CGJ"}
+	}
+	return nil
+}

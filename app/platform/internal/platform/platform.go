@@ -288,18 +288,7 @@ func (c *Core) LoadSampleTerritory(ctx context.Context, code string, cells, comp
 	if err != nil || rev > 0 {
 		return err
 	}
-	districts := []string{code}
-	var depts []string
-	switch code {
-	case "450100":
-		districts = []string{"450102", "450103", "450105", "450107", "450108", "450109", "450110"}
-		depts = []string{"NN-XNQ", "NN-QXQ", "NN-JNQ"}
-	case "450126":
-		depts = []string{"BY-CGJ"}
-	case "450181":
-		depts = []string{"HZ-CGJ"}
-	}
-	terr, err := sample.Generate(sample.Options{Seed: 2026, Cells: cells, Districts: districts, PatrolGrids: max(1, cells/320), Departments: depts})
+	terr, err := sample.Generate(sample.Options{Seed: 2026, Cells: cells, Districts: sample.DefaultDistricts(code), PatrolGrids: max(1, cells/320), Departments: sample.DefaultDepartments(code)})
 	if err != nil {
 		return err
 	}
