@@ -123,6 +123,18 @@ type CaseFile struct {
 	SelfHandled bool `json:"self_handled,omitempty"`
 	// Number of the master case of a merged duplicate.
 	MergedInto string `json:"merged_into,omitempty"`
+	// The dispatch rule that chose the department, when one did.
+	DispatchRuleCode string `json:"dispatch_rule_code,omitempty"`
+	// Dispatched by the platform without a dispatcher.
+	AutoDispatched bool `json:"auto_dispatched,omitempty"`
+	// When the supervision scheduler found the case overdue.
+	OverdueAt *time.Time `json:"overdue_at,omitempty"`
+	// The disposal deadline the before-deadline 催办 was sent for.
+	PreRemindedFor *time.Time `json:"pre_reminded_for,omitempty"`
+	// Highest responsibility-chain level notified (路长 level).
+	EscalationLevel int `json:"escalation_level,omitempty"`
+	// Deadline of the open 督办, if any.
+	SuperviseDeadline *time.Time `json:"supervise_deadline,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the CaseFileQuery when eager-loading is set.
 	Edges        CaseFileEdges `json:"edges"`
@@ -167,15 +179,15 @@ func (*CaseFile) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case casefile.FieldCoDepartmentCodes:
 			values[i] = new([]byte)
-		case casefile.FieldOverdue, casefile.FieldSupervised, casefile.FieldSelfHandled:
+		case casefile.FieldOverdue, casefile.FieldSupervised, casefile.FieldSelfHandled, casefile.FieldAutoDispatched:
 			values[i] = new(sql.NullBool)
 		case casefile.FieldLon, casefile.FieldLat:
 			values[i] = new(sql.NullFloat64)
-		case casefile.FieldID, casefile.FieldTenantID, casefile.FieldVersion, casefile.FieldHangSeconds, casefile.FieldReworkCount, casefile.FieldReturnCount, casefile.FieldExtensionCount, casefile.FieldHangCount, casefile.FieldReminderCount:
+		case casefile.FieldID, casefile.FieldTenantID, casefile.FieldVersion, casefile.FieldHangSeconds, casefile.FieldReworkCount, casefile.FieldReturnCount, casefile.FieldExtensionCount, casefile.FieldHangCount, casefile.FieldReminderCount, casefile.FieldEscalationLevel:
 			values[i] = new(sql.NullInt64)
-		case casefile.FieldNumber, casefile.FieldSource, casefile.FieldKind, casefile.FieldClassCode, casefile.FieldDetailCode, casefile.FieldNationalClassCode, casefile.FieldFilingConditionCode, casefile.FieldDescription, casefile.FieldAddress, casefile.FieldGridCode, casefile.FieldCommunityCode, casefile.FieldStreetCode, casefile.FieldDistrictCode, casefile.FieldAreaClass, casefile.FieldComponentObjID, casefile.FieldUrgency, casefile.FieldReporterName, casefile.FieldReporterPhone, casefile.FieldReportedBy, casefile.FieldPrimaryDepartmentCode, casefile.FieldState, casefile.FieldMergedInto:
+		case casefile.FieldNumber, casefile.FieldSource, casefile.FieldKind, casefile.FieldClassCode, casefile.FieldDetailCode, casefile.FieldNationalClassCode, casefile.FieldFilingConditionCode, casefile.FieldDescription, casefile.FieldAddress, casefile.FieldGridCode, casefile.FieldCommunityCode, casefile.FieldStreetCode, casefile.FieldDistrictCode, casefile.FieldAreaClass, casefile.FieldComponentObjID, casefile.FieldUrgency, casefile.FieldReporterName, casefile.FieldReporterPhone, casefile.FieldReportedBy, casefile.FieldPrimaryDepartmentCode, casefile.FieldState, casefile.FieldMergedInto, casefile.FieldDispatchRuleCode:
 			values[i] = new(sql.NullString)
-		case casefile.FieldCreatedAt, casefile.FieldUpdatedAt, casefile.FieldReportedAt, casefile.FieldVerifiedAt, casefile.FieldFiledAt, casefile.FieldDispatchedAt, casefile.FieldAcceptedAt, casefile.FieldFeedbackAt, casefile.FieldCheckedAt, casefile.FieldClosedAt, casefile.FieldVerifyDeadline, casefile.FieldDispatchDeadline, casefile.FieldDisposeDeadline, casefile.FieldCheckDeadline, casefile.FieldCloseDeadline, casefile.FieldHungAt:
+		case casefile.FieldCreatedAt, casefile.FieldUpdatedAt, casefile.FieldReportedAt, casefile.FieldVerifiedAt, casefile.FieldFiledAt, casefile.FieldDispatchedAt, casefile.FieldAcceptedAt, casefile.FieldFeedbackAt, casefile.FieldCheckedAt, casefile.FieldClosedAt, casefile.FieldVerifyDeadline, casefile.FieldDispatchDeadline, casefile.FieldDisposeDeadline, casefile.FieldCheckDeadline, casefile.FieldCloseDeadline, casefile.FieldHungAt, casefile.FieldOverdueAt, casefile.FieldPreRemindedFor, casefile.FieldSuperviseDeadline:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -526,6 +538,45 @@ func (_m *CaseFile) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.MergedInto = value.String
 			}
+		case casefile.FieldDispatchRuleCode:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field dispatch_rule_code", values[i])
+			} else if value.Valid {
+				_m.DispatchRuleCode = value.String
+			}
+		case casefile.FieldAutoDispatched:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field auto_dispatched", values[i])
+			} else if value.Valid {
+				_m.AutoDispatched = value.Bool
+			}
+		case casefile.FieldOverdueAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field overdue_at", values[i])
+			} else if value.Valid {
+				_m.OverdueAt = new(time.Time)
+				*_m.OverdueAt = value.Time
+			}
+		case casefile.FieldPreRemindedFor:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field pre_reminded_for", values[i])
+			} else if value.Valid {
+				_m.PreRemindedFor = new(time.Time)
+				*_m.PreRemindedFor = value.Time
+			}
+		case casefile.FieldEscalationLevel:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field escalation_level", values[i])
+			} else if value.Valid {
+				_m.EscalationLevel = int(value.Int64)
+			}
+		case casefile.FieldSuperviseDeadline:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field supervise_deadline", values[i])
+			} else if value.Valid {
+				_m.SuperviseDeadline = new(time.Time)
+				*_m.SuperviseDeadline = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -755,6 +806,30 @@ func (_m *CaseFile) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("merged_into=")
 	builder.WriteString(_m.MergedInto)
+	builder.WriteString(", ")
+	builder.WriteString("dispatch_rule_code=")
+	builder.WriteString(_m.DispatchRuleCode)
+	builder.WriteString(", ")
+	builder.WriteString("auto_dispatched=")
+	builder.WriteString(fmt.Sprintf("%v", _m.AutoDispatched))
+	builder.WriteString(", ")
+	if v := _m.OverdueAt; v != nil {
+		builder.WriteString("overdue_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.PreRemindedFor; v != nil {
+		builder.WriteString("pre_reminded_for=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("escalation_level=")
+	builder.WriteString(fmt.Sprintf("%v", _m.EscalationLevel))
+	builder.WriteString(", ")
+	if v := _m.SuperviseDeadline; v != nil {
+		builder.WriteString("supervise_deadline=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

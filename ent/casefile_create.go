@@ -704,6 +704,90 @@ func (_c *CaseFileCreate) SetNillableMergedInto(v *string) *CaseFileCreate {
 	return _c
 }
 
+// SetDispatchRuleCode sets the "dispatch_rule_code" field.
+func (_c *CaseFileCreate) SetDispatchRuleCode(v string) *CaseFileCreate {
+	_c.mutation.SetDispatchRuleCode(v)
+	return _c
+}
+
+// SetNillableDispatchRuleCode sets the "dispatch_rule_code" field if the given value is not nil.
+func (_c *CaseFileCreate) SetNillableDispatchRuleCode(v *string) *CaseFileCreate {
+	if v != nil {
+		_c.SetDispatchRuleCode(*v)
+	}
+	return _c
+}
+
+// SetAutoDispatched sets the "auto_dispatched" field.
+func (_c *CaseFileCreate) SetAutoDispatched(v bool) *CaseFileCreate {
+	_c.mutation.SetAutoDispatched(v)
+	return _c
+}
+
+// SetNillableAutoDispatched sets the "auto_dispatched" field if the given value is not nil.
+func (_c *CaseFileCreate) SetNillableAutoDispatched(v *bool) *CaseFileCreate {
+	if v != nil {
+		_c.SetAutoDispatched(*v)
+	}
+	return _c
+}
+
+// SetOverdueAt sets the "overdue_at" field.
+func (_c *CaseFileCreate) SetOverdueAt(v time.Time) *CaseFileCreate {
+	_c.mutation.SetOverdueAt(v)
+	return _c
+}
+
+// SetNillableOverdueAt sets the "overdue_at" field if the given value is not nil.
+func (_c *CaseFileCreate) SetNillableOverdueAt(v *time.Time) *CaseFileCreate {
+	if v != nil {
+		_c.SetOverdueAt(*v)
+	}
+	return _c
+}
+
+// SetPreRemindedFor sets the "pre_reminded_for" field.
+func (_c *CaseFileCreate) SetPreRemindedFor(v time.Time) *CaseFileCreate {
+	_c.mutation.SetPreRemindedFor(v)
+	return _c
+}
+
+// SetNillablePreRemindedFor sets the "pre_reminded_for" field if the given value is not nil.
+func (_c *CaseFileCreate) SetNillablePreRemindedFor(v *time.Time) *CaseFileCreate {
+	if v != nil {
+		_c.SetPreRemindedFor(*v)
+	}
+	return _c
+}
+
+// SetEscalationLevel sets the "escalation_level" field.
+func (_c *CaseFileCreate) SetEscalationLevel(v int) *CaseFileCreate {
+	_c.mutation.SetEscalationLevel(v)
+	return _c
+}
+
+// SetNillableEscalationLevel sets the "escalation_level" field if the given value is not nil.
+func (_c *CaseFileCreate) SetNillableEscalationLevel(v *int) *CaseFileCreate {
+	if v != nil {
+		_c.SetEscalationLevel(*v)
+	}
+	return _c
+}
+
+// SetSuperviseDeadline sets the "supervise_deadline" field.
+func (_c *CaseFileCreate) SetSuperviseDeadline(v time.Time) *CaseFileCreate {
+	_c.mutation.SetSuperviseDeadline(v)
+	return _c
+}
+
+// SetNillableSuperviseDeadline sets the "supervise_deadline" field if the given value is not nil.
+func (_c *CaseFileCreate) SetNillableSuperviseDeadline(v *time.Time) *CaseFileCreate {
+	if v != nil {
+		_c.SetSuperviseDeadline(*v)
+	}
+	return _c
+}
+
 // SetTenant sets the "tenant" edge to the Tenant entity.
 func (_c *CaseFileCreate) SetTenant(v *Tenant) *CaseFileCreate {
 	return _c.SetTenantID(v.ID)
@@ -898,6 +982,18 @@ func (_c *CaseFileCreate) defaults() error {
 	if _, ok := _c.mutation.MergedInto(); !ok {
 		v := casefile.DefaultMergedInto
 		_c.mutation.SetMergedInto(v)
+	}
+	if _, ok := _c.mutation.DispatchRuleCode(); !ok {
+		v := casefile.DefaultDispatchRuleCode
+		_c.mutation.SetDispatchRuleCode(v)
+	}
+	if _, ok := _c.mutation.AutoDispatched(); !ok {
+		v := casefile.DefaultAutoDispatched
+		_c.mutation.SetAutoDispatched(v)
+	}
+	if _, ok := _c.mutation.EscalationLevel(); !ok {
+		v := casefile.DefaultEscalationLevel
+		_c.mutation.SetEscalationLevel(v)
 	}
 	return nil
 }
@@ -1122,6 +1218,20 @@ func (_c *CaseFileCreate) check() error {
 		if err := casefile.MergedIntoValidator(v); err != nil {
 			return &ValidationError{Name: "merged_into", err: fmt.Errorf(`ent: validator failed for field "CaseFile.merged_into": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.DispatchRuleCode(); !ok {
+		return &ValidationError{Name: "dispatch_rule_code", err: errors.New(`ent: missing required field "CaseFile.dispatch_rule_code"`)}
+	}
+	if v, ok := _c.mutation.DispatchRuleCode(); ok {
+		if err := casefile.DispatchRuleCodeValidator(v); err != nil {
+			return &ValidationError{Name: "dispatch_rule_code", err: fmt.Errorf(`ent: validator failed for field "CaseFile.dispatch_rule_code": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.AutoDispatched(); !ok {
+		return &ValidationError{Name: "auto_dispatched", err: errors.New(`ent: missing required field "CaseFile.auto_dispatched"`)}
+	}
+	if _, ok := _c.mutation.EscalationLevel(); !ok {
+		return &ValidationError{Name: "escalation_level", err: errors.New(`ent: missing required field "CaseFile.escalation_level"`)}
 	}
 	if len(_c.mutation.TenantIDs()) == 0 {
 		return &ValidationError{Name: "tenant", err: errors.New(`ent: missing required edge "CaseFile.tenant"`)}
@@ -1356,6 +1466,30 @@ func (_c *CaseFileCreate) createSpec() (*CaseFile, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.MergedInto(); ok {
 		_spec.SetField(casefile.FieldMergedInto, field.TypeString, value)
 		_node.MergedInto = value
+	}
+	if value, ok := _c.mutation.DispatchRuleCode(); ok {
+		_spec.SetField(casefile.FieldDispatchRuleCode, field.TypeString, value)
+		_node.DispatchRuleCode = value
+	}
+	if value, ok := _c.mutation.AutoDispatched(); ok {
+		_spec.SetField(casefile.FieldAutoDispatched, field.TypeBool, value)
+		_node.AutoDispatched = value
+	}
+	if value, ok := _c.mutation.OverdueAt(); ok {
+		_spec.SetField(casefile.FieldOverdueAt, field.TypeTime, value)
+		_node.OverdueAt = &value
+	}
+	if value, ok := _c.mutation.PreRemindedFor(); ok {
+		_spec.SetField(casefile.FieldPreRemindedFor, field.TypeTime, value)
+		_node.PreRemindedFor = &value
+	}
+	if value, ok := _c.mutation.EscalationLevel(); ok {
+		_spec.SetField(casefile.FieldEscalationLevel, field.TypeInt, value)
+		_node.EscalationLevel = value
+	}
+	if value, ok := _c.mutation.SuperviseDeadline(); ok {
+		_spec.SetField(casefile.FieldSuperviseDeadline, field.TypeTime, value)
+		_node.SuperviseDeadline = &value
 	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -2141,6 +2275,102 @@ func (u *CaseFileUpsert) SetMergedInto(v string) *CaseFileUpsert {
 // UpdateMergedInto sets the "merged_into" field to the value that was provided on create.
 func (u *CaseFileUpsert) UpdateMergedInto() *CaseFileUpsert {
 	u.SetExcluded(casefile.FieldMergedInto)
+	return u
+}
+
+// SetDispatchRuleCode sets the "dispatch_rule_code" field.
+func (u *CaseFileUpsert) SetDispatchRuleCode(v string) *CaseFileUpsert {
+	u.Set(casefile.FieldDispatchRuleCode, v)
+	return u
+}
+
+// UpdateDispatchRuleCode sets the "dispatch_rule_code" field to the value that was provided on create.
+func (u *CaseFileUpsert) UpdateDispatchRuleCode() *CaseFileUpsert {
+	u.SetExcluded(casefile.FieldDispatchRuleCode)
+	return u
+}
+
+// SetAutoDispatched sets the "auto_dispatched" field.
+func (u *CaseFileUpsert) SetAutoDispatched(v bool) *CaseFileUpsert {
+	u.Set(casefile.FieldAutoDispatched, v)
+	return u
+}
+
+// UpdateAutoDispatched sets the "auto_dispatched" field to the value that was provided on create.
+func (u *CaseFileUpsert) UpdateAutoDispatched() *CaseFileUpsert {
+	u.SetExcluded(casefile.FieldAutoDispatched)
+	return u
+}
+
+// SetOverdueAt sets the "overdue_at" field.
+func (u *CaseFileUpsert) SetOverdueAt(v time.Time) *CaseFileUpsert {
+	u.Set(casefile.FieldOverdueAt, v)
+	return u
+}
+
+// UpdateOverdueAt sets the "overdue_at" field to the value that was provided on create.
+func (u *CaseFileUpsert) UpdateOverdueAt() *CaseFileUpsert {
+	u.SetExcluded(casefile.FieldOverdueAt)
+	return u
+}
+
+// ClearOverdueAt clears the value of the "overdue_at" field.
+func (u *CaseFileUpsert) ClearOverdueAt() *CaseFileUpsert {
+	u.SetNull(casefile.FieldOverdueAt)
+	return u
+}
+
+// SetPreRemindedFor sets the "pre_reminded_for" field.
+func (u *CaseFileUpsert) SetPreRemindedFor(v time.Time) *CaseFileUpsert {
+	u.Set(casefile.FieldPreRemindedFor, v)
+	return u
+}
+
+// UpdatePreRemindedFor sets the "pre_reminded_for" field to the value that was provided on create.
+func (u *CaseFileUpsert) UpdatePreRemindedFor() *CaseFileUpsert {
+	u.SetExcluded(casefile.FieldPreRemindedFor)
+	return u
+}
+
+// ClearPreRemindedFor clears the value of the "pre_reminded_for" field.
+func (u *CaseFileUpsert) ClearPreRemindedFor() *CaseFileUpsert {
+	u.SetNull(casefile.FieldPreRemindedFor)
+	return u
+}
+
+// SetEscalationLevel sets the "escalation_level" field.
+func (u *CaseFileUpsert) SetEscalationLevel(v int) *CaseFileUpsert {
+	u.Set(casefile.FieldEscalationLevel, v)
+	return u
+}
+
+// UpdateEscalationLevel sets the "escalation_level" field to the value that was provided on create.
+func (u *CaseFileUpsert) UpdateEscalationLevel() *CaseFileUpsert {
+	u.SetExcluded(casefile.FieldEscalationLevel)
+	return u
+}
+
+// AddEscalationLevel adds v to the "escalation_level" field.
+func (u *CaseFileUpsert) AddEscalationLevel(v int) *CaseFileUpsert {
+	u.Add(casefile.FieldEscalationLevel, v)
+	return u
+}
+
+// SetSuperviseDeadline sets the "supervise_deadline" field.
+func (u *CaseFileUpsert) SetSuperviseDeadline(v time.Time) *CaseFileUpsert {
+	u.Set(casefile.FieldSuperviseDeadline, v)
+	return u
+}
+
+// UpdateSuperviseDeadline sets the "supervise_deadline" field to the value that was provided on create.
+func (u *CaseFileUpsert) UpdateSuperviseDeadline() *CaseFileUpsert {
+	u.SetExcluded(casefile.FieldSuperviseDeadline)
+	return u
+}
+
+// ClearSuperviseDeadline clears the value of the "supervise_deadline" field.
+func (u *CaseFileUpsert) ClearSuperviseDeadline() *CaseFileUpsert {
+	u.SetNull(casefile.FieldSuperviseDeadline)
 	return u
 }
 
@@ -3017,6 +3247,118 @@ func (u *CaseFileUpsertOne) SetMergedInto(v string) *CaseFileUpsertOne {
 func (u *CaseFileUpsertOne) UpdateMergedInto() *CaseFileUpsertOne {
 	return u.Update(func(s *CaseFileUpsert) {
 		s.UpdateMergedInto()
+	})
+}
+
+// SetDispatchRuleCode sets the "dispatch_rule_code" field.
+func (u *CaseFileUpsertOne) SetDispatchRuleCode(v string) *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetDispatchRuleCode(v)
+	})
+}
+
+// UpdateDispatchRuleCode sets the "dispatch_rule_code" field to the value that was provided on create.
+func (u *CaseFileUpsertOne) UpdateDispatchRuleCode() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateDispatchRuleCode()
+	})
+}
+
+// SetAutoDispatched sets the "auto_dispatched" field.
+func (u *CaseFileUpsertOne) SetAutoDispatched(v bool) *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetAutoDispatched(v)
+	})
+}
+
+// UpdateAutoDispatched sets the "auto_dispatched" field to the value that was provided on create.
+func (u *CaseFileUpsertOne) UpdateAutoDispatched() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateAutoDispatched()
+	})
+}
+
+// SetOverdueAt sets the "overdue_at" field.
+func (u *CaseFileUpsertOne) SetOverdueAt(v time.Time) *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetOverdueAt(v)
+	})
+}
+
+// UpdateOverdueAt sets the "overdue_at" field to the value that was provided on create.
+func (u *CaseFileUpsertOne) UpdateOverdueAt() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateOverdueAt()
+	})
+}
+
+// ClearOverdueAt clears the value of the "overdue_at" field.
+func (u *CaseFileUpsertOne) ClearOverdueAt() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.ClearOverdueAt()
+	})
+}
+
+// SetPreRemindedFor sets the "pre_reminded_for" field.
+func (u *CaseFileUpsertOne) SetPreRemindedFor(v time.Time) *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetPreRemindedFor(v)
+	})
+}
+
+// UpdatePreRemindedFor sets the "pre_reminded_for" field to the value that was provided on create.
+func (u *CaseFileUpsertOne) UpdatePreRemindedFor() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdatePreRemindedFor()
+	})
+}
+
+// ClearPreRemindedFor clears the value of the "pre_reminded_for" field.
+func (u *CaseFileUpsertOne) ClearPreRemindedFor() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.ClearPreRemindedFor()
+	})
+}
+
+// SetEscalationLevel sets the "escalation_level" field.
+func (u *CaseFileUpsertOne) SetEscalationLevel(v int) *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetEscalationLevel(v)
+	})
+}
+
+// AddEscalationLevel adds v to the "escalation_level" field.
+func (u *CaseFileUpsertOne) AddEscalationLevel(v int) *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.AddEscalationLevel(v)
+	})
+}
+
+// UpdateEscalationLevel sets the "escalation_level" field to the value that was provided on create.
+func (u *CaseFileUpsertOne) UpdateEscalationLevel() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateEscalationLevel()
+	})
+}
+
+// SetSuperviseDeadline sets the "supervise_deadline" field.
+func (u *CaseFileUpsertOne) SetSuperviseDeadline(v time.Time) *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetSuperviseDeadline(v)
+	})
+}
+
+// UpdateSuperviseDeadline sets the "supervise_deadline" field to the value that was provided on create.
+func (u *CaseFileUpsertOne) UpdateSuperviseDeadline() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateSuperviseDeadline()
+	})
+}
+
+// ClearSuperviseDeadline clears the value of the "supervise_deadline" field.
+func (u *CaseFileUpsertOne) ClearSuperviseDeadline() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.ClearSuperviseDeadline()
 	})
 }
 
@@ -4059,6 +4401,118 @@ func (u *CaseFileUpsertBulk) SetMergedInto(v string) *CaseFileUpsertBulk {
 func (u *CaseFileUpsertBulk) UpdateMergedInto() *CaseFileUpsertBulk {
 	return u.Update(func(s *CaseFileUpsert) {
 		s.UpdateMergedInto()
+	})
+}
+
+// SetDispatchRuleCode sets the "dispatch_rule_code" field.
+func (u *CaseFileUpsertBulk) SetDispatchRuleCode(v string) *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetDispatchRuleCode(v)
+	})
+}
+
+// UpdateDispatchRuleCode sets the "dispatch_rule_code" field to the value that was provided on create.
+func (u *CaseFileUpsertBulk) UpdateDispatchRuleCode() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateDispatchRuleCode()
+	})
+}
+
+// SetAutoDispatched sets the "auto_dispatched" field.
+func (u *CaseFileUpsertBulk) SetAutoDispatched(v bool) *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetAutoDispatched(v)
+	})
+}
+
+// UpdateAutoDispatched sets the "auto_dispatched" field to the value that was provided on create.
+func (u *CaseFileUpsertBulk) UpdateAutoDispatched() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateAutoDispatched()
+	})
+}
+
+// SetOverdueAt sets the "overdue_at" field.
+func (u *CaseFileUpsertBulk) SetOverdueAt(v time.Time) *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetOverdueAt(v)
+	})
+}
+
+// UpdateOverdueAt sets the "overdue_at" field to the value that was provided on create.
+func (u *CaseFileUpsertBulk) UpdateOverdueAt() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateOverdueAt()
+	})
+}
+
+// ClearOverdueAt clears the value of the "overdue_at" field.
+func (u *CaseFileUpsertBulk) ClearOverdueAt() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.ClearOverdueAt()
+	})
+}
+
+// SetPreRemindedFor sets the "pre_reminded_for" field.
+func (u *CaseFileUpsertBulk) SetPreRemindedFor(v time.Time) *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetPreRemindedFor(v)
+	})
+}
+
+// UpdatePreRemindedFor sets the "pre_reminded_for" field to the value that was provided on create.
+func (u *CaseFileUpsertBulk) UpdatePreRemindedFor() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdatePreRemindedFor()
+	})
+}
+
+// ClearPreRemindedFor clears the value of the "pre_reminded_for" field.
+func (u *CaseFileUpsertBulk) ClearPreRemindedFor() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.ClearPreRemindedFor()
+	})
+}
+
+// SetEscalationLevel sets the "escalation_level" field.
+func (u *CaseFileUpsertBulk) SetEscalationLevel(v int) *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetEscalationLevel(v)
+	})
+}
+
+// AddEscalationLevel adds v to the "escalation_level" field.
+func (u *CaseFileUpsertBulk) AddEscalationLevel(v int) *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.AddEscalationLevel(v)
+	})
+}
+
+// UpdateEscalationLevel sets the "escalation_level" field to the value that was provided on create.
+func (u *CaseFileUpsertBulk) UpdateEscalationLevel() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateEscalationLevel()
+	})
+}
+
+// SetSuperviseDeadline sets the "supervise_deadline" field.
+func (u *CaseFileUpsertBulk) SetSuperviseDeadline(v time.Time) *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetSuperviseDeadline(v)
+	})
+}
+
+// UpdateSuperviseDeadline sets the "supervise_deadline" field to the value that was provided on create.
+func (u *CaseFileUpsertBulk) UpdateSuperviseDeadline() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateSuperviseDeadline()
+	})
+}
+
+// ClearSuperviseDeadline clears the value of the "supervise_deadline" field.
+func (u *CaseFileUpsertBulk) ClearSuperviseDeadline() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.ClearSuperviseDeadline()
 	})
 }
 

@@ -825,6 +825,115 @@ func (_u *CaseFileUpdate) SetNillableMergedInto(v *string) *CaseFileUpdate {
 	return _u
 }
 
+// SetDispatchRuleCode sets the "dispatch_rule_code" field.
+func (_u *CaseFileUpdate) SetDispatchRuleCode(v string) *CaseFileUpdate {
+	_u.mutation.SetDispatchRuleCode(v)
+	return _u
+}
+
+// SetNillableDispatchRuleCode sets the "dispatch_rule_code" field if the given value is not nil.
+func (_u *CaseFileUpdate) SetNillableDispatchRuleCode(v *string) *CaseFileUpdate {
+	if v != nil {
+		_u.SetDispatchRuleCode(*v)
+	}
+	return _u
+}
+
+// SetAutoDispatched sets the "auto_dispatched" field.
+func (_u *CaseFileUpdate) SetAutoDispatched(v bool) *CaseFileUpdate {
+	_u.mutation.SetAutoDispatched(v)
+	return _u
+}
+
+// SetNillableAutoDispatched sets the "auto_dispatched" field if the given value is not nil.
+func (_u *CaseFileUpdate) SetNillableAutoDispatched(v *bool) *CaseFileUpdate {
+	if v != nil {
+		_u.SetAutoDispatched(*v)
+	}
+	return _u
+}
+
+// SetOverdueAt sets the "overdue_at" field.
+func (_u *CaseFileUpdate) SetOverdueAt(v time.Time) *CaseFileUpdate {
+	_u.mutation.SetOverdueAt(v)
+	return _u
+}
+
+// SetNillableOverdueAt sets the "overdue_at" field if the given value is not nil.
+func (_u *CaseFileUpdate) SetNillableOverdueAt(v *time.Time) *CaseFileUpdate {
+	if v != nil {
+		_u.SetOverdueAt(*v)
+	}
+	return _u
+}
+
+// ClearOverdueAt clears the value of the "overdue_at" field.
+func (_u *CaseFileUpdate) ClearOverdueAt() *CaseFileUpdate {
+	_u.mutation.ClearOverdueAt()
+	return _u
+}
+
+// SetPreRemindedFor sets the "pre_reminded_for" field.
+func (_u *CaseFileUpdate) SetPreRemindedFor(v time.Time) *CaseFileUpdate {
+	_u.mutation.SetPreRemindedFor(v)
+	return _u
+}
+
+// SetNillablePreRemindedFor sets the "pre_reminded_for" field if the given value is not nil.
+func (_u *CaseFileUpdate) SetNillablePreRemindedFor(v *time.Time) *CaseFileUpdate {
+	if v != nil {
+		_u.SetPreRemindedFor(*v)
+	}
+	return _u
+}
+
+// ClearPreRemindedFor clears the value of the "pre_reminded_for" field.
+func (_u *CaseFileUpdate) ClearPreRemindedFor() *CaseFileUpdate {
+	_u.mutation.ClearPreRemindedFor()
+	return _u
+}
+
+// SetEscalationLevel sets the "escalation_level" field.
+func (_u *CaseFileUpdate) SetEscalationLevel(v int) *CaseFileUpdate {
+	_u.mutation.ResetEscalationLevel()
+	_u.mutation.SetEscalationLevel(v)
+	return _u
+}
+
+// SetNillableEscalationLevel sets the "escalation_level" field if the given value is not nil.
+func (_u *CaseFileUpdate) SetNillableEscalationLevel(v *int) *CaseFileUpdate {
+	if v != nil {
+		_u.SetEscalationLevel(*v)
+	}
+	return _u
+}
+
+// AddEscalationLevel adds value to the "escalation_level" field.
+func (_u *CaseFileUpdate) AddEscalationLevel(v int) *CaseFileUpdate {
+	_u.mutation.AddEscalationLevel(v)
+	return _u
+}
+
+// SetSuperviseDeadline sets the "supervise_deadline" field.
+func (_u *CaseFileUpdate) SetSuperviseDeadline(v time.Time) *CaseFileUpdate {
+	_u.mutation.SetSuperviseDeadline(v)
+	return _u
+}
+
+// SetNillableSuperviseDeadline sets the "supervise_deadline" field if the given value is not nil.
+func (_u *CaseFileUpdate) SetNillableSuperviseDeadline(v *time.Time) *CaseFileUpdate {
+	if v != nil {
+		_u.SetSuperviseDeadline(*v)
+	}
+	return _u
+}
+
+// ClearSuperviseDeadline clears the value of the "supervise_deadline" field.
+func (_u *CaseFileUpdate) ClearSuperviseDeadline() *CaseFileUpdate {
+	_u.mutation.ClearSuperviseDeadline()
+	return _u
+}
+
 // AddStepIDs adds the "steps" edge to the CaseStep entity by IDs.
 func (_u *CaseFileUpdate) AddStepIDs(ids ...int) *CaseFileUpdate {
 	_u.mutation.AddStepIDs(ids...)
@@ -998,6 +1107,11 @@ func (_u *CaseFileUpdate) check() error {
 	if v, ok := _u.mutation.MergedInto(); ok {
 		if err := casefile.MergedIntoValidator(v); err != nil {
 			return &ValidationError{Name: "merged_into", err: fmt.Errorf(`ent: validator failed for field "CaseFile.merged_into": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DispatchRuleCode(); ok {
+		if err := casefile.DispatchRuleCodeValidator(v); err != nil {
+			return &ValidationError{Name: "dispatch_rule_code", err: fmt.Errorf(`ent: validator failed for field "CaseFile.dispatch_rule_code": %w`, err)}
 		}
 	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
@@ -1232,6 +1346,36 @@ func (_u *CaseFileUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.MergedInto(); ok {
 		_spec.SetField(casefile.FieldMergedInto, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.DispatchRuleCode(); ok {
+		_spec.SetField(casefile.FieldDispatchRuleCode, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.AutoDispatched(); ok {
+		_spec.SetField(casefile.FieldAutoDispatched, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.OverdueAt(); ok {
+		_spec.SetField(casefile.FieldOverdueAt, field.TypeTime, value)
+	}
+	if _u.mutation.OverdueAtCleared() {
+		_spec.ClearField(casefile.FieldOverdueAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PreRemindedFor(); ok {
+		_spec.SetField(casefile.FieldPreRemindedFor, field.TypeTime, value)
+	}
+	if _u.mutation.PreRemindedForCleared() {
+		_spec.ClearField(casefile.FieldPreRemindedFor, field.TypeTime)
+	}
+	if value, ok := _u.mutation.EscalationLevel(); ok {
+		_spec.SetField(casefile.FieldEscalationLevel, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedEscalationLevel(); ok {
+		_spec.AddField(casefile.FieldEscalationLevel, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.SuperviseDeadline(); ok {
+		_spec.SetField(casefile.FieldSuperviseDeadline, field.TypeTime, value)
+	}
+	if _u.mutation.SuperviseDeadlineCleared() {
+		_spec.ClearField(casefile.FieldSuperviseDeadline, field.TypeTime)
 	}
 	if _u.mutation.StepsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -2093,6 +2237,115 @@ func (_u *CaseFileUpdateOne) SetNillableMergedInto(v *string) *CaseFileUpdateOne
 	return _u
 }
 
+// SetDispatchRuleCode sets the "dispatch_rule_code" field.
+func (_u *CaseFileUpdateOne) SetDispatchRuleCode(v string) *CaseFileUpdateOne {
+	_u.mutation.SetDispatchRuleCode(v)
+	return _u
+}
+
+// SetNillableDispatchRuleCode sets the "dispatch_rule_code" field if the given value is not nil.
+func (_u *CaseFileUpdateOne) SetNillableDispatchRuleCode(v *string) *CaseFileUpdateOne {
+	if v != nil {
+		_u.SetDispatchRuleCode(*v)
+	}
+	return _u
+}
+
+// SetAutoDispatched sets the "auto_dispatched" field.
+func (_u *CaseFileUpdateOne) SetAutoDispatched(v bool) *CaseFileUpdateOne {
+	_u.mutation.SetAutoDispatched(v)
+	return _u
+}
+
+// SetNillableAutoDispatched sets the "auto_dispatched" field if the given value is not nil.
+func (_u *CaseFileUpdateOne) SetNillableAutoDispatched(v *bool) *CaseFileUpdateOne {
+	if v != nil {
+		_u.SetAutoDispatched(*v)
+	}
+	return _u
+}
+
+// SetOverdueAt sets the "overdue_at" field.
+func (_u *CaseFileUpdateOne) SetOverdueAt(v time.Time) *CaseFileUpdateOne {
+	_u.mutation.SetOverdueAt(v)
+	return _u
+}
+
+// SetNillableOverdueAt sets the "overdue_at" field if the given value is not nil.
+func (_u *CaseFileUpdateOne) SetNillableOverdueAt(v *time.Time) *CaseFileUpdateOne {
+	if v != nil {
+		_u.SetOverdueAt(*v)
+	}
+	return _u
+}
+
+// ClearOverdueAt clears the value of the "overdue_at" field.
+func (_u *CaseFileUpdateOne) ClearOverdueAt() *CaseFileUpdateOne {
+	_u.mutation.ClearOverdueAt()
+	return _u
+}
+
+// SetPreRemindedFor sets the "pre_reminded_for" field.
+func (_u *CaseFileUpdateOne) SetPreRemindedFor(v time.Time) *CaseFileUpdateOne {
+	_u.mutation.SetPreRemindedFor(v)
+	return _u
+}
+
+// SetNillablePreRemindedFor sets the "pre_reminded_for" field if the given value is not nil.
+func (_u *CaseFileUpdateOne) SetNillablePreRemindedFor(v *time.Time) *CaseFileUpdateOne {
+	if v != nil {
+		_u.SetPreRemindedFor(*v)
+	}
+	return _u
+}
+
+// ClearPreRemindedFor clears the value of the "pre_reminded_for" field.
+func (_u *CaseFileUpdateOne) ClearPreRemindedFor() *CaseFileUpdateOne {
+	_u.mutation.ClearPreRemindedFor()
+	return _u
+}
+
+// SetEscalationLevel sets the "escalation_level" field.
+func (_u *CaseFileUpdateOne) SetEscalationLevel(v int) *CaseFileUpdateOne {
+	_u.mutation.ResetEscalationLevel()
+	_u.mutation.SetEscalationLevel(v)
+	return _u
+}
+
+// SetNillableEscalationLevel sets the "escalation_level" field if the given value is not nil.
+func (_u *CaseFileUpdateOne) SetNillableEscalationLevel(v *int) *CaseFileUpdateOne {
+	if v != nil {
+		_u.SetEscalationLevel(*v)
+	}
+	return _u
+}
+
+// AddEscalationLevel adds value to the "escalation_level" field.
+func (_u *CaseFileUpdateOne) AddEscalationLevel(v int) *CaseFileUpdateOne {
+	_u.mutation.AddEscalationLevel(v)
+	return _u
+}
+
+// SetSuperviseDeadline sets the "supervise_deadline" field.
+func (_u *CaseFileUpdateOne) SetSuperviseDeadline(v time.Time) *CaseFileUpdateOne {
+	_u.mutation.SetSuperviseDeadline(v)
+	return _u
+}
+
+// SetNillableSuperviseDeadline sets the "supervise_deadline" field if the given value is not nil.
+func (_u *CaseFileUpdateOne) SetNillableSuperviseDeadline(v *time.Time) *CaseFileUpdateOne {
+	if v != nil {
+		_u.SetSuperviseDeadline(*v)
+	}
+	return _u
+}
+
+// ClearSuperviseDeadline clears the value of the "supervise_deadline" field.
+func (_u *CaseFileUpdateOne) ClearSuperviseDeadline() *CaseFileUpdateOne {
+	_u.mutation.ClearSuperviseDeadline()
+	return _u
+}
+
 // AddStepIDs adds the "steps" edge to the CaseStep entity by IDs.
 func (_u *CaseFileUpdateOne) AddStepIDs(ids ...int) *CaseFileUpdateOne {
 	_u.mutation.AddStepIDs(ids...)
@@ -2279,6 +2532,11 @@ func (_u *CaseFileUpdateOne) check() error {
 	if v, ok := _u.mutation.MergedInto(); ok {
 		if err := casefile.MergedIntoValidator(v); err != nil {
 			return &ValidationError{Name: "merged_into", err: fmt.Errorf(`ent: validator failed for field "CaseFile.merged_into": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DispatchRuleCode(); ok {
+		if err := casefile.DispatchRuleCodeValidator(v); err != nil {
+			return &ValidationError{Name: "dispatch_rule_code", err: fmt.Errorf(`ent: validator failed for field "CaseFile.dispatch_rule_code": %w`, err)}
 		}
 	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
@@ -2530,6 +2788,36 @@ func (_u *CaseFileUpdateOne) sqlSave(ctx context.Context) (_node *CaseFile, err 
 	}
 	if value, ok := _u.mutation.MergedInto(); ok {
 		_spec.SetField(casefile.FieldMergedInto, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.DispatchRuleCode(); ok {
+		_spec.SetField(casefile.FieldDispatchRuleCode, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.AutoDispatched(); ok {
+		_spec.SetField(casefile.FieldAutoDispatched, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.OverdueAt(); ok {
+		_spec.SetField(casefile.FieldOverdueAt, field.TypeTime, value)
+	}
+	if _u.mutation.OverdueAtCleared() {
+		_spec.ClearField(casefile.FieldOverdueAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PreRemindedFor(); ok {
+		_spec.SetField(casefile.FieldPreRemindedFor, field.TypeTime, value)
+	}
+	if _u.mutation.PreRemindedForCleared() {
+		_spec.ClearField(casefile.FieldPreRemindedFor, field.TypeTime)
+	}
+	if value, ok := _u.mutation.EscalationLevel(); ok {
+		_spec.SetField(casefile.FieldEscalationLevel, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedEscalationLevel(); ok {
+		_spec.AddField(casefile.FieldEscalationLevel, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.SuperviseDeadline(); ok {
+		_spec.SetField(casefile.FieldSuperviseDeadline, field.TypeTime, value)
+	}
+	if _u.mutation.SuperviseDeadlineCleared() {
+		_spec.ClearField(casefile.FieldSuperviseDeadline, field.TypeTime)
 	}
 	if _u.mutation.StepsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -25,13 +25,19 @@ import (
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/dispatchclassswitch"
+	"github.com/cityops/cityops/ent/dispatchrule"
+	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
+	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/supervisionorder"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
 	"github.com/cityops/cityops/ent/tenantevent"
@@ -67,6 +73,12 @@ type Client struct {
 	Component *ComponentClient
 	// Department is the client for interacting with the Department builders.
 	Department *DepartmentClient
+	// DispatchClassSwitch is the client for interacting with the DispatchClassSwitch builders.
+	DispatchClassSwitch *DispatchClassSwitchClient
+	// DispatchRule is the client for interacting with the DispatchRule builders.
+	DispatchRule *DispatchRuleClient
+	// EscalationLevel is the client for interacting with the EscalationLevel builders.
+	EscalationLevel *EscalationLevelClient
 	// EventHead is the client for interacting with the EventHead builders.
 	EventHead *EventHeadClient
 	// FilingCondition is the client for interacting with the FilingCondition builders.
@@ -75,12 +87,18 @@ type Client struct {
 	GridRevision *GridRevisionClient
 	// ImportJob is the client for interacting with the ImportJob builders.
 	ImportJob *ImportJobClient
+	// Lease is the client for interacting with the Lease builders.
+	Lease *LeaseClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
+	// Notification is the client for interacting with the Notification builders.
+	Notification *NotificationClient
 	// Region is the client for interacting with the Region builders.
 	Region *RegionClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// SupervisionOrder is the client for interacting with the SupervisionOrder builders.
+	SupervisionOrder *SupervisionOrderClient
 	// TaxonomyClass is the client for interacting with the TaxonomyClass builders.
 	TaxonomyClass *TaxonomyClassClient
 	// Tenant is the client for interacting with the Tenant builders.
@@ -114,13 +132,19 @@ func (c *Client) init() {
 	c.CaseStep = NewCaseStepClient(c.config)
 	c.Component = NewComponentClient(c.config)
 	c.Department = NewDepartmentClient(c.config)
+	c.DispatchClassSwitch = NewDispatchClassSwitchClient(c.config)
+	c.DispatchRule = NewDispatchRuleClient(c.config)
+	c.EscalationLevel = NewEscalationLevelClient(c.config)
 	c.EventHead = NewEventHeadClient(c.config)
 	c.FilingCondition = NewFilingConditionClient(c.config)
 	c.GridRevision = NewGridRevisionClient(c.config)
 	c.ImportJob = NewImportJobClient(c.config)
+	c.Lease = NewLeaseClient(c.config)
 	c.LoginThrottle = NewLoginThrottleClient(c.config)
+	c.Notification = NewNotificationClient(c.config)
 	c.Region = NewRegionClient(c.config)
 	c.Session = NewSessionClient(c.config)
+	c.SupervisionOrder = NewSupervisionOrderClient(c.config)
 	c.TaxonomyClass = NewTaxonomyClassClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
 	c.TenantEvent = NewTenantEventClient(c.config)
@@ -217,31 +241,37 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		APIKey:            NewAPIKeyClient(cfg),
-		AuditEntry:        NewAuditEntryClient(cfg),
-		AuditHead:         NewAuditHeadClient(cfg),
-		AuthzRevision:     NewAuthzRevisionClient(cfg),
-		AuthzRule:         NewAuthzRuleClient(cfg),
-		CaseFile:          NewCaseFileClient(cfg),
-		CaseNumberCounter: NewCaseNumberCounterClient(cfg),
-		CaseStep:          NewCaseStepClient(cfg),
-		Component:         NewComponentClient(cfg),
-		Department:        NewDepartmentClient(cfg),
-		EventHead:         NewEventHeadClient(cfg),
-		FilingCondition:   NewFilingConditionClient(cfg),
-		GridRevision:      NewGridRevisionClient(cfg),
-		ImportJob:         NewImportJobClient(cfg),
-		LoginThrottle:     NewLoginThrottleClient(cfg),
-		Region:            NewRegionClient(cfg),
-		Session:           NewSessionClient(cfg),
-		TaxonomyClass:     NewTaxonomyClassClient(cfg),
-		Tenant:            NewTenantClient(cfg),
-		TenantEvent:       NewTenantEventClient(cfg),
-		UnitGrid:          NewUnitGridClient(cfg),
-		User:              NewUserClient(cfg),
-		WorkGrid:          NewWorkGridClient(cfg),
+		ctx:                 ctx,
+		config:              cfg,
+		APIKey:              NewAPIKeyClient(cfg),
+		AuditEntry:          NewAuditEntryClient(cfg),
+		AuditHead:           NewAuditHeadClient(cfg),
+		AuthzRevision:       NewAuthzRevisionClient(cfg),
+		AuthzRule:           NewAuthzRuleClient(cfg),
+		CaseFile:            NewCaseFileClient(cfg),
+		CaseNumberCounter:   NewCaseNumberCounterClient(cfg),
+		CaseStep:            NewCaseStepClient(cfg),
+		Component:           NewComponentClient(cfg),
+		Department:          NewDepartmentClient(cfg),
+		DispatchClassSwitch: NewDispatchClassSwitchClient(cfg),
+		DispatchRule:        NewDispatchRuleClient(cfg),
+		EscalationLevel:     NewEscalationLevelClient(cfg),
+		EventHead:           NewEventHeadClient(cfg),
+		FilingCondition:     NewFilingConditionClient(cfg),
+		GridRevision:        NewGridRevisionClient(cfg),
+		ImportJob:           NewImportJobClient(cfg),
+		Lease:               NewLeaseClient(cfg),
+		LoginThrottle:       NewLoginThrottleClient(cfg),
+		Notification:        NewNotificationClient(cfg),
+		Region:              NewRegionClient(cfg),
+		Session:             NewSessionClient(cfg),
+		SupervisionOrder:    NewSupervisionOrderClient(cfg),
+		TaxonomyClass:       NewTaxonomyClassClient(cfg),
+		Tenant:              NewTenantClient(cfg),
+		TenantEvent:         NewTenantEventClient(cfg),
+		UnitGrid:            NewUnitGridClient(cfg),
+		User:                NewUserClient(cfg),
+		WorkGrid:            NewWorkGridClient(cfg),
 	}, nil
 }
 
@@ -259,31 +289,37 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		APIKey:            NewAPIKeyClient(cfg),
-		AuditEntry:        NewAuditEntryClient(cfg),
-		AuditHead:         NewAuditHeadClient(cfg),
-		AuthzRevision:     NewAuthzRevisionClient(cfg),
-		AuthzRule:         NewAuthzRuleClient(cfg),
-		CaseFile:          NewCaseFileClient(cfg),
-		CaseNumberCounter: NewCaseNumberCounterClient(cfg),
-		CaseStep:          NewCaseStepClient(cfg),
-		Component:         NewComponentClient(cfg),
-		Department:        NewDepartmentClient(cfg),
-		EventHead:         NewEventHeadClient(cfg),
-		FilingCondition:   NewFilingConditionClient(cfg),
-		GridRevision:      NewGridRevisionClient(cfg),
-		ImportJob:         NewImportJobClient(cfg),
-		LoginThrottle:     NewLoginThrottleClient(cfg),
-		Region:            NewRegionClient(cfg),
-		Session:           NewSessionClient(cfg),
-		TaxonomyClass:     NewTaxonomyClassClient(cfg),
-		Tenant:            NewTenantClient(cfg),
-		TenantEvent:       NewTenantEventClient(cfg),
-		UnitGrid:          NewUnitGridClient(cfg),
-		User:              NewUserClient(cfg),
-		WorkGrid:          NewWorkGridClient(cfg),
+		ctx:                 ctx,
+		config:              cfg,
+		APIKey:              NewAPIKeyClient(cfg),
+		AuditEntry:          NewAuditEntryClient(cfg),
+		AuditHead:           NewAuditHeadClient(cfg),
+		AuthzRevision:       NewAuthzRevisionClient(cfg),
+		AuthzRule:           NewAuthzRuleClient(cfg),
+		CaseFile:            NewCaseFileClient(cfg),
+		CaseNumberCounter:   NewCaseNumberCounterClient(cfg),
+		CaseStep:            NewCaseStepClient(cfg),
+		Component:           NewComponentClient(cfg),
+		Department:          NewDepartmentClient(cfg),
+		DispatchClassSwitch: NewDispatchClassSwitchClient(cfg),
+		DispatchRule:        NewDispatchRuleClient(cfg),
+		EscalationLevel:     NewEscalationLevelClient(cfg),
+		EventHead:           NewEventHeadClient(cfg),
+		FilingCondition:     NewFilingConditionClient(cfg),
+		GridRevision:        NewGridRevisionClient(cfg),
+		ImportJob:           NewImportJobClient(cfg),
+		Lease:               NewLeaseClient(cfg),
+		LoginThrottle:       NewLoginThrottleClient(cfg),
+		Notification:        NewNotificationClient(cfg),
+		Region:              NewRegionClient(cfg),
+		Session:             NewSessionClient(cfg),
+		SupervisionOrder:    NewSupervisionOrderClient(cfg),
+		TaxonomyClass:       NewTaxonomyClassClient(cfg),
+		Tenant:              NewTenantClient(cfg),
+		TenantEvent:         NewTenantEventClient(cfg),
+		UnitGrid:            NewUnitGridClient(cfg),
+		User:                NewUserClient(cfg),
+		WorkGrid:            NewWorkGridClient(cfg),
 	}, nil
 }
 
@@ -314,10 +350,11 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.CaseFile,
-		c.CaseNumberCounter, c.CaseStep, c.Component, c.Department, c.EventHead,
-		c.FilingCondition, c.GridRevision, c.ImportJob, c.LoginThrottle, c.Region,
-		c.Session, c.TaxonomyClass, c.Tenant, c.TenantEvent, c.UnitGrid, c.User,
-		c.WorkGrid,
+		c.CaseNumberCounter, c.CaseStep, c.Component, c.Department,
+		c.DispatchClassSwitch, c.DispatchRule, c.EscalationLevel, c.EventHead,
+		c.FilingCondition, c.GridRevision, c.ImportJob, c.Lease, c.LoginThrottle,
+		c.Notification, c.Region, c.Session, c.SupervisionOrder, c.TaxonomyClass,
+		c.Tenant, c.TenantEvent, c.UnitGrid, c.User, c.WorkGrid,
 	} {
 		n.Use(hooks...)
 	}
@@ -328,10 +365,11 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.CaseFile,
-		c.CaseNumberCounter, c.CaseStep, c.Component, c.Department, c.EventHead,
-		c.FilingCondition, c.GridRevision, c.ImportJob, c.LoginThrottle, c.Region,
-		c.Session, c.TaxonomyClass, c.Tenant, c.TenantEvent, c.UnitGrid, c.User,
-		c.WorkGrid,
+		c.CaseNumberCounter, c.CaseStep, c.Component, c.Department,
+		c.DispatchClassSwitch, c.DispatchRule, c.EscalationLevel, c.EventHead,
+		c.FilingCondition, c.GridRevision, c.ImportJob, c.Lease, c.LoginThrottle,
+		c.Notification, c.Region, c.Session, c.SupervisionOrder, c.TaxonomyClass,
+		c.Tenant, c.TenantEvent, c.UnitGrid, c.User, c.WorkGrid,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -360,6 +398,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Component.mutate(ctx, m)
 	case *DepartmentMutation:
 		return c.Department.mutate(ctx, m)
+	case *DispatchClassSwitchMutation:
+		return c.DispatchClassSwitch.mutate(ctx, m)
+	case *DispatchRuleMutation:
+		return c.DispatchRule.mutate(ctx, m)
+	case *EscalationLevelMutation:
+		return c.EscalationLevel.mutate(ctx, m)
 	case *EventHeadMutation:
 		return c.EventHead.mutate(ctx, m)
 	case *FilingConditionMutation:
@@ -368,12 +412,18 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.GridRevision.mutate(ctx, m)
 	case *ImportJobMutation:
 		return c.ImportJob.mutate(ctx, m)
+	case *LeaseMutation:
+		return c.Lease.mutate(ctx, m)
 	case *LoginThrottleMutation:
 		return c.LoginThrottle.mutate(ctx, m)
+	case *NotificationMutation:
+		return c.Notification.mutate(ctx, m)
 	case *RegionMutation:
 		return c.Region.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
+	case *SupervisionOrderMutation:
+		return c.SupervisionOrder.mutate(ctx, m)
 	case *TaxonomyClassMutation:
 		return c.TaxonomyClass.mutate(ctx, m)
 	case *TenantMutation:
@@ -1859,6 +1909,456 @@ func (c *DepartmentClient) mutate(ctx context.Context, m *DepartmentMutation) (V
 	}
 }
 
+// DispatchClassSwitchClient is a client for the DispatchClassSwitch schema.
+type DispatchClassSwitchClient struct {
+	config
+}
+
+// NewDispatchClassSwitchClient returns a client for the DispatchClassSwitch from the given config.
+func NewDispatchClassSwitchClient(c config) *DispatchClassSwitchClient {
+	return &DispatchClassSwitchClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dispatchclassswitch.Hooks(f(g(h())))`.
+func (c *DispatchClassSwitchClient) Use(hooks ...Hook) {
+	c.hooks.DispatchClassSwitch = append(c.hooks.DispatchClassSwitch, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dispatchclassswitch.Intercept(f(g(h())))`.
+func (c *DispatchClassSwitchClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DispatchClassSwitch = append(c.inters.DispatchClassSwitch, interceptors...)
+}
+
+// Create returns a builder for creating a DispatchClassSwitch entity.
+func (c *DispatchClassSwitchClient) Create() *DispatchClassSwitchCreate {
+	mutation := newDispatchClassSwitchMutation(c.config, OpCreate)
+	return &DispatchClassSwitchCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DispatchClassSwitch entities.
+func (c *DispatchClassSwitchClient) CreateBulk(builders ...*DispatchClassSwitchCreate) *DispatchClassSwitchCreateBulk {
+	return &DispatchClassSwitchCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DispatchClassSwitchClient) MapCreateBulk(slice any, setFunc func(*DispatchClassSwitchCreate, int)) *DispatchClassSwitchCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DispatchClassSwitchCreateBulk{err: fmt.Errorf("calling to DispatchClassSwitchClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DispatchClassSwitchCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DispatchClassSwitchCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DispatchClassSwitch.
+func (c *DispatchClassSwitchClient) Update() *DispatchClassSwitchUpdate {
+	mutation := newDispatchClassSwitchMutation(c.config, OpUpdate)
+	return &DispatchClassSwitchUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DispatchClassSwitchClient) UpdateOne(_m *DispatchClassSwitch) *DispatchClassSwitchUpdateOne {
+	mutation := newDispatchClassSwitchMutation(c.config, OpUpdateOne, withDispatchClassSwitch(_m))
+	return &DispatchClassSwitchUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DispatchClassSwitchClient) UpdateOneID(id int) *DispatchClassSwitchUpdateOne {
+	mutation := newDispatchClassSwitchMutation(c.config, OpUpdateOne, withDispatchClassSwitchID(id))
+	return &DispatchClassSwitchUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DispatchClassSwitch.
+func (c *DispatchClassSwitchClient) Delete() *DispatchClassSwitchDelete {
+	mutation := newDispatchClassSwitchMutation(c.config, OpDelete)
+	return &DispatchClassSwitchDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DispatchClassSwitchClient) DeleteOne(_m *DispatchClassSwitch) *DispatchClassSwitchDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DispatchClassSwitchClient) DeleteOneID(id int) *DispatchClassSwitchDeleteOne {
+	builder := c.Delete().Where(dispatchclassswitch.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DispatchClassSwitchDeleteOne{builder}
+}
+
+// Query returns a query builder for DispatchClassSwitch.
+func (c *DispatchClassSwitchClient) Query() *DispatchClassSwitchQuery {
+	return &DispatchClassSwitchQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDispatchClassSwitch},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DispatchClassSwitch entity by its id.
+func (c *DispatchClassSwitchClient) Get(ctx context.Context, id int) (*DispatchClassSwitch, error) {
+	return c.Query().Where(dispatchclassswitch.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DispatchClassSwitchClient) GetX(ctx context.Context, id int) *DispatchClassSwitch {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a DispatchClassSwitch.
+func (c *DispatchClassSwitchClient) QueryTenant(_m *DispatchClassSwitch) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dispatchclassswitch.Table, dispatchclassswitch.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, dispatchclassswitch.TenantTable, dispatchclassswitch.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DispatchClassSwitchClient) Hooks() []Hook {
+	hooks := c.hooks.DispatchClassSwitch
+	return append(hooks[:len(hooks):len(hooks)], dispatchclassswitch.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *DispatchClassSwitchClient) Interceptors() []Interceptor {
+	return c.inters.DispatchClassSwitch
+}
+
+func (c *DispatchClassSwitchClient) mutate(ctx context.Context, m *DispatchClassSwitchMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DispatchClassSwitchCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DispatchClassSwitchUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DispatchClassSwitchUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DispatchClassSwitchDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DispatchClassSwitch mutation op: %q", m.Op())
+	}
+}
+
+// DispatchRuleClient is a client for the DispatchRule schema.
+type DispatchRuleClient struct {
+	config
+}
+
+// NewDispatchRuleClient returns a client for the DispatchRule from the given config.
+func NewDispatchRuleClient(c config) *DispatchRuleClient {
+	return &DispatchRuleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dispatchrule.Hooks(f(g(h())))`.
+func (c *DispatchRuleClient) Use(hooks ...Hook) {
+	c.hooks.DispatchRule = append(c.hooks.DispatchRule, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dispatchrule.Intercept(f(g(h())))`.
+func (c *DispatchRuleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DispatchRule = append(c.inters.DispatchRule, interceptors...)
+}
+
+// Create returns a builder for creating a DispatchRule entity.
+func (c *DispatchRuleClient) Create() *DispatchRuleCreate {
+	mutation := newDispatchRuleMutation(c.config, OpCreate)
+	return &DispatchRuleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DispatchRule entities.
+func (c *DispatchRuleClient) CreateBulk(builders ...*DispatchRuleCreate) *DispatchRuleCreateBulk {
+	return &DispatchRuleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DispatchRuleClient) MapCreateBulk(slice any, setFunc func(*DispatchRuleCreate, int)) *DispatchRuleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DispatchRuleCreateBulk{err: fmt.Errorf("calling to DispatchRuleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DispatchRuleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DispatchRuleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DispatchRule.
+func (c *DispatchRuleClient) Update() *DispatchRuleUpdate {
+	mutation := newDispatchRuleMutation(c.config, OpUpdate)
+	return &DispatchRuleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DispatchRuleClient) UpdateOne(_m *DispatchRule) *DispatchRuleUpdateOne {
+	mutation := newDispatchRuleMutation(c.config, OpUpdateOne, withDispatchRule(_m))
+	return &DispatchRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DispatchRuleClient) UpdateOneID(id int) *DispatchRuleUpdateOne {
+	mutation := newDispatchRuleMutation(c.config, OpUpdateOne, withDispatchRuleID(id))
+	return &DispatchRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DispatchRule.
+func (c *DispatchRuleClient) Delete() *DispatchRuleDelete {
+	mutation := newDispatchRuleMutation(c.config, OpDelete)
+	return &DispatchRuleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DispatchRuleClient) DeleteOne(_m *DispatchRule) *DispatchRuleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DispatchRuleClient) DeleteOneID(id int) *DispatchRuleDeleteOne {
+	builder := c.Delete().Where(dispatchrule.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DispatchRuleDeleteOne{builder}
+}
+
+// Query returns a query builder for DispatchRule.
+func (c *DispatchRuleClient) Query() *DispatchRuleQuery {
+	return &DispatchRuleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDispatchRule},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DispatchRule entity by its id.
+func (c *DispatchRuleClient) Get(ctx context.Context, id int) (*DispatchRule, error) {
+	return c.Query().Where(dispatchrule.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DispatchRuleClient) GetX(ctx context.Context, id int) *DispatchRule {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a DispatchRule.
+func (c *DispatchRuleClient) QueryTenant(_m *DispatchRule) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dispatchrule.Table, dispatchrule.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, dispatchrule.TenantTable, dispatchrule.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DispatchRuleClient) Hooks() []Hook {
+	hooks := c.hooks.DispatchRule
+	return append(hooks[:len(hooks):len(hooks)], dispatchrule.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *DispatchRuleClient) Interceptors() []Interceptor {
+	return c.inters.DispatchRule
+}
+
+func (c *DispatchRuleClient) mutate(ctx context.Context, m *DispatchRuleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DispatchRuleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DispatchRuleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DispatchRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DispatchRuleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DispatchRule mutation op: %q", m.Op())
+	}
+}
+
+// EscalationLevelClient is a client for the EscalationLevel schema.
+type EscalationLevelClient struct {
+	config
+}
+
+// NewEscalationLevelClient returns a client for the EscalationLevel from the given config.
+func NewEscalationLevelClient(c config) *EscalationLevelClient {
+	return &EscalationLevelClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `escalationlevel.Hooks(f(g(h())))`.
+func (c *EscalationLevelClient) Use(hooks ...Hook) {
+	c.hooks.EscalationLevel = append(c.hooks.EscalationLevel, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `escalationlevel.Intercept(f(g(h())))`.
+func (c *EscalationLevelClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EscalationLevel = append(c.inters.EscalationLevel, interceptors...)
+}
+
+// Create returns a builder for creating a EscalationLevel entity.
+func (c *EscalationLevelClient) Create() *EscalationLevelCreate {
+	mutation := newEscalationLevelMutation(c.config, OpCreate)
+	return &EscalationLevelCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EscalationLevel entities.
+func (c *EscalationLevelClient) CreateBulk(builders ...*EscalationLevelCreate) *EscalationLevelCreateBulk {
+	return &EscalationLevelCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EscalationLevelClient) MapCreateBulk(slice any, setFunc func(*EscalationLevelCreate, int)) *EscalationLevelCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EscalationLevelCreateBulk{err: fmt.Errorf("calling to EscalationLevelClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EscalationLevelCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EscalationLevelCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EscalationLevel.
+func (c *EscalationLevelClient) Update() *EscalationLevelUpdate {
+	mutation := newEscalationLevelMutation(c.config, OpUpdate)
+	return &EscalationLevelUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EscalationLevelClient) UpdateOne(_m *EscalationLevel) *EscalationLevelUpdateOne {
+	mutation := newEscalationLevelMutation(c.config, OpUpdateOne, withEscalationLevel(_m))
+	return &EscalationLevelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EscalationLevelClient) UpdateOneID(id int) *EscalationLevelUpdateOne {
+	mutation := newEscalationLevelMutation(c.config, OpUpdateOne, withEscalationLevelID(id))
+	return &EscalationLevelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EscalationLevel.
+func (c *EscalationLevelClient) Delete() *EscalationLevelDelete {
+	mutation := newEscalationLevelMutation(c.config, OpDelete)
+	return &EscalationLevelDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EscalationLevelClient) DeleteOne(_m *EscalationLevel) *EscalationLevelDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EscalationLevelClient) DeleteOneID(id int) *EscalationLevelDeleteOne {
+	builder := c.Delete().Where(escalationlevel.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EscalationLevelDeleteOne{builder}
+}
+
+// Query returns a query builder for EscalationLevel.
+func (c *EscalationLevelClient) Query() *EscalationLevelQuery {
+	return &EscalationLevelQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEscalationLevel},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EscalationLevel entity by its id.
+func (c *EscalationLevelClient) Get(ctx context.Context, id int) (*EscalationLevel, error) {
+	return c.Query().Where(escalationlevel.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EscalationLevelClient) GetX(ctx context.Context, id int) *EscalationLevel {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a EscalationLevel.
+func (c *EscalationLevelClient) QueryTenant(_m *EscalationLevel) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(escalationlevel.Table, escalationlevel.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, escalationlevel.TenantTable, escalationlevel.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EscalationLevelClient) Hooks() []Hook {
+	hooks := c.hooks.EscalationLevel
+	return append(hooks[:len(hooks):len(hooks)], escalationlevel.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EscalationLevelClient) Interceptors() []Interceptor {
+	return c.inters.EscalationLevel
+}
+
+func (c *EscalationLevelClient) mutate(ctx context.Context, m *EscalationLevelMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EscalationLevelCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EscalationLevelUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EscalationLevelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EscalationLevelDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EscalationLevel mutation op: %q", m.Op())
+	}
+}
+
 // EventHeadClient is a client for the EventHead schema.
 type EventHeadClient struct {
 	config
@@ -2459,6 +2959,140 @@ func (c *ImportJobClient) mutate(ctx context.Context, m *ImportJobMutation) (Val
 	}
 }
 
+// LeaseClient is a client for the Lease schema.
+type LeaseClient struct {
+	config
+}
+
+// NewLeaseClient returns a client for the Lease from the given config.
+func NewLeaseClient(c config) *LeaseClient {
+	return &LeaseClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `lease.Hooks(f(g(h())))`.
+func (c *LeaseClient) Use(hooks ...Hook) {
+	c.hooks.Lease = append(c.hooks.Lease, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `lease.Intercept(f(g(h())))`.
+func (c *LeaseClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Lease = append(c.inters.Lease, interceptors...)
+}
+
+// Create returns a builder for creating a Lease entity.
+func (c *LeaseClient) Create() *LeaseCreate {
+	mutation := newLeaseMutation(c.config, OpCreate)
+	return &LeaseCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Lease entities.
+func (c *LeaseClient) CreateBulk(builders ...*LeaseCreate) *LeaseCreateBulk {
+	return &LeaseCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LeaseClient) MapCreateBulk(slice any, setFunc func(*LeaseCreate, int)) *LeaseCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LeaseCreateBulk{err: fmt.Errorf("calling to LeaseClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LeaseCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LeaseCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Lease.
+func (c *LeaseClient) Update() *LeaseUpdate {
+	mutation := newLeaseMutation(c.config, OpUpdate)
+	return &LeaseUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LeaseClient) UpdateOne(_m *Lease) *LeaseUpdateOne {
+	mutation := newLeaseMutation(c.config, OpUpdateOne, withLease(_m))
+	return &LeaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LeaseClient) UpdateOneID(id int) *LeaseUpdateOne {
+	mutation := newLeaseMutation(c.config, OpUpdateOne, withLeaseID(id))
+	return &LeaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Lease.
+func (c *LeaseClient) Delete() *LeaseDelete {
+	mutation := newLeaseMutation(c.config, OpDelete)
+	return &LeaseDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LeaseClient) DeleteOne(_m *Lease) *LeaseDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LeaseClient) DeleteOneID(id int) *LeaseDeleteOne {
+	builder := c.Delete().Where(lease.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LeaseDeleteOne{builder}
+}
+
+// Query returns a query builder for Lease.
+func (c *LeaseClient) Query() *LeaseQuery {
+	return &LeaseQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLease},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Lease entity by its id.
+func (c *LeaseClient) Get(ctx context.Context, id int) (*Lease, error) {
+	return c.Query().Where(lease.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LeaseClient) GetX(ctx context.Context, id int) *Lease {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *LeaseClient) Hooks() []Hook {
+	hooks := c.hooks.Lease
+	return append(hooks[:len(hooks):len(hooks)], lease.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *LeaseClient) Interceptors() []Interceptor {
+	return c.inters.Lease
+}
+
+func (c *LeaseClient) mutate(ctx context.Context, m *LeaseMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LeaseCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LeaseUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LeaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LeaseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Lease mutation op: %q", m.Op())
+	}
+}
+
 // LoginThrottleClient is a client for the LoginThrottle schema.
 type LoginThrottleClient struct {
 	config
@@ -2590,6 +3224,156 @@ func (c *LoginThrottleClient) mutate(ctx context.Context, m *LoginThrottleMutati
 		return (&LoginThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown LoginThrottle mutation op: %q", m.Op())
+	}
+}
+
+// NotificationClient is a client for the Notification schema.
+type NotificationClient struct {
+	config
+}
+
+// NewNotificationClient returns a client for the Notification from the given config.
+func NewNotificationClient(c config) *NotificationClient {
+	return &NotificationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `notification.Hooks(f(g(h())))`.
+func (c *NotificationClient) Use(hooks ...Hook) {
+	c.hooks.Notification = append(c.hooks.Notification, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `notification.Intercept(f(g(h())))`.
+func (c *NotificationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Notification = append(c.inters.Notification, interceptors...)
+}
+
+// Create returns a builder for creating a Notification entity.
+func (c *NotificationClient) Create() *NotificationCreate {
+	mutation := newNotificationMutation(c.config, OpCreate)
+	return &NotificationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Notification entities.
+func (c *NotificationClient) CreateBulk(builders ...*NotificationCreate) *NotificationCreateBulk {
+	return &NotificationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *NotificationClient) MapCreateBulk(slice any, setFunc func(*NotificationCreate, int)) *NotificationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &NotificationCreateBulk{err: fmt.Errorf("calling to NotificationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*NotificationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &NotificationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Notification.
+func (c *NotificationClient) Update() *NotificationUpdate {
+	mutation := newNotificationMutation(c.config, OpUpdate)
+	return &NotificationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *NotificationClient) UpdateOne(_m *Notification) *NotificationUpdateOne {
+	mutation := newNotificationMutation(c.config, OpUpdateOne, withNotification(_m))
+	return &NotificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *NotificationClient) UpdateOneID(id int) *NotificationUpdateOne {
+	mutation := newNotificationMutation(c.config, OpUpdateOne, withNotificationID(id))
+	return &NotificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Notification.
+func (c *NotificationClient) Delete() *NotificationDelete {
+	mutation := newNotificationMutation(c.config, OpDelete)
+	return &NotificationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *NotificationClient) DeleteOne(_m *Notification) *NotificationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *NotificationClient) DeleteOneID(id int) *NotificationDeleteOne {
+	builder := c.Delete().Where(notification.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &NotificationDeleteOne{builder}
+}
+
+// Query returns a query builder for Notification.
+func (c *NotificationClient) Query() *NotificationQuery {
+	return &NotificationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeNotification},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Notification entity by its id.
+func (c *NotificationClient) Get(ctx context.Context, id int) (*Notification, error) {
+	return c.Query().Where(notification.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *NotificationClient) GetX(ctx context.Context, id int) *Notification {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Notification.
+func (c *NotificationClient) QueryTenant(_m *Notification) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(notification.Table, notification.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, notification.TenantTable, notification.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *NotificationClient) Hooks() []Hook {
+	hooks := c.hooks.Notification
+	return append(hooks[:len(hooks):len(hooks)], notification.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *NotificationClient) Interceptors() []Interceptor {
+	return c.inters.Notification
+}
+
+func (c *NotificationClient) mutate(ctx context.Context, m *NotificationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&NotificationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&NotificationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&NotificationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&NotificationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Notification mutation op: %q", m.Op())
 	}
 }
 
@@ -2906,6 +3690,156 @@ func (c *SessionClient) mutate(ctx context.Context, m *SessionMutation) (Value, 
 		return (&SessionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Session mutation op: %q", m.Op())
+	}
+}
+
+// SupervisionOrderClient is a client for the SupervisionOrder schema.
+type SupervisionOrderClient struct {
+	config
+}
+
+// NewSupervisionOrderClient returns a client for the SupervisionOrder from the given config.
+func NewSupervisionOrderClient(c config) *SupervisionOrderClient {
+	return &SupervisionOrderClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `supervisionorder.Hooks(f(g(h())))`.
+func (c *SupervisionOrderClient) Use(hooks ...Hook) {
+	c.hooks.SupervisionOrder = append(c.hooks.SupervisionOrder, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `supervisionorder.Intercept(f(g(h())))`.
+func (c *SupervisionOrderClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SupervisionOrder = append(c.inters.SupervisionOrder, interceptors...)
+}
+
+// Create returns a builder for creating a SupervisionOrder entity.
+func (c *SupervisionOrderClient) Create() *SupervisionOrderCreate {
+	mutation := newSupervisionOrderMutation(c.config, OpCreate)
+	return &SupervisionOrderCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SupervisionOrder entities.
+func (c *SupervisionOrderClient) CreateBulk(builders ...*SupervisionOrderCreate) *SupervisionOrderCreateBulk {
+	return &SupervisionOrderCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SupervisionOrderClient) MapCreateBulk(slice any, setFunc func(*SupervisionOrderCreate, int)) *SupervisionOrderCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SupervisionOrderCreateBulk{err: fmt.Errorf("calling to SupervisionOrderClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SupervisionOrderCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SupervisionOrderCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SupervisionOrder.
+func (c *SupervisionOrderClient) Update() *SupervisionOrderUpdate {
+	mutation := newSupervisionOrderMutation(c.config, OpUpdate)
+	return &SupervisionOrderUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SupervisionOrderClient) UpdateOne(_m *SupervisionOrder) *SupervisionOrderUpdateOne {
+	mutation := newSupervisionOrderMutation(c.config, OpUpdateOne, withSupervisionOrder(_m))
+	return &SupervisionOrderUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SupervisionOrderClient) UpdateOneID(id int) *SupervisionOrderUpdateOne {
+	mutation := newSupervisionOrderMutation(c.config, OpUpdateOne, withSupervisionOrderID(id))
+	return &SupervisionOrderUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SupervisionOrder.
+func (c *SupervisionOrderClient) Delete() *SupervisionOrderDelete {
+	mutation := newSupervisionOrderMutation(c.config, OpDelete)
+	return &SupervisionOrderDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SupervisionOrderClient) DeleteOne(_m *SupervisionOrder) *SupervisionOrderDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SupervisionOrderClient) DeleteOneID(id int) *SupervisionOrderDeleteOne {
+	builder := c.Delete().Where(supervisionorder.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SupervisionOrderDeleteOne{builder}
+}
+
+// Query returns a query builder for SupervisionOrder.
+func (c *SupervisionOrderClient) Query() *SupervisionOrderQuery {
+	return &SupervisionOrderQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSupervisionOrder},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SupervisionOrder entity by its id.
+func (c *SupervisionOrderClient) Get(ctx context.Context, id int) (*SupervisionOrder, error) {
+	return c.Query().Where(supervisionorder.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SupervisionOrderClient) GetX(ctx context.Context, id int) *SupervisionOrder {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a SupervisionOrder.
+func (c *SupervisionOrderClient) QueryTenant(_m *SupervisionOrder) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(supervisionorder.Table, supervisionorder.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, supervisionorder.TenantTable, supervisionorder.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SupervisionOrderClient) Hooks() []Hook {
+	hooks := c.hooks.SupervisionOrder
+	return append(hooks[:len(hooks):len(hooks)], supervisionorder.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SupervisionOrderClient) Interceptors() []Interceptor {
+	return c.inters.SupervisionOrder
+}
+
+func (c *SupervisionOrderClient) mutate(ctx context.Context, m *SupervisionOrderMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SupervisionOrderCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SupervisionOrderUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SupervisionOrderUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SupervisionOrderDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SupervisionOrder mutation op: %q", m.Op())
 	}
 }
 
@@ -3861,15 +4795,19 @@ func (c *WorkGridClient) mutate(ctx context.Context, m *WorkGridMutation) (Value
 type (
 	hooks struct {
 		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, CaseFile,
-		CaseNumberCounter, CaseStep, Component, Department, EventHead, FilingCondition,
-		GridRevision, ImportJob, LoginThrottle, Region, Session, TaxonomyClass, Tenant,
-		TenantEvent, UnitGrid, User, WorkGrid []ent.Hook
+		CaseNumberCounter, CaseStep, Component, Department, DispatchClassSwitch,
+		DispatchRule, EscalationLevel, EventHead, FilingCondition, GridRevision,
+		ImportJob, Lease, LoginThrottle, Notification, Region, Session,
+		SupervisionOrder, TaxonomyClass, Tenant, TenantEvent, UnitGrid, User,
+		WorkGrid []ent.Hook
 	}
 	inters struct {
 		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, CaseFile,
-		CaseNumberCounter, CaseStep, Component, Department, EventHead, FilingCondition,
-		GridRevision, ImportJob, LoginThrottle, Region, Session, TaxonomyClass, Tenant,
-		TenantEvent, UnitGrid, User, WorkGrid []ent.Interceptor
+		CaseNumberCounter, CaseStep, Component, Department, DispatchClassSwitch,
+		DispatchRule, EscalationLevel, EventHead, FilingCondition, GridRevision,
+		ImportJob, Lease, LoginThrottle, Notification, Region, Session,
+		SupervisionOrder, TaxonomyClass, Tenant, TenantEvent, UnitGrid, User,
+		WorkGrid []ent.Interceptor
 	}
 )
 

@@ -22,13 +22,19 @@ import (
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/dispatchclassswitch"
+	"github.com/cityops/cityops/ent/dispatchrule"
+	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
+	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/supervisionorder"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
 	"github.com/cityops/cityops/ent/tenantevent"
@@ -95,29 +101,35 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:            apikey.ValidColumn,
-			auditentry.Table:        auditentry.ValidColumn,
-			audithead.Table:         audithead.ValidColumn,
-			authzrevision.Table:     authzrevision.ValidColumn,
-			authzrule.Table:         authzrule.ValidColumn,
-			casefile.Table:          casefile.ValidColumn,
-			casenumbercounter.Table: casenumbercounter.ValidColumn,
-			casestep.Table:          casestep.ValidColumn,
-			component.Table:         component.ValidColumn,
-			department.Table:        department.ValidColumn,
-			eventhead.Table:         eventhead.ValidColumn,
-			filingcondition.Table:   filingcondition.ValidColumn,
-			gridrevision.Table:      gridrevision.ValidColumn,
-			importjob.Table:         importjob.ValidColumn,
-			loginthrottle.Table:     loginthrottle.ValidColumn,
-			region.Table:            region.ValidColumn,
-			session.Table:           session.ValidColumn,
-			taxonomyclass.Table:     taxonomyclass.ValidColumn,
-			tenant.Table:            tenant.ValidColumn,
-			tenantevent.Table:       tenantevent.ValidColumn,
-			unitgrid.Table:          unitgrid.ValidColumn,
-			user.Table:              user.ValidColumn,
-			workgrid.Table:          workgrid.ValidColumn,
+			apikey.Table:              apikey.ValidColumn,
+			auditentry.Table:          auditentry.ValidColumn,
+			audithead.Table:           audithead.ValidColumn,
+			authzrevision.Table:       authzrevision.ValidColumn,
+			authzrule.Table:           authzrule.ValidColumn,
+			casefile.Table:            casefile.ValidColumn,
+			casenumbercounter.Table:   casenumbercounter.ValidColumn,
+			casestep.Table:            casestep.ValidColumn,
+			component.Table:           component.ValidColumn,
+			department.Table:          department.ValidColumn,
+			dispatchclassswitch.Table: dispatchclassswitch.ValidColumn,
+			dispatchrule.Table:        dispatchrule.ValidColumn,
+			escalationlevel.Table:     escalationlevel.ValidColumn,
+			eventhead.Table:           eventhead.ValidColumn,
+			filingcondition.Table:     filingcondition.ValidColumn,
+			gridrevision.Table:        gridrevision.ValidColumn,
+			importjob.Table:           importjob.ValidColumn,
+			lease.Table:               lease.ValidColumn,
+			loginthrottle.Table:       loginthrottle.ValidColumn,
+			notification.Table:        notification.ValidColumn,
+			region.Table:              region.ValidColumn,
+			session.Table:             session.ValidColumn,
+			supervisionorder.Table:    supervisionorder.ValidColumn,
+			taxonomyclass.Table:       taxonomyclass.ValidColumn,
+			tenant.Table:              tenant.ValidColumn,
+			tenantevent.Table:         tenantevent.ValidColumn,
+			unitgrid.Table:            unitgrid.ValidColumn,
+			user.Table:                user.ValidColumn,
+			workgrid.Table:            workgrid.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

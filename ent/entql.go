@@ -13,14 +13,20 @@ import (
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/dispatchclassswitch"
+	"github.com/cityops/cityops/ent/dispatchrule"
+	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
+	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/predicate"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/supervisionorder"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
 	"github.com/cityops/cityops/ent/tenantevent"
@@ -36,7 +42,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 23)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 29)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -204,6 +210,12 @@ var schemaGraph = func() *sqlgraph.Schema {
 			casefile.FieldSupervised:            {Type: field.TypeBool, Column: casefile.FieldSupervised},
 			casefile.FieldSelfHandled:           {Type: field.TypeBool, Column: casefile.FieldSelfHandled},
 			casefile.FieldMergedInto:            {Type: field.TypeString, Column: casefile.FieldMergedInto},
+			casefile.FieldDispatchRuleCode:      {Type: field.TypeString, Column: casefile.FieldDispatchRuleCode},
+			casefile.FieldAutoDispatched:        {Type: field.TypeBool, Column: casefile.FieldAutoDispatched},
+			casefile.FieldOverdueAt:             {Type: field.TypeTime, Column: casefile.FieldOverdueAt},
+			casefile.FieldPreRemindedFor:        {Type: field.TypeTime, Column: casefile.FieldPreRemindedFor},
+			casefile.FieldEscalationLevel:       {Type: field.TypeInt, Column: casefile.FieldEscalationLevel},
+			casefile.FieldSuperviseDeadline:     {Type: field.TypeTime, Column: casefile.FieldSuperviseDeadline},
 		},
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
@@ -312,6 +324,85 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   dispatchclassswitch.Table,
+			Columns: dispatchclassswitch.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: dispatchclassswitch.FieldID,
+			},
+		},
+		Type: "DispatchClassSwitch",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			dispatchclassswitch.FieldTenantID:  {Type: field.TypeInt, Column: dispatchclassswitch.FieldTenantID},
+			dispatchclassswitch.FieldCreatedAt: {Type: field.TypeTime, Column: dispatchclassswitch.FieldCreatedAt},
+			dispatchclassswitch.FieldUpdatedAt: {Type: field.TypeTime, Column: dispatchclassswitch.FieldUpdatedAt},
+			dispatchclassswitch.FieldClassCode: {Type: field.TypeString, Column: dispatchclassswitch.FieldClassCode},
+			dispatchclassswitch.FieldAuto:      {Type: field.TypeBool, Column: dispatchclassswitch.FieldAuto},
+			dispatchclassswitch.FieldUpdatedBy: {Type: field.TypeString, Column: dispatchclassswitch.FieldUpdatedBy},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   dispatchrule.Table,
+			Columns: dispatchrule.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: dispatchrule.FieldID,
+			},
+		},
+		Type: "DispatchRule",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			dispatchrule.FieldTenantID:            {Type: field.TypeInt, Column: dispatchrule.FieldTenantID},
+			dispatchrule.FieldCreatedAt:           {Type: field.TypeTime, Column: dispatchrule.FieldCreatedAt},
+			dispatchrule.FieldUpdatedAt:           {Type: field.TypeTime, Column: dispatchrule.FieldUpdatedAt},
+			dispatchrule.FieldCode:                {Type: field.TypeString, Column: dispatchrule.FieldCode},
+			dispatchrule.FieldName:                {Type: field.TypeString, Column: dispatchrule.FieldName},
+			dispatchrule.FieldKind:                {Type: field.TypeEnum, Column: dispatchrule.FieldKind},
+			dispatchrule.FieldClassCode:           {Type: field.TypeString, Column: dispatchrule.FieldClassCode},
+			dispatchrule.FieldFilingConditionCode: {Type: field.TypeString, Column: dispatchrule.FieldFilingConditionCode},
+			dispatchrule.FieldRegionLevel:         {Type: field.TypeEnum, Column: dispatchrule.FieldRegionLevel},
+			dispatchrule.FieldRegionCode:          {Type: field.TypeString, Column: dispatchrule.FieldRegionCode},
+			dispatchrule.FieldAreaClass:           {Type: field.TypeString, Column: dispatchrule.FieldAreaClass},
+			dispatchrule.FieldTimeFrom:            {Type: field.TypeString, Column: dispatchrule.FieldTimeFrom},
+			dispatchrule.FieldTimeTo:              {Type: field.TypeString, Column: dispatchrule.FieldTimeTo},
+			dispatchrule.FieldDepartmentCode:      {Type: field.TypeString, Column: dispatchrule.FieldDepartmentCode},
+			dispatchrule.FieldCoDepartmentCodes:   {Type: field.TypeJSON, Column: dispatchrule.FieldCoDepartmentCodes},
+			dispatchrule.FieldRotationDepartments: {Type: field.TypeJSON, Column: dispatchrule.FieldRotationDepartments},
+			dispatchrule.FieldRotationPeriod:      {Type: field.TypeEnum, Column: dispatchrule.FieldRotationPeriod},
+			dispatchrule.FieldRotationAnchor:      {Type: field.TypeTime, Column: dispatchrule.FieldRotationAnchor},
+			dispatchrule.FieldPriority:            {Type: field.TypeInt, Column: dispatchrule.FieldPriority},
+			dispatchrule.FieldEnabled:             {Type: field.TypeBool, Column: dispatchrule.FieldEnabled},
+			dispatchrule.FieldDispatchCount:       {Type: field.TypeInt64, Column: dispatchrule.FieldDispatchCount},
+			dispatchrule.FieldReturnCount:         {Type: field.TypeInt64, Column: dispatchrule.FieldReturnCount},
+			dispatchrule.FieldNote:                {Type: field.TypeString, Column: dispatchrule.FieldNote},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   escalationlevel.Table,
+			Columns: escalationlevel.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: escalationlevel.FieldID,
+			},
+		},
+		Type: "EscalationLevel",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			escalationlevel.FieldTenantID:             {Type: field.TypeInt, Column: escalationlevel.FieldTenantID},
+			escalationlevel.FieldCreatedAt:            {Type: field.TypeTime, Column: escalationlevel.FieldCreatedAt},
+			escalationlevel.FieldUpdatedAt:            {Type: field.TypeTime, Column: escalationlevel.FieldUpdatedAt},
+			escalationlevel.FieldScopeKind:            {Type: field.TypeEnum, Column: escalationlevel.FieldScopeKind},
+			escalationlevel.FieldScopeCode:            {Type: field.TypeString, Column: escalationlevel.FieldScopeCode},
+			escalationlevel.FieldLevel:                {Type: field.TypeInt, Column: escalationlevel.FieldLevel},
+			escalationlevel.FieldNameZh:               {Type: field.TypeString, Column: escalationlevel.FieldNameZh},
+			escalationlevel.FieldAfterMinutes:         {Type: field.TypeInt, Column: escalationlevel.FieldAfterMinutes},
+			escalationlevel.FieldNotifyDepartmentCode: {Type: field.TypeString, Column: escalationlevel.FieldNotifyDepartmentCode},
+			escalationlevel.FieldNotifyLogins:         {Type: field.TypeJSON, Column: escalationlevel.FieldNotifyLogins},
+			escalationlevel.FieldRaiseSupervision:     {Type: field.TypeBool, Column: escalationlevel.FieldRaiseSupervision},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   eventhead.Table,
 			Columns: eventhead.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -326,7 +417,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			eventhead.FieldLast:     {Type: field.TypeInt64, Column: eventhead.FieldLast},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   filingcondition.Table,
 			Columns: filingcondition.Columns,
@@ -350,7 +441,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			filingcondition.FieldTimeLimits:  {Type: field.TypeJSON, Column: filingcondition.FieldTimeLimits},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   gridrevision.Table,
 			Columns: gridrevision.Columns,
@@ -366,7 +457,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			gridrevision.FieldUpdatedAt: {Type: field.TypeTime, Column: gridrevision.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   importjob.Table,
 			Columns: importjob.Columns,
@@ -391,7 +482,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 			importjob.FieldStatus:    {Type: field.TypeEnum, Column: importjob.FieldStatus},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   lease.Table,
+			Columns: lease.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: lease.FieldID,
+			},
+		},
+		Type: "Lease",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			lease.FieldName:      {Type: field.TypeString, Column: lease.FieldName},
+			lease.FieldHolder:    {Type: field.TypeString, Column: lease.FieldHolder},
+			lease.FieldExpiresAt: {Type: field.TypeTime, Column: lease.FieldExpiresAt},
+			lease.FieldFencing:   {Type: field.TypeInt64, Column: lease.FieldFencing},
+		},
+	}
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginthrottle.Table,
 			Columns: loginthrottle.Columns,
@@ -408,7 +516,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginthrottle.FieldLockedUntil: {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   notification.Table,
+			Columns: notification.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: notification.FieldID,
+			},
+		},
+		Type: "Notification",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			notification.FieldTenantID:      {Type: field.TypeInt, Column: notification.FieldTenantID},
+			notification.FieldRecipientKind: {Type: field.TypeEnum, Column: notification.FieldRecipientKind},
+			notification.FieldRecipient:     {Type: field.TypeString, Column: notification.FieldRecipient},
+			notification.FieldCaseNumber:    {Type: field.TypeString, Column: notification.FieldCaseNumber},
+			notification.FieldKind:          {Type: field.TypeEnum, Column: notification.FieldKind},
+			notification.FieldLevel:         {Type: field.TypeInt, Column: notification.FieldLevel},
+			notification.FieldMessageZh:     {Type: field.TypeString, Column: notification.FieldMessageZh},
+			notification.FieldMessageEn:     {Type: field.TypeString, Column: notification.FieldMessageEn},
+			notification.FieldCreatedAt:     {Type: field.TypeTime, Column: notification.FieldCreatedAt},
+			notification.FieldReadAt:        {Type: field.TypeTime, Column: notification.FieldReadAt},
+		},
+	}
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   region.Table,
 			Columns: region.Columns,
@@ -429,7 +560,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			region.FieldGeometry:   {Type: field.TypeString, Column: region.FieldGeometry},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -452,7 +583,36 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserAgent:    {Type: field.TypeString, Column: session.FieldUserAgent},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   supervisionorder.Table,
+			Columns: supervisionorder.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: supervisionorder.FieldID,
+			},
+		},
+		Type: "SupervisionOrder",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			supervisionorder.FieldTenantID:        {Type: field.TypeInt, Column: supervisionorder.FieldTenantID},
+			supervisionorder.FieldCreatedAt:       {Type: field.TypeTime, Column: supervisionorder.FieldCreatedAt},
+			supervisionorder.FieldUpdatedAt:       {Type: field.TypeTime, Column: supervisionorder.FieldUpdatedAt},
+			supervisionorder.FieldCaseID:          {Type: field.TypeInt, Column: supervisionorder.FieldCaseID},
+			supervisionorder.FieldCaseNumber:      {Type: field.TypeString, Column: supervisionorder.FieldCaseNumber},
+			supervisionorder.FieldOrigin:          {Type: field.TypeEnum, Column: supervisionorder.FieldOrigin},
+			supervisionorder.FieldRaisedBy:        {Type: field.TypeString, Column: supervisionorder.FieldRaisedBy},
+			supervisionorder.FieldRaisedByName:    {Type: field.TypeString, Column: supervisionorder.FieldRaisedByName},
+			supervisionorder.FieldReason:          {Type: field.TypeString, Column: supervisionorder.FieldReason},
+			supervisionorder.FieldDeadline:        {Type: field.TypeTime, Column: supervisionorder.FieldDeadline},
+			supervisionorder.FieldRequireFeedback: {Type: field.TypeBool, Column: supervisionorder.FieldRequireFeedback},
+			supervisionorder.FieldDepartmentCode:  {Type: field.TypeString, Column: supervisionorder.FieldDepartmentCode},
+			supervisionorder.FieldState:           {Type: field.TypeEnum, Column: supervisionorder.FieldState},
+			supervisionorder.FieldFeedback:        {Type: field.TypeString, Column: supervisionorder.FieldFeedback},
+			supervisionorder.FieldFeedbackBy:      {Type: field.TypeString, Column: supervisionorder.FieldFeedbackBy},
+			supervisionorder.FieldFeedbackAt:      {Type: field.TypeTime, Column: supervisionorder.FieldFeedbackAt},
+		},
+	}
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   taxonomyclass.Table,
 			Columns: taxonomyclass.Columns,
@@ -479,7 +639,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			taxonomyclass.FieldActive:       {Type: field.TypeBool, Column: taxonomyclass.FieldActive},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -507,7 +667,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldTimeZone:        {Type: field.TypeString, Column: tenant.FieldTimeZone},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantevent.Table,
 			Columns: tenantevent.Columns,
@@ -527,7 +687,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantevent.FieldData:     {Type: field.TypeBytes, Column: tenantevent.FieldData},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unitgrid.Table,
 			Columns: unitgrid.Columns,
@@ -557,7 +717,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unitgrid.FieldValidTo:       {Type: field.TypeTime, Column: unitgrid.FieldValidTo},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -584,7 +744,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLastLoginAt:        {Type: field.TypeTime, Column: user.FieldLastLoginAt},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   workgrid.Table,
 			Columns: workgrid.Columns,
@@ -708,6 +868,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   dispatchclassswitch.TenantTable,
+			Columns: []string{dispatchclassswitch.TenantColumn},
+			Bidi:    false,
+		},
+		"DispatchClassSwitch",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   dispatchrule.TenantTable,
+			Columns: []string{dispatchrule.TenantColumn},
+			Bidi:    false,
+		},
+		"DispatchRule",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   escalationlevel.TenantTable,
+			Columns: []string{escalationlevel.TenantColumn},
+			Bidi:    false,
+		},
+		"EscalationLevel",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   eventhead.TenantTable,
 			Columns: []string{eventhead.TenantColumn},
 			Bidi:    false,
@@ -756,6 +952,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   notification.TenantTable,
+			Columns: []string{notification.TenantColumn},
+			Bidi:    false,
+		},
+		"Notification",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   region.TenantTable,
 			Columns: []string{region.TenantColumn},
 			Bidi:    false,
@@ -786,6 +994,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Session",
 		"User",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   supervisionorder.TenantTable,
+			Columns: []string{supervisionorder.TenantColumn},
+			Bidi:    false,
+		},
+		"SupervisionOrder",
+		"Tenant",
 	)
 	graph.MustAddE(
 		"tenant",
@@ -1613,6 +1833,36 @@ func (f *CaseFileFilter) WhereMergedInto(p entql.StringP) {
 	f.Where(p.Field(casefile.FieldMergedInto))
 }
 
+// WhereDispatchRuleCode applies the entql string predicate on the dispatch_rule_code field.
+func (f *CaseFileFilter) WhereDispatchRuleCode(p entql.StringP) {
+	f.Where(p.Field(casefile.FieldDispatchRuleCode))
+}
+
+// WhereAutoDispatched applies the entql bool predicate on the auto_dispatched field.
+func (f *CaseFileFilter) WhereAutoDispatched(p entql.BoolP) {
+	f.Where(p.Field(casefile.FieldAutoDispatched))
+}
+
+// WhereOverdueAt applies the entql time.Time predicate on the overdue_at field.
+func (f *CaseFileFilter) WhereOverdueAt(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldOverdueAt))
+}
+
+// WherePreRemindedFor applies the entql time.Time predicate on the pre_reminded_for field.
+func (f *CaseFileFilter) WherePreRemindedFor(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldPreRemindedFor))
+}
+
+// WhereEscalationLevel applies the entql int predicate on the escalation_level field.
+func (f *CaseFileFilter) WhereEscalationLevel(p entql.IntP) {
+	f.Where(p.Field(casefile.FieldEscalationLevel))
+}
+
+// WhereSuperviseDeadline applies the entql time.Time predicate on the supervise_deadline field.
+func (f *CaseFileFilter) WhereSuperviseDeadline(p entql.TimeP) {
+	f.Where(p.Field(casefile.FieldSuperviseDeadline))
+}
+
 // WhereHasTenant applies a predicate to check if query has an edge tenant.
 func (f *CaseFileFilter) WhereHasTenant() {
 	f.Where(entql.HasEdge("tenant"))
@@ -2132,6 +2382,368 @@ func (f *DepartmentFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *DispatchClassSwitchQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the DispatchClassSwitchQuery builder.
+func (_q *DispatchClassSwitchQuery) Filter() *DispatchClassSwitchFilter {
+	return &DispatchClassSwitchFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *DispatchClassSwitchMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the DispatchClassSwitchMutation builder.
+func (m *DispatchClassSwitchMutation) Filter() *DispatchClassSwitchFilter {
+	return &DispatchClassSwitchFilter{config: m.config, predicateAdder: m}
+}
+
+// DispatchClassSwitchFilter provides a generic filtering capability at runtime for DispatchClassSwitchQuery.
+type DispatchClassSwitchFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *DispatchClassSwitchFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *DispatchClassSwitchFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(dispatchclassswitch.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *DispatchClassSwitchFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(dispatchclassswitch.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *DispatchClassSwitchFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(dispatchclassswitch.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *DispatchClassSwitchFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(dispatchclassswitch.FieldUpdatedAt))
+}
+
+// WhereClassCode applies the entql string predicate on the class_code field.
+func (f *DispatchClassSwitchFilter) WhereClassCode(p entql.StringP) {
+	f.Where(p.Field(dispatchclassswitch.FieldClassCode))
+}
+
+// WhereAuto applies the entql bool predicate on the auto field.
+func (f *DispatchClassSwitchFilter) WhereAuto(p entql.BoolP) {
+	f.Where(p.Field(dispatchclassswitch.FieldAuto))
+}
+
+// WhereUpdatedBy applies the entql string predicate on the updated_by field.
+func (f *DispatchClassSwitchFilter) WhereUpdatedBy(p entql.StringP) {
+	f.Where(p.Field(dispatchclassswitch.FieldUpdatedBy))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *DispatchClassSwitchFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *DispatchClassSwitchFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *DispatchRuleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the DispatchRuleQuery builder.
+func (_q *DispatchRuleQuery) Filter() *DispatchRuleFilter {
+	return &DispatchRuleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *DispatchRuleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the DispatchRuleMutation builder.
+func (m *DispatchRuleMutation) Filter() *DispatchRuleFilter {
+	return &DispatchRuleFilter{config: m.config, predicateAdder: m}
+}
+
+// DispatchRuleFilter provides a generic filtering capability at runtime for DispatchRuleQuery.
+type DispatchRuleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *DispatchRuleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *DispatchRuleFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(dispatchrule.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *DispatchRuleFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(dispatchrule.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *DispatchRuleFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(dispatchrule.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *DispatchRuleFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(dispatchrule.FieldUpdatedAt))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *DispatchRuleFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldCode))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *DispatchRuleFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldName))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *DispatchRuleFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldKind))
+}
+
+// WhereClassCode applies the entql string predicate on the class_code field.
+func (f *DispatchRuleFilter) WhereClassCode(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldClassCode))
+}
+
+// WhereFilingConditionCode applies the entql string predicate on the filing_condition_code field.
+func (f *DispatchRuleFilter) WhereFilingConditionCode(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldFilingConditionCode))
+}
+
+// WhereRegionLevel applies the entql string predicate on the region_level field.
+func (f *DispatchRuleFilter) WhereRegionLevel(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldRegionLevel))
+}
+
+// WhereRegionCode applies the entql string predicate on the region_code field.
+func (f *DispatchRuleFilter) WhereRegionCode(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldRegionCode))
+}
+
+// WhereAreaClass applies the entql string predicate on the area_class field.
+func (f *DispatchRuleFilter) WhereAreaClass(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldAreaClass))
+}
+
+// WhereTimeFrom applies the entql string predicate on the time_from field.
+func (f *DispatchRuleFilter) WhereTimeFrom(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldTimeFrom))
+}
+
+// WhereTimeTo applies the entql string predicate on the time_to field.
+func (f *DispatchRuleFilter) WhereTimeTo(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldTimeTo))
+}
+
+// WhereDepartmentCode applies the entql string predicate on the department_code field.
+func (f *DispatchRuleFilter) WhereDepartmentCode(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldDepartmentCode))
+}
+
+// WhereCoDepartmentCodes applies the entql json.RawMessage predicate on the co_department_codes field.
+func (f *DispatchRuleFilter) WhereCoDepartmentCodes(p entql.BytesP) {
+	f.Where(p.Field(dispatchrule.FieldCoDepartmentCodes))
+}
+
+// WhereRotationDepartments applies the entql json.RawMessage predicate on the rotation_departments field.
+func (f *DispatchRuleFilter) WhereRotationDepartments(p entql.BytesP) {
+	f.Where(p.Field(dispatchrule.FieldRotationDepartments))
+}
+
+// WhereRotationPeriod applies the entql string predicate on the rotation_period field.
+func (f *DispatchRuleFilter) WhereRotationPeriod(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldRotationPeriod))
+}
+
+// WhereRotationAnchor applies the entql time.Time predicate on the rotation_anchor field.
+func (f *DispatchRuleFilter) WhereRotationAnchor(p entql.TimeP) {
+	f.Where(p.Field(dispatchrule.FieldRotationAnchor))
+}
+
+// WherePriority applies the entql int predicate on the priority field.
+func (f *DispatchRuleFilter) WherePriority(p entql.IntP) {
+	f.Where(p.Field(dispatchrule.FieldPriority))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *DispatchRuleFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(dispatchrule.FieldEnabled))
+}
+
+// WhereDispatchCount applies the entql int64 predicate on the dispatch_count field.
+func (f *DispatchRuleFilter) WhereDispatchCount(p entql.Int64P) {
+	f.Where(p.Field(dispatchrule.FieldDispatchCount))
+}
+
+// WhereReturnCount applies the entql int64 predicate on the return_count field.
+func (f *DispatchRuleFilter) WhereReturnCount(p entql.Int64P) {
+	f.Where(p.Field(dispatchrule.FieldReturnCount))
+}
+
+// WhereNote applies the entql string predicate on the note field.
+func (f *DispatchRuleFilter) WhereNote(p entql.StringP) {
+	f.Where(p.Field(dispatchrule.FieldNote))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *DispatchRuleFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *DispatchRuleFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *EscalationLevelQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EscalationLevelQuery builder.
+func (_q *EscalationLevelQuery) Filter() *EscalationLevelFilter {
+	return &EscalationLevelFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EscalationLevelMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EscalationLevelMutation builder.
+func (m *EscalationLevelMutation) Filter() *EscalationLevelFilter {
+	return &EscalationLevelFilter{config: m.config, predicateAdder: m}
+}
+
+// EscalationLevelFilter provides a generic filtering capability at runtime for EscalationLevelQuery.
+type EscalationLevelFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EscalationLevelFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *EscalationLevelFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(escalationlevel.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *EscalationLevelFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(escalationlevel.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *EscalationLevelFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(escalationlevel.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *EscalationLevelFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(escalationlevel.FieldUpdatedAt))
+}
+
+// WhereScopeKind applies the entql string predicate on the scope_kind field.
+func (f *EscalationLevelFilter) WhereScopeKind(p entql.StringP) {
+	f.Where(p.Field(escalationlevel.FieldScopeKind))
+}
+
+// WhereScopeCode applies the entql string predicate on the scope_code field.
+func (f *EscalationLevelFilter) WhereScopeCode(p entql.StringP) {
+	f.Where(p.Field(escalationlevel.FieldScopeCode))
+}
+
+// WhereLevel applies the entql int predicate on the level field.
+func (f *EscalationLevelFilter) WhereLevel(p entql.IntP) {
+	f.Where(p.Field(escalationlevel.FieldLevel))
+}
+
+// WhereNameZh applies the entql string predicate on the name_zh field.
+func (f *EscalationLevelFilter) WhereNameZh(p entql.StringP) {
+	f.Where(p.Field(escalationlevel.FieldNameZh))
+}
+
+// WhereAfterMinutes applies the entql int predicate on the after_minutes field.
+func (f *EscalationLevelFilter) WhereAfterMinutes(p entql.IntP) {
+	f.Where(p.Field(escalationlevel.FieldAfterMinutes))
+}
+
+// WhereNotifyDepartmentCode applies the entql string predicate on the notify_department_code field.
+func (f *EscalationLevelFilter) WhereNotifyDepartmentCode(p entql.StringP) {
+	f.Where(p.Field(escalationlevel.FieldNotifyDepartmentCode))
+}
+
+// WhereNotifyLogins applies the entql json.RawMessage predicate on the notify_logins field.
+func (f *EscalationLevelFilter) WhereNotifyLogins(p entql.BytesP) {
+	f.Where(p.Field(escalationlevel.FieldNotifyLogins))
+}
+
+// WhereRaiseSupervision applies the entql bool predicate on the raise_supervision field.
+func (f *EscalationLevelFilter) WhereRaiseSupervision(p entql.BoolP) {
+	f.Where(p.Field(escalationlevel.FieldRaiseSupervision))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *EscalationLevelFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *EscalationLevelFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *EventHeadQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2160,7 +2772,7 @@ type EventHeadFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EventHeadFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2229,7 +2841,7 @@ type FilingConditionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FilingConditionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2338,7 +2950,7 @@ type GridRevisionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *GridRevisionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2407,7 +3019,7 @@ type ImportJobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ImportJobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2493,6 +3105,66 @@ func (f *ImportJobFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *LeaseQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the LeaseQuery builder.
+func (_q *LeaseQuery) Filter() *LeaseFilter {
+	return &LeaseFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *LeaseMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the LeaseMutation builder.
+func (m *LeaseMutation) Filter() *LeaseFilter {
+	return &LeaseFilter{config: m.config, predicateAdder: m}
+}
+
+// LeaseFilter provides a generic filtering capability at runtime for LeaseQuery.
+type LeaseFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *LeaseFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *LeaseFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(lease.FieldID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *LeaseFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(lease.FieldName))
+}
+
+// WhereHolder applies the entql string predicate on the holder field.
+func (f *LeaseFilter) WhereHolder(p entql.StringP) {
+	f.Where(p.Field(lease.FieldHolder))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *LeaseFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(lease.FieldExpiresAt))
+}
+
+// WhereFencing applies the entql int64 predicate on the fencing field.
+func (f *LeaseFilter) WhereFencing(p entql.Int64P) {
+	f.Where(p.Field(lease.FieldFencing))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *LoginThrottleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2521,7 +3193,7 @@ type LoginThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2553,6 +3225,110 @@ func (f *LoginThrottleFilter) WhereLockedUntil(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *NotificationQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the NotificationQuery builder.
+func (_q *NotificationQuery) Filter() *NotificationFilter {
+	return &NotificationFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *NotificationMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the NotificationMutation builder.
+func (m *NotificationMutation) Filter() *NotificationFilter {
+	return &NotificationFilter{config: m.config, predicateAdder: m}
+}
+
+// NotificationFilter provides a generic filtering capability at runtime for NotificationQuery.
+type NotificationFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *NotificationFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *NotificationFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *NotificationFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldTenantID))
+}
+
+// WhereRecipientKind applies the entql string predicate on the recipient_kind field.
+func (f *NotificationFilter) WhereRecipientKind(p entql.StringP) {
+	f.Where(p.Field(notification.FieldRecipientKind))
+}
+
+// WhereRecipient applies the entql string predicate on the recipient field.
+func (f *NotificationFilter) WhereRecipient(p entql.StringP) {
+	f.Where(p.Field(notification.FieldRecipient))
+}
+
+// WhereCaseNumber applies the entql string predicate on the case_number field.
+func (f *NotificationFilter) WhereCaseNumber(p entql.StringP) {
+	f.Where(p.Field(notification.FieldCaseNumber))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *NotificationFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(notification.FieldKind))
+}
+
+// WhereLevel applies the entql int predicate on the level field.
+func (f *NotificationFilter) WhereLevel(p entql.IntP) {
+	f.Where(p.Field(notification.FieldLevel))
+}
+
+// WhereMessageZh applies the entql string predicate on the message_zh field.
+func (f *NotificationFilter) WhereMessageZh(p entql.StringP) {
+	f.Where(p.Field(notification.FieldMessageZh))
+}
+
+// WhereMessageEn applies the entql string predicate on the message_en field.
+func (f *NotificationFilter) WhereMessageEn(p entql.StringP) {
+	f.Where(p.Field(notification.FieldMessageEn))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *NotificationFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldCreatedAt))
+}
+
+// WhereReadAt applies the entql time.Time predicate on the read_at field.
+func (f *NotificationFilter) WhereReadAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldReadAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *NotificationFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *NotificationFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *RegionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2581,7 +3357,7 @@ type RegionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RegionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2675,7 +3451,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2765,6 +3541,140 @@ func (f *SessionFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SupervisionOrderQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SupervisionOrderQuery builder.
+func (_q *SupervisionOrderQuery) Filter() *SupervisionOrderFilter {
+	return &SupervisionOrderFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SupervisionOrderMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SupervisionOrderMutation builder.
+func (m *SupervisionOrderMutation) Filter() *SupervisionOrderFilter {
+	return &SupervisionOrderFilter{config: m.config, predicateAdder: m}
+}
+
+// SupervisionOrderFilter provides a generic filtering capability at runtime for SupervisionOrderQuery.
+type SupervisionOrderFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SupervisionOrderFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *SupervisionOrderFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(supervisionorder.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *SupervisionOrderFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(supervisionorder.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SupervisionOrderFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(supervisionorder.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SupervisionOrderFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(supervisionorder.FieldUpdatedAt))
+}
+
+// WhereCaseID applies the entql int predicate on the case_id field.
+func (f *SupervisionOrderFilter) WhereCaseID(p entql.IntP) {
+	f.Where(p.Field(supervisionorder.FieldCaseID))
+}
+
+// WhereCaseNumber applies the entql string predicate on the case_number field.
+func (f *SupervisionOrderFilter) WhereCaseNumber(p entql.StringP) {
+	f.Where(p.Field(supervisionorder.FieldCaseNumber))
+}
+
+// WhereOrigin applies the entql string predicate on the origin field.
+func (f *SupervisionOrderFilter) WhereOrigin(p entql.StringP) {
+	f.Where(p.Field(supervisionorder.FieldOrigin))
+}
+
+// WhereRaisedBy applies the entql string predicate on the raised_by field.
+func (f *SupervisionOrderFilter) WhereRaisedBy(p entql.StringP) {
+	f.Where(p.Field(supervisionorder.FieldRaisedBy))
+}
+
+// WhereRaisedByName applies the entql string predicate on the raised_by_name field.
+func (f *SupervisionOrderFilter) WhereRaisedByName(p entql.StringP) {
+	f.Where(p.Field(supervisionorder.FieldRaisedByName))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *SupervisionOrderFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(supervisionorder.FieldReason))
+}
+
+// WhereDeadline applies the entql time.Time predicate on the deadline field.
+func (f *SupervisionOrderFilter) WhereDeadline(p entql.TimeP) {
+	f.Where(p.Field(supervisionorder.FieldDeadline))
+}
+
+// WhereRequireFeedback applies the entql bool predicate on the require_feedback field.
+func (f *SupervisionOrderFilter) WhereRequireFeedback(p entql.BoolP) {
+	f.Where(p.Field(supervisionorder.FieldRequireFeedback))
+}
+
+// WhereDepartmentCode applies the entql string predicate on the department_code field.
+func (f *SupervisionOrderFilter) WhereDepartmentCode(p entql.StringP) {
+	f.Where(p.Field(supervisionorder.FieldDepartmentCode))
+}
+
+// WhereState applies the entql string predicate on the state field.
+func (f *SupervisionOrderFilter) WhereState(p entql.StringP) {
+	f.Where(p.Field(supervisionorder.FieldState))
+}
+
+// WhereFeedback applies the entql string predicate on the feedback field.
+func (f *SupervisionOrderFilter) WhereFeedback(p entql.StringP) {
+	f.Where(p.Field(supervisionorder.FieldFeedback))
+}
+
+// WhereFeedbackBy applies the entql string predicate on the feedback_by field.
+func (f *SupervisionOrderFilter) WhereFeedbackBy(p entql.StringP) {
+	f.Where(p.Field(supervisionorder.FieldFeedbackBy))
+}
+
+// WhereFeedbackAt applies the entql time.Time predicate on the feedback_at field.
+func (f *SupervisionOrderFilter) WhereFeedbackAt(p entql.TimeP) {
+	f.Where(p.Field(supervisionorder.FieldFeedbackAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *SupervisionOrderFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *SupervisionOrderFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *TaxonomyClassQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2793,7 +3703,7 @@ type TaxonomyClassFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaxonomyClassFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2917,7 +3827,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3060,7 +3970,7 @@ type TenantEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3149,7 +4059,7 @@ type UnitGridFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitGridFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3288,7 +4198,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3440,7 +4350,7 @@ type WorkGridFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WorkGridFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

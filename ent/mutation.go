@@ -21,15 +21,21 @@ import (
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/dispatchclassswitch"
+	"github.com/cityops/cityops/ent/dispatchrule"
+	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
+	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/predicate"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/schematype"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/supervisionorder"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
 	"github.com/cityops/cityops/ent/tenantevent"
@@ -47,29 +53,35 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIKey            = "APIKey"
-	TypeAuditEntry        = "AuditEntry"
-	TypeAuditHead         = "AuditHead"
-	TypeAuthzRevision     = "AuthzRevision"
-	TypeAuthzRule         = "AuthzRule"
-	TypeCaseFile          = "CaseFile"
-	TypeCaseNumberCounter = "CaseNumberCounter"
-	TypeCaseStep          = "CaseStep"
-	TypeComponent         = "Component"
-	TypeDepartment        = "Department"
-	TypeEventHead         = "EventHead"
-	TypeFilingCondition   = "FilingCondition"
-	TypeGridRevision      = "GridRevision"
-	TypeImportJob         = "ImportJob"
-	TypeLoginThrottle     = "LoginThrottle"
-	TypeRegion            = "Region"
-	TypeSession           = "Session"
-	TypeTaxonomyClass     = "TaxonomyClass"
-	TypeTenant            = "Tenant"
-	TypeTenantEvent       = "TenantEvent"
-	TypeUnitGrid          = "UnitGrid"
-	TypeUser              = "User"
-	TypeWorkGrid          = "WorkGrid"
+	TypeAPIKey              = "APIKey"
+	TypeAuditEntry          = "AuditEntry"
+	TypeAuditHead           = "AuditHead"
+	TypeAuthzRevision       = "AuthzRevision"
+	TypeAuthzRule           = "AuthzRule"
+	TypeCaseFile            = "CaseFile"
+	TypeCaseNumberCounter   = "CaseNumberCounter"
+	TypeCaseStep            = "CaseStep"
+	TypeComponent           = "Component"
+	TypeDepartment          = "Department"
+	TypeDispatchClassSwitch = "DispatchClassSwitch"
+	TypeDispatchRule        = "DispatchRule"
+	TypeEscalationLevel     = "EscalationLevel"
+	TypeEventHead           = "EventHead"
+	TypeFilingCondition     = "FilingCondition"
+	TypeGridRevision        = "GridRevision"
+	TypeImportJob           = "ImportJob"
+	TypeLease               = "Lease"
+	TypeLoginThrottle       = "LoginThrottle"
+	TypeNotification        = "Notification"
+	TypeRegion              = "Region"
+	TypeSession             = "Session"
+	TypeSupervisionOrder    = "SupervisionOrder"
+	TypeTaxonomyClass       = "TaxonomyClass"
+	TypeTenant              = "Tenant"
+	TypeTenantEvent         = "TenantEvent"
+	TypeUnitGrid            = "UnitGrid"
+	TypeUser                = "User"
+	TypeWorkGrid            = "WorkGrid"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -3922,6 +3934,13 @@ type CaseFileMutation struct {
 	supervised                *bool
 	self_handled              *bool
 	merged_into               *string
+	dispatch_rule_code        *string
+	auto_dispatched           *bool
+	overdue_at                *time.Time
+	pre_reminded_for          *time.Time
+	escalation_level          *int
+	addescalation_level       *int
+	supervise_deadline        *time.Time
 	clearedFields             map[string]struct{}
 	tenant                    *int
 	clearedtenant             bool
@@ -6280,6 +6299,281 @@ func (m *CaseFileMutation) ResetMergedInto() {
 	m.merged_into = nil
 }
 
+// SetDispatchRuleCode sets the "dispatch_rule_code" field.
+func (m *CaseFileMutation) SetDispatchRuleCode(s string) {
+	m.dispatch_rule_code = &s
+}
+
+// DispatchRuleCode returns the value of the "dispatch_rule_code" field in the mutation.
+func (m *CaseFileMutation) DispatchRuleCode() (r string, exists bool) {
+	v := m.dispatch_rule_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDispatchRuleCode returns the old "dispatch_rule_code" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldDispatchRuleCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDispatchRuleCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDispatchRuleCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDispatchRuleCode: %w", err)
+	}
+	return oldValue.DispatchRuleCode, nil
+}
+
+// ResetDispatchRuleCode resets all changes to the "dispatch_rule_code" field.
+func (m *CaseFileMutation) ResetDispatchRuleCode() {
+	m.dispatch_rule_code = nil
+}
+
+// SetAutoDispatched sets the "auto_dispatched" field.
+func (m *CaseFileMutation) SetAutoDispatched(b bool) {
+	m.auto_dispatched = &b
+}
+
+// AutoDispatched returns the value of the "auto_dispatched" field in the mutation.
+func (m *CaseFileMutation) AutoDispatched() (r bool, exists bool) {
+	v := m.auto_dispatched
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutoDispatched returns the old "auto_dispatched" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldAutoDispatched(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutoDispatched is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutoDispatched requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutoDispatched: %w", err)
+	}
+	return oldValue.AutoDispatched, nil
+}
+
+// ResetAutoDispatched resets all changes to the "auto_dispatched" field.
+func (m *CaseFileMutation) ResetAutoDispatched() {
+	m.auto_dispatched = nil
+}
+
+// SetOverdueAt sets the "overdue_at" field.
+func (m *CaseFileMutation) SetOverdueAt(t time.Time) {
+	m.overdue_at = &t
+}
+
+// OverdueAt returns the value of the "overdue_at" field in the mutation.
+func (m *CaseFileMutation) OverdueAt() (r time.Time, exists bool) {
+	v := m.overdue_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOverdueAt returns the old "overdue_at" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldOverdueAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOverdueAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOverdueAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOverdueAt: %w", err)
+	}
+	return oldValue.OverdueAt, nil
+}
+
+// ClearOverdueAt clears the value of the "overdue_at" field.
+func (m *CaseFileMutation) ClearOverdueAt() {
+	m.overdue_at = nil
+	m.clearedFields[casefile.FieldOverdueAt] = struct{}{}
+}
+
+// OverdueAtCleared returns if the "overdue_at" field was cleared in this mutation.
+func (m *CaseFileMutation) OverdueAtCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldOverdueAt]
+	return ok
+}
+
+// ResetOverdueAt resets all changes to the "overdue_at" field.
+func (m *CaseFileMutation) ResetOverdueAt() {
+	m.overdue_at = nil
+	delete(m.clearedFields, casefile.FieldOverdueAt)
+}
+
+// SetPreRemindedFor sets the "pre_reminded_for" field.
+func (m *CaseFileMutation) SetPreRemindedFor(t time.Time) {
+	m.pre_reminded_for = &t
+}
+
+// PreRemindedFor returns the value of the "pre_reminded_for" field in the mutation.
+func (m *CaseFileMutation) PreRemindedFor() (r time.Time, exists bool) {
+	v := m.pre_reminded_for
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPreRemindedFor returns the old "pre_reminded_for" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldPreRemindedFor(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPreRemindedFor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPreRemindedFor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPreRemindedFor: %w", err)
+	}
+	return oldValue.PreRemindedFor, nil
+}
+
+// ClearPreRemindedFor clears the value of the "pre_reminded_for" field.
+func (m *CaseFileMutation) ClearPreRemindedFor() {
+	m.pre_reminded_for = nil
+	m.clearedFields[casefile.FieldPreRemindedFor] = struct{}{}
+}
+
+// PreRemindedForCleared returns if the "pre_reminded_for" field was cleared in this mutation.
+func (m *CaseFileMutation) PreRemindedForCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldPreRemindedFor]
+	return ok
+}
+
+// ResetPreRemindedFor resets all changes to the "pre_reminded_for" field.
+func (m *CaseFileMutation) ResetPreRemindedFor() {
+	m.pre_reminded_for = nil
+	delete(m.clearedFields, casefile.FieldPreRemindedFor)
+}
+
+// SetEscalationLevel sets the "escalation_level" field.
+func (m *CaseFileMutation) SetEscalationLevel(i int) {
+	m.escalation_level = &i
+	m.addescalation_level = nil
+}
+
+// EscalationLevel returns the value of the "escalation_level" field in the mutation.
+func (m *CaseFileMutation) EscalationLevel() (r int, exists bool) {
+	v := m.escalation_level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEscalationLevel returns the old "escalation_level" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldEscalationLevel(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEscalationLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEscalationLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEscalationLevel: %w", err)
+	}
+	return oldValue.EscalationLevel, nil
+}
+
+// AddEscalationLevel adds i to the "escalation_level" field.
+func (m *CaseFileMutation) AddEscalationLevel(i int) {
+	if m.addescalation_level != nil {
+		*m.addescalation_level += i
+	} else {
+		m.addescalation_level = &i
+	}
+}
+
+// AddedEscalationLevel returns the value that was added to the "escalation_level" field in this mutation.
+func (m *CaseFileMutation) AddedEscalationLevel() (r int, exists bool) {
+	v := m.addescalation_level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEscalationLevel resets all changes to the "escalation_level" field.
+func (m *CaseFileMutation) ResetEscalationLevel() {
+	m.escalation_level = nil
+	m.addescalation_level = nil
+}
+
+// SetSuperviseDeadline sets the "supervise_deadline" field.
+func (m *CaseFileMutation) SetSuperviseDeadline(t time.Time) {
+	m.supervise_deadline = &t
+}
+
+// SuperviseDeadline returns the value of the "supervise_deadline" field in the mutation.
+func (m *CaseFileMutation) SuperviseDeadline() (r time.Time, exists bool) {
+	v := m.supervise_deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSuperviseDeadline returns the old "supervise_deadline" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldSuperviseDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSuperviseDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSuperviseDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSuperviseDeadline: %w", err)
+	}
+	return oldValue.SuperviseDeadline, nil
+}
+
+// ClearSuperviseDeadline clears the value of the "supervise_deadline" field.
+func (m *CaseFileMutation) ClearSuperviseDeadline() {
+	m.supervise_deadline = nil
+	m.clearedFields[casefile.FieldSuperviseDeadline] = struct{}{}
+}
+
+// SuperviseDeadlineCleared returns if the "supervise_deadline" field was cleared in this mutation.
+func (m *CaseFileMutation) SuperviseDeadlineCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldSuperviseDeadline]
+	return ok
+}
+
+// ResetSuperviseDeadline resets all changes to the "supervise_deadline" field.
+func (m *CaseFileMutation) ResetSuperviseDeadline() {
+	m.supervise_deadline = nil
+	delete(m.clearedFields, casefile.FieldSuperviseDeadline)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *CaseFileMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -6395,7 +6689,7 @@ func (m *CaseFileMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CaseFileMutation) Fields() []string {
-	fields := make([]string, 0, 52)
+	fields := make([]string, 0, 58)
 	if m.tenant != nil {
 		fields = append(fields, casefile.FieldTenantID)
 	}
@@ -6552,6 +6846,24 @@ func (m *CaseFileMutation) Fields() []string {
 	if m.merged_into != nil {
 		fields = append(fields, casefile.FieldMergedInto)
 	}
+	if m.dispatch_rule_code != nil {
+		fields = append(fields, casefile.FieldDispatchRuleCode)
+	}
+	if m.auto_dispatched != nil {
+		fields = append(fields, casefile.FieldAutoDispatched)
+	}
+	if m.overdue_at != nil {
+		fields = append(fields, casefile.FieldOverdueAt)
+	}
+	if m.pre_reminded_for != nil {
+		fields = append(fields, casefile.FieldPreRemindedFor)
+	}
+	if m.escalation_level != nil {
+		fields = append(fields, casefile.FieldEscalationLevel)
+	}
+	if m.supervise_deadline != nil {
+		fields = append(fields, casefile.FieldSuperviseDeadline)
+	}
 	return fields
 }
 
@@ -6664,6 +6976,18 @@ func (m *CaseFileMutation) Field(name string) (ent.Value, bool) {
 		return m.SelfHandled()
 	case casefile.FieldMergedInto:
 		return m.MergedInto()
+	case casefile.FieldDispatchRuleCode:
+		return m.DispatchRuleCode()
+	case casefile.FieldAutoDispatched:
+		return m.AutoDispatched()
+	case casefile.FieldOverdueAt:
+		return m.OverdueAt()
+	case casefile.FieldPreRemindedFor:
+		return m.PreRemindedFor()
+	case casefile.FieldEscalationLevel:
+		return m.EscalationLevel()
+	case casefile.FieldSuperviseDeadline:
+		return m.SuperviseDeadline()
 	}
 	return nil, false
 }
@@ -6777,6 +7101,18 @@ func (m *CaseFileMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldSelfHandled(ctx)
 	case casefile.FieldMergedInto:
 		return m.OldMergedInto(ctx)
+	case casefile.FieldDispatchRuleCode:
+		return m.OldDispatchRuleCode(ctx)
+	case casefile.FieldAutoDispatched:
+		return m.OldAutoDispatched(ctx)
+	case casefile.FieldOverdueAt:
+		return m.OldOverdueAt(ctx)
+	case casefile.FieldPreRemindedFor:
+		return m.OldPreRemindedFor(ctx)
+	case casefile.FieldEscalationLevel:
+		return m.OldEscalationLevel(ctx)
+	case casefile.FieldSuperviseDeadline:
+		return m.OldSuperviseDeadline(ctx)
 	}
 	return nil, fmt.Errorf("unknown CaseFile field %s", name)
 }
@@ -7150,6 +7486,48 @@ func (m *CaseFileMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMergedInto(v)
 		return nil
+	case casefile.FieldDispatchRuleCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDispatchRuleCode(v)
+		return nil
+	case casefile.FieldAutoDispatched:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutoDispatched(v)
+		return nil
+	case casefile.FieldOverdueAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOverdueAt(v)
+		return nil
+	case casefile.FieldPreRemindedFor:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPreRemindedFor(v)
+		return nil
+	case casefile.FieldEscalationLevel:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEscalationLevel(v)
+		return nil
+	case casefile.FieldSuperviseDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSuperviseDeadline(v)
+		return nil
 	}
 	return fmt.Errorf("unknown CaseFile field %s", name)
 }
@@ -7185,6 +7563,9 @@ func (m *CaseFileMutation) AddedFields() []string {
 	if m.addreminder_count != nil {
 		fields = append(fields, casefile.FieldReminderCount)
 	}
+	if m.addescalation_level != nil {
+		fields = append(fields, casefile.FieldEscalationLevel)
+	}
 	return fields
 }
 
@@ -7211,6 +7592,8 @@ func (m *CaseFileMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedHangCount()
 	case casefile.FieldReminderCount:
 		return m.AddedReminderCount()
+	case casefile.FieldEscalationLevel:
+		return m.AddedEscalationLevel()
 	}
 	return nil, false
 }
@@ -7283,6 +7666,13 @@ func (m *CaseFileMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddReminderCount(v)
 		return nil
+	case casefile.FieldEscalationLevel:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEscalationLevel(v)
+		return nil
 	}
 	return fmt.Errorf("unknown CaseFile numeric field %s", name)
 }
@@ -7332,6 +7722,15 @@ func (m *CaseFileMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(casefile.FieldHungAt) {
 		fields = append(fields, casefile.FieldHungAt)
+	}
+	if m.FieldCleared(casefile.FieldOverdueAt) {
+		fields = append(fields, casefile.FieldOverdueAt)
+	}
+	if m.FieldCleared(casefile.FieldPreRemindedFor) {
+		fields = append(fields, casefile.FieldPreRemindedFor)
+	}
+	if m.FieldCleared(casefile.FieldSuperviseDeadline) {
+		fields = append(fields, casefile.FieldSuperviseDeadline)
 	}
 	return fields
 }
@@ -7388,6 +7787,15 @@ func (m *CaseFileMutation) ClearField(name string) error {
 		return nil
 	case casefile.FieldHungAt:
 		m.ClearHungAt()
+		return nil
+	case casefile.FieldOverdueAt:
+		m.ClearOverdueAt()
+		return nil
+	case casefile.FieldPreRemindedFor:
+		m.ClearPreRemindedFor()
+		return nil
+	case casefile.FieldSuperviseDeadline:
+		m.ClearSuperviseDeadline()
 		return nil
 	}
 	return fmt.Errorf("unknown CaseFile nullable field %s", name)
@@ -7552,6 +7960,24 @@ func (m *CaseFileMutation) ResetField(name string) error {
 		return nil
 	case casefile.FieldMergedInto:
 		m.ResetMergedInto()
+		return nil
+	case casefile.FieldDispatchRuleCode:
+		m.ResetDispatchRuleCode()
+		return nil
+	case casefile.FieldAutoDispatched:
+		m.ResetAutoDispatched()
+		return nil
+	case casefile.FieldOverdueAt:
+		m.ResetOverdueAt()
+		return nil
+	case casefile.FieldPreRemindedFor:
+		m.ResetPreRemindedFor()
+		return nil
+	case casefile.FieldEscalationLevel:
+		m.ResetEscalationLevel()
+		return nil
+	case casefile.FieldSuperviseDeadline:
+		m.ResetSuperviseDeadline()
 		return nil
 	}
 	return fmt.Errorf("unknown CaseFile field %s", name)
@@ -12115,6 +12541,3451 @@ func (m *DepartmentMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Department edge %s", name)
 }
 
+// DispatchClassSwitchMutation represents an operation that mutates the DispatchClassSwitch nodes in the graph.
+type DispatchClassSwitchMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	class_code    *string
+	auto          *bool
+	updated_by    *string
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*DispatchClassSwitch, error)
+	predicates    []predicate.DispatchClassSwitch
+}
+
+var _ ent.Mutation = (*DispatchClassSwitchMutation)(nil)
+
+// dispatchclassswitchOption allows management of the mutation configuration using functional options.
+type dispatchclassswitchOption func(*DispatchClassSwitchMutation)
+
+// newDispatchClassSwitchMutation creates new mutation for the DispatchClassSwitch entity.
+func newDispatchClassSwitchMutation(c config, op Op, opts ...dispatchclassswitchOption) *DispatchClassSwitchMutation {
+	m := &DispatchClassSwitchMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDispatchClassSwitch,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDispatchClassSwitchID sets the ID field of the mutation.
+func withDispatchClassSwitchID(id int) dispatchclassswitchOption {
+	return func(m *DispatchClassSwitchMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DispatchClassSwitch
+		)
+		m.oldValue = func(ctx context.Context) (*DispatchClassSwitch, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DispatchClassSwitch.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDispatchClassSwitch sets the old DispatchClassSwitch of the mutation.
+func withDispatchClassSwitch(node *DispatchClassSwitch) dispatchclassswitchOption {
+	return func(m *DispatchClassSwitchMutation) {
+		m.oldValue = func(context.Context) (*DispatchClassSwitch, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DispatchClassSwitchMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DispatchClassSwitchMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DispatchClassSwitchMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DispatchClassSwitchMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DispatchClassSwitch.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *DispatchClassSwitchMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *DispatchClassSwitchMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the DispatchClassSwitch entity.
+// If the DispatchClassSwitch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchClassSwitchMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *DispatchClassSwitchMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DispatchClassSwitchMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DispatchClassSwitchMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DispatchClassSwitch entity.
+// If the DispatchClassSwitch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchClassSwitchMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DispatchClassSwitchMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DispatchClassSwitchMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DispatchClassSwitchMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DispatchClassSwitch entity.
+// If the DispatchClassSwitch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchClassSwitchMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DispatchClassSwitchMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetClassCode sets the "class_code" field.
+func (m *DispatchClassSwitchMutation) SetClassCode(s string) {
+	m.class_code = &s
+}
+
+// ClassCode returns the value of the "class_code" field in the mutation.
+func (m *DispatchClassSwitchMutation) ClassCode() (r string, exists bool) {
+	v := m.class_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClassCode returns the old "class_code" field's value of the DispatchClassSwitch entity.
+// If the DispatchClassSwitch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchClassSwitchMutation) OldClassCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClassCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClassCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClassCode: %w", err)
+	}
+	return oldValue.ClassCode, nil
+}
+
+// ResetClassCode resets all changes to the "class_code" field.
+func (m *DispatchClassSwitchMutation) ResetClassCode() {
+	m.class_code = nil
+}
+
+// SetAuto sets the "auto" field.
+func (m *DispatchClassSwitchMutation) SetAuto(b bool) {
+	m.auto = &b
+}
+
+// Auto returns the value of the "auto" field in the mutation.
+func (m *DispatchClassSwitchMutation) Auto() (r bool, exists bool) {
+	v := m.auto
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAuto returns the old "auto" field's value of the DispatchClassSwitch entity.
+// If the DispatchClassSwitch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchClassSwitchMutation) OldAuto(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAuto is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAuto requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAuto: %w", err)
+	}
+	return oldValue.Auto, nil
+}
+
+// ResetAuto resets all changes to the "auto" field.
+func (m *DispatchClassSwitchMutation) ResetAuto() {
+	m.auto = nil
+}
+
+// SetUpdatedBy sets the "updated_by" field.
+func (m *DispatchClassSwitchMutation) SetUpdatedBy(s string) {
+	m.updated_by = &s
+}
+
+// UpdatedBy returns the value of the "updated_by" field in the mutation.
+func (m *DispatchClassSwitchMutation) UpdatedBy() (r string, exists bool) {
+	v := m.updated_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedBy returns the old "updated_by" field's value of the DispatchClassSwitch entity.
+// If the DispatchClassSwitch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchClassSwitchMutation) OldUpdatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedBy: %w", err)
+	}
+	return oldValue.UpdatedBy, nil
+}
+
+// ResetUpdatedBy resets all changes to the "updated_by" field.
+func (m *DispatchClassSwitchMutation) ResetUpdatedBy() {
+	m.updated_by = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *DispatchClassSwitchMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[dispatchclassswitch.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *DispatchClassSwitchMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *DispatchClassSwitchMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *DispatchClassSwitchMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the DispatchClassSwitchMutation builder.
+func (m *DispatchClassSwitchMutation) Where(ps ...predicate.DispatchClassSwitch) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DispatchClassSwitchMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DispatchClassSwitchMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DispatchClassSwitch, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DispatchClassSwitchMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DispatchClassSwitchMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DispatchClassSwitch).
+func (m *DispatchClassSwitchMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DispatchClassSwitchMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.tenant != nil {
+		fields = append(fields, dispatchclassswitch.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, dispatchclassswitch.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, dispatchclassswitch.FieldUpdatedAt)
+	}
+	if m.class_code != nil {
+		fields = append(fields, dispatchclassswitch.FieldClassCode)
+	}
+	if m.auto != nil {
+		fields = append(fields, dispatchclassswitch.FieldAuto)
+	}
+	if m.updated_by != nil {
+		fields = append(fields, dispatchclassswitch.FieldUpdatedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DispatchClassSwitchMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case dispatchclassswitch.FieldTenantID:
+		return m.TenantID()
+	case dispatchclassswitch.FieldCreatedAt:
+		return m.CreatedAt()
+	case dispatchclassswitch.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case dispatchclassswitch.FieldClassCode:
+		return m.ClassCode()
+	case dispatchclassswitch.FieldAuto:
+		return m.Auto()
+	case dispatchclassswitch.FieldUpdatedBy:
+		return m.UpdatedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DispatchClassSwitchMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case dispatchclassswitch.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case dispatchclassswitch.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case dispatchclassswitch.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case dispatchclassswitch.FieldClassCode:
+		return m.OldClassCode(ctx)
+	case dispatchclassswitch.FieldAuto:
+		return m.OldAuto(ctx)
+	case dispatchclassswitch.FieldUpdatedBy:
+		return m.OldUpdatedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown DispatchClassSwitch field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DispatchClassSwitchMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case dispatchclassswitch.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case dispatchclassswitch.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case dispatchclassswitch.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case dispatchclassswitch.FieldClassCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClassCode(v)
+		return nil
+	case dispatchclassswitch.FieldAuto:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAuto(v)
+		return nil
+	case dispatchclassswitch.FieldUpdatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchClassSwitch field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DispatchClassSwitchMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DispatchClassSwitchMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DispatchClassSwitchMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown DispatchClassSwitch numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DispatchClassSwitchMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DispatchClassSwitchMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DispatchClassSwitchMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DispatchClassSwitch nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DispatchClassSwitchMutation) ResetField(name string) error {
+	switch name {
+	case dispatchclassswitch.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case dispatchclassswitch.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case dispatchclassswitch.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case dispatchclassswitch.FieldClassCode:
+		m.ResetClassCode()
+		return nil
+	case dispatchclassswitch.FieldAuto:
+		m.ResetAuto()
+		return nil
+	case dispatchclassswitch.FieldUpdatedBy:
+		m.ResetUpdatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchClassSwitch field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DispatchClassSwitchMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, dispatchclassswitch.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DispatchClassSwitchMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case dispatchclassswitch.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DispatchClassSwitchMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DispatchClassSwitchMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DispatchClassSwitchMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, dispatchclassswitch.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DispatchClassSwitchMutation) EdgeCleared(name string) bool {
+	switch name {
+	case dispatchclassswitch.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DispatchClassSwitchMutation) ClearEdge(name string) error {
+	switch name {
+	case dispatchclassswitch.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchClassSwitch unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DispatchClassSwitchMutation) ResetEdge(name string) error {
+	switch name {
+	case dispatchclassswitch.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchClassSwitch edge %s", name)
+}
+
+// DispatchRuleMutation represents an operation that mutates the DispatchRule nodes in the graph.
+type DispatchRuleMutation struct {
+	config
+	op                         Op
+	typ                        string
+	id                         *int
+	created_at                 *time.Time
+	updated_at                 *time.Time
+	code                       *string
+	name                       *string
+	kind                       *dispatchrule.Kind
+	class_code                 *string
+	filing_condition_code      *string
+	region_level               *dispatchrule.RegionLevel
+	region_code                *string
+	area_class                 *string
+	time_from                  *string
+	time_to                    *string
+	department_code            *string
+	co_department_codes        *[]string
+	appendco_department_codes  []string
+	rotation_departments       *[]string
+	appendrotation_departments []string
+	rotation_period            *dispatchrule.RotationPeriod
+	rotation_anchor            *time.Time
+	priority                   *int
+	addpriority                *int
+	enabled                    *bool
+	dispatch_count             *int64
+	adddispatch_count          *int64
+	return_count               *int64
+	addreturn_count            *int64
+	note                       *string
+	clearedFields              map[string]struct{}
+	tenant                     *int
+	clearedtenant              bool
+	done                       bool
+	oldValue                   func(context.Context) (*DispatchRule, error)
+	predicates                 []predicate.DispatchRule
+}
+
+var _ ent.Mutation = (*DispatchRuleMutation)(nil)
+
+// dispatchruleOption allows management of the mutation configuration using functional options.
+type dispatchruleOption func(*DispatchRuleMutation)
+
+// newDispatchRuleMutation creates new mutation for the DispatchRule entity.
+func newDispatchRuleMutation(c config, op Op, opts ...dispatchruleOption) *DispatchRuleMutation {
+	m := &DispatchRuleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDispatchRule,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDispatchRuleID sets the ID field of the mutation.
+func withDispatchRuleID(id int) dispatchruleOption {
+	return func(m *DispatchRuleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DispatchRule
+		)
+		m.oldValue = func(ctx context.Context) (*DispatchRule, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DispatchRule.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDispatchRule sets the old DispatchRule of the mutation.
+func withDispatchRule(node *DispatchRule) dispatchruleOption {
+	return func(m *DispatchRuleMutation) {
+		m.oldValue = func(context.Context) (*DispatchRule, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DispatchRuleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DispatchRuleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DispatchRuleMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DispatchRuleMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DispatchRule.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *DispatchRuleMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *DispatchRuleMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *DispatchRuleMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DispatchRuleMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DispatchRuleMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DispatchRuleMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DispatchRuleMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DispatchRuleMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DispatchRuleMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCode sets the "code" field.
+func (m *DispatchRuleMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *DispatchRuleMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *DispatchRuleMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetName sets the "name" field.
+func (m *DispatchRuleMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *DispatchRuleMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *DispatchRuleMutation) ResetName() {
+	m.name = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *DispatchRuleMutation) SetKind(d dispatchrule.Kind) {
+	m.kind = &d
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *DispatchRuleMutation) Kind() (r dispatchrule.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldKind(ctx context.Context) (v dispatchrule.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *DispatchRuleMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetClassCode sets the "class_code" field.
+func (m *DispatchRuleMutation) SetClassCode(s string) {
+	m.class_code = &s
+}
+
+// ClassCode returns the value of the "class_code" field in the mutation.
+func (m *DispatchRuleMutation) ClassCode() (r string, exists bool) {
+	v := m.class_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClassCode returns the old "class_code" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldClassCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClassCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClassCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClassCode: %w", err)
+	}
+	return oldValue.ClassCode, nil
+}
+
+// ResetClassCode resets all changes to the "class_code" field.
+func (m *DispatchRuleMutation) ResetClassCode() {
+	m.class_code = nil
+}
+
+// SetFilingConditionCode sets the "filing_condition_code" field.
+func (m *DispatchRuleMutation) SetFilingConditionCode(s string) {
+	m.filing_condition_code = &s
+}
+
+// FilingConditionCode returns the value of the "filing_condition_code" field in the mutation.
+func (m *DispatchRuleMutation) FilingConditionCode() (r string, exists bool) {
+	v := m.filing_condition_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFilingConditionCode returns the old "filing_condition_code" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldFilingConditionCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFilingConditionCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFilingConditionCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFilingConditionCode: %w", err)
+	}
+	return oldValue.FilingConditionCode, nil
+}
+
+// ResetFilingConditionCode resets all changes to the "filing_condition_code" field.
+func (m *DispatchRuleMutation) ResetFilingConditionCode() {
+	m.filing_condition_code = nil
+}
+
+// SetRegionLevel sets the "region_level" field.
+func (m *DispatchRuleMutation) SetRegionLevel(dl dispatchrule.RegionLevel) {
+	m.region_level = &dl
+}
+
+// RegionLevel returns the value of the "region_level" field in the mutation.
+func (m *DispatchRuleMutation) RegionLevel() (r dispatchrule.RegionLevel, exists bool) {
+	v := m.region_level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegionLevel returns the old "region_level" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldRegionLevel(ctx context.Context) (v dispatchrule.RegionLevel, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegionLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegionLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegionLevel: %w", err)
+	}
+	return oldValue.RegionLevel, nil
+}
+
+// ResetRegionLevel resets all changes to the "region_level" field.
+func (m *DispatchRuleMutation) ResetRegionLevel() {
+	m.region_level = nil
+}
+
+// SetRegionCode sets the "region_code" field.
+func (m *DispatchRuleMutation) SetRegionCode(s string) {
+	m.region_code = &s
+}
+
+// RegionCode returns the value of the "region_code" field in the mutation.
+func (m *DispatchRuleMutation) RegionCode() (r string, exists bool) {
+	v := m.region_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegionCode returns the old "region_code" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldRegionCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegionCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegionCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegionCode: %w", err)
+	}
+	return oldValue.RegionCode, nil
+}
+
+// ResetRegionCode resets all changes to the "region_code" field.
+func (m *DispatchRuleMutation) ResetRegionCode() {
+	m.region_code = nil
+}
+
+// SetAreaClass sets the "area_class" field.
+func (m *DispatchRuleMutation) SetAreaClass(s string) {
+	m.area_class = &s
+}
+
+// AreaClass returns the value of the "area_class" field in the mutation.
+func (m *DispatchRuleMutation) AreaClass() (r string, exists bool) {
+	v := m.area_class
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAreaClass returns the old "area_class" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldAreaClass(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAreaClass is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAreaClass requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAreaClass: %w", err)
+	}
+	return oldValue.AreaClass, nil
+}
+
+// ResetAreaClass resets all changes to the "area_class" field.
+func (m *DispatchRuleMutation) ResetAreaClass() {
+	m.area_class = nil
+}
+
+// SetTimeFrom sets the "time_from" field.
+func (m *DispatchRuleMutation) SetTimeFrom(s string) {
+	m.time_from = &s
+}
+
+// TimeFrom returns the value of the "time_from" field in the mutation.
+func (m *DispatchRuleMutation) TimeFrom() (r string, exists bool) {
+	v := m.time_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeFrom returns the old "time_from" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldTimeFrom(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeFrom: %w", err)
+	}
+	return oldValue.TimeFrom, nil
+}
+
+// ResetTimeFrom resets all changes to the "time_from" field.
+func (m *DispatchRuleMutation) ResetTimeFrom() {
+	m.time_from = nil
+}
+
+// SetTimeTo sets the "time_to" field.
+func (m *DispatchRuleMutation) SetTimeTo(s string) {
+	m.time_to = &s
+}
+
+// TimeTo returns the value of the "time_to" field in the mutation.
+func (m *DispatchRuleMutation) TimeTo() (r string, exists bool) {
+	v := m.time_to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeTo returns the old "time_to" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldTimeTo(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeTo: %w", err)
+	}
+	return oldValue.TimeTo, nil
+}
+
+// ResetTimeTo resets all changes to the "time_to" field.
+func (m *DispatchRuleMutation) ResetTimeTo() {
+	m.time_to = nil
+}
+
+// SetDepartmentCode sets the "department_code" field.
+func (m *DispatchRuleMutation) SetDepartmentCode(s string) {
+	m.department_code = &s
+}
+
+// DepartmentCode returns the value of the "department_code" field in the mutation.
+func (m *DispatchRuleMutation) DepartmentCode() (r string, exists bool) {
+	v := m.department_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDepartmentCode returns the old "department_code" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldDepartmentCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDepartmentCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDepartmentCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDepartmentCode: %w", err)
+	}
+	return oldValue.DepartmentCode, nil
+}
+
+// ResetDepartmentCode resets all changes to the "department_code" field.
+func (m *DispatchRuleMutation) ResetDepartmentCode() {
+	m.department_code = nil
+}
+
+// SetCoDepartmentCodes sets the "co_department_codes" field.
+func (m *DispatchRuleMutation) SetCoDepartmentCodes(s []string) {
+	m.co_department_codes = &s
+	m.appendco_department_codes = nil
+}
+
+// CoDepartmentCodes returns the value of the "co_department_codes" field in the mutation.
+func (m *DispatchRuleMutation) CoDepartmentCodes() (r []string, exists bool) {
+	v := m.co_department_codes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCoDepartmentCodes returns the old "co_department_codes" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldCoDepartmentCodes(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCoDepartmentCodes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCoDepartmentCodes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCoDepartmentCodes: %w", err)
+	}
+	return oldValue.CoDepartmentCodes, nil
+}
+
+// AppendCoDepartmentCodes adds s to the "co_department_codes" field.
+func (m *DispatchRuleMutation) AppendCoDepartmentCodes(s []string) {
+	m.appendco_department_codes = append(m.appendco_department_codes, s...)
+}
+
+// AppendedCoDepartmentCodes returns the list of values that were appended to the "co_department_codes" field in this mutation.
+func (m *DispatchRuleMutation) AppendedCoDepartmentCodes() ([]string, bool) {
+	if len(m.appendco_department_codes) == 0 {
+		return nil, false
+	}
+	return m.appendco_department_codes, true
+}
+
+// ClearCoDepartmentCodes clears the value of the "co_department_codes" field.
+func (m *DispatchRuleMutation) ClearCoDepartmentCodes() {
+	m.co_department_codes = nil
+	m.appendco_department_codes = nil
+	m.clearedFields[dispatchrule.FieldCoDepartmentCodes] = struct{}{}
+}
+
+// CoDepartmentCodesCleared returns if the "co_department_codes" field was cleared in this mutation.
+func (m *DispatchRuleMutation) CoDepartmentCodesCleared() bool {
+	_, ok := m.clearedFields[dispatchrule.FieldCoDepartmentCodes]
+	return ok
+}
+
+// ResetCoDepartmentCodes resets all changes to the "co_department_codes" field.
+func (m *DispatchRuleMutation) ResetCoDepartmentCodes() {
+	m.co_department_codes = nil
+	m.appendco_department_codes = nil
+	delete(m.clearedFields, dispatchrule.FieldCoDepartmentCodes)
+}
+
+// SetRotationDepartments sets the "rotation_departments" field.
+func (m *DispatchRuleMutation) SetRotationDepartments(s []string) {
+	m.rotation_departments = &s
+	m.appendrotation_departments = nil
+}
+
+// RotationDepartments returns the value of the "rotation_departments" field in the mutation.
+func (m *DispatchRuleMutation) RotationDepartments() (r []string, exists bool) {
+	v := m.rotation_departments
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRotationDepartments returns the old "rotation_departments" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldRotationDepartments(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRotationDepartments is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRotationDepartments requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRotationDepartments: %w", err)
+	}
+	return oldValue.RotationDepartments, nil
+}
+
+// AppendRotationDepartments adds s to the "rotation_departments" field.
+func (m *DispatchRuleMutation) AppendRotationDepartments(s []string) {
+	m.appendrotation_departments = append(m.appendrotation_departments, s...)
+}
+
+// AppendedRotationDepartments returns the list of values that were appended to the "rotation_departments" field in this mutation.
+func (m *DispatchRuleMutation) AppendedRotationDepartments() ([]string, bool) {
+	if len(m.appendrotation_departments) == 0 {
+		return nil, false
+	}
+	return m.appendrotation_departments, true
+}
+
+// ClearRotationDepartments clears the value of the "rotation_departments" field.
+func (m *DispatchRuleMutation) ClearRotationDepartments() {
+	m.rotation_departments = nil
+	m.appendrotation_departments = nil
+	m.clearedFields[dispatchrule.FieldRotationDepartments] = struct{}{}
+}
+
+// RotationDepartmentsCleared returns if the "rotation_departments" field was cleared in this mutation.
+func (m *DispatchRuleMutation) RotationDepartmentsCleared() bool {
+	_, ok := m.clearedFields[dispatchrule.FieldRotationDepartments]
+	return ok
+}
+
+// ResetRotationDepartments resets all changes to the "rotation_departments" field.
+func (m *DispatchRuleMutation) ResetRotationDepartments() {
+	m.rotation_departments = nil
+	m.appendrotation_departments = nil
+	delete(m.clearedFields, dispatchrule.FieldRotationDepartments)
+}
+
+// SetRotationPeriod sets the "rotation_period" field.
+func (m *DispatchRuleMutation) SetRotationPeriod(dp dispatchrule.RotationPeriod) {
+	m.rotation_period = &dp
+}
+
+// RotationPeriod returns the value of the "rotation_period" field in the mutation.
+func (m *DispatchRuleMutation) RotationPeriod() (r dispatchrule.RotationPeriod, exists bool) {
+	v := m.rotation_period
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRotationPeriod returns the old "rotation_period" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldRotationPeriod(ctx context.Context) (v dispatchrule.RotationPeriod, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRotationPeriod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRotationPeriod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRotationPeriod: %w", err)
+	}
+	return oldValue.RotationPeriod, nil
+}
+
+// ResetRotationPeriod resets all changes to the "rotation_period" field.
+func (m *DispatchRuleMutation) ResetRotationPeriod() {
+	m.rotation_period = nil
+}
+
+// SetRotationAnchor sets the "rotation_anchor" field.
+func (m *DispatchRuleMutation) SetRotationAnchor(t time.Time) {
+	m.rotation_anchor = &t
+}
+
+// RotationAnchor returns the value of the "rotation_anchor" field in the mutation.
+func (m *DispatchRuleMutation) RotationAnchor() (r time.Time, exists bool) {
+	v := m.rotation_anchor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRotationAnchor returns the old "rotation_anchor" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldRotationAnchor(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRotationAnchor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRotationAnchor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRotationAnchor: %w", err)
+	}
+	return oldValue.RotationAnchor, nil
+}
+
+// ClearRotationAnchor clears the value of the "rotation_anchor" field.
+func (m *DispatchRuleMutation) ClearRotationAnchor() {
+	m.rotation_anchor = nil
+	m.clearedFields[dispatchrule.FieldRotationAnchor] = struct{}{}
+}
+
+// RotationAnchorCleared returns if the "rotation_anchor" field was cleared in this mutation.
+func (m *DispatchRuleMutation) RotationAnchorCleared() bool {
+	_, ok := m.clearedFields[dispatchrule.FieldRotationAnchor]
+	return ok
+}
+
+// ResetRotationAnchor resets all changes to the "rotation_anchor" field.
+func (m *DispatchRuleMutation) ResetRotationAnchor() {
+	m.rotation_anchor = nil
+	delete(m.clearedFields, dispatchrule.FieldRotationAnchor)
+}
+
+// SetPriority sets the "priority" field.
+func (m *DispatchRuleMutation) SetPriority(i int) {
+	m.priority = &i
+	m.addpriority = nil
+}
+
+// Priority returns the value of the "priority" field in the mutation.
+func (m *DispatchRuleMutation) Priority() (r int, exists bool) {
+	v := m.priority
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriority returns the old "priority" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldPriority(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriority is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriority requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriority: %w", err)
+	}
+	return oldValue.Priority, nil
+}
+
+// AddPriority adds i to the "priority" field.
+func (m *DispatchRuleMutation) AddPriority(i int) {
+	if m.addpriority != nil {
+		*m.addpriority += i
+	} else {
+		m.addpriority = &i
+	}
+}
+
+// AddedPriority returns the value that was added to the "priority" field in this mutation.
+func (m *DispatchRuleMutation) AddedPriority() (r int, exists bool) {
+	v := m.addpriority
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPriority resets all changes to the "priority" field.
+func (m *DispatchRuleMutation) ResetPriority() {
+	m.priority = nil
+	m.addpriority = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *DispatchRuleMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *DispatchRuleMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *DispatchRuleMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetDispatchCount sets the "dispatch_count" field.
+func (m *DispatchRuleMutation) SetDispatchCount(i int64) {
+	m.dispatch_count = &i
+	m.adddispatch_count = nil
+}
+
+// DispatchCount returns the value of the "dispatch_count" field in the mutation.
+func (m *DispatchRuleMutation) DispatchCount() (r int64, exists bool) {
+	v := m.dispatch_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDispatchCount returns the old "dispatch_count" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldDispatchCount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDispatchCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDispatchCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDispatchCount: %w", err)
+	}
+	return oldValue.DispatchCount, nil
+}
+
+// AddDispatchCount adds i to the "dispatch_count" field.
+func (m *DispatchRuleMutation) AddDispatchCount(i int64) {
+	if m.adddispatch_count != nil {
+		*m.adddispatch_count += i
+	} else {
+		m.adddispatch_count = &i
+	}
+}
+
+// AddedDispatchCount returns the value that was added to the "dispatch_count" field in this mutation.
+func (m *DispatchRuleMutation) AddedDispatchCount() (r int64, exists bool) {
+	v := m.adddispatch_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDispatchCount resets all changes to the "dispatch_count" field.
+func (m *DispatchRuleMutation) ResetDispatchCount() {
+	m.dispatch_count = nil
+	m.adddispatch_count = nil
+}
+
+// SetReturnCount sets the "return_count" field.
+func (m *DispatchRuleMutation) SetReturnCount(i int64) {
+	m.return_count = &i
+	m.addreturn_count = nil
+}
+
+// ReturnCount returns the value of the "return_count" field in the mutation.
+func (m *DispatchRuleMutation) ReturnCount() (r int64, exists bool) {
+	v := m.return_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReturnCount returns the old "return_count" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldReturnCount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReturnCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReturnCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReturnCount: %w", err)
+	}
+	return oldValue.ReturnCount, nil
+}
+
+// AddReturnCount adds i to the "return_count" field.
+func (m *DispatchRuleMutation) AddReturnCount(i int64) {
+	if m.addreturn_count != nil {
+		*m.addreturn_count += i
+	} else {
+		m.addreturn_count = &i
+	}
+}
+
+// AddedReturnCount returns the value that was added to the "return_count" field in this mutation.
+func (m *DispatchRuleMutation) AddedReturnCount() (r int64, exists bool) {
+	v := m.addreturn_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReturnCount resets all changes to the "return_count" field.
+func (m *DispatchRuleMutation) ResetReturnCount() {
+	m.return_count = nil
+	m.addreturn_count = nil
+}
+
+// SetNote sets the "note" field.
+func (m *DispatchRuleMutation) SetNote(s string) {
+	m.note = &s
+}
+
+// Note returns the value of the "note" field in the mutation.
+func (m *DispatchRuleMutation) Note() (r string, exists bool) {
+	v := m.note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNote returns the old "note" field's value of the DispatchRule entity.
+// If the DispatchRule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DispatchRuleMutation) OldNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNote: %w", err)
+	}
+	return oldValue.Note, nil
+}
+
+// ResetNote resets all changes to the "note" field.
+func (m *DispatchRuleMutation) ResetNote() {
+	m.note = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *DispatchRuleMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[dispatchrule.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *DispatchRuleMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *DispatchRuleMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *DispatchRuleMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the DispatchRuleMutation builder.
+func (m *DispatchRuleMutation) Where(ps ...predicate.DispatchRule) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DispatchRuleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DispatchRuleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DispatchRule, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DispatchRuleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DispatchRuleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DispatchRule).
+func (m *DispatchRuleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DispatchRuleMutation) Fields() []string {
+	fields := make([]string, 0, 23)
+	if m.tenant != nil {
+		fields = append(fields, dispatchrule.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, dispatchrule.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, dispatchrule.FieldUpdatedAt)
+	}
+	if m.code != nil {
+		fields = append(fields, dispatchrule.FieldCode)
+	}
+	if m.name != nil {
+		fields = append(fields, dispatchrule.FieldName)
+	}
+	if m.kind != nil {
+		fields = append(fields, dispatchrule.FieldKind)
+	}
+	if m.class_code != nil {
+		fields = append(fields, dispatchrule.FieldClassCode)
+	}
+	if m.filing_condition_code != nil {
+		fields = append(fields, dispatchrule.FieldFilingConditionCode)
+	}
+	if m.region_level != nil {
+		fields = append(fields, dispatchrule.FieldRegionLevel)
+	}
+	if m.region_code != nil {
+		fields = append(fields, dispatchrule.FieldRegionCode)
+	}
+	if m.area_class != nil {
+		fields = append(fields, dispatchrule.FieldAreaClass)
+	}
+	if m.time_from != nil {
+		fields = append(fields, dispatchrule.FieldTimeFrom)
+	}
+	if m.time_to != nil {
+		fields = append(fields, dispatchrule.FieldTimeTo)
+	}
+	if m.department_code != nil {
+		fields = append(fields, dispatchrule.FieldDepartmentCode)
+	}
+	if m.co_department_codes != nil {
+		fields = append(fields, dispatchrule.FieldCoDepartmentCodes)
+	}
+	if m.rotation_departments != nil {
+		fields = append(fields, dispatchrule.FieldRotationDepartments)
+	}
+	if m.rotation_period != nil {
+		fields = append(fields, dispatchrule.FieldRotationPeriod)
+	}
+	if m.rotation_anchor != nil {
+		fields = append(fields, dispatchrule.FieldRotationAnchor)
+	}
+	if m.priority != nil {
+		fields = append(fields, dispatchrule.FieldPriority)
+	}
+	if m.enabled != nil {
+		fields = append(fields, dispatchrule.FieldEnabled)
+	}
+	if m.dispatch_count != nil {
+		fields = append(fields, dispatchrule.FieldDispatchCount)
+	}
+	if m.return_count != nil {
+		fields = append(fields, dispatchrule.FieldReturnCount)
+	}
+	if m.note != nil {
+		fields = append(fields, dispatchrule.FieldNote)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DispatchRuleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case dispatchrule.FieldTenantID:
+		return m.TenantID()
+	case dispatchrule.FieldCreatedAt:
+		return m.CreatedAt()
+	case dispatchrule.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case dispatchrule.FieldCode:
+		return m.Code()
+	case dispatchrule.FieldName:
+		return m.Name()
+	case dispatchrule.FieldKind:
+		return m.Kind()
+	case dispatchrule.FieldClassCode:
+		return m.ClassCode()
+	case dispatchrule.FieldFilingConditionCode:
+		return m.FilingConditionCode()
+	case dispatchrule.FieldRegionLevel:
+		return m.RegionLevel()
+	case dispatchrule.FieldRegionCode:
+		return m.RegionCode()
+	case dispatchrule.FieldAreaClass:
+		return m.AreaClass()
+	case dispatchrule.FieldTimeFrom:
+		return m.TimeFrom()
+	case dispatchrule.FieldTimeTo:
+		return m.TimeTo()
+	case dispatchrule.FieldDepartmentCode:
+		return m.DepartmentCode()
+	case dispatchrule.FieldCoDepartmentCodes:
+		return m.CoDepartmentCodes()
+	case dispatchrule.FieldRotationDepartments:
+		return m.RotationDepartments()
+	case dispatchrule.FieldRotationPeriod:
+		return m.RotationPeriod()
+	case dispatchrule.FieldRotationAnchor:
+		return m.RotationAnchor()
+	case dispatchrule.FieldPriority:
+		return m.Priority()
+	case dispatchrule.FieldEnabled:
+		return m.Enabled()
+	case dispatchrule.FieldDispatchCount:
+		return m.DispatchCount()
+	case dispatchrule.FieldReturnCount:
+		return m.ReturnCount()
+	case dispatchrule.FieldNote:
+		return m.Note()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DispatchRuleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case dispatchrule.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case dispatchrule.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case dispatchrule.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case dispatchrule.FieldCode:
+		return m.OldCode(ctx)
+	case dispatchrule.FieldName:
+		return m.OldName(ctx)
+	case dispatchrule.FieldKind:
+		return m.OldKind(ctx)
+	case dispatchrule.FieldClassCode:
+		return m.OldClassCode(ctx)
+	case dispatchrule.FieldFilingConditionCode:
+		return m.OldFilingConditionCode(ctx)
+	case dispatchrule.FieldRegionLevel:
+		return m.OldRegionLevel(ctx)
+	case dispatchrule.FieldRegionCode:
+		return m.OldRegionCode(ctx)
+	case dispatchrule.FieldAreaClass:
+		return m.OldAreaClass(ctx)
+	case dispatchrule.FieldTimeFrom:
+		return m.OldTimeFrom(ctx)
+	case dispatchrule.FieldTimeTo:
+		return m.OldTimeTo(ctx)
+	case dispatchrule.FieldDepartmentCode:
+		return m.OldDepartmentCode(ctx)
+	case dispatchrule.FieldCoDepartmentCodes:
+		return m.OldCoDepartmentCodes(ctx)
+	case dispatchrule.FieldRotationDepartments:
+		return m.OldRotationDepartments(ctx)
+	case dispatchrule.FieldRotationPeriod:
+		return m.OldRotationPeriod(ctx)
+	case dispatchrule.FieldRotationAnchor:
+		return m.OldRotationAnchor(ctx)
+	case dispatchrule.FieldPriority:
+		return m.OldPriority(ctx)
+	case dispatchrule.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case dispatchrule.FieldDispatchCount:
+		return m.OldDispatchCount(ctx)
+	case dispatchrule.FieldReturnCount:
+		return m.OldReturnCount(ctx)
+	case dispatchrule.FieldNote:
+		return m.OldNote(ctx)
+	}
+	return nil, fmt.Errorf("unknown DispatchRule field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DispatchRuleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case dispatchrule.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case dispatchrule.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case dispatchrule.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case dispatchrule.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case dispatchrule.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case dispatchrule.FieldKind:
+		v, ok := value.(dispatchrule.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case dispatchrule.FieldClassCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClassCode(v)
+		return nil
+	case dispatchrule.FieldFilingConditionCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFilingConditionCode(v)
+		return nil
+	case dispatchrule.FieldRegionLevel:
+		v, ok := value.(dispatchrule.RegionLevel)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegionLevel(v)
+		return nil
+	case dispatchrule.FieldRegionCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegionCode(v)
+		return nil
+	case dispatchrule.FieldAreaClass:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAreaClass(v)
+		return nil
+	case dispatchrule.FieldTimeFrom:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeFrom(v)
+		return nil
+	case dispatchrule.FieldTimeTo:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeTo(v)
+		return nil
+	case dispatchrule.FieldDepartmentCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDepartmentCode(v)
+		return nil
+	case dispatchrule.FieldCoDepartmentCodes:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCoDepartmentCodes(v)
+		return nil
+	case dispatchrule.FieldRotationDepartments:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRotationDepartments(v)
+		return nil
+	case dispatchrule.FieldRotationPeriod:
+		v, ok := value.(dispatchrule.RotationPeriod)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRotationPeriod(v)
+		return nil
+	case dispatchrule.FieldRotationAnchor:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRotationAnchor(v)
+		return nil
+	case dispatchrule.FieldPriority:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriority(v)
+		return nil
+	case dispatchrule.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case dispatchrule.FieldDispatchCount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDispatchCount(v)
+		return nil
+	case dispatchrule.FieldReturnCount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReturnCount(v)
+		return nil
+	case dispatchrule.FieldNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNote(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchRule field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DispatchRuleMutation) AddedFields() []string {
+	var fields []string
+	if m.addpriority != nil {
+		fields = append(fields, dispatchrule.FieldPriority)
+	}
+	if m.adddispatch_count != nil {
+		fields = append(fields, dispatchrule.FieldDispatchCount)
+	}
+	if m.addreturn_count != nil {
+		fields = append(fields, dispatchrule.FieldReturnCount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DispatchRuleMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case dispatchrule.FieldPriority:
+		return m.AddedPriority()
+	case dispatchrule.FieldDispatchCount:
+		return m.AddedDispatchCount()
+	case dispatchrule.FieldReturnCount:
+		return m.AddedReturnCount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DispatchRuleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case dispatchrule.FieldPriority:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPriority(v)
+		return nil
+	case dispatchrule.FieldDispatchCount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDispatchCount(v)
+		return nil
+	case dispatchrule.FieldReturnCount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReturnCount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchRule numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DispatchRuleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(dispatchrule.FieldCoDepartmentCodes) {
+		fields = append(fields, dispatchrule.FieldCoDepartmentCodes)
+	}
+	if m.FieldCleared(dispatchrule.FieldRotationDepartments) {
+		fields = append(fields, dispatchrule.FieldRotationDepartments)
+	}
+	if m.FieldCleared(dispatchrule.FieldRotationAnchor) {
+		fields = append(fields, dispatchrule.FieldRotationAnchor)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DispatchRuleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DispatchRuleMutation) ClearField(name string) error {
+	switch name {
+	case dispatchrule.FieldCoDepartmentCodes:
+		m.ClearCoDepartmentCodes()
+		return nil
+	case dispatchrule.FieldRotationDepartments:
+		m.ClearRotationDepartments()
+		return nil
+	case dispatchrule.FieldRotationAnchor:
+		m.ClearRotationAnchor()
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchRule nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DispatchRuleMutation) ResetField(name string) error {
+	switch name {
+	case dispatchrule.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case dispatchrule.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case dispatchrule.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case dispatchrule.FieldCode:
+		m.ResetCode()
+		return nil
+	case dispatchrule.FieldName:
+		m.ResetName()
+		return nil
+	case dispatchrule.FieldKind:
+		m.ResetKind()
+		return nil
+	case dispatchrule.FieldClassCode:
+		m.ResetClassCode()
+		return nil
+	case dispatchrule.FieldFilingConditionCode:
+		m.ResetFilingConditionCode()
+		return nil
+	case dispatchrule.FieldRegionLevel:
+		m.ResetRegionLevel()
+		return nil
+	case dispatchrule.FieldRegionCode:
+		m.ResetRegionCode()
+		return nil
+	case dispatchrule.FieldAreaClass:
+		m.ResetAreaClass()
+		return nil
+	case dispatchrule.FieldTimeFrom:
+		m.ResetTimeFrom()
+		return nil
+	case dispatchrule.FieldTimeTo:
+		m.ResetTimeTo()
+		return nil
+	case dispatchrule.FieldDepartmentCode:
+		m.ResetDepartmentCode()
+		return nil
+	case dispatchrule.FieldCoDepartmentCodes:
+		m.ResetCoDepartmentCodes()
+		return nil
+	case dispatchrule.FieldRotationDepartments:
+		m.ResetRotationDepartments()
+		return nil
+	case dispatchrule.FieldRotationPeriod:
+		m.ResetRotationPeriod()
+		return nil
+	case dispatchrule.FieldRotationAnchor:
+		m.ResetRotationAnchor()
+		return nil
+	case dispatchrule.FieldPriority:
+		m.ResetPriority()
+		return nil
+	case dispatchrule.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case dispatchrule.FieldDispatchCount:
+		m.ResetDispatchCount()
+		return nil
+	case dispatchrule.FieldReturnCount:
+		m.ResetReturnCount()
+		return nil
+	case dispatchrule.FieldNote:
+		m.ResetNote()
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchRule field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DispatchRuleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, dispatchrule.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DispatchRuleMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case dispatchrule.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DispatchRuleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DispatchRuleMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DispatchRuleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, dispatchrule.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DispatchRuleMutation) EdgeCleared(name string) bool {
+	switch name {
+	case dispatchrule.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DispatchRuleMutation) ClearEdge(name string) error {
+	switch name {
+	case dispatchrule.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchRule unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DispatchRuleMutation) ResetEdge(name string) error {
+	switch name {
+	case dispatchrule.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown DispatchRule edge %s", name)
+}
+
+// EscalationLevelMutation represents an operation that mutates the EscalationLevel nodes in the graph.
+type EscalationLevelMutation struct {
+	config
+	op                     Op
+	typ                    string
+	id                     *int
+	created_at             *time.Time
+	updated_at             *time.Time
+	scope_kind             *escalationlevel.ScopeKind
+	scope_code             *string
+	level                  *int
+	addlevel               *int
+	name_zh                *string
+	after_minutes          *int
+	addafter_minutes       *int
+	notify_department_code *string
+	notify_logins          *[]string
+	appendnotify_logins    []string
+	raise_supervision      *bool
+	clearedFields          map[string]struct{}
+	tenant                 *int
+	clearedtenant          bool
+	done                   bool
+	oldValue               func(context.Context) (*EscalationLevel, error)
+	predicates             []predicate.EscalationLevel
+}
+
+var _ ent.Mutation = (*EscalationLevelMutation)(nil)
+
+// escalationlevelOption allows management of the mutation configuration using functional options.
+type escalationlevelOption func(*EscalationLevelMutation)
+
+// newEscalationLevelMutation creates new mutation for the EscalationLevel entity.
+func newEscalationLevelMutation(c config, op Op, opts ...escalationlevelOption) *EscalationLevelMutation {
+	m := &EscalationLevelMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEscalationLevel,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEscalationLevelID sets the ID field of the mutation.
+func withEscalationLevelID(id int) escalationlevelOption {
+	return func(m *EscalationLevelMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EscalationLevel
+		)
+		m.oldValue = func(ctx context.Context) (*EscalationLevel, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EscalationLevel.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEscalationLevel sets the old EscalationLevel of the mutation.
+func withEscalationLevel(node *EscalationLevel) escalationlevelOption {
+	return func(m *EscalationLevelMutation) {
+		m.oldValue = func(context.Context) (*EscalationLevel, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EscalationLevelMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EscalationLevelMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EscalationLevelMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EscalationLevelMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EscalationLevel.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *EscalationLevelMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *EscalationLevelMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *EscalationLevelMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EscalationLevelMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EscalationLevelMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EscalationLevelMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EscalationLevelMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EscalationLevelMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EscalationLevelMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetScopeKind sets the "scope_kind" field.
+func (m *EscalationLevelMutation) SetScopeKind(ek escalationlevel.ScopeKind) {
+	m.scope_kind = &ek
+}
+
+// ScopeKind returns the value of the "scope_kind" field in the mutation.
+func (m *EscalationLevelMutation) ScopeKind() (r escalationlevel.ScopeKind, exists bool) {
+	v := m.scope_kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScopeKind returns the old "scope_kind" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldScopeKind(ctx context.Context) (v escalationlevel.ScopeKind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScopeKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScopeKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScopeKind: %w", err)
+	}
+	return oldValue.ScopeKind, nil
+}
+
+// ResetScopeKind resets all changes to the "scope_kind" field.
+func (m *EscalationLevelMutation) ResetScopeKind() {
+	m.scope_kind = nil
+}
+
+// SetScopeCode sets the "scope_code" field.
+func (m *EscalationLevelMutation) SetScopeCode(s string) {
+	m.scope_code = &s
+}
+
+// ScopeCode returns the value of the "scope_code" field in the mutation.
+func (m *EscalationLevelMutation) ScopeCode() (r string, exists bool) {
+	v := m.scope_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScopeCode returns the old "scope_code" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldScopeCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScopeCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScopeCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScopeCode: %w", err)
+	}
+	return oldValue.ScopeCode, nil
+}
+
+// ResetScopeCode resets all changes to the "scope_code" field.
+func (m *EscalationLevelMutation) ResetScopeCode() {
+	m.scope_code = nil
+}
+
+// SetLevel sets the "level" field.
+func (m *EscalationLevelMutation) SetLevel(i int) {
+	m.level = &i
+	m.addlevel = nil
+}
+
+// Level returns the value of the "level" field in the mutation.
+func (m *EscalationLevelMutation) Level() (r int, exists bool) {
+	v := m.level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLevel returns the old "level" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldLevel(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLevel: %w", err)
+	}
+	return oldValue.Level, nil
+}
+
+// AddLevel adds i to the "level" field.
+func (m *EscalationLevelMutation) AddLevel(i int) {
+	if m.addlevel != nil {
+		*m.addlevel += i
+	} else {
+		m.addlevel = &i
+	}
+}
+
+// AddedLevel returns the value that was added to the "level" field in this mutation.
+func (m *EscalationLevelMutation) AddedLevel() (r int, exists bool) {
+	v := m.addlevel
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLevel resets all changes to the "level" field.
+func (m *EscalationLevelMutation) ResetLevel() {
+	m.level = nil
+	m.addlevel = nil
+}
+
+// SetNameZh sets the "name_zh" field.
+func (m *EscalationLevelMutation) SetNameZh(s string) {
+	m.name_zh = &s
+}
+
+// NameZh returns the value of the "name_zh" field in the mutation.
+func (m *EscalationLevelMutation) NameZh() (r string, exists bool) {
+	v := m.name_zh
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameZh returns the old "name_zh" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldNameZh(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameZh is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameZh requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameZh: %w", err)
+	}
+	return oldValue.NameZh, nil
+}
+
+// ResetNameZh resets all changes to the "name_zh" field.
+func (m *EscalationLevelMutation) ResetNameZh() {
+	m.name_zh = nil
+}
+
+// SetAfterMinutes sets the "after_minutes" field.
+func (m *EscalationLevelMutation) SetAfterMinutes(i int) {
+	m.after_minutes = &i
+	m.addafter_minutes = nil
+}
+
+// AfterMinutes returns the value of the "after_minutes" field in the mutation.
+func (m *EscalationLevelMutation) AfterMinutes() (r int, exists bool) {
+	v := m.after_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAfterMinutes returns the old "after_minutes" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldAfterMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAfterMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAfterMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAfterMinutes: %w", err)
+	}
+	return oldValue.AfterMinutes, nil
+}
+
+// AddAfterMinutes adds i to the "after_minutes" field.
+func (m *EscalationLevelMutation) AddAfterMinutes(i int) {
+	if m.addafter_minutes != nil {
+		*m.addafter_minutes += i
+	} else {
+		m.addafter_minutes = &i
+	}
+}
+
+// AddedAfterMinutes returns the value that was added to the "after_minutes" field in this mutation.
+func (m *EscalationLevelMutation) AddedAfterMinutes() (r int, exists bool) {
+	v := m.addafter_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAfterMinutes resets all changes to the "after_minutes" field.
+func (m *EscalationLevelMutation) ResetAfterMinutes() {
+	m.after_minutes = nil
+	m.addafter_minutes = nil
+}
+
+// SetNotifyDepartmentCode sets the "notify_department_code" field.
+func (m *EscalationLevelMutation) SetNotifyDepartmentCode(s string) {
+	m.notify_department_code = &s
+}
+
+// NotifyDepartmentCode returns the value of the "notify_department_code" field in the mutation.
+func (m *EscalationLevelMutation) NotifyDepartmentCode() (r string, exists bool) {
+	v := m.notify_department_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotifyDepartmentCode returns the old "notify_department_code" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldNotifyDepartmentCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotifyDepartmentCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotifyDepartmentCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotifyDepartmentCode: %w", err)
+	}
+	return oldValue.NotifyDepartmentCode, nil
+}
+
+// ResetNotifyDepartmentCode resets all changes to the "notify_department_code" field.
+func (m *EscalationLevelMutation) ResetNotifyDepartmentCode() {
+	m.notify_department_code = nil
+}
+
+// SetNotifyLogins sets the "notify_logins" field.
+func (m *EscalationLevelMutation) SetNotifyLogins(s []string) {
+	m.notify_logins = &s
+	m.appendnotify_logins = nil
+}
+
+// NotifyLogins returns the value of the "notify_logins" field in the mutation.
+func (m *EscalationLevelMutation) NotifyLogins() (r []string, exists bool) {
+	v := m.notify_logins
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotifyLogins returns the old "notify_logins" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldNotifyLogins(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotifyLogins is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotifyLogins requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotifyLogins: %w", err)
+	}
+	return oldValue.NotifyLogins, nil
+}
+
+// AppendNotifyLogins adds s to the "notify_logins" field.
+func (m *EscalationLevelMutation) AppendNotifyLogins(s []string) {
+	m.appendnotify_logins = append(m.appendnotify_logins, s...)
+}
+
+// AppendedNotifyLogins returns the list of values that were appended to the "notify_logins" field in this mutation.
+func (m *EscalationLevelMutation) AppendedNotifyLogins() ([]string, bool) {
+	if len(m.appendnotify_logins) == 0 {
+		return nil, false
+	}
+	return m.appendnotify_logins, true
+}
+
+// ClearNotifyLogins clears the value of the "notify_logins" field.
+func (m *EscalationLevelMutation) ClearNotifyLogins() {
+	m.notify_logins = nil
+	m.appendnotify_logins = nil
+	m.clearedFields[escalationlevel.FieldNotifyLogins] = struct{}{}
+}
+
+// NotifyLoginsCleared returns if the "notify_logins" field was cleared in this mutation.
+func (m *EscalationLevelMutation) NotifyLoginsCleared() bool {
+	_, ok := m.clearedFields[escalationlevel.FieldNotifyLogins]
+	return ok
+}
+
+// ResetNotifyLogins resets all changes to the "notify_logins" field.
+func (m *EscalationLevelMutation) ResetNotifyLogins() {
+	m.notify_logins = nil
+	m.appendnotify_logins = nil
+	delete(m.clearedFields, escalationlevel.FieldNotifyLogins)
+}
+
+// SetRaiseSupervision sets the "raise_supervision" field.
+func (m *EscalationLevelMutation) SetRaiseSupervision(b bool) {
+	m.raise_supervision = &b
+}
+
+// RaiseSupervision returns the value of the "raise_supervision" field in the mutation.
+func (m *EscalationLevelMutation) RaiseSupervision() (r bool, exists bool) {
+	v := m.raise_supervision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRaiseSupervision returns the old "raise_supervision" field's value of the EscalationLevel entity.
+// If the EscalationLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EscalationLevelMutation) OldRaiseSupervision(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRaiseSupervision is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRaiseSupervision requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRaiseSupervision: %w", err)
+	}
+	return oldValue.RaiseSupervision, nil
+}
+
+// ResetRaiseSupervision resets all changes to the "raise_supervision" field.
+func (m *EscalationLevelMutation) ResetRaiseSupervision() {
+	m.raise_supervision = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *EscalationLevelMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[escalationlevel.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *EscalationLevelMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *EscalationLevelMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *EscalationLevelMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the EscalationLevelMutation builder.
+func (m *EscalationLevelMutation) Where(ps ...predicate.EscalationLevel) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EscalationLevelMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EscalationLevelMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EscalationLevel, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EscalationLevelMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EscalationLevelMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EscalationLevel).
+func (m *EscalationLevelMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EscalationLevelMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.tenant != nil {
+		fields = append(fields, escalationlevel.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, escalationlevel.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, escalationlevel.FieldUpdatedAt)
+	}
+	if m.scope_kind != nil {
+		fields = append(fields, escalationlevel.FieldScopeKind)
+	}
+	if m.scope_code != nil {
+		fields = append(fields, escalationlevel.FieldScopeCode)
+	}
+	if m.level != nil {
+		fields = append(fields, escalationlevel.FieldLevel)
+	}
+	if m.name_zh != nil {
+		fields = append(fields, escalationlevel.FieldNameZh)
+	}
+	if m.after_minutes != nil {
+		fields = append(fields, escalationlevel.FieldAfterMinutes)
+	}
+	if m.notify_department_code != nil {
+		fields = append(fields, escalationlevel.FieldNotifyDepartmentCode)
+	}
+	if m.notify_logins != nil {
+		fields = append(fields, escalationlevel.FieldNotifyLogins)
+	}
+	if m.raise_supervision != nil {
+		fields = append(fields, escalationlevel.FieldRaiseSupervision)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EscalationLevelMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case escalationlevel.FieldTenantID:
+		return m.TenantID()
+	case escalationlevel.FieldCreatedAt:
+		return m.CreatedAt()
+	case escalationlevel.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case escalationlevel.FieldScopeKind:
+		return m.ScopeKind()
+	case escalationlevel.FieldScopeCode:
+		return m.ScopeCode()
+	case escalationlevel.FieldLevel:
+		return m.Level()
+	case escalationlevel.FieldNameZh:
+		return m.NameZh()
+	case escalationlevel.FieldAfterMinutes:
+		return m.AfterMinutes()
+	case escalationlevel.FieldNotifyDepartmentCode:
+		return m.NotifyDepartmentCode()
+	case escalationlevel.FieldNotifyLogins:
+		return m.NotifyLogins()
+	case escalationlevel.FieldRaiseSupervision:
+		return m.RaiseSupervision()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EscalationLevelMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case escalationlevel.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case escalationlevel.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case escalationlevel.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case escalationlevel.FieldScopeKind:
+		return m.OldScopeKind(ctx)
+	case escalationlevel.FieldScopeCode:
+		return m.OldScopeCode(ctx)
+	case escalationlevel.FieldLevel:
+		return m.OldLevel(ctx)
+	case escalationlevel.FieldNameZh:
+		return m.OldNameZh(ctx)
+	case escalationlevel.FieldAfterMinutes:
+		return m.OldAfterMinutes(ctx)
+	case escalationlevel.FieldNotifyDepartmentCode:
+		return m.OldNotifyDepartmentCode(ctx)
+	case escalationlevel.FieldNotifyLogins:
+		return m.OldNotifyLogins(ctx)
+	case escalationlevel.FieldRaiseSupervision:
+		return m.OldRaiseSupervision(ctx)
+	}
+	return nil, fmt.Errorf("unknown EscalationLevel field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EscalationLevelMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case escalationlevel.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case escalationlevel.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case escalationlevel.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case escalationlevel.FieldScopeKind:
+		v, ok := value.(escalationlevel.ScopeKind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScopeKind(v)
+		return nil
+	case escalationlevel.FieldScopeCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScopeCode(v)
+		return nil
+	case escalationlevel.FieldLevel:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLevel(v)
+		return nil
+	case escalationlevel.FieldNameZh:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameZh(v)
+		return nil
+	case escalationlevel.FieldAfterMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAfterMinutes(v)
+		return nil
+	case escalationlevel.FieldNotifyDepartmentCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotifyDepartmentCode(v)
+		return nil
+	case escalationlevel.FieldNotifyLogins:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotifyLogins(v)
+		return nil
+	case escalationlevel.FieldRaiseSupervision:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRaiseSupervision(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EscalationLevel field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EscalationLevelMutation) AddedFields() []string {
+	var fields []string
+	if m.addlevel != nil {
+		fields = append(fields, escalationlevel.FieldLevel)
+	}
+	if m.addafter_minutes != nil {
+		fields = append(fields, escalationlevel.FieldAfterMinutes)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EscalationLevelMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case escalationlevel.FieldLevel:
+		return m.AddedLevel()
+	case escalationlevel.FieldAfterMinutes:
+		return m.AddedAfterMinutes()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EscalationLevelMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case escalationlevel.FieldLevel:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLevel(v)
+		return nil
+	case escalationlevel.FieldAfterMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAfterMinutes(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EscalationLevel numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EscalationLevelMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(escalationlevel.FieldNotifyLogins) {
+		fields = append(fields, escalationlevel.FieldNotifyLogins)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EscalationLevelMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EscalationLevelMutation) ClearField(name string) error {
+	switch name {
+	case escalationlevel.FieldNotifyLogins:
+		m.ClearNotifyLogins()
+		return nil
+	}
+	return fmt.Errorf("unknown EscalationLevel nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EscalationLevelMutation) ResetField(name string) error {
+	switch name {
+	case escalationlevel.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case escalationlevel.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case escalationlevel.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case escalationlevel.FieldScopeKind:
+		m.ResetScopeKind()
+		return nil
+	case escalationlevel.FieldScopeCode:
+		m.ResetScopeCode()
+		return nil
+	case escalationlevel.FieldLevel:
+		m.ResetLevel()
+		return nil
+	case escalationlevel.FieldNameZh:
+		m.ResetNameZh()
+		return nil
+	case escalationlevel.FieldAfterMinutes:
+		m.ResetAfterMinutes()
+		return nil
+	case escalationlevel.FieldNotifyDepartmentCode:
+		m.ResetNotifyDepartmentCode()
+		return nil
+	case escalationlevel.FieldNotifyLogins:
+		m.ResetNotifyLogins()
+		return nil
+	case escalationlevel.FieldRaiseSupervision:
+		m.ResetRaiseSupervision()
+		return nil
+	}
+	return fmt.Errorf("unknown EscalationLevel field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EscalationLevelMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, escalationlevel.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EscalationLevelMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case escalationlevel.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EscalationLevelMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EscalationLevelMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EscalationLevelMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, escalationlevel.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EscalationLevelMutation) EdgeCleared(name string) bool {
+	switch name {
+	case escalationlevel.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EscalationLevelMutation) ClearEdge(name string) error {
+	switch name {
+	case escalationlevel.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EscalationLevel unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EscalationLevelMutation) ResetEdge(name string) error {
+	switch name {
+	case escalationlevel.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EscalationLevel edge %s", name)
+}
+
 // EventHeadMutation represents an operation that mutates the EventHead nodes in the graph.
 type EventHeadMutation struct {
 	config
@@ -15277,6 +19148,530 @@ func (m *ImportJobMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown ImportJob edge %s", name)
 }
 
+// LeaseMutation represents an operation that mutates the Lease nodes in the graph.
+type LeaseMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	name          *string
+	holder        *string
+	expires_at    *time.Time
+	fencing       *int64
+	addfencing    *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*Lease, error)
+	predicates    []predicate.Lease
+}
+
+var _ ent.Mutation = (*LeaseMutation)(nil)
+
+// leaseOption allows management of the mutation configuration using functional options.
+type leaseOption func(*LeaseMutation)
+
+// newLeaseMutation creates new mutation for the Lease entity.
+func newLeaseMutation(c config, op Op, opts ...leaseOption) *LeaseMutation {
+	m := &LeaseMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLease,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLeaseID sets the ID field of the mutation.
+func withLeaseID(id int) leaseOption {
+	return func(m *LeaseMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Lease
+		)
+		m.oldValue = func(ctx context.Context) (*Lease, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Lease.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLease sets the old Lease of the mutation.
+func withLease(node *Lease) leaseOption {
+	return func(m *LeaseMutation) {
+		m.oldValue = func(context.Context) (*Lease, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LeaseMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LeaseMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LeaseMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LeaseMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Lease.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetName sets the "name" field.
+func (m *LeaseMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *LeaseMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Lease entity.
+// If the Lease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeaseMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *LeaseMutation) ResetName() {
+	m.name = nil
+}
+
+// SetHolder sets the "holder" field.
+func (m *LeaseMutation) SetHolder(s string) {
+	m.holder = &s
+}
+
+// Holder returns the value of the "holder" field in the mutation.
+func (m *LeaseMutation) Holder() (r string, exists bool) {
+	v := m.holder
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolder returns the old "holder" field's value of the Lease entity.
+// If the Lease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeaseMutation) OldHolder(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolder is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolder requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolder: %w", err)
+	}
+	return oldValue.Holder, nil
+}
+
+// ResetHolder resets all changes to the "holder" field.
+func (m *LeaseMutation) ResetHolder() {
+	m.holder = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *LeaseMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *LeaseMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the Lease entity.
+// If the Lease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeaseMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *LeaseMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetFencing sets the "fencing" field.
+func (m *LeaseMutation) SetFencing(i int64) {
+	m.fencing = &i
+	m.addfencing = nil
+}
+
+// Fencing returns the value of the "fencing" field in the mutation.
+func (m *LeaseMutation) Fencing() (r int64, exists bool) {
+	v := m.fencing
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFencing returns the old "fencing" field's value of the Lease entity.
+// If the Lease object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeaseMutation) OldFencing(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFencing is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFencing requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFencing: %w", err)
+	}
+	return oldValue.Fencing, nil
+}
+
+// AddFencing adds i to the "fencing" field.
+func (m *LeaseMutation) AddFencing(i int64) {
+	if m.addfencing != nil {
+		*m.addfencing += i
+	} else {
+		m.addfencing = &i
+	}
+}
+
+// AddedFencing returns the value that was added to the "fencing" field in this mutation.
+func (m *LeaseMutation) AddedFencing() (r int64, exists bool) {
+	v := m.addfencing
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFencing resets all changes to the "fencing" field.
+func (m *LeaseMutation) ResetFencing() {
+	m.fencing = nil
+	m.addfencing = nil
+}
+
+// Where appends a list predicates to the LeaseMutation builder.
+func (m *LeaseMutation) Where(ps ...predicate.Lease) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LeaseMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LeaseMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Lease, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LeaseMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LeaseMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Lease).
+func (m *LeaseMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LeaseMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.name != nil {
+		fields = append(fields, lease.FieldName)
+	}
+	if m.holder != nil {
+		fields = append(fields, lease.FieldHolder)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, lease.FieldExpiresAt)
+	}
+	if m.fencing != nil {
+		fields = append(fields, lease.FieldFencing)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LeaseMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case lease.FieldName:
+		return m.Name()
+	case lease.FieldHolder:
+		return m.Holder()
+	case lease.FieldExpiresAt:
+		return m.ExpiresAt()
+	case lease.FieldFencing:
+		return m.Fencing()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LeaseMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case lease.FieldName:
+		return m.OldName(ctx)
+	case lease.FieldHolder:
+		return m.OldHolder(ctx)
+	case lease.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case lease.FieldFencing:
+		return m.OldFencing(ctx)
+	}
+	return nil, fmt.Errorf("unknown Lease field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LeaseMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case lease.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case lease.FieldHolder:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolder(v)
+		return nil
+	case lease.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case lease.FieldFencing:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFencing(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Lease field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LeaseMutation) AddedFields() []string {
+	var fields []string
+	if m.addfencing != nil {
+		fields = append(fields, lease.FieldFencing)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LeaseMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case lease.FieldFencing:
+		return m.AddedFencing()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LeaseMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case lease.FieldFencing:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFencing(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Lease numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LeaseMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LeaseMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LeaseMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Lease nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LeaseMutation) ResetField(name string) error {
+	switch name {
+	case lease.FieldName:
+		m.ResetName()
+		return nil
+	case lease.FieldHolder:
+		m.ResetHolder()
+		return nil
+	case lease.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case lease.FieldFencing:
+		m.ResetFencing()
+		return nil
+	}
+	return fmt.Errorf("unknown Lease field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LeaseMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LeaseMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LeaseMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LeaseMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LeaseMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LeaseMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LeaseMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Lease unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LeaseMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Lease edge %s", name)
+}
+
 // LoginThrottleMutation represents an operation that mutates the LoginThrottle nodes in the graph.
 type LoginThrottleMutation struct {
 	config
@@ -15821,6 +20216,930 @@ func (m *LoginThrottleMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *LoginThrottleMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown LoginThrottle edge %s", name)
+}
+
+// NotificationMutation represents an operation that mutates the Notification nodes in the graph.
+type NotificationMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	recipient_kind *notification.RecipientKind
+	recipient      *string
+	case_number    *string
+	kind           *notification.Kind
+	level          *int
+	addlevel       *int
+	message_zh     *string
+	message_en     *string
+	created_at     *time.Time
+	read_at        *time.Time
+	clearedFields  map[string]struct{}
+	tenant         *int
+	clearedtenant  bool
+	done           bool
+	oldValue       func(context.Context) (*Notification, error)
+	predicates     []predicate.Notification
+}
+
+var _ ent.Mutation = (*NotificationMutation)(nil)
+
+// notificationOption allows management of the mutation configuration using functional options.
+type notificationOption func(*NotificationMutation)
+
+// newNotificationMutation creates new mutation for the Notification entity.
+func newNotificationMutation(c config, op Op, opts ...notificationOption) *NotificationMutation {
+	m := &NotificationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeNotification,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withNotificationID sets the ID field of the mutation.
+func withNotificationID(id int) notificationOption {
+	return func(m *NotificationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Notification
+		)
+		m.oldValue = func(ctx context.Context) (*Notification, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Notification.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withNotification sets the old Notification of the mutation.
+func withNotification(node *Notification) notificationOption {
+	return func(m *NotificationMutation) {
+		m.oldValue = func(context.Context) (*Notification, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m NotificationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m NotificationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *NotificationMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *NotificationMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Notification.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *NotificationMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *NotificationMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *NotificationMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetRecipientKind sets the "recipient_kind" field.
+func (m *NotificationMutation) SetRecipientKind(nk notification.RecipientKind) {
+	m.recipient_kind = &nk
+}
+
+// RecipientKind returns the value of the "recipient_kind" field in the mutation.
+func (m *NotificationMutation) RecipientKind() (r notification.RecipientKind, exists bool) {
+	v := m.recipient_kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecipientKind returns the old "recipient_kind" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldRecipientKind(ctx context.Context) (v notification.RecipientKind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecipientKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecipientKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecipientKind: %w", err)
+	}
+	return oldValue.RecipientKind, nil
+}
+
+// ResetRecipientKind resets all changes to the "recipient_kind" field.
+func (m *NotificationMutation) ResetRecipientKind() {
+	m.recipient_kind = nil
+}
+
+// SetRecipient sets the "recipient" field.
+func (m *NotificationMutation) SetRecipient(s string) {
+	m.recipient = &s
+}
+
+// Recipient returns the value of the "recipient" field in the mutation.
+func (m *NotificationMutation) Recipient() (r string, exists bool) {
+	v := m.recipient
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecipient returns the old "recipient" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldRecipient(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecipient is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecipient requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecipient: %w", err)
+	}
+	return oldValue.Recipient, nil
+}
+
+// ResetRecipient resets all changes to the "recipient" field.
+func (m *NotificationMutation) ResetRecipient() {
+	m.recipient = nil
+}
+
+// SetCaseNumber sets the "case_number" field.
+func (m *NotificationMutation) SetCaseNumber(s string) {
+	m.case_number = &s
+}
+
+// CaseNumber returns the value of the "case_number" field in the mutation.
+func (m *NotificationMutation) CaseNumber() (r string, exists bool) {
+	v := m.case_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCaseNumber returns the old "case_number" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldCaseNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCaseNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCaseNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCaseNumber: %w", err)
+	}
+	return oldValue.CaseNumber, nil
+}
+
+// ResetCaseNumber resets all changes to the "case_number" field.
+func (m *NotificationMutation) ResetCaseNumber() {
+	m.case_number = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *NotificationMutation) SetKind(n notification.Kind) {
+	m.kind = &n
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *NotificationMutation) Kind() (r notification.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldKind(ctx context.Context) (v notification.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *NotificationMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetLevel sets the "level" field.
+func (m *NotificationMutation) SetLevel(i int) {
+	m.level = &i
+	m.addlevel = nil
+}
+
+// Level returns the value of the "level" field in the mutation.
+func (m *NotificationMutation) Level() (r int, exists bool) {
+	v := m.level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLevel returns the old "level" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldLevel(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLevel: %w", err)
+	}
+	return oldValue.Level, nil
+}
+
+// AddLevel adds i to the "level" field.
+func (m *NotificationMutation) AddLevel(i int) {
+	if m.addlevel != nil {
+		*m.addlevel += i
+	} else {
+		m.addlevel = &i
+	}
+}
+
+// AddedLevel returns the value that was added to the "level" field in this mutation.
+func (m *NotificationMutation) AddedLevel() (r int, exists bool) {
+	v := m.addlevel
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLevel resets all changes to the "level" field.
+func (m *NotificationMutation) ResetLevel() {
+	m.level = nil
+	m.addlevel = nil
+}
+
+// SetMessageZh sets the "message_zh" field.
+func (m *NotificationMutation) SetMessageZh(s string) {
+	m.message_zh = &s
+}
+
+// MessageZh returns the value of the "message_zh" field in the mutation.
+func (m *NotificationMutation) MessageZh() (r string, exists bool) {
+	v := m.message_zh
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessageZh returns the old "message_zh" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldMessageZh(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessageZh is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessageZh requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessageZh: %w", err)
+	}
+	return oldValue.MessageZh, nil
+}
+
+// ResetMessageZh resets all changes to the "message_zh" field.
+func (m *NotificationMutation) ResetMessageZh() {
+	m.message_zh = nil
+}
+
+// SetMessageEn sets the "message_en" field.
+func (m *NotificationMutation) SetMessageEn(s string) {
+	m.message_en = &s
+}
+
+// MessageEn returns the value of the "message_en" field in the mutation.
+func (m *NotificationMutation) MessageEn() (r string, exists bool) {
+	v := m.message_en
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessageEn returns the old "message_en" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldMessageEn(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessageEn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessageEn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessageEn: %w", err)
+	}
+	return oldValue.MessageEn, nil
+}
+
+// ResetMessageEn resets all changes to the "message_en" field.
+func (m *NotificationMutation) ResetMessageEn() {
+	m.message_en = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *NotificationMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *NotificationMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *NotificationMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetReadAt sets the "read_at" field.
+func (m *NotificationMutation) SetReadAt(t time.Time) {
+	m.read_at = &t
+}
+
+// ReadAt returns the value of the "read_at" field in the mutation.
+func (m *NotificationMutation) ReadAt() (r time.Time, exists bool) {
+	v := m.read_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReadAt returns the old "read_at" field's value of the Notification entity.
+// If the Notification object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NotificationMutation) OldReadAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReadAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReadAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReadAt: %w", err)
+	}
+	return oldValue.ReadAt, nil
+}
+
+// ClearReadAt clears the value of the "read_at" field.
+func (m *NotificationMutation) ClearReadAt() {
+	m.read_at = nil
+	m.clearedFields[notification.FieldReadAt] = struct{}{}
+}
+
+// ReadAtCleared returns if the "read_at" field was cleared in this mutation.
+func (m *NotificationMutation) ReadAtCleared() bool {
+	_, ok := m.clearedFields[notification.FieldReadAt]
+	return ok
+}
+
+// ResetReadAt resets all changes to the "read_at" field.
+func (m *NotificationMutation) ResetReadAt() {
+	m.read_at = nil
+	delete(m.clearedFields, notification.FieldReadAt)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *NotificationMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[notification.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *NotificationMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *NotificationMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *NotificationMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the NotificationMutation builder.
+func (m *NotificationMutation) Where(ps ...predicate.Notification) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the NotificationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *NotificationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Notification, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *NotificationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *NotificationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Notification).
+func (m *NotificationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *NotificationMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.tenant != nil {
+		fields = append(fields, notification.FieldTenantID)
+	}
+	if m.recipient_kind != nil {
+		fields = append(fields, notification.FieldRecipientKind)
+	}
+	if m.recipient != nil {
+		fields = append(fields, notification.FieldRecipient)
+	}
+	if m.case_number != nil {
+		fields = append(fields, notification.FieldCaseNumber)
+	}
+	if m.kind != nil {
+		fields = append(fields, notification.FieldKind)
+	}
+	if m.level != nil {
+		fields = append(fields, notification.FieldLevel)
+	}
+	if m.message_zh != nil {
+		fields = append(fields, notification.FieldMessageZh)
+	}
+	if m.message_en != nil {
+		fields = append(fields, notification.FieldMessageEn)
+	}
+	if m.created_at != nil {
+		fields = append(fields, notification.FieldCreatedAt)
+	}
+	if m.read_at != nil {
+		fields = append(fields, notification.FieldReadAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *NotificationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case notification.FieldTenantID:
+		return m.TenantID()
+	case notification.FieldRecipientKind:
+		return m.RecipientKind()
+	case notification.FieldRecipient:
+		return m.Recipient()
+	case notification.FieldCaseNumber:
+		return m.CaseNumber()
+	case notification.FieldKind:
+		return m.Kind()
+	case notification.FieldLevel:
+		return m.Level()
+	case notification.FieldMessageZh:
+		return m.MessageZh()
+	case notification.FieldMessageEn:
+		return m.MessageEn()
+	case notification.FieldCreatedAt:
+		return m.CreatedAt()
+	case notification.FieldReadAt:
+		return m.ReadAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *NotificationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case notification.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case notification.FieldRecipientKind:
+		return m.OldRecipientKind(ctx)
+	case notification.FieldRecipient:
+		return m.OldRecipient(ctx)
+	case notification.FieldCaseNumber:
+		return m.OldCaseNumber(ctx)
+	case notification.FieldKind:
+		return m.OldKind(ctx)
+	case notification.FieldLevel:
+		return m.OldLevel(ctx)
+	case notification.FieldMessageZh:
+		return m.OldMessageZh(ctx)
+	case notification.FieldMessageEn:
+		return m.OldMessageEn(ctx)
+	case notification.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case notification.FieldReadAt:
+		return m.OldReadAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Notification field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *NotificationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case notification.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case notification.FieldRecipientKind:
+		v, ok := value.(notification.RecipientKind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecipientKind(v)
+		return nil
+	case notification.FieldRecipient:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecipient(v)
+		return nil
+	case notification.FieldCaseNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCaseNumber(v)
+		return nil
+	case notification.FieldKind:
+		v, ok := value.(notification.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case notification.FieldLevel:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLevel(v)
+		return nil
+	case notification.FieldMessageZh:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessageZh(v)
+		return nil
+	case notification.FieldMessageEn:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessageEn(v)
+		return nil
+	case notification.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case notification.FieldReadAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReadAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Notification field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *NotificationMutation) AddedFields() []string {
+	var fields []string
+	if m.addlevel != nil {
+		fields = append(fields, notification.FieldLevel)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *NotificationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case notification.FieldLevel:
+		return m.AddedLevel()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *NotificationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case notification.FieldLevel:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLevel(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Notification numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *NotificationMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(notification.FieldReadAt) {
+		fields = append(fields, notification.FieldReadAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *NotificationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *NotificationMutation) ClearField(name string) error {
+	switch name {
+	case notification.FieldReadAt:
+		m.ClearReadAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Notification nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *NotificationMutation) ResetField(name string) error {
+	switch name {
+	case notification.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case notification.FieldRecipientKind:
+		m.ResetRecipientKind()
+		return nil
+	case notification.FieldRecipient:
+		m.ResetRecipient()
+		return nil
+	case notification.FieldCaseNumber:
+		m.ResetCaseNumber()
+		return nil
+	case notification.FieldKind:
+		m.ResetKind()
+		return nil
+	case notification.FieldLevel:
+		m.ResetLevel()
+		return nil
+	case notification.FieldMessageZh:
+		m.ResetMessageZh()
+		return nil
+	case notification.FieldMessageEn:
+		m.ResetMessageEn()
+		return nil
+	case notification.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case notification.FieldReadAt:
+		m.ResetReadAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Notification field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *NotificationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, notification.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *NotificationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case notification.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *NotificationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *NotificationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *NotificationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, notification.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *NotificationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case notification.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *NotificationMutation) ClearEdge(name string) error {
+	switch name {
+	case notification.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Notification unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *NotificationMutation) ResetEdge(name string) error {
+	switch name {
+	case notification.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Notification edge %s", name)
 }
 
 // RegionMutation represents an operation that mutates the Region nodes in the graph.
@@ -17519,6 +22838,1273 @@ func (m *SessionMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Session edge %s", name)
+}
+
+// SupervisionOrderMutation represents an operation that mutates the SupervisionOrder nodes in the graph.
+type SupervisionOrderMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	created_at       *time.Time
+	updated_at       *time.Time
+	case_id          *int
+	addcase_id       *int
+	case_number      *string
+	origin           *supervisionorder.Origin
+	raised_by        *string
+	raised_by_name   *string
+	reason           *string
+	deadline         *time.Time
+	require_feedback *bool
+	department_code  *string
+	state            *supervisionorder.State
+	feedback         *string
+	feedback_by      *string
+	feedback_at      *time.Time
+	clearedFields    map[string]struct{}
+	tenant           *int
+	clearedtenant    bool
+	done             bool
+	oldValue         func(context.Context) (*SupervisionOrder, error)
+	predicates       []predicate.SupervisionOrder
+}
+
+var _ ent.Mutation = (*SupervisionOrderMutation)(nil)
+
+// supervisionorderOption allows management of the mutation configuration using functional options.
+type supervisionorderOption func(*SupervisionOrderMutation)
+
+// newSupervisionOrderMutation creates new mutation for the SupervisionOrder entity.
+func newSupervisionOrderMutation(c config, op Op, opts ...supervisionorderOption) *SupervisionOrderMutation {
+	m := &SupervisionOrderMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSupervisionOrder,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSupervisionOrderID sets the ID field of the mutation.
+func withSupervisionOrderID(id int) supervisionorderOption {
+	return func(m *SupervisionOrderMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SupervisionOrder
+		)
+		m.oldValue = func(ctx context.Context) (*SupervisionOrder, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SupervisionOrder.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSupervisionOrder sets the old SupervisionOrder of the mutation.
+func withSupervisionOrder(node *SupervisionOrder) supervisionorderOption {
+	return func(m *SupervisionOrderMutation) {
+		m.oldValue = func(context.Context) (*SupervisionOrder, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SupervisionOrderMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SupervisionOrderMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SupervisionOrderMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SupervisionOrderMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SupervisionOrder.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *SupervisionOrderMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *SupervisionOrderMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *SupervisionOrderMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SupervisionOrderMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SupervisionOrderMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SupervisionOrderMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *SupervisionOrderMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *SupervisionOrderMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *SupervisionOrderMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCaseID sets the "case_id" field.
+func (m *SupervisionOrderMutation) SetCaseID(i int) {
+	m.case_id = &i
+	m.addcase_id = nil
+}
+
+// CaseID returns the value of the "case_id" field in the mutation.
+func (m *SupervisionOrderMutation) CaseID() (r int, exists bool) {
+	v := m.case_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCaseID returns the old "case_id" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldCaseID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCaseID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCaseID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCaseID: %w", err)
+	}
+	return oldValue.CaseID, nil
+}
+
+// AddCaseID adds i to the "case_id" field.
+func (m *SupervisionOrderMutation) AddCaseID(i int) {
+	if m.addcase_id != nil {
+		*m.addcase_id += i
+	} else {
+		m.addcase_id = &i
+	}
+}
+
+// AddedCaseID returns the value that was added to the "case_id" field in this mutation.
+func (m *SupervisionOrderMutation) AddedCaseID() (r int, exists bool) {
+	v := m.addcase_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCaseID resets all changes to the "case_id" field.
+func (m *SupervisionOrderMutation) ResetCaseID() {
+	m.case_id = nil
+	m.addcase_id = nil
+}
+
+// SetCaseNumber sets the "case_number" field.
+func (m *SupervisionOrderMutation) SetCaseNumber(s string) {
+	m.case_number = &s
+}
+
+// CaseNumber returns the value of the "case_number" field in the mutation.
+func (m *SupervisionOrderMutation) CaseNumber() (r string, exists bool) {
+	v := m.case_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCaseNumber returns the old "case_number" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldCaseNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCaseNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCaseNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCaseNumber: %w", err)
+	}
+	return oldValue.CaseNumber, nil
+}
+
+// ResetCaseNumber resets all changes to the "case_number" field.
+func (m *SupervisionOrderMutation) ResetCaseNumber() {
+	m.case_number = nil
+}
+
+// SetOrigin sets the "origin" field.
+func (m *SupervisionOrderMutation) SetOrigin(s supervisionorder.Origin) {
+	m.origin = &s
+}
+
+// Origin returns the value of the "origin" field in the mutation.
+func (m *SupervisionOrderMutation) Origin() (r supervisionorder.Origin, exists bool) {
+	v := m.origin
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrigin returns the old "origin" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldOrigin(ctx context.Context) (v supervisionorder.Origin, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrigin is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrigin requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrigin: %w", err)
+	}
+	return oldValue.Origin, nil
+}
+
+// ResetOrigin resets all changes to the "origin" field.
+func (m *SupervisionOrderMutation) ResetOrigin() {
+	m.origin = nil
+}
+
+// SetRaisedBy sets the "raised_by" field.
+func (m *SupervisionOrderMutation) SetRaisedBy(s string) {
+	m.raised_by = &s
+}
+
+// RaisedBy returns the value of the "raised_by" field in the mutation.
+func (m *SupervisionOrderMutation) RaisedBy() (r string, exists bool) {
+	v := m.raised_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRaisedBy returns the old "raised_by" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldRaisedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRaisedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRaisedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRaisedBy: %w", err)
+	}
+	return oldValue.RaisedBy, nil
+}
+
+// ResetRaisedBy resets all changes to the "raised_by" field.
+func (m *SupervisionOrderMutation) ResetRaisedBy() {
+	m.raised_by = nil
+}
+
+// SetRaisedByName sets the "raised_by_name" field.
+func (m *SupervisionOrderMutation) SetRaisedByName(s string) {
+	m.raised_by_name = &s
+}
+
+// RaisedByName returns the value of the "raised_by_name" field in the mutation.
+func (m *SupervisionOrderMutation) RaisedByName() (r string, exists bool) {
+	v := m.raised_by_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRaisedByName returns the old "raised_by_name" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldRaisedByName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRaisedByName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRaisedByName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRaisedByName: %w", err)
+	}
+	return oldValue.RaisedByName, nil
+}
+
+// ResetRaisedByName resets all changes to the "raised_by_name" field.
+func (m *SupervisionOrderMutation) ResetRaisedByName() {
+	m.raised_by_name = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *SupervisionOrderMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *SupervisionOrderMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *SupervisionOrderMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetDeadline sets the "deadline" field.
+func (m *SupervisionOrderMutation) SetDeadline(t time.Time) {
+	m.deadline = &t
+}
+
+// Deadline returns the value of the "deadline" field in the mutation.
+func (m *SupervisionOrderMutation) Deadline() (r time.Time, exists bool) {
+	v := m.deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeadline returns the old "deadline" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeadline: %w", err)
+	}
+	return oldValue.Deadline, nil
+}
+
+// ClearDeadline clears the value of the "deadline" field.
+func (m *SupervisionOrderMutation) ClearDeadline() {
+	m.deadline = nil
+	m.clearedFields[supervisionorder.FieldDeadline] = struct{}{}
+}
+
+// DeadlineCleared returns if the "deadline" field was cleared in this mutation.
+func (m *SupervisionOrderMutation) DeadlineCleared() bool {
+	_, ok := m.clearedFields[supervisionorder.FieldDeadline]
+	return ok
+}
+
+// ResetDeadline resets all changes to the "deadline" field.
+func (m *SupervisionOrderMutation) ResetDeadline() {
+	m.deadline = nil
+	delete(m.clearedFields, supervisionorder.FieldDeadline)
+}
+
+// SetRequireFeedback sets the "require_feedback" field.
+func (m *SupervisionOrderMutation) SetRequireFeedback(b bool) {
+	m.require_feedback = &b
+}
+
+// RequireFeedback returns the value of the "require_feedback" field in the mutation.
+func (m *SupervisionOrderMutation) RequireFeedback() (r bool, exists bool) {
+	v := m.require_feedback
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequireFeedback returns the old "require_feedback" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldRequireFeedback(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequireFeedback is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequireFeedback requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequireFeedback: %w", err)
+	}
+	return oldValue.RequireFeedback, nil
+}
+
+// ResetRequireFeedback resets all changes to the "require_feedback" field.
+func (m *SupervisionOrderMutation) ResetRequireFeedback() {
+	m.require_feedback = nil
+}
+
+// SetDepartmentCode sets the "department_code" field.
+func (m *SupervisionOrderMutation) SetDepartmentCode(s string) {
+	m.department_code = &s
+}
+
+// DepartmentCode returns the value of the "department_code" field in the mutation.
+func (m *SupervisionOrderMutation) DepartmentCode() (r string, exists bool) {
+	v := m.department_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDepartmentCode returns the old "department_code" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldDepartmentCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDepartmentCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDepartmentCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDepartmentCode: %w", err)
+	}
+	return oldValue.DepartmentCode, nil
+}
+
+// ResetDepartmentCode resets all changes to the "department_code" field.
+func (m *SupervisionOrderMutation) ResetDepartmentCode() {
+	m.department_code = nil
+}
+
+// SetState sets the "state" field.
+func (m *SupervisionOrderMutation) SetState(s supervisionorder.State) {
+	m.state = &s
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *SupervisionOrderMutation) State() (r supervisionorder.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldState(ctx context.Context) (v supervisionorder.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *SupervisionOrderMutation) ResetState() {
+	m.state = nil
+}
+
+// SetFeedback sets the "feedback" field.
+func (m *SupervisionOrderMutation) SetFeedback(s string) {
+	m.feedback = &s
+}
+
+// Feedback returns the value of the "feedback" field in the mutation.
+func (m *SupervisionOrderMutation) Feedback() (r string, exists bool) {
+	v := m.feedback
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeedback returns the old "feedback" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldFeedback(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeedback is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeedback requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeedback: %w", err)
+	}
+	return oldValue.Feedback, nil
+}
+
+// ResetFeedback resets all changes to the "feedback" field.
+func (m *SupervisionOrderMutation) ResetFeedback() {
+	m.feedback = nil
+}
+
+// SetFeedbackBy sets the "feedback_by" field.
+func (m *SupervisionOrderMutation) SetFeedbackBy(s string) {
+	m.feedback_by = &s
+}
+
+// FeedbackBy returns the value of the "feedback_by" field in the mutation.
+func (m *SupervisionOrderMutation) FeedbackBy() (r string, exists bool) {
+	v := m.feedback_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeedbackBy returns the old "feedback_by" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldFeedbackBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeedbackBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeedbackBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeedbackBy: %w", err)
+	}
+	return oldValue.FeedbackBy, nil
+}
+
+// ResetFeedbackBy resets all changes to the "feedback_by" field.
+func (m *SupervisionOrderMutation) ResetFeedbackBy() {
+	m.feedback_by = nil
+}
+
+// SetFeedbackAt sets the "feedback_at" field.
+func (m *SupervisionOrderMutation) SetFeedbackAt(t time.Time) {
+	m.feedback_at = &t
+}
+
+// FeedbackAt returns the value of the "feedback_at" field in the mutation.
+func (m *SupervisionOrderMutation) FeedbackAt() (r time.Time, exists bool) {
+	v := m.feedback_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeedbackAt returns the old "feedback_at" field's value of the SupervisionOrder entity.
+// If the SupervisionOrder object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupervisionOrderMutation) OldFeedbackAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeedbackAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeedbackAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeedbackAt: %w", err)
+	}
+	return oldValue.FeedbackAt, nil
+}
+
+// ClearFeedbackAt clears the value of the "feedback_at" field.
+func (m *SupervisionOrderMutation) ClearFeedbackAt() {
+	m.feedback_at = nil
+	m.clearedFields[supervisionorder.FieldFeedbackAt] = struct{}{}
+}
+
+// FeedbackAtCleared returns if the "feedback_at" field was cleared in this mutation.
+func (m *SupervisionOrderMutation) FeedbackAtCleared() bool {
+	_, ok := m.clearedFields[supervisionorder.FieldFeedbackAt]
+	return ok
+}
+
+// ResetFeedbackAt resets all changes to the "feedback_at" field.
+func (m *SupervisionOrderMutation) ResetFeedbackAt() {
+	m.feedback_at = nil
+	delete(m.clearedFields, supervisionorder.FieldFeedbackAt)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *SupervisionOrderMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[supervisionorder.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *SupervisionOrderMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *SupervisionOrderMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *SupervisionOrderMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the SupervisionOrderMutation builder.
+func (m *SupervisionOrderMutation) Where(ps ...predicate.SupervisionOrder) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SupervisionOrderMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SupervisionOrderMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SupervisionOrder, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SupervisionOrderMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SupervisionOrderMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SupervisionOrder).
+func (m *SupervisionOrderMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SupervisionOrderMutation) Fields() []string {
+	fields := make([]string, 0, 16)
+	if m.tenant != nil {
+		fields = append(fields, supervisionorder.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, supervisionorder.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, supervisionorder.FieldUpdatedAt)
+	}
+	if m.case_id != nil {
+		fields = append(fields, supervisionorder.FieldCaseID)
+	}
+	if m.case_number != nil {
+		fields = append(fields, supervisionorder.FieldCaseNumber)
+	}
+	if m.origin != nil {
+		fields = append(fields, supervisionorder.FieldOrigin)
+	}
+	if m.raised_by != nil {
+		fields = append(fields, supervisionorder.FieldRaisedBy)
+	}
+	if m.raised_by_name != nil {
+		fields = append(fields, supervisionorder.FieldRaisedByName)
+	}
+	if m.reason != nil {
+		fields = append(fields, supervisionorder.FieldReason)
+	}
+	if m.deadline != nil {
+		fields = append(fields, supervisionorder.FieldDeadline)
+	}
+	if m.require_feedback != nil {
+		fields = append(fields, supervisionorder.FieldRequireFeedback)
+	}
+	if m.department_code != nil {
+		fields = append(fields, supervisionorder.FieldDepartmentCode)
+	}
+	if m.state != nil {
+		fields = append(fields, supervisionorder.FieldState)
+	}
+	if m.feedback != nil {
+		fields = append(fields, supervisionorder.FieldFeedback)
+	}
+	if m.feedback_by != nil {
+		fields = append(fields, supervisionorder.FieldFeedbackBy)
+	}
+	if m.feedback_at != nil {
+		fields = append(fields, supervisionorder.FieldFeedbackAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SupervisionOrderMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case supervisionorder.FieldTenantID:
+		return m.TenantID()
+	case supervisionorder.FieldCreatedAt:
+		return m.CreatedAt()
+	case supervisionorder.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case supervisionorder.FieldCaseID:
+		return m.CaseID()
+	case supervisionorder.FieldCaseNumber:
+		return m.CaseNumber()
+	case supervisionorder.FieldOrigin:
+		return m.Origin()
+	case supervisionorder.FieldRaisedBy:
+		return m.RaisedBy()
+	case supervisionorder.FieldRaisedByName:
+		return m.RaisedByName()
+	case supervisionorder.FieldReason:
+		return m.Reason()
+	case supervisionorder.FieldDeadline:
+		return m.Deadline()
+	case supervisionorder.FieldRequireFeedback:
+		return m.RequireFeedback()
+	case supervisionorder.FieldDepartmentCode:
+		return m.DepartmentCode()
+	case supervisionorder.FieldState:
+		return m.State()
+	case supervisionorder.FieldFeedback:
+		return m.Feedback()
+	case supervisionorder.FieldFeedbackBy:
+		return m.FeedbackBy()
+	case supervisionorder.FieldFeedbackAt:
+		return m.FeedbackAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SupervisionOrderMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case supervisionorder.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case supervisionorder.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case supervisionorder.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case supervisionorder.FieldCaseID:
+		return m.OldCaseID(ctx)
+	case supervisionorder.FieldCaseNumber:
+		return m.OldCaseNumber(ctx)
+	case supervisionorder.FieldOrigin:
+		return m.OldOrigin(ctx)
+	case supervisionorder.FieldRaisedBy:
+		return m.OldRaisedBy(ctx)
+	case supervisionorder.FieldRaisedByName:
+		return m.OldRaisedByName(ctx)
+	case supervisionorder.FieldReason:
+		return m.OldReason(ctx)
+	case supervisionorder.FieldDeadline:
+		return m.OldDeadline(ctx)
+	case supervisionorder.FieldRequireFeedback:
+		return m.OldRequireFeedback(ctx)
+	case supervisionorder.FieldDepartmentCode:
+		return m.OldDepartmentCode(ctx)
+	case supervisionorder.FieldState:
+		return m.OldState(ctx)
+	case supervisionorder.FieldFeedback:
+		return m.OldFeedback(ctx)
+	case supervisionorder.FieldFeedbackBy:
+		return m.OldFeedbackBy(ctx)
+	case supervisionorder.FieldFeedbackAt:
+		return m.OldFeedbackAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown SupervisionOrder field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SupervisionOrderMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case supervisionorder.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case supervisionorder.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case supervisionorder.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case supervisionorder.FieldCaseID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCaseID(v)
+		return nil
+	case supervisionorder.FieldCaseNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCaseNumber(v)
+		return nil
+	case supervisionorder.FieldOrigin:
+		v, ok := value.(supervisionorder.Origin)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrigin(v)
+		return nil
+	case supervisionorder.FieldRaisedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRaisedBy(v)
+		return nil
+	case supervisionorder.FieldRaisedByName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRaisedByName(v)
+		return nil
+	case supervisionorder.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case supervisionorder.FieldDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeadline(v)
+		return nil
+	case supervisionorder.FieldRequireFeedback:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequireFeedback(v)
+		return nil
+	case supervisionorder.FieldDepartmentCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDepartmentCode(v)
+		return nil
+	case supervisionorder.FieldState:
+		v, ok := value.(supervisionorder.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case supervisionorder.FieldFeedback:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeedback(v)
+		return nil
+	case supervisionorder.FieldFeedbackBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeedbackBy(v)
+		return nil
+	case supervisionorder.FieldFeedbackAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeedbackAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SupervisionOrder field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SupervisionOrderMutation) AddedFields() []string {
+	var fields []string
+	if m.addcase_id != nil {
+		fields = append(fields, supervisionorder.FieldCaseID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SupervisionOrderMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case supervisionorder.FieldCaseID:
+		return m.AddedCaseID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SupervisionOrderMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case supervisionorder.FieldCaseID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCaseID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SupervisionOrder numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SupervisionOrderMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(supervisionorder.FieldDeadline) {
+		fields = append(fields, supervisionorder.FieldDeadline)
+	}
+	if m.FieldCleared(supervisionorder.FieldFeedbackAt) {
+		fields = append(fields, supervisionorder.FieldFeedbackAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SupervisionOrderMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SupervisionOrderMutation) ClearField(name string) error {
+	switch name {
+	case supervisionorder.FieldDeadline:
+		m.ClearDeadline()
+		return nil
+	case supervisionorder.FieldFeedbackAt:
+		m.ClearFeedbackAt()
+		return nil
+	}
+	return fmt.Errorf("unknown SupervisionOrder nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SupervisionOrderMutation) ResetField(name string) error {
+	switch name {
+	case supervisionorder.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case supervisionorder.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case supervisionorder.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case supervisionorder.FieldCaseID:
+		m.ResetCaseID()
+		return nil
+	case supervisionorder.FieldCaseNumber:
+		m.ResetCaseNumber()
+		return nil
+	case supervisionorder.FieldOrigin:
+		m.ResetOrigin()
+		return nil
+	case supervisionorder.FieldRaisedBy:
+		m.ResetRaisedBy()
+		return nil
+	case supervisionorder.FieldRaisedByName:
+		m.ResetRaisedByName()
+		return nil
+	case supervisionorder.FieldReason:
+		m.ResetReason()
+		return nil
+	case supervisionorder.FieldDeadline:
+		m.ResetDeadline()
+		return nil
+	case supervisionorder.FieldRequireFeedback:
+		m.ResetRequireFeedback()
+		return nil
+	case supervisionorder.FieldDepartmentCode:
+		m.ResetDepartmentCode()
+		return nil
+	case supervisionorder.FieldState:
+		m.ResetState()
+		return nil
+	case supervisionorder.FieldFeedback:
+		m.ResetFeedback()
+		return nil
+	case supervisionorder.FieldFeedbackBy:
+		m.ResetFeedbackBy()
+		return nil
+	case supervisionorder.FieldFeedbackAt:
+		m.ResetFeedbackAt()
+		return nil
+	}
+	return fmt.Errorf("unknown SupervisionOrder field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SupervisionOrderMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, supervisionorder.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SupervisionOrderMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case supervisionorder.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SupervisionOrderMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SupervisionOrderMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SupervisionOrderMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, supervisionorder.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SupervisionOrderMutation) EdgeCleared(name string) bool {
+	switch name {
+	case supervisionorder.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SupervisionOrderMutation) ClearEdge(name string) error {
+	switch name {
+	case supervisionorder.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown SupervisionOrder unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SupervisionOrderMutation) ResetEdge(name string) error {
+	switch name {
+	case supervisionorder.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown SupervisionOrder edge %s", name)
 }
 
 // TaxonomyClassMutation represents an operation that mutates the TaxonomyClass nodes in the graph.

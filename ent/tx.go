@@ -34,6 +34,12 @@ type Tx struct {
 	Component *ComponentClient
 	// Department is the client for interacting with the Department builders.
 	Department *DepartmentClient
+	// DispatchClassSwitch is the client for interacting with the DispatchClassSwitch builders.
+	DispatchClassSwitch *DispatchClassSwitchClient
+	// DispatchRule is the client for interacting with the DispatchRule builders.
+	DispatchRule *DispatchRuleClient
+	// EscalationLevel is the client for interacting with the EscalationLevel builders.
+	EscalationLevel *EscalationLevelClient
 	// EventHead is the client for interacting with the EventHead builders.
 	EventHead *EventHeadClient
 	// FilingCondition is the client for interacting with the FilingCondition builders.
@@ -42,12 +48,18 @@ type Tx struct {
 	GridRevision *GridRevisionClient
 	// ImportJob is the client for interacting with the ImportJob builders.
 	ImportJob *ImportJobClient
+	// Lease is the client for interacting with the Lease builders.
+	Lease *LeaseClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
+	// Notification is the client for interacting with the Notification builders.
+	Notification *NotificationClient
 	// Region is the client for interacting with the Region builders.
 	Region *RegionClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// SupervisionOrder is the client for interacting with the SupervisionOrder builders.
+	SupervisionOrder *SupervisionOrderClient
 	// TaxonomyClass is the client for interacting with the TaxonomyClass builders.
 	TaxonomyClass *TaxonomyClassClient
 	// Tenant is the client for interacting with the Tenant builders.
@@ -201,13 +213,19 @@ func (tx *Tx) init() {
 	tx.CaseStep = NewCaseStepClient(tx.config)
 	tx.Component = NewComponentClient(tx.config)
 	tx.Department = NewDepartmentClient(tx.config)
+	tx.DispatchClassSwitch = NewDispatchClassSwitchClient(tx.config)
+	tx.DispatchRule = NewDispatchRuleClient(tx.config)
+	tx.EscalationLevel = NewEscalationLevelClient(tx.config)
 	tx.EventHead = NewEventHeadClient(tx.config)
 	tx.FilingCondition = NewFilingConditionClient(tx.config)
 	tx.GridRevision = NewGridRevisionClient(tx.config)
 	tx.ImportJob = NewImportJobClient(tx.config)
+	tx.Lease = NewLeaseClient(tx.config)
 	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
+	tx.Notification = NewNotificationClient(tx.config)
 	tx.Region = NewRegionClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
+	tx.SupervisionOrder = NewSupervisionOrderClient(tx.config)
 	tx.TaxonomyClass = NewTaxonomyClassClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
 	tx.TenantEvent = NewTenantEventClient(tx.config)

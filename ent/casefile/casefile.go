@@ -120,6 +120,18 @@ const (
 	FieldSelfHandled = "self_handled"
 	// FieldMergedInto holds the string denoting the merged_into field in the database.
 	FieldMergedInto = "merged_into"
+	// FieldDispatchRuleCode holds the string denoting the dispatch_rule_code field in the database.
+	FieldDispatchRuleCode = "dispatch_rule_code"
+	// FieldAutoDispatched holds the string denoting the auto_dispatched field in the database.
+	FieldAutoDispatched = "auto_dispatched"
+	// FieldOverdueAt holds the string denoting the overdue_at field in the database.
+	FieldOverdueAt = "overdue_at"
+	// FieldPreRemindedFor holds the string denoting the pre_reminded_for field in the database.
+	FieldPreRemindedFor = "pre_reminded_for"
+	// FieldEscalationLevel holds the string denoting the escalation_level field in the database.
+	FieldEscalationLevel = "escalation_level"
+	// FieldSuperviseDeadline holds the string denoting the supervise_deadline field in the database.
+	FieldSuperviseDeadline = "supervise_deadline"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// EdgeSteps holds the string denoting the steps edge name in mutations.
@@ -197,6 +209,12 @@ var Columns = []string{
 	FieldSupervised,
 	FieldSelfHandled,
 	FieldMergedInto,
+	FieldDispatchRuleCode,
+	FieldAutoDispatched,
+	FieldOverdueAt,
+	FieldPreRemindedFor,
+	FieldEscalationLevel,
+	FieldSuperviseDeadline,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -317,6 +335,14 @@ var (
 	DefaultMergedInto string
 	// MergedIntoValidator is a validator for the "merged_into" field. It is called by the builders before save.
 	MergedIntoValidator func(string) error
+	// DefaultDispatchRuleCode holds the default value on creation for the "dispatch_rule_code" field.
+	DefaultDispatchRuleCode string
+	// DispatchRuleCodeValidator is a validator for the "dispatch_rule_code" field. It is called by the builders before save.
+	DispatchRuleCodeValidator func(string) error
+	// DefaultAutoDispatched holds the default value on creation for the "auto_dispatched" field.
+	DefaultAutoDispatched bool
+	// DefaultEscalationLevel holds the default value on creation for the "escalation_level" field.
+	DefaultEscalationLevel int
 )
 
 // Source defines the type for the "source" enum field.
@@ -699,6 +725,36 @@ func BySelfHandled(opts ...sql.OrderTermOption) OrderOption {
 // ByMergedInto orders the results by the merged_into field.
 func ByMergedInto(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMergedInto, opts...).ToFunc()
+}
+
+// ByDispatchRuleCode orders the results by the dispatch_rule_code field.
+func ByDispatchRuleCode(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDispatchRuleCode, opts...).ToFunc()
+}
+
+// ByAutoDispatched orders the results by the auto_dispatched field.
+func ByAutoDispatched(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAutoDispatched, opts...).ToFunc()
+}
+
+// ByOverdueAt orders the results by the overdue_at field.
+func ByOverdueAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOverdueAt, opts...).ToFunc()
+}
+
+// ByPreRemindedFor orders the results by the pre_reminded_for field.
+func ByPreRemindedFor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPreRemindedFor, opts...).ToFunc()
+}
+
+// ByEscalationLevel orders the results by the escalation_level field.
+func ByEscalationLevel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEscalationLevel, opts...).ToFunc()
+}
+
+// BySuperviseDeadline orders the results by the supervise_deadline field.
+func BySuperviseDeadline(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSuperviseDeadline, opts...).ToFunc()
 }
 
 // ByTenantField orders the results by tenant field.

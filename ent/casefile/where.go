@@ -290,6 +290,36 @@ func MergedInto(v string) predicate.CaseFile {
 	return predicate.CaseFile(sql.FieldEQ(FieldMergedInto, v))
 }
 
+// DispatchRuleCode applies equality check predicate on the "dispatch_rule_code" field. It's identical to DispatchRuleCodeEQ.
+func DispatchRuleCode(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldDispatchRuleCode, v))
+}
+
+// AutoDispatched applies equality check predicate on the "auto_dispatched" field. It's identical to AutoDispatchedEQ.
+func AutoDispatched(v bool) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldAutoDispatched, v))
+}
+
+// OverdueAt applies equality check predicate on the "overdue_at" field. It's identical to OverdueAtEQ.
+func OverdueAt(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldOverdueAt, v))
+}
+
+// PreRemindedFor applies equality check predicate on the "pre_reminded_for" field. It's identical to PreRemindedForEQ.
+func PreRemindedFor(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldPreRemindedFor, v))
+}
+
+// EscalationLevel applies equality check predicate on the "escalation_level" field. It's identical to EscalationLevelEQ.
+func EscalationLevel(v int) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldEscalationLevel, v))
+}
+
+// SuperviseDeadline applies equality check predicate on the "supervise_deadline" field. It's identical to SuperviseDeadlineEQ.
+func SuperviseDeadline(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldSuperviseDeadline, v))
+}
+
 // TenantIDEQ applies the EQ predicate on the "tenant_id" field.
 func TenantIDEQ(v int) predicate.CaseFile {
 	return predicate.CaseFile(sql.FieldEQ(FieldTenantID, v))
@@ -2728,6 +2758,271 @@ func MergedIntoEqualFold(v string) predicate.CaseFile {
 // MergedIntoContainsFold applies the ContainsFold predicate on the "merged_into" field.
 func MergedIntoContainsFold(v string) predicate.CaseFile {
 	return predicate.CaseFile(sql.FieldContainsFold(FieldMergedInto, v))
+}
+
+// DispatchRuleCodeEQ applies the EQ predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeEQ(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeNEQ applies the NEQ predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeNEQ(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNEQ(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeIn applies the In predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeIn(vs ...string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldIn(FieldDispatchRuleCode, vs...))
+}
+
+// DispatchRuleCodeNotIn applies the NotIn predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeNotIn(vs ...string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNotIn(FieldDispatchRuleCode, vs...))
+}
+
+// DispatchRuleCodeGT applies the GT predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeGT(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGT(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeGTE applies the GTE predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeGTE(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGTE(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeLT applies the LT predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeLT(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLT(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeLTE applies the LTE predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeLTE(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLTE(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeContains applies the Contains predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeContains(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldContains(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeHasPrefix applies the HasPrefix predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeHasPrefix(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldHasPrefix(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeHasSuffix applies the HasSuffix predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeHasSuffix(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldHasSuffix(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeEqualFold applies the EqualFold predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeEqualFold(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEqualFold(FieldDispatchRuleCode, v))
+}
+
+// DispatchRuleCodeContainsFold applies the ContainsFold predicate on the "dispatch_rule_code" field.
+func DispatchRuleCodeContainsFold(v string) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldContainsFold(FieldDispatchRuleCode, v))
+}
+
+// AutoDispatchedEQ applies the EQ predicate on the "auto_dispatched" field.
+func AutoDispatchedEQ(v bool) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldAutoDispatched, v))
+}
+
+// AutoDispatchedNEQ applies the NEQ predicate on the "auto_dispatched" field.
+func AutoDispatchedNEQ(v bool) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNEQ(FieldAutoDispatched, v))
+}
+
+// OverdueAtEQ applies the EQ predicate on the "overdue_at" field.
+func OverdueAtEQ(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldOverdueAt, v))
+}
+
+// OverdueAtNEQ applies the NEQ predicate on the "overdue_at" field.
+func OverdueAtNEQ(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNEQ(FieldOverdueAt, v))
+}
+
+// OverdueAtIn applies the In predicate on the "overdue_at" field.
+func OverdueAtIn(vs ...time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldIn(FieldOverdueAt, vs...))
+}
+
+// OverdueAtNotIn applies the NotIn predicate on the "overdue_at" field.
+func OverdueAtNotIn(vs ...time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNotIn(FieldOverdueAt, vs...))
+}
+
+// OverdueAtGT applies the GT predicate on the "overdue_at" field.
+func OverdueAtGT(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGT(FieldOverdueAt, v))
+}
+
+// OverdueAtGTE applies the GTE predicate on the "overdue_at" field.
+func OverdueAtGTE(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGTE(FieldOverdueAt, v))
+}
+
+// OverdueAtLT applies the LT predicate on the "overdue_at" field.
+func OverdueAtLT(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLT(FieldOverdueAt, v))
+}
+
+// OverdueAtLTE applies the LTE predicate on the "overdue_at" field.
+func OverdueAtLTE(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLTE(FieldOverdueAt, v))
+}
+
+// OverdueAtIsNil applies the IsNil predicate on the "overdue_at" field.
+func OverdueAtIsNil() predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldIsNull(FieldOverdueAt))
+}
+
+// OverdueAtNotNil applies the NotNil predicate on the "overdue_at" field.
+func OverdueAtNotNil() predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNotNull(FieldOverdueAt))
+}
+
+// PreRemindedForEQ applies the EQ predicate on the "pre_reminded_for" field.
+func PreRemindedForEQ(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldPreRemindedFor, v))
+}
+
+// PreRemindedForNEQ applies the NEQ predicate on the "pre_reminded_for" field.
+func PreRemindedForNEQ(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNEQ(FieldPreRemindedFor, v))
+}
+
+// PreRemindedForIn applies the In predicate on the "pre_reminded_for" field.
+func PreRemindedForIn(vs ...time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldIn(FieldPreRemindedFor, vs...))
+}
+
+// PreRemindedForNotIn applies the NotIn predicate on the "pre_reminded_for" field.
+func PreRemindedForNotIn(vs ...time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNotIn(FieldPreRemindedFor, vs...))
+}
+
+// PreRemindedForGT applies the GT predicate on the "pre_reminded_for" field.
+func PreRemindedForGT(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGT(FieldPreRemindedFor, v))
+}
+
+// PreRemindedForGTE applies the GTE predicate on the "pre_reminded_for" field.
+func PreRemindedForGTE(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGTE(FieldPreRemindedFor, v))
+}
+
+// PreRemindedForLT applies the LT predicate on the "pre_reminded_for" field.
+func PreRemindedForLT(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLT(FieldPreRemindedFor, v))
+}
+
+// PreRemindedForLTE applies the LTE predicate on the "pre_reminded_for" field.
+func PreRemindedForLTE(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLTE(FieldPreRemindedFor, v))
+}
+
+// PreRemindedForIsNil applies the IsNil predicate on the "pre_reminded_for" field.
+func PreRemindedForIsNil() predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldIsNull(FieldPreRemindedFor))
+}
+
+// PreRemindedForNotNil applies the NotNil predicate on the "pre_reminded_for" field.
+func PreRemindedForNotNil() predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNotNull(FieldPreRemindedFor))
+}
+
+// EscalationLevelEQ applies the EQ predicate on the "escalation_level" field.
+func EscalationLevelEQ(v int) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldEscalationLevel, v))
+}
+
+// EscalationLevelNEQ applies the NEQ predicate on the "escalation_level" field.
+func EscalationLevelNEQ(v int) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNEQ(FieldEscalationLevel, v))
+}
+
+// EscalationLevelIn applies the In predicate on the "escalation_level" field.
+func EscalationLevelIn(vs ...int) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldIn(FieldEscalationLevel, vs...))
+}
+
+// EscalationLevelNotIn applies the NotIn predicate on the "escalation_level" field.
+func EscalationLevelNotIn(vs ...int) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNotIn(FieldEscalationLevel, vs...))
+}
+
+// EscalationLevelGT applies the GT predicate on the "escalation_level" field.
+func EscalationLevelGT(v int) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGT(FieldEscalationLevel, v))
+}
+
+// EscalationLevelGTE applies the GTE predicate on the "escalation_level" field.
+func EscalationLevelGTE(v int) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGTE(FieldEscalationLevel, v))
+}
+
+// EscalationLevelLT applies the LT predicate on the "escalation_level" field.
+func EscalationLevelLT(v int) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLT(FieldEscalationLevel, v))
+}
+
+// EscalationLevelLTE applies the LTE predicate on the "escalation_level" field.
+func EscalationLevelLTE(v int) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLTE(FieldEscalationLevel, v))
+}
+
+// SuperviseDeadlineEQ applies the EQ predicate on the "supervise_deadline" field.
+func SuperviseDeadlineEQ(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldEQ(FieldSuperviseDeadline, v))
+}
+
+// SuperviseDeadlineNEQ applies the NEQ predicate on the "supervise_deadline" field.
+func SuperviseDeadlineNEQ(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNEQ(FieldSuperviseDeadline, v))
+}
+
+// SuperviseDeadlineIn applies the In predicate on the "supervise_deadline" field.
+func SuperviseDeadlineIn(vs ...time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldIn(FieldSuperviseDeadline, vs...))
+}
+
+// SuperviseDeadlineNotIn applies the NotIn predicate on the "supervise_deadline" field.
+func SuperviseDeadlineNotIn(vs ...time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNotIn(FieldSuperviseDeadline, vs...))
+}
+
+// SuperviseDeadlineGT applies the GT predicate on the "supervise_deadline" field.
+func SuperviseDeadlineGT(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGT(FieldSuperviseDeadline, v))
+}
+
+// SuperviseDeadlineGTE applies the GTE predicate on the "supervise_deadline" field.
+func SuperviseDeadlineGTE(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldGTE(FieldSuperviseDeadline, v))
+}
+
+// SuperviseDeadlineLT applies the LT predicate on the "supervise_deadline" field.
+func SuperviseDeadlineLT(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLT(FieldSuperviseDeadline, v))
+}
+
+// SuperviseDeadlineLTE applies the LTE predicate on the "supervise_deadline" field.
+func SuperviseDeadlineLTE(v time.Time) predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldLTE(FieldSuperviseDeadline, v))
+}
+
+// SuperviseDeadlineIsNil applies the IsNil predicate on the "supervise_deadline" field.
+func SuperviseDeadlineIsNil() predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldIsNull(FieldSuperviseDeadline))
+}
+
+// SuperviseDeadlineNotNil applies the NotNil predicate on the "supervise_deadline" field.
+func SuperviseDeadlineNotNil() predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNotNull(FieldSuperviseDeadline))
 }
 
 // HasTenant applies the HasEdge predicate on the "tenant" edge.

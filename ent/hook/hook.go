@@ -129,6 +129,42 @@ func (f DepartmentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DepartmentMutation", m)
 }
 
+// The DispatchClassSwitchFunc type is an adapter to allow the use of ordinary
+// function as DispatchClassSwitch mutator.
+type DispatchClassSwitchFunc func(context.Context, *ent.DispatchClassSwitchMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DispatchClassSwitchFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DispatchClassSwitchMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DispatchClassSwitchMutation", m)
+}
+
+// The DispatchRuleFunc type is an adapter to allow the use of ordinary
+// function as DispatchRule mutator.
+type DispatchRuleFunc func(context.Context, *ent.DispatchRuleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DispatchRuleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DispatchRuleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DispatchRuleMutation", m)
+}
+
+// The EscalationLevelFunc type is an adapter to allow the use of ordinary
+// function as EscalationLevel mutator.
+type EscalationLevelFunc func(context.Context, *ent.EscalationLevelMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EscalationLevelFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EscalationLevelMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EscalationLevelMutation", m)
+}
+
 // The EventHeadFunc type is an adapter to allow the use of ordinary
 // function as EventHead mutator.
 type EventHeadFunc func(context.Context, *ent.EventHeadMutation) (ent.Value, error)
@@ -177,6 +213,18 @@ func (f ImportJobFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ImportJobMutation", m)
 }
 
+// The LeaseFunc type is an adapter to allow the use of ordinary
+// function as Lease mutator.
+type LeaseFunc func(context.Context, *ent.LeaseMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LeaseFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LeaseMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LeaseMutation", m)
+}
+
 // The LoginThrottleFunc type is an adapter to allow the use of ordinary
 // function as LoginThrottle mutator.
 type LoginThrottleFunc func(context.Context, *ent.LoginThrottleMutation) (ent.Value, error)
@@ -187,6 +235,18 @@ func (f LoginThrottleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Valu
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LoginThrottleMutation", m)
+}
+
+// The NotificationFunc type is an adapter to allow the use of ordinary
+// function as Notification mutator.
+type NotificationFunc func(context.Context, *ent.NotificationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f NotificationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.NotificationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.NotificationMutation", m)
 }
 
 // The RegionFunc type is an adapter to allow the use of ordinary
@@ -211,6 +271,18 @@ func (f SessionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SessionMutation", m)
+}
+
+// The SupervisionOrderFunc type is an adapter to allow the use of ordinary
+// function as SupervisionOrder mutator.
+type SupervisionOrderFunc func(context.Context, *ent.SupervisionOrderMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SupervisionOrderFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SupervisionOrderMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SupervisionOrderMutation", m)
 }
 
 // The TaxonomyClassFunc type is an adapter to allow the use of ordinary

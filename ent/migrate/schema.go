@@ -206,6 +206,12 @@ var (
 		{Name: "supervised", Type: field.TypeBool, Default: false},
 		{Name: "self_handled", Type: field.TypeBool, Default: false},
 		{Name: "merged_into", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "dispatch_rule_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "auto_dispatched", Type: field.TypeBool, Default: false},
+		{Name: "overdue_at", Type: field.TypeTime, Nullable: true},
+		{Name: "pre_reminded_for", Type: field.TypeTime, Nullable: true},
+		{Name: "escalation_level", Type: field.TypeInt, Default: 0},
+		{Name: "supervise_deadline", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeInt},
 	}
 	// CasesTable holds the schema information for the "cases" table.
@@ -216,7 +222,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "cases_tenants_tenant",
-				Columns:    []*schema.Column{CasesColumns[52]},
+				Columns:    []*schema.Column{CasesColumns[58]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -225,32 +231,42 @@ var (
 			{
 				Name:    "casefile_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[52]},
+				Columns: []*schema.Column{CasesColumns[58]},
 			},
 			{
 				Name:    "casefile_tenant_id_number",
 				Unique:  true,
-				Columns: []*schema.Column{CasesColumns[52], CasesColumns[3]},
+				Columns: []*schema.Column{CasesColumns[58], CasesColumns[3]},
 			},
 			{
 				Name:    "casefile_tenant_id_state",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[52], CasesColumns[26]},
+				Columns: []*schema.Column{CasesColumns[58], CasesColumns[26]},
 			},
 			{
 				Name:    "casefile_tenant_id_primary_department_code_state",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[52], CasesColumns[24], CasesColumns[26]},
+				Columns: []*schema.Column{CasesColumns[58], CasesColumns[24], CasesColumns[26]},
 			},
 			{
 				Name:    "casefile_tenant_id_grid_code",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[52], CasesColumns[14]},
+				Columns: []*schema.Column{CasesColumns[58], CasesColumns[14]},
 			},
 			{
 				Name:    "casefile_tenant_id_merged_into",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[52], CasesColumns[51]},
+				Columns: []*schema.Column{CasesColumns[58], CasesColumns[51]},
+			},
+			{
+				Name:    "casefile_tenant_id_class_code_reported_at",
+				Unique:  false,
+				Columns: []*schema.Column{CasesColumns[58], CasesColumns[6], CasesColumns[28]},
+			},
+			{
+				Name:    "casefile_tenant_id_reported_at",
+				Unique:  false,
+				Columns: []*schema.Column{CasesColumns[58], CasesColumns[28]},
 			},
 		},
 	}
@@ -462,6 +478,141 @@ var (
 			},
 		},
 	}
+	// DispatchClassSwitchesColumns holds the columns for the "dispatch_class_switches" table.
+	DispatchClassSwitchesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "class_code", Type: field.TypeString, Size: 16},
+		{Name: "auto", Type: field.TypeBool, Default: false},
+		{Name: "updated_by", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// DispatchClassSwitchesTable holds the schema information for the "dispatch_class_switches" table.
+	DispatchClassSwitchesTable = &schema.Table{
+		Name:       "dispatch_class_switches",
+		Columns:    DispatchClassSwitchesColumns,
+		PrimaryKey: []*schema.Column{DispatchClassSwitchesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "dispatch_class_switches_tenants_tenant",
+				Columns:    []*schema.Column{DispatchClassSwitchesColumns[6]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dispatchclassswitch_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{DispatchClassSwitchesColumns[6]},
+			},
+			{
+				Name:    "dispatchclassswitch_tenant_id_class_code",
+				Unique:  true,
+				Columns: []*schema.Column{DispatchClassSwitchesColumns[6], DispatchClassSwitchesColumns[3]},
+			},
+		},
+	}
+	// DispatchRulesColumns holds the columns for the "dispatch_rules" table.
+	DispatchRulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "code", Type: field.TypeString, Size: 64},
+		{Name: "name", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"matrix", "fallback"}, Default: "matrix"},
+		{Name: "class_code", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "filing_condition_code", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "region_level", Type: field.TypeEnum, Enums: []string{"any", "grid", "community", "street", "district"}, Default: "any"},
+		{Name: "region_code", Type: field.TypeString, Size: 15, Default: ""},
+		{Name: "area_class", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "time_from", Type: field.TypeString, Size: 5, Default: ""},
+		{Name: "time_to", Type: field.TypeString, Size: 5, Default: ""},
+		{Name: "department_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "co_department_codes", Type: field.TypeJSON, Nullable: true},
+		{Name: "rotation_departments", Type: field.TypeJSON, Nullable: true},
+		{Name: "rotation_period", Type: field.TypeEnum, Enums: []string{"none", "day", "week", "month"}, Default: "none"},
+		{Name: "rotation_anchor", Type: field.TypeTime, Nullable: true},
+		{Name: "priority", Type: field.TypeInt, Default: 0},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "dispatch_count", Type: field.TypeInt64, Default: 0},
+		{Name: "return_count", Type: field.TypeInt64, Default: 0},
+		{Name: "note", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// DispatchRulesTable holds the schema information for the "dispatch_rules" table.
+	DispatchRulesTable = &schema.Table{
+		Name:       "dispatch_rules",
+		Columns:    DispatchRulesColumns,
+		PrimaryKey: []*schema.Column{DispatchRulesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "dispatch_rules_tenants_tenant",
+				Columns:    []*schema.Column{DispatchRulesColumns[23]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dispatchrule_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{DispatchRulesColumns[23]},
+			},
+			{
+				Name:    "dispatchrule_tenant_id_code",
+				Unique:  true,
+				Columns: []*schema.Column{DispatchRulesColumns[23], DispatchRulesColumns[3]},
+			},
+			{
+				Name:    "dispatchrule_tenant_id_class_code",
+				Unique:  false,
+				Columns: []*schema.Column{DispatchRulesColumns[23], DispatchRulesColumns[6]},
+			},
+		},
+	}
+	// EscalationLevelsColumns holds the columns for the "escalation_levels" table.
+	EscalationLevelsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "scope_kind", Type: field.TypeEnum, Enums: []string{"tenant", "street", "work_grid"}, Default: "tenant"},
+		{Name: "scope_code", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "level", Type: field.TypeInt},
+		{Name: "name_zh", Type: field.TypeString, Size: 64},
+		{Name: "after_minutes", Type: field.TypeInt},
+		{Name: "notify_department_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "notify_logins", Type: field.TypeJSON, Nullable: true},
+		{Name: "raise_supervision", Type: field.TypeBool, Default: false},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// EscalationLevelsTable holds the schema information for the "escalation_levels" table.
+	EscalationLevelsTable = &schema.Table{
+		Name:       "escalation_levels",
+		Columns:    EscalationLevelsColumns,
+		PrimaryKey: []*schema.Column{EscalationLevelsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "escalation_levels_tenants_tenant",
+				Columns:    []*schema.Column{EscalationLevelsColumns[11]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "escalationlevel_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{EscalationLevelsColumns[11]},
+			},
+			{
+				Name:    "escalationlevel_tenant_id_scope_kind_scope_code_level",
+				Unique:  true,
+				Columns: []*schema.Column{EscalationLevelsColumns[11], EscalationLevelsColumns[3], EscalationLevelsColumns[4], EscalationLevelsColumns[5]},
+			},
+		},
+	}
 	// EventHeadsColumns holds the columns for the "event_heads" table.
 	EventHeadsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -611,6 +762,20 @@ var (
 			},
 		},
 	}
+	// LeasesColumns holds the columns for the "leases" table.
+	LeasesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "holder", Type: field.TypeString, Size: 128},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "fencing", Type: field.TypeInt64, Default: 0},
+	}
+	// LeasesTable holds the schema information for the "leases" table.
+	LeasesTable = &schema.Table{
+		Name:       "leases",
+		Columns:    LeasesColumns,
+		PrimaryKey: []*schema.Column{LeasesColumns[0]},
+	}
 	// LoginThrottlesColumns holds the columns for the "login_throttles" table.
 	LoginThrottlesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -624,6 +789,51 @@ var (
 		Name:       "login_throttles",
 		Columns:    LoginThrottlesColumns,
 		PrimaryKey: []*schema.Column{LoginThrottlesColumns[0]},
+	}
+	// NotificationsColumns holds the columns for the "notifications" table.
+	NotificationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "recipient_kind", Type: field.TypeEnum, Enums: []string{"department", "user", "role"}},
+		{Name: "recipient", Type: field.TypeString, Size: 64},
+		{Name: "case_number", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"remind", "overdue", "supervise", "escalate", "dispatch"}},
+		{Name: "level", Type: field.TypeInt, Default: 0},
+		{Name: "message_zh", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "message_en", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "read_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// NotificationsTable holds the schema information for the "notifications" table.
+	NotificationsTable = &schema.Table{
+		Name:       "notifications",
+		Columns:    NotificationsColumns,
+		PrimaryKey: []*schema.Column{NotificationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "notifications_tenants_tenant",
+				Columns:    []*schema.Column{NotificationsColumns[10]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "notification_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[10]},
+			},
+			{
+				Name:    "notification_tenant_id_recipient_kind_recipient_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[10], NotificationsColumns[1], NotificationsColumns[2], NotificationsColumns[8]},
+			},
+			{
+				Name:    "notification_tenant_id_case_number",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[10], NotificationsColumns[3]},
+			},
+		},
 	}
 	// RegionsColumns holds the columns for the "regions" table.
 	RegionsColumns = []*schema.Column{
@@ -711,6 +921,57 @@ var (
 				Name:    "session_user_id",
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[10]},
+			},
+		},
+	}
+	// SupervisionOrdersColumns holds the columns for the "supervision_orders" table.
+	SupervisionOrdersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "case_id", Type: field.TypeInt},
+		{Name: "case_number", Type: field.TypeString, Size: 32},
+		{Name: "origin", Type: field.TypeEnum, Enums: []string{"auto", "manual", "upstream"}},
+		{Name: "raised_by", Type: field.TypeString, Size: 64},
+		{Name: "raised_by_name", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "reason", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "require_feedback", Type: field.TypeBool, Default: false},
+		{Name: "department_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"open", "answered", "closed"}, Default: "open"},
+		{Name: "feedback", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "feedback_by", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "feedback_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// SupervisionOrdersTable holds the schema information for the "supervision_orders" table.
+	SupervisionOrdersTable = &schema.Table{
+		Name:       "supervision_orders",
+		Columns:    SupervisionOrdersColumns,
+		PrimaryKey: []*schema.Column{SupervisionOrdersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "supervision_orders_tenants_tenant",
+				Columns:    []*schema.Column{SupervisionOrdersColumns[16]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "supervisionorder_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{SupervisionOrdersColumns[16]},
+			},
+			{
+				Name:    "supervisionorder_tenant_id_case_id",
+				Unique:  false,
+				Columns: []*schema.Column{SupervisionOrdersColumns[16], SupervisionOrdersColumns[3]},
+			},
+			{
+				Name:    "supervisionorder_tenant_id_state",
+				Unique:  false,
+				Columns: []*schema.Column{SupervisionOrdersColumns[16], SupervisionOrdersColumns[12]},
 			},
 		},
 	}
@@ -1017,13 +1278,19 @@ var (
 		CaseStepsTable,
 		ComponentsTable,
 		DepartmentsTable,
+		DispatchClassSwitchesTable,
+		DispatchRulesTable,
+		EscalationLevelsTable,
 		EventHeadsTable,
 		FilingConditionsTable,
 		GridRevisionsTable,
 		ImportJobsTable,
+		LeasesTable,
 		LoginThrottlesTable,
+		NotificationsTable,
 		RegionsTable,
 		SessionsTable,
+		SupervisionOrdersTable,
 		TaxonomyClassesTable,
 		TenantsTable,
 		TenantEventsTable,
@@ -1071,6 +1338,18 @@ func init() {
 	DepartmentsTable.Annotation = &entsql.Annotation{
 		Table: "departments",
 	}
+	DispatchClassSwitchesTable.ForeignKeys[0].RefTable = TenantsTable
+	DispatchClassSwitchesTable.Annotation = &entsql.Annotation{
+		Table: "dispatch_class_switches",
+	}
+	DispatchRulesTable.ForeignKeys[0].RefTable = TenantsTable
+	DispatchRulesTable.Annotation = &entsql.Annotation{
+		Table: "dispatch_rules",
+	}
+	EscalationLevelsTable.ForeignKeys[0].RefTable = TenantsTable
+	EscalationLevelsTable.Annotation = &entsql.Annotation{
+		Table: "escalation_levels",
+	}
 	EventHeadsTable.ForeignKeys[0].RefTable = TenantsTable
 	EventHeadsTable.Annotation = &entsql.Annotation{
 		Table: "event_heads",
@@ -1087,8 +1366,15 @@ func init() {
 	ImportJobsTable.Annotation = &entsql.Annotation{
 		Table: "import_jobs",
 	}
+	LeasesTable.Annotation = &entsql.Annotation{
+		Table: "leases",
+	}
 	LoginThrottlesTable.Annotation = &entsql.Annotation{
 		Table: "login_throttles",
+	}
+	NotificationsTable.ForeignKeys[0].RefTable = TenantsTable
+	NotificationsTable.Annotation = &entsql.Annotation{
+		Table: "notifications",
 	}
 	RegionsTable.ForeignKeys[0].RefTable = TenantsTable
 	RegionsTable.Annotation = &entsql.Annotation{
@@ -1098,6 +1384,10 @@ func init() {
 	SessionsTable.ForeignKeys[1].RefTable = UsersTable
 	SessionsTable.Annotation = &entsql.Annotation{
 		Table: "sessions",
+	}
+	SupervisionOrdersTable.ForeignKeys[0].RefTable = TenantsTable
+	SupervisionOrdersTable.Annotation = &entsql.Annotation{
+		Table: "supervision_orders",
 	}
 	TaxonomyClassesTable.ForeignKeys[0].RefTable = TenantsTable
 	TaxonomyClassesTable.Annotation = &entsql.Annotation{

@@ -36,6 +36,15 @@ type Component func(*sql.Selector)
 // Department is the predicate function for department builders.
 type Department func(*sql.Selector)
 
+// DispatchClassSwitch is the predicate function for dispatchclassswitch builders.
+type DispatchClassSwitch func(*sql.Selector)
+
+// DispatchRule is the predicate function for dispatchrule builders.
+type DispatchRule func(*sql.Selector)
+
+// EscalationLevel is the predicate function for escalationlevel builders.
+type EscalationLevel func(*sql.Selector)
+
 // EventHead is the predicate function for eventhead builders.
 type EventHead func(*sql.Selector)
 
@@ -48,14 +57,23 @@ type GridRevision func(*sql.Selector)
 // ImportJob is the predicate function for importjob builders.
 type ImportJob func(*sql.Selector)
 
+// Lease is the predicate function for lease builders.
+type Lease func(*sql.Selector)
+
 // LoginThrottle is the predicate function for loginthrottle builders.
 type LoginThrottle func(*sql.Selector)
+
+// Notification is the predicate function for notification builders.
+type Notification func(*sql.Selector)
 
 // Region is the predicate function for region builders.
 type Region func(*sql.Selector)
 
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
+
+// SupervisionOrder is the predicate function for supervisionorder builders.
+type SupervisionOrder func(*sql.Selector)
 
 // TaxonomyClass is the predicate function for taxonomyclass builders.
 type TaxonomyClass func(*sql.Selector)

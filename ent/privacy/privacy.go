@@ -351,6 +351,78 @@ func (f DepartmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DepartmentMutation", m)
 }
 
+// The DispatchClassSwitchQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type DispatchClassSwitchQueryRuleFunc func(context.Context, *ent.DispatchClassSwitchQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f DispatchClassSwitchQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DispatchClassSwitchQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.DispatchClassSwitchQuery", q)
+}
+
+// The DispatchClassSwitchMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type DispatchClassSwitchMutationRuleFunc func(context.Context, *ent.DispatchClassSwitchMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f DispatchClassSwitchMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.DispatchClassSwitchMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DispatchClassSwitchMutation", m)
+}
+
+// The DispatchRuleQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type DispatchRuleQueryRuleFunc func(context.Context, *ent.DispatchRuleQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f DispatchRuleQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DispatchRuleQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.DispatchRuleQuery", q)
+}
+
+// The DispatchRuleMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type DispatchRuleMutationRuleFunc func(context.Context, *ent.DispatchRuleMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f DispatchRuleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.DispatchRuleMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DispatchRuleMutation", m)
+}
+
+// The EscalationLevelQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EscalationLevelQueryRuleFunc func(context.Context, *ent.EscalationLevelQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EscalationLevelQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EscalationLevelQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EscalationLevelQuery", q)
+}
+
+// The EscalationLevelMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EscalationLevelMutationRuleFunc func(context.Context, *ent.EscalationLevelMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EscalationLevelMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EscalationLevelMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EscalationLevelMutation", m)
+}
+
 // The EventHeadQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type EventHeadQueryRuleFunc func(context.Context, *ent.EventHeadQuery) error
@@ -447,6 +519,30 @@ func (f ImportJobMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutat
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ImportJobMutation", m)
 }
 
+// The LeaseQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type LeaseQueryRuleFunc func(context.Context, *ent.LeaseQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f LeaseQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LeaseQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.LeaseQuery", q)
+}
+
+// The LeaseMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type LeaseMutationRuleFunc func(context.Context, *ent.LeaseMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f LeaseMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.LeaseMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LeaseMutation", m)
+}
+
 // The LoginThrottleQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type LoginThrottleQueryRuleFunc func(context.Context, *ent.LoginThrottleQuery) error
@@ -469,6 +565,30 @@ func (f LoginThrottleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.M
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LoginThrottleMutation", m)
+}
+
+// The NotificationQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type NotificationQueryRuleFunc func(context.Context, *ent.NotificationQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f NotificationQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.NotificationQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.NotificationQuery", q)
+}
+
+// The NotificationMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type NotificationMutationRuleFunc func(context.Context, *ent.NotificationMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f NotificationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.NotificationMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.NotificationMutation", m)
 }
 
 // The RegionQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -517,6 +637,30 @@ func (f SessionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SessionMutation", m)
+}
+
+// The SupervisionOrderQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SupervisionOrderQueryRuleFunc func(context.Context, *ent.SupervisionOrderQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SupervisionOrderQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SupervisionOrderQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SupervisionOrderQuery", q)
+}
+
+// The SupervisionOrderMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SupervisionOrderMutationRuleFunc func(context.Context, *ent.SupervisionOrderMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SupervisionOrderMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SupervisionOrderMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SupervisionOrderMutation", m)
 }
 
 // The TaxonomyClassQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -718,6 +862,12 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.DepartmentQuery:
 		return q.Filter(), nil
+	case *ent.DispatchClassSwitchQuery:
+		return q.Filter(), nil
+	case *ent.DispatchRuleQuery:
+		return q.Filter(), nil
+	case *ent.EscalationLevelQuery:
+		return q.Filter(), nil
 	case *ent.EventHeadQuery:
 		return q.Filter(), nil
 	case *ent.FilingConditionQuery:
@@ -726,11 +876,17 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.ImportJobQuery:
 		return q.Filter(), nil
+	case *ent.LeaseQuery:
+		return q.Filter(), nil
 	case *ent.LoginThrottleQuery:
+		return q.Filter(), nil
+	case *ent.NotificationQuery:
 		return q.Filter(), nil
 	case *ent.RegionQuery:
 		return q.Filter(), nil
 	case *ent.SessionQuery:
+		return q.Filter(), nil
+	case *ent.SupervisionOrderQuery:
 		return q.Filter(), nil
 	case *ent.TaxonomyClassQuery:
 		return q.Filter(), nil
@@ -771,6 +927,12 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.DepartmentMutation:
 		return m.Filter(), nil
+	case *ent.DispatchClassSwitchMutation:
+		return m.Filter(), nil
+	case *ent.DispatchRuleMutation:
+		return m.Filter(), nil
+	case *ent.EscalationLevelMutation:
+		return m.Filter(), nil
 	case *ent.EventHeadMutation:
 		return m.Filter(), nil
 	case *ent.FilingConditionMutation:
@@ -779,11 +941,17 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.ImportJobMutation:
 		return m.Filter(), nil
+	case *ent.LeaseMutation:
+		return m.Filter(), nil
 	case *ent.LoginThrottleMutation:
+		return m.Filter(), nil
+	case *ent.NotificationMutation:
 		return m.Filter(), nil
 	case *ent.RegionMutation:
 		return m.Filter(), nil
 	case *ent.SessionMutation:
+		return m.Filter(), nil
+	case *ent.SupervisionOrderMutation:
 		return m.Filter(), nil
 	case *ent.TaxonomyClassMutation:
 		return m.Filter(), nil

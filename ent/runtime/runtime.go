@@ -16,15 +16,21 @@ import (
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
 	"github.com/cityops/cityops/ent/department"
+	"github.com/cityops/cityops/ent/dispatchclassswitch"
+	"github.com/cityops/cityops/ent/dispatchrule"
+	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
+	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
+	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/schema"
 	"github.com/cityops/cityops/ent/schematype"
 	"github.com/cityops/cityops/ent/session"
+	"github.com/cityops/cityops/ent/supervisionorder"
 	"github.com/cityops/cityops/ent/taxonomyclass"
 	"github.com/cityops/cityops/ent/tenant"
 	"github.com/cityops/cityops/ent/tenantevent"
@@ -553,6 +559,20 @@ func init() {
 	casefile.DefaultMergedInto = casefileDescMergedInto.Default.(string)
 	// casefile.MergedIntoValidator is a validator for the "merged_into" field. It is called by the builders before save.
 	casefile.MergedIntoValidator = casefileDescMergedInto.Validators[0].(func(string) error)
+	// casefileDescDispatchRuleCode is the schema descriptor for dispatch_rule_code field.
+	casefileDescDispatchRuleCode := casefileFields[49].Descriptor()
+	// casefile.DefaultDispatchRuleCode holds the default value on creation for the dispatch_rule_code field.
+	casefile.DefaultDispatchRuleCode = casefileDescDispatchRuleCode.Default.(string)
+	// casefile.DispatchRuleCodeValidator is a validator for the "dispatch_rule_code" field. It is called by the builders before save.
+	casefile.DispatchRuleCodeValidator = casefileDescDispatchRuleCode.Validators[0].(func(string) error)
+	// casefileDescAutoDispatched is the schema descriptor for auto_dispatched field.
+	casefileDescAutoDispatched := casefileFields[50].Descriptor()
+	// casefile.DefaultAutoDispatched holds the default value on creation for the auto_dispatched field.
+	casefile.DefaultAutoDispatched = casefileDescAutoDispatched.Default.(bool)
+	// casefileDescEscalationLevel is the schema descriptor for escalation_level field.
+	casefileDescEscalationLevel := casefileFields[53].Descriptor()
+	// casefile.DefaultEscalationLevel holds the default value on creation for the escalation_level field.
+	casefile.DefaultEscalationLevel = casefileDescEscalationLevel.Default.(int)
 	casenumbercounterMixin := schema.CaseNumberCounter{}.Mixin()
 	casenumbercounter.Policy = privacy.NewPolicies(casenumbercounterMixin[0], schema.CaseNumberCounter{})
 	casenumbercounter.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -909,6 +929,236 @@ func init() {
 	departmentDescContacts := departmentFields[4].Descriptor()
 	// department.DefaultContacts holds the default value on creation for the contacts field.
 	department.DefaultContacts = departmentDescContacts.Default.([]schematype.DepartmentContact)
+	dispatchclassswitchMixin := schema.DispatchClassSwitch{}.Mixin()
+	dispatchclassswitch.Policy = privacy.NewPolicies(dispatchclassswitchMixin[0], schema.DispatchClassSwitch{})
+	dispatchclassswitch.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := dispatchclassswitch.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	dispatchclassswitchMixinFields1 := dispatchclassswitchMixin[1].Fields()
+	_ = dispatchclassswitchMixinFields1
+	dispatchclassswitchFields := schema.DispatchClassSwitch{}.Fields()
+	_ = dispatchclassswitchFields
+	// dispatchclassswitchDescCreatedAt is the schema descriptor for created_at field.
+	dispatchclassswitchDescCreatedAt := dispatchclassswitchMixinFields1[0].Descriptor()
+	// dispatchclassswitch.DefaultCreatedAt holds the default value on creation for the created_at field.
+	dispatchclassswitch.DefaultCreatedAt = dispatchclassswitchDescCreatedAt.Default.(func() time.Time)
+	// dispatchclassswitchDescUpdatedAt is the schema descriptor for updated_at field.
+	dispatchclassswitchDescUpdatedAt := dispatchclassswitchMixinFields1[1].Descriptor()
+	// dispatchclassswitch.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	dispatchclassswitch.DefaultUpdatedAt = dispatchclassswitchDescUpdatedAt.Default.(func() time.Time)
+	// dispatchclassswitch.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	dispatchclassswitch.UpdateDefaultUpdatedAt = dispatchclassswitchDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dispatchclassswitchDescClassCode is the schema descriptor for class_code field.
+	dispatchclassswitchDescClassCode := dispatchclassswitchFields[0].Descriptor()
+	// dispatchclassswitch.ClassCodeValidator is a validator for the "class_code" field. It is called by the builders before save.
+	dispatchclassswitch.ClassCodeValidator = func() func(string) error {
+		validators := dispatchclassswitchDescClassCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(class_code string) error {
+			for _, fn := range fns {
+				if err := fn(class_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// dispatchclassswitchDescAuto is the schema descriptor for auto field.
+	dispatchclassswitchDescAuto := dispatchclassswitchFields[1].Descriptor()
+	// dispatchclassswitch.DefaultAuto holds the default value on creation for the auto field.
+	dispatchclassswitch.DefaultAuto = dispatchclassswitchDescAuto.Default.(bool)
+	// dispatchclassswitchDescUpdatedBy is the schema descriptor for updated_by field.
+	dispatchclassswitchDescUpdatedBy := dispatchclassswitchFields[2].Descriptor()
+	// dispatchclassswitch.DefaultUpdatedBy holds the default value on creation for the updated_by field.
+	dispatchclassswitch.DefaultUpdatedBy = dispatchclassswitchDescUpdatedBy.Default.(string)
+	// dispatchclassswitch.UpdatedByValidator is a validator for the "updated_by" field. It is called by the builders before save.
+	dispatchclassswitch.UpdatedByValidator = dispatchclassswitchDescUpdatedBy.Validators[0].(func(string) error)
+	dispatchruleMixin := schema.DispatchRule{}.Mixin()
+	dispatchrule.Policy = privacy.NewPolicies(dispatchruleMixin[0], schema.DispatchRule{})
+	dispatchrule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := dispatchrule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	dispatchruleMixinFields1 := dispatchruleMixin[1].Fields()
+	_ = dispatchruleMixinFields1
+	dispatchruleFields := schema.DispatchRule{}.Fields()
+	_ = dispatchruleFields
+	// dispatchruleDescCreatedAt is the schema descriptor for created_at field.
+	dispatchruleDescCreatedAt := dispatchruleMixinFields1[0].Descriptor()
+	// dispatchrule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	dispatchrule.DefaultCreatedAt = dispatchruleDescCreatedAt.Default.(func() time.Time)
+	// dispatchruleDescUpdatedAt is the schema descriptor for updated_at field.
+	dispatchruleDescUpdatedAt := dispatchruleMixinFields1[1].Descriptor()
+	// dispatchrule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	dispatchrule.DefaultUpdatedAt = dispatchruleDescUpdatedAt.Default.(func() time.Time)
+	// dispatchrule.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	dispatchrule.UpdateDefaultUpdatedAt = dispatchruleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dispatchruleDescCode is the schema descriptor for code field.
+	dispatchruleDescCode := dispatchruleFields[0].Descriptor()
+	// dispatchrule.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	dispatchrule.CodeValidator = func() func(string) error {
+		validators := dispatchruleDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// dispatchruleDescName is the schema descriptor for name field.
+	dispatchruleDescName := dispatchruleFields[1].Descriptor()
+	// dispatchrule.DefaultName holds the default value on creation for the name field.
+	dispatchrule.DefaultName = dispatchruleDescName.Default.(string)
+	// dispatchrule.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	dispatchrule.NameValidator = dispatchruleDescName.Validators[0].(func(string) error)
+	// dispatchruleDescClassCode is the schema descriptor for class_code field.
+	dispatchruleDescClassCode := dispatchruleFields[3].Descriptor()
+	// dispatchrule.DefaultClassCode holds the default value on creation for the class_code field.
+	dispatchrule.DefaultClassCode = dispatchruleDescClassCode.Default.(string)
+	// dispatchrule.ClassCodeValidator is a validator for the "class_code" field. It is called by the builders before save.
+	dispatchrule.ClassCodeValidator = dispatchruleDescClassCode.Validators[0].(func(string) error)
+	// dispatchruleDescFilingConditionCode is the schema descriptor for filing_condition_code field.
+	dispatchruleDescFilingConditionCode := dispatchruleFields[4].Descriptor()
+	// dispatchrule.DefaultFilingConditionCode holds the default value on creation for the filing_condition_code field.
+	dispatchrule.DefaultFilingConditionCode = dispatchruleDescFilingConditionCode.Default.(string)
+	// dispatchrule.FilingConditionCodeValidator is a validator for the "filing_condition_code" field. It is called by the builders before save.
+	dispatchrule.FilingConditionCodeValidator = dispatchruleDescFilingConditionCode.Validators[0].(func(string) error)
+	// dispatchruleDescRegionCode is the schema descriptor for region_code field.
+	dispatchruleDescRegionCode := dispatchruleFields[6].Descriptor()
+	// dispatchrule.DefaultRegionCode holds the default value on creation for the region_code field.
+	dispatchrule.DefaultRegionCode = dispatchruleDescRegionCode.Default.(string)
+	// dispatchrule.RegionCodeValidator is a validator for the "region_code" field. It is called by the builders before save.
+	dispatchrule.RegionCodeValidator = dispatchruleDescRegionCode.Validators[0].(func(string) error)
+	// dispatchruleDescAreaClass is the schema descriptor for area_class field.
+	dispatchruleDescAreaClass := dispatchruleFields[7].Descriptor()
+	// dispatchrule.DefaultAreaClass holds the default value on creation for the area_class field.
+	dispatchrule.DefaultAreaClass = dispatchruleDescAreaClass.Default.(string)
+	// dispatchrule.AreaClassValidator is a validator for the "area_class" field. It is called by the builders before save.
+	dispatchrule.AreaClassValidator = dispatchruleDescAreaClass.Validators[0].(func(string) error)
+	// dispatchruleDescTimeFrom is the schema descriptor for time_from field.
+	dispatchruleDescTimeFrom := dispatchruleFields[8].Descriptor()
+	// dispatchrule.DefaultTimeFrom holds the default value on creation for the time_from field.
+	dispatchrule.DefaultTimeFrom = dispatchruleDescTimeFrom.Default.(string)
+	// dispatchrule.TimeFromValidator is a validator for the "time_from" field. It is called by the builders before save.
+	dispatchrule.TimeFromValidator = dispatchruleDescTimeFrom.Validators[0].(func(string) error)
+	// dispatchruleDescTimeTo is the schema descriptor for time_to field.
+	dispatchruleDescTimeTo := dispatchruleFields[9].Descriptor()
+	// dispatchrule.DefaultTimeTo holds the default value on creation for the time_to field.
+	dispatchrule.DefaultTimeTo = dispatchruleDescTimeTo.Default.(string)
+	// dispatchrule.TimeToValidator is a validator for the "time_to" field. It is called by the builders before save.
+	dispatchrule.TimeToValidator = dispatchruleDescTimeTo.Validators[0].(func(string) error)
+	// dispatchruleDescDepartmentCode is the schema descriptor for department_code field.
+	dispatchruleDescDepartmentCode := dispatchruleFields[10].Descriptor()
+	// dispatchrule.DefaultDepartmentCode holds the default value on creation for the department_code field.
+	dispatchrule.DefaultDepartmentCode = dispatchruleDescDepartmentCode.Default.(string)
+	// dispatchrule.DepartmentCodeValidator is a validator for the "department_code" field. It is called by the builders before save.
+	dispatchrule.DepartmentCodeValidator = dispatchruleDescDepartmentCode.Validators[0].(func(string) error)
+	// dispatchruleDescPriority is the schema descriptor for priority field.
+	dispatchruleDescPriority := dispatchruleFields[15].Descriptor()
+	// dispatchrule.DefaultPriority holds the default value on creation for the priority field.
+	dispatchrule.DefaultPriority = dispatchruleDescPriority.Default.(int)
+	// dispatchruleDescEnabled is the schema descriptor for enabled field.
+	dispatchruleDescEnabled := dispatchruleFields[16].Descriptor()
+	// dispatchrule.DefaultEnabled holds the default value on creation for the enabled field.
+	dispatchrule.DefaultEnabled = dispatchruleDescEnabled.Default.(bool)
+	// dispatchruleDescDispatchCount is the schema descriptor for dispatch_count field.
+	dispatchruleDescDispatchCount := dispatchruleFields[17].Descriptor()
+	// dispatchrule.DefaultDispatchCount holds the default value on creation for the dispatch_count field.
+	dispatchrule.DefaultDispatchCount = dispatchruleDescDispatchCount.Default.(int64)
+	// dispatchruleDescReturnCount is the schema descriptor for return_count field.
+	dispatchruleDescReturnCount := dispatchruleFields[18].Descriptor()
+	// dispatchrule.DefaultReturnCount holds the default value on creation for the return_count field.
+	dispatchrule.DefaultReturnCount = dispatchruleDescReturnCount.Default.(int64)
+	// dispatchruleDescNote is the schema descriptor for note field.
+	dispatchruleDescNote := dispatchruleFields[19].Descriptor()
+	// dispatchrule.DefaultNote holds the default value on creation for the note field.
+	dispatchrule.DefaultNote = dispatchruleDescNote.Default.(string)
+	// dispatchrule.NoteValidator is a validator for the "note" field. It is called by the builders before save.
+	dispatchrule.NoteValidator = dispatchruleDescNote.Validators[0].(func(string) error)
+	escalationlevelMixin := schema.EscalationLevel{}.Mixin()
+	escalationlevel.Policy = privacy.NewPolicies(escalationlevelMixin[0], schema.EscalationLevel{})
+	escalationlevel.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := escalationlevel.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	escalationlevelMixinFields1 := escalationlevelMixin[1].Fields()
+	_ = escalationlevelMixinFields1
+	escalationlevelFields := schema.EscalationLevel{}.Fields()
+	_ = escalationlevelFields
+	// escalationlevelDescCreatedAt is the schema descriptor for created_at field.
+	escalationlevelDescCreatedAt := escalationlevelMixinFields1[0].Descriptor()
+	// escalationlevel.DefaultCreatedAt holds the default value on creation for the created_at field.
+	escalationlevel.DefaultCreatedAt = escalationlevelDescCreatedAt.Default.(func() time.Time)
+	// escalationlevelDescUpdatedAt is the schema descriptor for updated_at field.
+	escalationlevelDescUpdatedAt := escalationlevelMixinFields1[1].Descriptor()
+	// escalationlevel.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	escalationlevel.DefaultUpdatedAt = escalationlevelDescUpdatedAt.Default.(func() time.Time)
+	// escalationlevel.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	escalationlevel.UpdateDefaultUpdatedAt = escalationlevelDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// escalationlevelDescScopeCode is the schema descriptor for scope_code field.
+	escalationlevelDescScopeCode := escalationlevelFields[1].Descriptor()
+	// escalationlevel.DefaultScopeCode holds the default value on creation for the scope_code field.
+	escalationlevel.DefaultScopeCode = escalationlevelDescScopeCode.Default.(string)
+	// escalationlevel.ScopeCodeValidator is a validator for the "scope_code" field. It is called by the builders before save.
+	escalationlevel.ScopeCodeValidator = escalationlevelDescScopeCode.Validators[0].(func(string) error)
+	// escalationlevelDescLevel is the schema descriptor for level field.
+	escalationlevelDescLevel := escalationlevelFields[2].Descriptor()
+	// escalationlevel.LevelValidator is a validator for the "level" field. It is called by the builders before save.
+	escalationlevel.LevelValidator = escalationlevelDescLevel.Validators[0].(func(int) error)
+	// escalationlevelDescNameZh is the schema descriptor for name_zh field.
+	escalationlevelDescNameZh := escalationlevelFields[3].Descriptor()
+	// escalationlevel.NameZhValidator is a validator for the "name_zh" field. It is called by the builders before save.
+	escalationlevel.NameZhValidator = func() func(string) error {
+		validators := escalationlevelDescNameZh.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name_zh string) error {
+			for _, fn := range fns {
+				if err := fn(name_zh); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// escalationlevelDescAfterMinutes is the schema descriptor for after_minutes field.
+	escalationlevelDescAfterMinutes := escalationlevelFields[4].Descriptor()
+	// escalationlevel.AfterMinutesValidator is a validator for the "after_minutes" field. It is called by the builders before save.
+	escalationlevel.AfterMinutesValidator = escalationlevelDescAfterMinutes.Validators[0].(func(int) error)
+	// escalationlevelDescNotifyDepartmentCode is the schema descriptor for notify_department_code field.
+	escalationlevelDescNotifyDepartmentCode := escalationlevelFields[5].Descriptor()
+	// escalationlevel.DefaultNotifyDepartmentCode holds the default value on creation for the notify_department_code field.
+	escalationlevel.DefaultNotifyDepartmentCode = escalationlevelDescNotifyDepartmentCode.Default.(string)
+	// escalationlevel.NotifyDepartmentCodeValidator is a validator for the "notify_department_code" field. It is called by the builders before save.
+	escalationlevel.NotifyDepartmentCodeValidator = escalationlevelDescNotifyDepartmentCode.Validators[0].(func(string) error)
+	// escalationlevelDescRaiseSupervision is the schema descriptor for raise_supervision field.
+	escalationlevelDescRaiseSupervision := escalationlevelFields[7].Descriptor()
+	// escalationlevel.DefaultRaiseSupervision holds the default value on creation for the raise_supervision field.
+	escalationlevel.DefaultRaiseSupervision = escalationlevelDescRaiseSupervision.Default.(bool)
 	eventheadMixin := schema.EventHead{}.Mixin()
 	eventhead.Policy = privacy.NewPolicies(eventheadMixin[0], schema.EventHead{})
 	eventhead.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1131,6 +1381,58 @@ func init() {
 	importjobDescRejected := importjobFields[7].Descriptor()
 	// importjob.DefaultRejected holds the default value on creation for the rejected field.
 	importjob.DefaultRejected = importjobDescRejected.Default.(int64)
+	leaseMixin := schema.Lease{}.Mixin()
+	lease.Policy = privacy.NewPolicies(leaseMixin[0], schema.Lease{})
+	lease.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := lease.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	leaseFields := schema.Lease{}.Fields()
+	_ = leaseFields
+	// leaseDescName is the schema descriptor for name field.
+	leaseDescName := leaseFields[0].Descriptor()
+	// lease.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	lease.NameValidator = func() func(string) error {
+		validators := leaseDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// leaseDescHolder is the schema descriptor for holder field.
+	leaseDescHolder := leaseFields[1].Descriptor()
+	// lease.HolderValidator is a validator for the "holder" field. It is called by the builders before save.
+	lease.HolderValidator = func() func(string) error {
+		validators := leaseDescHolder.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(holder string) error {
+			for _, fn := range fns {
+				if err := fn(holder); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// leaseDescFencing is the schema descriptor for fencing field.
+	leaseDescFencing := leaseFields[3].Descriptor()
+	// lease.DefaultFencing holds the default value on creation for the fencing field.
+	lease.DefaultFencing = leaseDescFencing.Default.(int64)
 	loginthrottleMixin := schema.LoginThrottle{}.Mixin()
 	loginthrottle.Policy = privacy.NewPolicies(loginthrottleMixin[0], schema.LoginThrottle{})
 	loginthrottle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1167,6 +1469,58 @@ func init() {
 	loginthrottle.DefaultFailures = loginthrottleDescFailures.Default.(int)
 	// loginthrottle.FailuresValidator is a validator for the "failures" field. It is called by the builders before save.
 	loginthrottle.FailuresValidator = loginthrottleDescFailures.Validators[0].(func(int) error)
+	notificationMixin := schema.Notification{}.Mixin()
+	notification.Policy = privacy.NewPolicies(notificationMixin[0], schema.Notification{})
+	notification.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := notification.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	notificationFields := schema.Notification{}.Fields()
+	_ = notificationFields
+	// notificationDescRecipient is the schema descriptor for recipient field.
+	notificationDescRecipient := notificationFields[1].Descriptor()
+	// notification.RecipientValidator is a validator for the "recipient" field. It is called by the builders before save.
+	notification.RecipientValidator = func() func(string) error {
+		validators := notificationDescRecipient.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(recipient string) error {
+			for _, fn := range fns {
+				if err := fn(recipient); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// notificationDescCaseNumber is the schema descriptor for case_number field.
+	notificationDescCaseNumber := notificationFields[2].Descriptor()
+	// notification.DefaultCaseNumber holds the default value on creation for the case_number field.
+	notification.DefaultCaseNumber = notificationDescCaseNumber.Default.(string)
+	// notification.CaseNumberValidator is a validator for the "case_number" field. It is called by the builders before save.
+	notification.CaseNumberValidator = notificationDescCaseNumber.Validators[0].(func(string) error)
+	// notificationDescLevel is the schema descriptor for level field.
+	notificationDescLevel := notificationFields[4].Descriptor()
+	// notification.DefaultLevel holds the default value on creation for the level field.
+	notification.DefaultLevel = notificationDescLevel.Default.(int)
+	// notificationDescMessageZh is the schema descriptor for message_zh field.
+	notificationDescMessageZh := notificationFields[5].Descriptor()
+	// notification.DefaultMessageZh holds the default value on creation for the message_zh field.
+	notification.DefaultMessageZh = notificationDescMessageZh.Default.(string)
+	// notification.MessageZhValidator is a validator for the "message_zh" field. It is called by the builders before save.
+	notification.MessageZhValidator = notificationDescMessageZh.Validators[0].(func(string) error)
+	// notificationDescMessageEn is the schema descriptor for message_en field.
+	notificationDescMessageEn := notificationFields[6].Descriptor()
+	// notification.DefaultMessageEn holds the default value on creation for the message_en field.
+	notification.DefaultMessageEn = notificationDescMessageEn.Default.(string)
+	// notification.MessageEnValidator is a validator for the "message_en" field. It is called by the builders before save.
+	notification.MessageEnValidator = notificationDescMessageEn.Validators[0].(func(string) error)
 	regionMixin := schema.Region{}.Mixin()
 	region.Policy = privacy.NewPolicies(regionMixin[0], schema.Region{})
 	region.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1273,6 +1627,96 @@ func init() {
 	session.DefaultUserAgent = sessionDescUserAgent.Default.(string)
 	// session.UserAgentValidator is a validator for the "user_agent" field. It is called by the builders before save.
 	session.UserAgentValidator = sessionDescUserAgent.Validators[0].(func(string) error)
+	supervisionorderMixin := schema.SupervisionOrder{}.Mixin()
+	supervisionorder.Policy = privacy.NewPolicies(supervisionorderMixin[0], schema.SupervisionOrder{})
+	supervisionorder.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := supervisionorder.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	supervisionorderMixinFields1 := supervisionorderMixin[1].Fields()
+	_ = supervisionorderMixinFields1
+	supervisionorderFields := schema.SupervisionOrder{}.Fields()
+	_ = supervisionorderFields
+	// supervisionorderDescCreatedAt is the schema descriptor for created_at field.
+	supervisionorderDescCreatedAt := supervisionorderMixinFields1[0].Descriptor()
+	// supervisionorder.DefaultCreatedAt holds the default value on creation for the created_at field.
+	supervisionorder.DefaultCreatedAt = supervisionorderDescCreatedAt.Default.(func() time.Time)
+	// supervisionorderDescUpdatedAt is the schema descriptor for updated_at field.
+	supervisionorderDescUpdatedAt := supervisionorderMixinFields1[1].Descriptor()
+	// supervisionorder.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	supervisionorder.DefaultUpdatedAt = supervisionorderDescUpdatedAt.Default.(func() time.Time)
+	// supervisionorder.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	supervisionorder.UpdateDefaultUpdatedAt = supervisionorderDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// supervisionorderDescCaseNumber is the schema descriptor for case_number field.
+	supervisionorderDescCaseNumber := supervisionorderFields[1].Descriptor()
+	// supervisionorder.CaseNumberValidator is a validator for the "case_number" field. It is called by the builders before save.
+	supervisionorder.CaseNumberValidator = func() func(string) error {
+		validators := supervisionorderDescCaseNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(case_number string) error {
+			for _, fn := range fns {
+				if err := fn(case_number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// supervisionorderDescRaisedBy is the schema descriptor for raised_by field.
+	supervisionorderDescRaisedBy := supervisionorderFields[3].Descriptor()
+	// supervisionorder.RaisedByValidator is a validator for the "raised_by" field. It is called by the builders before save.
+	supervisionorder.RaisedByValidator = func() func(string) error {
+		validators := supervisionorderDescRaisedBy.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(raised_by string) error {
+			for _, fn := range fns {
+				if err := fn(raised_by); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// supervisionorderDescRaisedByName is the schema descriptor for raised_by_name field.
+	supervisionorderDescRaisedByName := supervisionorderFields[4].Descriptor()
+	// supervisionorder.DefaultRaisedByName holds the default value on creation for the raised_by_name field.
+	supervisionorder.DefaultRaisedByName = supervisionorderDescRaisedByName.Default.(string)
+	// supervisionorder.RaisedByNameValidator is a validator for the "raised_by_name" field. It is called by the builders before save.
+	supervisionorder.RaisedByNameValidator = supervisionorderDescRaisedByName.Validators[0].(func(string) error)
+	// supervisionorderDescReason is the schema descriptor for reason field.
+	supervisionorderDescReason := supervisionorderFields[5].Descriptor()
+	// supervisionorder.DefaultReason holds the default value on creation for the reason field.
+	supervisionorder.DefaultReason = supervisionorderDescReason.Default.(string)
+	// supervisionorderDescRequireFeedback is the schema descriptor for require_feedback field.
+	supervisionorderDescRequireFeedback := supervisionorderFields[7].Descriptor()
+	// supervisionorder.DefaultRequireFeedback holds the default value on creation for the require_feedback field.
+	supervisionorder.DefaultRequireFeedback = supervisionorderDescRequireFeedback.Default.(bool)
+	// supervisionorderDescDepartmentCode is the schema descriptor for department_code field.
+	supervisionorderDescDepartmentCode := supervisionorderFields[8].Descriptor()
+	// supervisionorder.DefaultDepartmentCode holds the default value on creation for the department_code field.
+	supervisionorder.DefaultDepartmentCode = supervisionorderDescDepartmentCode.Default.(string)
+	// supervisionorder.DepartmentCodeValidator is a validator for the "department_code" field. It is called by the builders before save.
+	supervisionorder.DepartmentCodeValidator = supervisionorderDescDepartmentCode.Validators[0].(func(string) error)
+	// supervisionorderDescFeedback is the schema descriptor for feedback field.
+	supervisionorderDescFeedback := supervisionorderFields[10].Descriptor()
+	// supervisionorder.DefaultFeedback holds the default value on creation for the feedback field.
+	supervisionorder.DefaultFeedback = supervisionorderDescFeedback.Default.(string)
+	// supervisionorderDescFeedbackBy is the schema descriptor for feedback_by field.
+	supervisionorderDescFeedbackBy := supervisionorderFields[11].Descriptor()
+	// supervisionorder.DefaultFeedbackBy holds the default value on creation for the feedback_by field.
+	supervisionorder.DefaultFeedbackBy = supervisionorderDescFeedbackBy.Default.(string)
+	// supervisionorder.FeedbackByValidator is a validator for the "feedback_by" field. It is called by the builders before save.
+	supervisionorder.FeedbackByValidator = supervisionorderDescFeedbackBy.Validators[0].(func(string) error)
 	taxonomyclassMixin := schema.TaxonomyClass{}.Mixin()
 	taxonomyclass.Policy = privacy.NewPolicies(taxonomyclassMixin[0], schema.TaxonomyClass{})
 	taxonomyclass.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -94,6 +94,12 @@ func (CaseFile) Fields() []ent.Field {
 		field.Bool("supervised").Default(false).Comment("督办"),
 		field.Bool("self_handled").Default(false).Comment("自处理"),
 		field.String("merged_into").Default("").MaxLen(32).Comment("Number of the master case of a merged duplicate."),
+		field.String("dispatch_rule_code").Default("").MaxLen(64).Comment("The dispatch rule that chose the department, when one did."),
+		field.Bool("auto_dispatched").Default(false).Comment("Dispatched by the platform without a dispatcher."),
+		field.Time("overdue_at").Optional().Nillable().Comment("When the supervision scheduler found the case overdue."),
+		field.Time("pre_reminded_for").Optional().Nillable().Comment("The disposal deadline the before-deadline 催办 was sent for."),
+		field.Int("escalation_level").Default(0).Comment("Highest responsibility-chain level notified (路长 level)."),
+		field.Time("supervise_deadline").Optional().Nillable().Comment("Deadline of the open 督办, if any."),
 	}
 }
 
@@ -112,6 +118,8 @@ func (CaseFile) Indexes() []ent.Index {
 		index.Fields("tenant_id", "primary_department_code", "state"),
 		index.Fields("tenant_id", "grid_code"),
 		index.Fields("tenant_id", "merged_into"),
+		index.Fields("tenant_id", "class_code", "reported_at"),
+		index.Fields("tenant_id", "reported_at"),
 	}
 }
 

@@ -183,6 +183,12 @@ const (
 	CaseOperation_CASE_OPERATION_CHECK_FAIL          CaseOperation = 27 // 核查不通过 (返工)
 	CaseOperation_CASE_OPERATION_CLOSE               CaseOperation = 28 // 结案
 	CaseOperation_CASE_OPERATION_REOPEN              CaseOperation = 29 // 回访不满意重办
+	// Marks: recorded on the timeline and in the event log, the state stays.
+	CaseOperation_CASE_OPERATION_REMIND             CaseOperation = 30 // 催办
+	CaseOperation_CASE_OPERATION_MARK_OVERDUE       CaseOperation = 31 // 超期
+	CaseOperation_CASE_OPERATION_SUPERVISE          CaseOperation = 32 // 督办
+	CaseOperation_CASE_OPERATION_ESCALATE           CaseOperation = 33 // 责任链升级 (路长 level)
+	CaseOperation_CASE_OPERATION_SUPERVISE_FEEDBACK CaseOperation = 34 // 督办反馈
 )
 
 // Enum value maps for CaseOperation.
@@ -218,6 +224,11 @@ var (
 		27: "CASE_OPERATION_CHECK_FAIL",
 		28: "CASE_OPERATION_CLOSE",
 		29: "CASE_OPERATION_REOPEN",
+		30: "CASE_OPERATION_REMIND",
+		31: "CASE_OPERATION_MARK_OVERDUE",
+		32: "CASE_OPERATION_SUPERVISE",
+		33: "CASE_OPERATION_ESCALATE",
+		34: "CASE_OPERATION_SUPERVISE_FEEDBACK",
 	}
 	CaseOperation_value = map[string]int32{
 		"CASE_OPERATION_UNSPECIFIED":         0,
@@ -250,6 +261,11 @@ var (
 		"CASE_OPERATION_CHECK_FAIL":          27,
 		"CASE_OPERATION_CLOSE":               28,
 		"CASE_OPERATION_REOPEN":              29,
+		"CASE_OPERATION_REMIND":              30,
+		"CASE_OPERATION_MARK_OVERDUE":        31,
+		"CASE_OPERATION_SUPERVISE":           32,
+		"CASE_OPERATION_ESCALATE":            33,
+		"CASE_OPERATION_SUPERVISE_FEEDBACK":  34,
 	}
 )
 
@@ -1195,7 +1211,7 @@ const file_caseflow_v1_caseflow_proto_rawDesc = "" +
 	"\x18CASE_STATE_CLOSE_PENDING\x10\x10\x12\x15\n" +
 	"\x11CASE_STATE_CLOSED\x10\x11\x12\x1b\n" +
 	"\x17CASE_STATE_VOID_PENDING\x10\x12\x12\x15\n" +
-	"\x11CASE_STATE_VOIDED\x10\x13*\xab\a\n" +
+	"\x11CASE_STATE_VOIDED\x10\x13*\xc9\b\n" +
 	"\rCaseOperation\x12\x1e\n" +
 	"\x1aCASE_OPERATION_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CASE_OPERATION_SUBMIT\x10\x01\x12!\n" +
@@ -1227,7 +1243,12 @@ const file_caseflow_v1_caseflow_proto_rawDesc = "" +
 	"\x19CASE_OPERATION_CHECK_PASS\x10\x1a\x12\x1d\n" +
 	"\x19CASE_OPERATION_CHECK_FAIL\x10\x1b\x12\x18\n" +
 	"\x14CASE_OPERATION_CLOSE\x10\x1c\x12\x19\n" +
-	"\x15CASE_OPERATION_REOPEN\x10\x1d*\x94\x02\n" +
+	"\x15CASE_OPERATION_REOPEN\x10\x1d\x12\x19\n" +
+	"\x15CASE_OPERATION_REMIND\x10\x1e\x12\x1f\n" +
+	"\x1bCASE_OPERATION_MARK_OVERDUE\x10\x1f\x12\x1c\n" +
+	"\x18CASE_OPERATION_SUPERVISE\x10 \x12\x1b\n" +
+	"\x17CASE_OPERATION_ESCALATE\x10!\x12%\n" +
+	"!CASE_OPERATION_SUPERVISE_FEEDBACK\x10\"*\x94\x02\n" +
 	"\n" +
 	"CaseSource\x12\x1b\n" +
 	"\x17CASE_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n" +

@@ -85,6 +85,13 @@ const (
 	OpCheckFail         Operation = "check_fail"
 	OpClose             Operation = "close"
 	OpReopen            Operation = "reopen"
+
+	// Marks (DOMAIN §4.3 催办/督办): recorded like transitions, the state stays.
+	OpRemind            Operation = "remind"
+	OpMarkOverdue       Operation = "mark_overdue"
+	OpSupervise         Operation = "supervise"
+	OpEscalate          Operation = "escalate"
+	OpSuperviseFeedback Operation = "supervise_feedback"
 )
 
 // AllOperations lists every operation in the order of the proto enum.
@@ -94,8 +101,17 @@ func AllOperations() []Operation {
 		OpDenyVoid, OpSelfHandle, OpApproveSelfHandle, OpDispatch, OpAccept, OpRequestReturn,
 		OpApproveReturn, OpDenyReturn, OpRequestDelay, OpApproveDelay, OpDenyDelay, OpRequestHang,
 		OpApproveHang, OpDenyHang, OpResume, OpFeedback, OpAssignCheck, OpCheckPass, OpCheckFail,
-		OpClose, OpReopen,
+		OpClose, OpReopen, OpRemind, OpMarkOverdue, OpSupervise, OpEscalate, OpSuperviseFeedback,
 	}
+}
+
+// IsMark reports whether op is a mark (it never changes a case's state).
+func IsMark(op Operation) bool {
+	switch op {
+	case OpRemind, OpMarkOverdue, OpSupervise, OpEscalate, OpSuperviseFeedback:
+		return true
+	}
+	return false
 }
 
 // Source is the channel a case came in through.
@@ -191,6 +207,17 @@ type Case struct {
 
 	Overdue, Supervised, SelfHandled bool
 	MergedInto                       string
+
+	// DispatchRuleCode is the dispatch rule that chose the department;
+	// AutoDispatched whether the platform dispatched without a dispatcher.
+	DispatchRuleCode string
+	AutoDispatched   bool
+	// OverdueAt is when supervision found the case overdue; PreRemindedFor
+	// the disposal deadline the before-deadline 催办 was sent for (so a
+	// moved deadline re-arms it); EscalationLevel the highest 路长 level
+	// notified; SuperviseDeadline the deadline of the open 督办.
+	OverdueAt, PreRemindedFor, SuperviseDeadline *time.Time
+	EscalationLevel                              int
 
 	CreatedAt, UpdatedAt time.Time
 }

@@ -277,6 +277,8 @@ func eventType(op Operation) string {
 		OpRequestHang: "hang_requested", OpApproveHang: "hung", OpDenyHang: "hang_denied",
 		OpResume: "resumed", OpFeedback: "fed_back", OpAssignCheck: "check_assigned",
 		OpCheckPass: "check_passed", OpCheckFail: "check_failed", OpClose: "closed", OpReopen: "reopened",
+		OpRemind: "reminded", OpMarkOverdue: "overdue", OpSupervise: "supervised", OpEscalate: "escalated",
+		OpSuperviseFeedback: "supervision_answered",
 	}[op]
 	return EventTypePrefix + past + ".v1"
 }

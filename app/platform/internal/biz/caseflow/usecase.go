@@ -26,6 +26,42 @@ type Config struct {
 	// China Standard Time (UTC+8, no daylight saving, so no tz database
 	// is needed).
 	Location *time.Location
+	// Dispatcher decides automatic dispatch when a case is filed; nil
+	// leaves every case to a dispatcher.
+	Dispatcher AutoDispatcher
+}
+
+// DispatchDecision is what the responsibility matrix says about a case:
+// Auto when exactly one rule matches and the tenant lets the platform
+// dispatch the class by itself; otherwise the candidates a dispatcher
+// chooses from.
+type DispatchDecision struct {
+	Auto          bool
+	RuleCode      string
+	Department    string
+	CoDepartments []string
+	Reason        string
+	Candidates    []DispatchCandidate
+}
+
+// DispatchCandidate is one rule that matched a case.
+type DispatchCandidate struct {
+	RuleCode      string
+	Department    string
+	CoDepartments []string
+	Reason        string
+}
+
+// AutoDispatcher is the auto-dispatch engine (DOMAIN §6.6). Its methods
+// run inside the case loop's transaction.
+type AutoDispatcher interface {
+	// Decide matches the case against the tenant's rules.
+	Decide(ctx context.Context, c *Case) (*DispatchDecision, error)
+	// Dispatched counts a case the rule dispatched automatically.
+	Dispatched(ctx context.Context, ruleCode string) error
+	// Returned counts an automatically dispatched case its department
+	// returned (回退), so bad rules surface.
+	Returned(ctx context.Context, ruleCode string) error
 }
 
 func (c *Config) setDefaults() {
@@ -265,6 +301,97 @@ func (u *Usecase) Transition(ctx context.Context, number string, op Operation, i
 			if err := u.attachDuplicate(ctx, v, master, next, post, &in, now); err != nil {
 				return err
 			}
+		}
+		if op == OpApproveReturn && c.AutoDispatched && c.DispatchRuleCode != "" && u.cfg.Dispatcher != nil {
+			if err := u.cfg.Dispatcher.Returned(ctx, c.DispatchRuleCode); err != nil {
+				return err
+			}
+		}
+		if op == OpFile && u.cfg.Dispatcher != nil {
+			if next, err = u.autoDispatch(ctx, v, next, now); err != nil {
+				return err
+			}
+		}
+		out = next
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("caseflow %s %s: %w", op, number, err)
+	}
+	return present(v, out), nil
+}
+
+// autoDispatch dispatches a just-filed case in the filing transaction when
+// the matrix is certain (one rule, class enabled); the dispatch is its own
+// step and event, by the platform in the dispatcher's post.
+func (u *Usecase) autoDispatch(ctx context.Context, v *viewer.Viewer, c *Case, now time.Time) (*Case, error) {
+	d, err := u.cfg.Dispatcher.Decide(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("auto-dispatch: %w", err)
+	}
+	if d == nil || !d.Auto || d.Department == "" {
+		return c, nil
+	}
+	rule, _, err := u.machine.Decide(c.State, OpDispatch, []string{viewer.RoleDispatcher})
+	if err != nil {
+		return nil, err
+	}
+	in := Input{Department: d.Department, CoDepartments: d.CoDepartments, Opinion: d.Reason}
+	next := c.clone()
+	next.State, next.Version, next.UpdatedAt = rule.To, c.Version+1, now
+	next.DispatchRuleCode, next.AutoDispatched = d.RuleCode, true
+	detail := map[string]string{"rule": d.RuleCode, "auto": "true"}
+	if err := u.apply(ctx, v, OpDispatch, next, &in, now, detail); err != nil {
+		return nil, err
+	}
+	if err := u.repo.Update(ctx, next, c.Version); err != nil {
+		return nil, err
+	}
+	platform := &viewer.Viewer{Kind: viewer.System, TenantID: v.TenantID, TenantCode: v.TenantCode, ActorName: "自动派遣"}
+	if err := u.record(ctx, platform, next, c.State, OpDispatch, viewer.RoleDispatcher, &in, detail, now); err != nil {
+		return nil, err
+	}
+	if err := u.cfg.Dispatcher.Dispatched(ctx, d.RuleCode); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// Mark records a mark (催办, 超期, 督办, 升级, 督办反馈) on a case in one
+// transaction: change adjusts flags, counters and deadlines and returns the
+// step's detail; the state stays, the version moves, and the step and the
+// event are appended as for a transition. The caller (supervision) has
+// decided that the viewer may do it; post is recorded as given.
+func (u *Usecase) Mark(ctx context.Context, number string, op Operation, post string, in Input, change func(c *Case) (map[string]string, error)) (*Case, error) {
+	v, err := acting(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !IsMark(op) {
+		return nil, invalid("operation", "不是标记类操作", string(op)+" is not a mark")
+	}
+	var out *Case
+	err = u.tx.InTx(ctx, func(ctx context.Context) error {
+		c, err := u.repo.Get(ctx, number)
+		if err != nil {
+			return err
+		}
+		if in.ExpectedVersion != 0 && c.Version != in.ExpectedVersion {
+			return CaseConflict(number, in.ExpectedVersion, c.Version)
+		}
+		now := u.now()
+		next := c.clone()
+		next.Version, next.UpdatedAt = c.Version+1, now
+		detail, err := change(next)
+		if err != nil {
+			return err
+		}
+		next.State = c.State
+		if err := u.repo.Update(ctx, next, c.Version); err != nil {
+			return err
+		}
+		if err := u.record(ctx, v, next, c.State, op, post, &in, detail, now); err != nil {
+			return err
 		}
 		out = next
 		return nil

@@ -74,6 +74,9 @@ func (r *repo) Create(ctx context.Context, k *biz.Case) (*biz.Case, error) {
 		SetReworkCount(k.ReworkCount).SetReturnCount(k.ReturnCount).SetExtensionCount(k.ExtensionCount).
 		SetHangCount(k.HangCount).SetReminderCount(k.ReminderCount).SetOverdue(k.Overdue).
 		SetSupervised(k.Supervised).SetSelfHandled(k.SelfHandled).SetMergedInto(k.MergedInto).
+		SetDispatchRuleCode(k.DispatchRuleCode).SetAutoDispatched(k.AutoDispatched).
+		SetNillableOverdueAt(k.OverdueAt).SetNillablePreRemindedFor(k.PreRemindedFor).
+		SetNillableSuperviseDeadline(k.SuperviseDeadline).SetEscalationLevel(k.EscalationLevel).
 		SetCreatedAt(orNow(k.CreatedAt)).SetUpdatedAt(orNow(k.UpdatedAt)).
 		Save(ctx)
 	if err != nil {
@@ -110,6 +113,8 @@ func (r *repo) Update(ctx context.Context, k *biz.Case, expected int64) error {
 		SetReworkCount(k.ReworkCount).SetReturnCount(k.ReturnCount).SetExtensionCount(k.ExtensionCount).
 		SetHangCount(k.HangCount).SetReminderCount(k.ReminderCount).SetOverdue(k.Overdue).
 		SetSupervised(k.Supervised).SetSelfHandled(k.SelfHandled).SetMergedInto(k.MergedInto).
+		SetDispatchRuleCode(k.DispatchRuleCode).SetAutoDispatched(k.AutoDispatched).
+		SetEscalationLevel(k.EscalationLevel).
 		SetUpdatedAt(orNow(k.UpdatedAt))
 	for _, t := range []struct {
 		v   *time.Time
@@ -130,6 +135,9 @@ func (r *repo) Update(ctx context.Context, k *biz.Case, expected int64) error {
 		{k.CheckDeadline, u.SetCheckDeadline, u.ClearCheckDeadline},
 		{k.CloseDeadline, u.SetCloseDeadline, u.ClearCloseDeadline},
 		{k.HungAt, u.SetHungAt, u.ClearHungAt},
+		{k.OverdueAt, u.SetOverdueAt, u.ClearOverdueAt},
+		{k.PreRemindedFor, u.SetPreRemindedFor, u.ClearPreRemindedFor},
+		{k.SuperviseDeadline, u.SetSuperviseDeadline, u.ClearSuperviseDeadline},
 	} {
 		if t.v != nil {
 			t.set(*t.v)
@@ -289,6 +297,9 @@ func toBiz(r *ent.CaseFile) *biz.Case {
 		ReworkCount: r.ReworkCount, ReturnCount: r.ReturnCount, ExtensionCount: r.ExtensionCount,
 		HangCount: r.HangCount, ReminderCount: r.ReminderCount,
 		Overdue: r.Overdue, Supervised: r.Supervised, SelfHandled: r.SelfHandled, MergedInto: r.MergedInto,
+		DispatchRuleCode: r.DispatchRuleCode, AutoDispatched: r.AutoDispatched, OverdueAt: utc(r.OverdueAt),
+		PreRemindedFor: utc(r.PreRemindedFor), SuperviseDeadline: utc(r.SuperviseDeadline),
+		EscalationLevel: r.EscalationLevel,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
