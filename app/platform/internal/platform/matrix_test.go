@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	auditv1 "github.com/cityops/cityops/api/audit/v1"
+	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
 	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
@@ -87,6 +88,15 @@ var expected = map[string]grant{
 	"/cityops.registry.v1.ComponentService/UpdateComponentStatus": {own: []string{viewer.RoleTenantAdmin, viewer.RoleHandler, viewer.RoleSupervisor}},
 	"/cityops.registry.v1.ComponentService/ImportComponents":      {own: []string{viewer.RoleTenantAdmin}},
 	"/cityops.registry.v1.ComponentService/ExportComponents":      {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.caseflow.v1.CaseService/SubmitCase":                 {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleChannel}},
+	"/cityops.caseflow.v1.CaseService/FindDuplicates":             {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleLeader, viewer.RoleChannel}},
+	"/cityops.caseflow.v1.CaseService/TransitionCase":             {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler}},
+	"/cityops.caseflow.v1.CaseService/GetCase":                    {own: humans},
+	"/cityops.caseflow.v1.CaseService/ListCaseTimeline":           {own: humans},
+	"/cityops.caseflow.v1.CaseService/SearchCases":                {own: humans},
+	"/cityops.caseflow.v1.CaseService/CountCases":                 {own: humans},
+	"/cityops.caseflow.v1.CaseService/ListWorkQueue":              {own: humans},
+	"/cityops.caseflow.v1.CaseService/ExportCases":                {own: []string{viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
 }
 
 var seq atomic.Int64
@@ -195,6 +205,25 @@ func request(op, code string) proto.Message {
 		return &registryv1.ImportComponentsRequest{TenantCode: code, FileName: "m.csv", Content: []byte("标识码\n")}
 	case "/cityops.registry.v1.ComponentService/ExportComponents":
 		return &registryv1.ExportComponentsRequest{TenantCode: code}
+	case "/cityops.caseflow.v1.CaseService/SubmitCase":
+		return &caseflowv1.SubmitCaseRequest{TenantCode: code, Source: caseflowv1.CaseSource_CASE_SOURCE_SUPERVISOR,
+			Kind: caseflowv1.CaseKind_CASE_KIND_EVENT, Description: "matrix", Point: &caseflowv1.Point{Lon: 108.32, Lat: 22.82}}
+	case "/cityops.caseflow.v1.CaseService/FindDuplicates":
+		return &caseflowv1.FindDuplicatesRequest{TenantCode: code, ClassCode: "0101", Lon: 108.32, Lat: 22.82}
+	case "/cityops.caseflow.v1.CaseService/TransitionCase":
+		return &caseflowv1.TransitionCaseRequest{TenantCode: code, Number: "2099010100001", Operation: caseflowv1.CaseOperation_CASE_OPERATION_FILE}
+	case "/cityops.caseflow.v1.CaseService/GetCase":
+		return &caseflowv1.GetCaseRequest{TenantCode: code, Number: "2099010100001"}
+	case "/cityops.caseflow.v1.CaseService/ListCaseTimeline":
+		return &caseflowv1.ListCaseTimelineRequest{TenantCode: code, Number: "2099010100001"}
+	case "/cityops.caseflow.v1.CaseService/SearchCases":
+		return &caseflowv1.SearchCasesRequest{TenantCode: code}
+	case "/cityops.caseflow.v1.CaseService/CountCases":
+		return &caseflowv1.CountCasesRequest{TenantCode: code}
+	case "/cityops.caseflow.v1.CaseService/ListWorkQueue":
+		return &caseflowv1.ListWorkQueueRequest{TenantCode: code, Queue: caseflowv1.WorkQueue_WORK_QUEUE_OVERDUE}
+	case "/cityops.caseflow.v1.CaseService/ExportCases":
+		return &caseflowv1.ExportCasesRequest{TenantCode: code}
 	}
 	return nil
 }

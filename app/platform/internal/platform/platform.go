@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/otel/trace"
 
+	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
 	"github.com/cityops/cityops/app/pkg/database"
@@ -28,6 +29,7 @@ import (
 	"github.com/cityops/cityops/app/pkg/viewer"
 	"github.com/cityops/cityops/app/platform/internal/biz/audit"
 	"github.com/cityops/cityops/app/platform/internal/biz/authz"
+	"github.com/cityops/cityops/app/platform/internal/biz/caseflow"
 	"github.com/cityops/cityops/app/platform/internal/biz/component"
 	"github.com/cityops/cityops/app/platform/internal/biz/grid"
 	"github.com/cityops/cityops/app/platform/internal/biz/identity"
@@ -37,6 +39,7 @@ import (
 	"github.com/cityops/cityops/app/platform/internal/conf"
 	auditdata "github.com/cityops/cityops/app/platform/internal/data/audit"
 	authzdata "github.com/cityops/cityops/app/platform/internal/data/authz"
+	caseflowdata "github.com/cityops/cityops/app/platform/internal/data/caseflow"
 	componentdata "github.com/cityops/cityops/app/platform/internal/data/component"
 	griddata "github.com/cityops/cityops/app/platform/internal/data/grid"
 	identitydata "github.com/cityops/cityops/app/platform/internal/data/identity"
@@ -63,6 +66,7 @@ type Core struct {
 	Grids      *grid.Usecase
 	Locator    *grid.Locator
 	Components *component.Usecase
+	Cases      *caseflow.Usecase
 
 	stop []func()
 }
@@ -129,11 +133,19 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 	})
 	components := component.NewUsecase(componentdata.NewRepo(db), componentdata.NewJobRepo(db), tenants,
 		componentdata.NewClassChecker(db), gridExists, db, component.Config{})
+	cases := caseflow.NewUsecase(caseflowdata.NewRepo(db.Ent), caseflowdata.NewEventLog(db.Ent),
+		caseflowdata.NewDepartments(db.Ent), db, caseflow.Config{
+			Deadlines:      &caseflow.WorkingDeadlines{Limits: taxonomyLimits{tax}},
+			Locator:        caseLocator{locator},
+			Classes:        caseClasses{tax},
+			Components:     caseComponents{components},
+			FeedbackPhotos: func(string, string) bool { return true },
+		})
 	c := &Core{
 		DB: db, Secrets: sm, Tenants: tenants, Onboarding: onboarding.NewUsecase(tenants),
 		Authz: az, Keys: keys, Identity: id,
 		Audit:    audit.NewUsecase(auditdata.NewRepo(db), db),
-		Taxonomy: tax, Grids: grids, Locator: locator, Components: components,
+		Taxonomy: tax, Grids: grids, Locator: locator, Components: components, Cases: cases,
 		stop: []func(){stopLocator},
 	}
 	c.Accounts = &onboarding.Accounts{
@@ -528,7 +540,7 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 	hs, gs, err := server.New(server.Options{
 		HTTPAddr: bc.GetServer().GetHttp().GetAddr(), GRPCAddr: bc.GetServer().GetGrpc().GetAddr(),
 		Timeout: timeout, MaxBodyBytes: bc.GetServer().GetHttp().GetMaxBodyBytes(),
-		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage),
+		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage, caseflowv1.ErrorReasonMessage),
 		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access, StaticViewer: o.StaticViewer,
 	}, server.Services{
 		Tenant:    service.NewTenantService(core.Tenants),
@@ -537,6 +549,7 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 		Taxonomy:  service.NewTaxonomyService(core.Taxonomy),
 		Grid:      service.NewGridService(core.Tenants, core.Grids, core.Locator),
 		Component: service.NewComponentService(core.Components),
+		Case:      service.NewCaseService(core.Cases),
 	})
 	if err != nil {
 		return fail(err)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/cityops/cityops/api"
 	auditv1 "github.com/cityops/cityops/api/audit/v1"
+	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
 	errorsv1 "github.com/cityops/cityops/api/errors/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
@@ -69,6 +70,7 @@ type Services struct {
 	Taxonomy  *service.TaxonomyService
 	Grid      *service.GridService
 	Component *service.ComponentService
+	Case      *service.CaseService
 }
 
 func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
@@ -139,6 +141,10 @@ func New(o Options, svc Services) (*http.Server, *grpc.Server, error) {
 	registryv1.RegisterGridServiceServer(gs, svc.Grid)
 	registryv1.RegisterComponentServiceHTTPServer(hs, svc.Component)
 	registryv1.RegisterComponentServiceServer(gs, svc.Component)
+	if svc.Case != nil {
+		caseflowv1.RegisterCaseServiceHTTPServer(hs, svc.Case)
+		caseflowv1.RegisterCaseServiceServer(gs, svc.Case)
+	}
 
 	hs.HandleFunc("/healthz", func(w nethttp.ResponseWriter, _ *nethttp.Request) {
 		writeJSON(w, 200, map[string]string{"status": "ok"})

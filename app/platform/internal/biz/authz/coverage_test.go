@@ -13,6 +13,7 @@ import (
 	// Every API package, for the side effect of registering its services.
 	// TestProtosImported fails when a package under api/ is missing here.
 	_ "github.com/cityops/cityops/api/audit/v1"
+	_ "github.com/cityops/cityops/api/caseflow/v1"
 	_ "github.com/cityops/cityops/api/errors/v1"
 	_ "github.com/cityops/cityops/api/identity/v1"
 	_ "github.com/cityops/cityops/api/registry/v1"

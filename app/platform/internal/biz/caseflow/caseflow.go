@@ -277,6 +277,13 @@ type Repo interface {
 	AppendStep(ctx context.Context, s *Step) error
 	// Steps returns a case's timeline in order.
 	Steps(ctx context.Context, caseID int) ([]*Step, error)
+	// Near returns cases of a class in a box reported since a time, in
+	// the given states.
+	Near(ctx context.Context, q NearQuery) ([]*Case, error)
+	// Search returns up to limit cases matching q after q.After in q.Order.
+	Search(ctx context.Context, q Query, limit int) ([]*Case, error)
+	// Count counts the cases f matches.
+	Count(ctx context.Context, f Filter) (*Counts, error)
 }
 
 // EventLog is the tenant event log (outbox).

@@ -23,6 +23,7 @@ type DeadlineRequest struct {
 	TenantCode          string
 	Stage               Stage
 	Urgency             string
+	Kind                Kind
 	ClassCode           string
 	FilingConditionCode string
 	AreaClass           string

@@ -29,6 +29,20 @@ type Config struct {
 	// Dispatcher decides automatic dispatch when a case is filed; nil
 	// leaves every case to a dispatcher.
 	Dispatcher AutoDispatcher
+	// Locator, Classes and Components complete a report from the
+	// registry; nil ones are skipped (the report is taken as given).
+	Locator    Locator
+	Classes    Classes
+	Components Components
+	// Evidence checks attachment keys; nil accepts any key.
+	Evidence Evidence
+	// FeedbackPhotos says whether feedback (处置反馈) on a class needs an
+	// after-photo; nil asks for none unless the caller does.
+	FeedbackPhotos func(tenantCode, classCode string) bool
+	// DuplicateRadiusM and DuplicateWindow bound the duplicate check;
+	// defaults DefaultDuplicateRadiusM and DefaultDuplicateWindow.
+	DuplicateRadiusM float64
+	DuplicateWindow  time.Duration
 }
 
 // DispatchDecision is what the responsibility matrix says about a case:
@@ -74,6 +88,12 @@ func (c *Config) setDefaults() {
 	if c.Location == nil {
 		c.Location = time.FixedZone("CST", 8*60*60)
 	}
+	if c.DuplicateRadiusM <= 0 {
+		c.DuplicateRadiusM = DefaultDuplicateRadiusM
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = DefaultDuplicateWindow
+	}
 }
 
 // Usecase runs the case loop.
@@ -105,16 +125,18 @@ type SubmitInput struct {
 	FilingConditionCode string
 	Description         string
 	Lon, Lat            float64
-	Address             string
-	GridCode            string
-	CommunityCode       string
-	StreetCode          string
-	DistrictCode        string
-	AreaClass           string
-	ComponentObjID      string
-	Urgency             string // UrgencyNormal when empty
-	ReporterName        string
-	ReporterPhone       string
+	// CRS is the point's coordinate system ("" or WGS84, CGCS2000, GCJ02).
+	CRS            string
+	Address        string
+	GridCode       string
+	CommunityCode  string
+	StreetCode     string
+	DistrictCode   string
+	AreaClass      string
+	ComponentObjID string
+	Urgency        string // UrgencyNormal when empty
+	ReporterName   string
+	ReporterPhone  string
 	// Attachments are the report's evidence (before-photos).
 	Attachments []string
 }
@@ -180,6 +202,12 @@ func (u *Usecase) Submit(ctx context.Context, in SubmitInput) (*Case, error) {
 		return nil, PostNotAllowed(OpSubmit, submitPosts)
 	}
 	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	if err := u.place(ctx, v.TenantID, v.TenantCode, &in); err != nil {
+		return nil, err
+	}
+	if err := u.checkEvidence(ctx, v, in.Attachments); err != nil {
 		return nil, err
 	}
 	if in.Urgency == "" {
@@ -253,6 +281,9 @@ func (u *Usecase) Transition(ctx context.Context, number string, op Operation, i
 	if err != nil {
 		return nil, err
 	}
+	if err := u.checkEvidence(ctx, v, in.Attachments); err != nil {
+		return nil, err
+	}
 	var out *Case
 	err = u.tx.InTx(ctx, func(ctx context.Context) error {
 		c, err := u.repo.Get(ctx, number)
@@ -261,6 +292,9 @@ func (u *Usecase) Transition(ctx context.Context, number string, op Operation, i
 		}
 		if in.ExpectedVersion != 0 && c.Version != in.ExpectedVersion {
 			return CaseConflict(number, in.ExpectedVersion, c.Version)
+		}
+		if op == OpFeedback && u.cfg.FeedbackPhotos != nil && u.cfg.FeedbackPhotos(v.TenantCode, c.ClassCode) {
+			in.RequireAttachment = true
 		}
 		rule, post, err := u.machine.Decide(c.State, op, v.Roles)
 		if err != nil {
@@ -400,6 +434,14 @@ func (u *Usecase) Mark(ctx context.Context, number string, op Operation, post st
 		return nil, fmt.Errorf("caseflow %s %s: %w", op, number, err)
 	}
 	return present(v, out), nil
+}
+
+// checkEvidence checks that attachment keys name the tenant's files.
+func (u *Usecase) checkEvidence(ctx context.Context, v *viewer.Viewer, keys []string) error {
+	if u.cfg.Evidence == nil || len(keys) == 0 {
+		return nil
+	}
+	return u.cfg.Evidence.Check(ctx, v.TenantCode, keys)
 }
 
 // checkDepartment lets a handler act only on cases dispatched to their
@@ -562,7 +604,7 @@ func (u *Usecase) apply(ctx context.Context, v *viewer.Viewer, op Operation, c *
 
 func (u *Usecase) due(ctx context.Context, v *viewer.Viewer, c *Case, stage Stage, from time.Time) (*time.Time, error) {
 	d, err := u.cfg.Deadlines.Due(ctx, DeadlineRequest{
-		TenantCode: v.TenantCode, Stage: stage, Urgency: c.Urgency, ClassCode: c.ClassCode,
+		TenantCode: v.TenantCode, Stage: stage, Urgency: c.Urgency, Kind: c.Kind, ClassCode: c.ClassCode,
 		FilingConditionCode: c.FilingConditionCode, AreaClass: c.AreaClass, From: from,
 	})
 	if err != nil {
@@ -681,6 +723,9 @@ func (u *Usecase) Get(ctx context.Context, number string) (*Case, error) {
 	if err != nil {
 		return nil, fmt.Errorf("caseflow get %s: %w", number, err)
 	}
+	if err := u.visible(ctx, v, c); err != nil {
+		return nil, err
+	}
 	return present(v, c), nil
 }
 
@@ -693,6 +738,9 @@ func (u *Usecase) Timeline(ctx context.Context, number string) ([]*Step, error) 
 	c, err := u.repo.Get(ctx, number)
 	if err != nil {
 		return nil, fmt.Errorf("caseflow timeline %s: %w", number, err)
+	}
+	if err := u.visible(ctx, v, c); err != nil {
+		return nil, err
 	}
 	steps, err := u.repo.Steps(ctx, c.ID)
 	if err != nil {

@@ -717,12 +717,17 @@ func TestPhoneVisibleOnlyToCallingPosts(t *testing.T) {
 		c := e.submit(t, e.a, biz.SourceCitizen)
 		for role, want := range map[string]string{
 			intake: "13812345678", shiftLeader: "13812345678", viewer.RoleLeader: "13812345678", viewer.RoleTenantAdmin: "13812345678",
-			supervisor: "138****5678", dispatcher: "138****5678", handler: "138****5678",
+			supervisor: "138****5678", dispatcher: "138****5678",
 		} {
 			got, err := e.uc.Get(e.a.as(role, 0), c.Number)
 			if err != nil || got.ReporterPhone != want {
 				t.Errorf("%s sees %q (%v), want %q", role, got.ReporterPhone, err, want)
 			}
+		}
+		// A department desk sees only its department's cases: this one,
+		// not yet dispatched, does not exist for it.
+		if _, err := e.uc.Get(e.a.as(handler, 0), c.Number); err == nil {
+			t.Error("a handler without a department reads an undispatched case")
 		}
 		// The transition result is masked the same way.
 		got := e.step(t, e.a, c, supervisor, 0, biz.OpVerify, biz.Input{})

@@ -1,0 +1,103 @@
+package platform
+
+import (
+	"context"
+
+	"github.com/cityops/cityops/app/pkg/calendar"
+	"github.com/cityops/cityops/app/platform/internal/biz/caseflow"
+	"github.com/cityops/cityops/app/platform/internal/biz/component"
+	"github.com/cityops/cityops/app/platform/internal/biz/grid"
+	"github.com/cityops/cityops/app/platform/internal/biz/taxonomy"
+)
+
+// The case loop reads the registry through these adapters, so biz/caseflow
+// depends on no other use case.
+
+// caseLocator places reports with the grid index.
+type caseLocator struct{ l *grid.Locator }
+
+func (a caseLocator) Locate(ctx context.Context, tenantID int, lon, lat float64, crs string) (*caseflow.Place, error) {
+	loc, err := a.l.LocateCRS(ctx, tenantID, lon, lat, crs)
+	if err != nil {
+		return nil, err
+	}
+	return &caseflow.Place{
+		Lon: loc.Lon, Lat: loc.Lat, GridCode: loc.UnitGridCode, CommunityCode: loc.CommunityCode,
+		StreetCode: loc.StreetCode, DistrictCode: loc.DistrictCode, AreaClass: loc.AreaClass,
+	}, nil
+}
+
+// caseClasses checks classes against the tenant's taxonomy.
+type caseClasses struct{ tax *taxonomy.Usecase }
+
+func (a caseClasses) Class(ctx context.Context, tenantCode string, kind caseflow.Kind, code string) (*caseflow.ClassInfo, error) {
+	c, err := a.tax.GetClass(ctx, tenantCode, taxonomy.Kind(kind), code, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &caseflow.ClassInfo{Kind: kind, NationalCode: c.NationalCode}, nil
+}
+
+// caseComponents finds the component a report concerns.
+type caseComponents struct{ uc *component.Usecase }
+
+func (a caseComponents) Component(ctx context.Context, tenantCode, objID string) (*caseflow.LinkedComponent, error) {
+	c, err := a.uc.Get(ctx, tenantCode, objID)
+	if err != nil {
+		return nil, err
+	}
+	return &caseflow.LinkedComponent{ObjID: c.ObjID, ClassCode: c.ClassCode, Lon: c.Lon, Lat: c.Lat}, nil
+}
+
+// taxonomyLimits gives the disposal limit of a filing condition for the
+// case's area class (立案条件 × 区域类别); a condition with staged limits
+// (停工 → 处罚 → 拆除) counts its first stage, the one the department is
+// held to first.
+type taxonomyLimits struct{ tax *taxonomy.Usecase }
+
+func (a taxonomyLimits) DisposeLimit(ctx context.Context, req caseflow.DeadlineRequest) (calendar.Duration, bool, error) {
+	if req.FilingConditionCode == "" || req.ClassCode == "" || req.Kind == "" {
+		return calendar.Duration{}, false, nil
+	}
+	conds, err := a.tax.ListFilingConditions(ctx, req.TenantCode, taxonomy.Kind(req.Kind), req.ClassCode, 0)
+	if err != nil {
+		return calendar.Duration{}, false, err
+	}
+	for _, c := range conds {
+		if c.Code != req.FilingConditionCode {
+			continue
+		}
+		var fallback *taxonomy.TimeLimit
+		for i := range c.TimeLimits {
+			l := &c.TimeLimits[i]
+			if l.Stage != "" {
+				continue
+			}
+			if l.AreaClass == req.AreaClass {
+				return toDuration(l)
+			}
+			if l.AreaClass == "" && fallback == nil {
+				fallback = l
+			}
+		}
+		if fallback != nil {
+			return toDuration(fallback)
+		}
+	}
+	return calendar.Duration{}, false, nil
+}
+
+func toDuration(l *taxonomy.TimeLimit) (calendar.Duration, bool, error) {
+	if l.Amount == 0 && len(l.Stages) > 0 {
+		l = &l.Stages[0]
+	}
+	var u calendar.Unit
+	if err := u.UnmarshalText([]byte(l.Unit)); err != nil {
+		return calendar.Duration{}, false, nil
+	}
+	d := calendar.Duration{Amount: l.Amount, Unit: u}
+	if d.Validate() != nil {
+		return calendar.Duration{}, false, nil
+	}
+	return d, true, nil
+}
