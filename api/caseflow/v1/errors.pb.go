@@ -43,7 +43,12 @@ const (
 	// The caller holds none of the posts (岗位) the operation needs, or is a
 	// handler of a department the case is not assigned to.
 	// Metadata: operation, roles (the posts that may act, comma-separated).
-	ErrorReason_POST_NOT_ALLOWED ErrorReason = 4
+	ErrorReason_POST_NOT_ALLOWED            ErrorReason = 4
+	ErrorReason_ATTACHMENT_TOO_LARGE        ErrorReason = 5
+	ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED ErrorReason = 6
+	ErrorReason_ATTACHMENT_DIMENSIONS       ErrorReason = 7
+	ErrorReason_ATTACHMENT_NOT_FOUND        ErrorReason = 8
+	ErrorReason_ATTACHMENT_CORRUPT          ErrorReason = 9
 )
 
 // Enum value maps for ErrorReason.
@@ -54,6 +59,11 @@ var (
 		2: "CASE_NOT_FOUND",
 		3: "CASE_CONFLICT",
 		4: "POST_NOT_ALLOWED",
+		5: "ATTACHMENT_TOO_LARGE",
+		6: "ATTACHMENT_TYPE_NOT_ALLOWED",
+		7: "ATTACHMENT_DIMENSIONS",
+		8: "ATTACHMENT_NOT_FOUND",
+		9: "ATTACHMENT_CORRUPT",
 	}
 	ErrorReason_value = map[string]int32{
 		"CASEFLOW_ERROR_REASON_UNSPECIFIED": 0,
@@ -61,6 +71,11 @@ var (
 		"CASE_NOT_FOUND":                    2,
 		"CASE_CONFLICT":                     3,
 		"POST_NOT_ALLOWED":                  4,
+		"ATTACHMENT_TOO_LARGE":              5,
+		"ATTACHMENT_TYPE_NOT_ALLOWED":       6,
+		"ATTACHMENT_DIMENSIONS":             7,
+		"ATTACHMENT_NOT_FOUND":              8,
+		"ATTACHMENT_CORRUPT":                9,
 	}
 )
 
@@ -95,13 +110,18 @@ var File_caseflow_v1_errors_proto protoreflect.FileDescriptor
 
 const file_caseflow_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x18caseflow/v1/errors.proto\x12\x13cityops.caseflow.v1\x1a\x13errors/errors.proto\x1a\x18errors/v1/messages.proto*\xaf\x05\n" +
+	"\x18caseflow/v1/errors.proto\x12\x13cityops.caseflow.v1\x1a\x13errors/errors.proto\x1a\x18errors/v1/messages.proto*\xe7\t\n" +
 	"\vErrorReason\x12%\n" +
 	"!CASEFLOW_ERROR_REASON_UNSPECIFIED\x10\x00\x12\xe6\x01\n" +
 	"\x12INVALID_TRANSITION\x10\x01\x1a\xcd\x01\xa8E\x99\x03\x8a\xb2\x19b案件当前状态为 {state}，不能执行 {operation}；此状态可执行的操作：{allowed}\x92\xb2\x19_the case is {state}, so {operation} does not apply; operations allowed in this state: {allowed}\x12U\n" +
 	"\x0eCASE_NOT_FOUND\x10\x02\x1aA\xa8E\x94\x03\x8a\xb2\x19\x19案件 {number} 不存在\x92\xb2\x19\x1ccase {number} does not exist\x12\x8c\x01\n" +
 	"\rCASE_CONFLICT\x10\x03\x1ay\xa8E\x99\x03\x8a\xb2\x197案件 {number} 已被他人修改，请刷新后重试\x92\xb2\x196someone changed case {number}; reload it and try again\x12\xa3\x01\n" +
-	"\x10POST_NOT_ALLOWED\x10\x04\x1a\x8c\x01\xa8E\x93\x03\x8a\xb2\x19I当前岗位不能执行 {operation}，需要以下岗位之一：{roles}\x92\xb2\x197your post may not {operation}; it needs one of: {roles}\x1a\x04\xa0E\xf4\x03B7Z5github.com/cityops/cityops/api/caseflow/v1;caseflowv1b\x06proto3"
+	"\x10POST_NOT_ALLOWED\x10\x04\x1a\x8c\x01\xa8E\x93\x03\x8a\xb2\x19I当前岗位不能执行 {operation}，需要以下岗位之一：{roles}\x92\xb2\x197your post may not {operation}; it needs one of: {roles}\x12b\n" +
+	"\x14ATTACHMENT_TOO_LARGE\x10\x05\x1aH\xa8E\x9d\x03\x8a\xb2\x19\x17附件过大：{detail}\x92\xb2\x19%the attachment is too large: {detail}\x12x\n" +
+	"\x1bATTACHMENT_TYPE_NOT_ALLOWED\x10\x06\x1aW\xa8E\x9f\x03\x8a\xb2\x19 附件类型不允许：{detail}\x92\xb2\x19+this kind of file is not accepted: {detail}\x12{\n" +
+	"\x15ATTACHMENT_DIMENSIONS\x10\a\x1a`\xa8E\xa6\x03\x8a\xb2\x19&图片尺寸不符合要求：{detail}\x92\xb2\x19.the picture's size is not acceptable: {detail}\x12[\n" +
+	"\x14ATTACHMENT_NOT_FOUND\x10\b\x1aA\xa8E\x94\x03\x8a\xb2\x19\x16附件 {key} 不存在\x92\xb2\x19\x1fattachment {key} does not exist\x12~\n" +
+	"\x12ATTACHMENT_CORRUPT\x10\t\x1af\xa8E\xa6\x03\x8a\xb2\x19/附件内容已损坏或无法识别：{detail}\x92\xb2\x19+the file is damaged or unreadable: {detail}\x1a\x04\xa0E\xf4\x03B7Z5github.com/cityops/cityops/api/caseflow/v1;caseflowv1b\x06proto3"
 
 var (
 	file_caseflow_v1_errors_proto_rawDescOnce sync.Once

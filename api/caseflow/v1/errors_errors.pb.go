@@ -119,6 +119,81 @@ func ErrorPostNotAllowed(format string, args ...interface{}) *errors.Error {
 	return errors.New(403, ErrorReason_POST_NOT_ALLOWED.String(), fmt.Sprintf(format, args...))
 }
 
+// IsAttachmentTooLarge reports whether err has reason ATTACHMENT_TOO_LARGE and code 413 (ErrorReason).
+func IsAttachmentTooLarge(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_ATTACHMENT_TOO_LARGE.String() && e.Code == 413
+}
+
+// ErrorAttachmentTooLarge returns an error with reason ATTACHMENT_TOO_LARGE and code 413 (ErrorReason),
+// its message formatted from format and args.
+func ErrorAttachmentTooLarge(format string, args ...interface{}) *errors.Error {
+	return errors.New(413, ErrorReason_ATTACHMENT_TOO_LARGE.String(), fmt.Sprintf(format, args...))
+}
+
+// IsAttachmentTypeNotAllowed reports whether err has reason ATTACHMENT_TYPE_NOT_ALLOWED and code 415 (ErrorReason).
+func IsAttachmentTypeNotAllowed(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED.String() && e.Code == 415
+}
+
+// ErrorAttachmentTypeNotAllowed returns an error with reason ATTACHMENT_TYPE_NOT_ALLOWED and code 415 (ErrorReason),
+// its message formatted from format and args.
+func ErrorAttachmentTypeNotAllowed(format string, args ...interface{}) *errors.Error {
+	return errors.New(415, ErrorReason_ATTACHMENT_TYPE_NOT_ALLOWED.String(), fmt.Sprintf(format, args...))
+}
+
+// IsAttachmentDimensions reports whether err has reason ATTACHMENT_DIMENSIONS and code 422 (ErrorReason).
+func IsAttachmentDimensions(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_ATTACHMENT_DIMENSIONS.String() && e.Code == 422
+}
+
+// ErrorAttachmentDimensions returns an error with reason ATTACHMENT_DIMENSIONS and code 422 (ErrorReason),
+// its message formatted from format and args.
+func ErrorAttachmentDimensions(format string, args ...interface{}) *errors.Error {
+	return errors.New(422, ErrorReason_ATTACHMENT_DIMENSIONS.String(), fmt.Sprintf(format, args...))
+}
+
+// IsAttachmentNotFound reports whether err has reason ATTACHMENT_NOT_FOUND and code 404 (ErrorReason).
+func IsAttachmentNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_ATTACHMENT_NOT_FOUND.String() && e.Code == 404
+}
+
+// ErrorAttachmentNotFound returns an error with reason ATTACHMENT_NOT_FOUND and code 404 (ErrorReason),
+// its message formatted from format and args.
+func ErrorAttachmentNotFound(format string, args ...interface{}) *errors.Error {
+	return errors.New(404, ErrorReason_ATTACHMENT_NOT_FOUND.String(), fmt.Sprintf(format, args...))
+}
+
+// IsAttachmentCorrupt reports whether err has reason ATTACHMENT_CORRUPT and code 422 (ErrorReason).
+func IsAttachmentCorrupt(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == ErrorReason_ATTACHMENT_CORRUPT.String() && e.Code == 422
+}
+
+// ErrorAttachmentCorrupt returns an error with reason ATTACHMENT_CORRUPT and code 422 (ErrorReason),
+// its message formatted from format and args.
+func ErrorAttachmentCorrupt(format string, args ...interface{}) *errors.Error {
+	return errors.New(422, ErrorReason_ATTACHMENT_CORRUPT.String(), fmt.Sprintf(format, args...))
+}
+
 // ErrorReasonMessage returns the message template of a ErrorReason reason
 // in lang ("zh-CN" or "en"), and false when the reason declares none in lang.
 // Templates name metadata keys of the error in braces, e.g. {code}.
@@ -152,6 +227,41 @@ func ErrorReasonMessage(reason, lang string) (string, bool) {
 		case "en":
 			return "your post may not {operation}; it needs one of: {roles}", true
 		}
+	case "ATTACHMENT_TOO_LARGE":
+		switch lang {
+		case "zh-CN":
+			return "附件过大：{detail}", true
+		case "en":
+			return "the attachment is too large: {detail}", true
+		}
+	case "ATTACHMENT_TYPE_NOT_ALLOWED":
+		switch lang {
+		case "zh-CN":
+			return "附件类型不允许：{detail}", true
+		case "en":
+			return "this kind of file is not accepted: {detail}", true
+		}
+	case "ATTACHMENT_DIMENSIONS":
+		switch lang {
+		case "zh-CN":
+			return "图片尺寸不符合要求：{detail}", true
+		case "en":
+			return "the picture's size is not acceptable: {detail}", true
+		}
+	case "ATTACHMENT_NOT_FOUND":
+		switch lang {
+		case "zh-CN":
+			return "附件 {key} 不存在", true
+		case "en":
+			return "attachment {key} does not exist", true
+		}
+	case "ATTACHMENT_CORRUPT":
+		switch lang {
+		case "zh-CN":
+			return "附件内容已损坏或无法识别：{detail}", true
+		case "en":
+			return "the file is damaged or unreadable: {detail}", true
+		}
 	}
 	return "", false
 }
@@ -170,6 +280,16 @@ func ErrorReasonCode(reason string) (int, bool) {
 		return 409, true
 	case "POST_NOT_ALLOWED":
 		return 403, true
+	case "ATTACHMENT_TOO_LARGE":
+		return 413, true
+	case "ATTACHMENT_TYPE_NOT_ALLOWED":
+		return 415, true
+	case "ATTACHMENT_DIMENSIONS":
+		return 422, true
+	case "ATTACHMENT_NOT_FOUND":
+		return 404, true
+	case "ATTACHMENT_CORRUPT":
+		return 422, true
 	}
 	return 0, false
 }

@@ -169,6 +169,7 @@ func (x *Server) GetShutdownGrace() *durationpb.Duration {
 type Data struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Database      *Data_Database         `protobuf:"bytes,1,opt,name=database,proto3" json:"database,omitempty"`
+	Evidence      *Data_Evidence         `protobuf:"bytes,2,opt,name=evidence,proto3" json:"evidence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -206,6 +207,13 @@ func (*Data) Descriptor() ([]byte, []int) {
 func (x *Data) GetDatabase() *Data_Database {
 	if x != nil {
 		return x.Database
+	}
+	return nil
+}
+
+func (x *Data) GetEvidence() *Data_Evidence {
+	if x != nil {
+		return x.Evidence
 	}
 	return nil
 }
@@ -690,6 +698,73 @@ func (x *Data_Database) GetMigrateOnStart() bool {
 	return false
 }
 
+// Evidence is where case attachments are stored.
+type Data_Evidence struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A gocloud bucket URL: file://<dir>?create_dir=true (embedded
+	// default, a directory under var/) or s3://<bucket>?endpoint=…&region=…
+	// (S3-compatible object storage in production).
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// Largest upload in bytes (0: 10 MiB; keep it under the HTTP body
+	// limit, base64 adds a third).
+	MaxBytes int64 `protobuf:"varint,2,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	// A photo farther than this from its case is flagged (0: 200 m).
+	MismatchMeters float64 `protobuf:"fixed64,3,opt,name=mismatch_meters,json=mismatchMeters,proto3" json:"mismatch_meters,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Data_Evidence) Reset() {
+	*x = Data_Evidence{}
+	mi := &file_conf_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Data_Evidence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Data_Evidence) ProtoMessage() {}
+
+func (x *Data_Evidence) ProtoReflect() protoreflect.Message {
+	mi := &file_conf_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Data_Evidence.ProtoReflect.Descriptor instead.
+func (*Data_Evidence) Descriptor() ([]byte, []int) {
+	return file_conf_proto_rawDescGZIP(), []int{2, 1}
+}
+
+func (x *Data_Evidence) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Data_Evidence) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+func (x *Data_Evidence) GetMismatchMeters() float64 {
+	if x != nil {
+		return x.MismatchMeters
+	}
+	return 0
+}
+
 type Security_Secrets struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "local" (embedded default: a 0600 file) or "vault".
@@ -708,7 +783,7 @@ type Security_Secrets struct {
 
 func (x *Security_Secrets) Reset() {
 	*x = Security_Secrets{}
-	mi := &file_conf_proto_msgTypes[9]
+	mi := &file_conf_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -720,7 +795,7 @@ func (x *Security_Secrets) String() string {
 func (*Security_Secrets) ProtoMessage() {}
 
 func (x *Security_Secrets) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[9]
+	mi := &file_conf_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,16 +893,21 @@ const file_conf_proto_rawDesc = "" +
 	"public_url\x18\x04 \x01(\tR\tpublicUrl\x1aO\n" +
 	"\x04GRPC\x12\x12\n" +
 	"\x04addr\x18\x01 \x01(\tR\x04addr\x123\n" +
-	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\xbc\x02\n" +
+	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\xe2\x03\n" +
 	"\x04Data\x12@\n" +
-	"\bdatabase\x18\x01 \x01(\v2$.cityops.platform.conf.Data.DatabaseR\bdatabase\x1a\xf1\x01\n" +
+	"\bdatabase\x18\x01 \x01(\v2$.cityops.platform.conf.Data.DatabaseR\bdatabase\x12@\n" +
+	"\bevidence\x18\x02 \x01(\v2$.cityops.platform.conf.Data.EvidenceR\bevidence\x1a\xf1\x01\n" +
 	"\bDatabase\x12\x16\n" +
 	"\x06driver\x18\x01 \x01(\tR\x06driver\x12\x10\n" +
 	"\x03dsn\x18\x02 \x01(\tR\x03dsn\x12$\n" +
 	"\x0emax_open_conns\x18\x03 \x01(\x05R\fmaxOpenConns\x12$\n" +
 	"\x0emax_idle_conns\x18\x04 \x01(\x05R\fmaxIdleConns\x12E\n" +
 	"\x11conn_max_lifetime\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x0fconnMaxLifetime\x12(\n" +
-	"\x10migrate_on_start\x18\x06 \x01(\bR\x0emigrateOnStart\"\xc7\x01\n" +
+	"\x10migrate_on_start\x18\x06 \x01(\bR\x0emigrateOnStart\x1ab\n" +
+	"\bEvidence\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1b\n" +
+	"\tmax_bytes\x18\x02 \x01(\x03R\bmaxBytes\x12'\n" +
+	"\x0fmismatch_meters\x18\x03 \x01(\x01R\x0emismatchMeters\"\xc7\x01\n" +
 	"\rObservability\x12\x1b\n" +
 	"\tlog_level\x18\x01 \x01(\tR\blogLevel\x12#\n" +
 	"\rotlp_endpoint\x18\x02 \x01(\tR\fotlpEndpoint\x12#\n" +
@@ -875,7 +955,7 @@ func file_conf_proto_rawDescGZIP() []byte {
 	return file_conf_proto_rawDescData
 }
 
-var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_conf_proto_goTypes = []any{
 	(*Bootstrap)(nil),           // 0: cityops.platform.conf.Bootstrap
 	(*Server)(nil),              // 1: cityops.platform.conf.Server
@@ -886,8 +966,9 @@ var file_conf_proto_goTypes = []any{
 	(*Server_HTTP)(nil),         // 6: cityops.platform.conf.Server.HTTP
 	(*Server_GRPC)(nil),         // 7: cityops.platform.conf.Server.GRPC
 	(*Data_Database)(nil),       // 8: cityops.platform.conf.Data.Database
-	(*Security_Secrets)(nil),    // 9: cityops.platform.conf.Security.Secrets
-	(*durationpb.Duration)(nil), // 10: google.protobuf.Duration
+	(*Data_Evidence)(nil),       // 9: cityops.platform.conf.Data.Evidence
+	(*Security_Secrets)(nil),    // 10: cityops.platform.conf.Security.Secrets
+	(*durationpb.Duration)(nil), // 11: google.protobuf.Duration
 }
 var file_conf_proto_depIdxs = []int32{
 	1,  // 0: cityops.platform.conf.Bootstrap.server:type_name -> cityops.platform.conf.Server
@@ -897,20 +978,21 @@ var file_conf_proto_depIdxs = []int32{
 	5,  // 4: cityops.platform.conf.Bootstrap.security:type_name -> cityops.platform.conf.Security
 	6,  // 5: cityops.platform.conf.Server.http:type_name -> cityops.platform.conf.Server.HTTP
 	7,  // 6: cityops.platform.conf.Server.grpc:type_name -> cityops.platform.conf.Server.GRPC
-	10, // 7: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
+	11, // 7: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
 	8,  // 8: cityops.platform.conf.Data.database:type_name -> cityops.platform.conf.Data.Database
-	9,  // 9: cityops.platform.conf.Security.secrets:type_name -> cityops.platform.conf.Security.Secrets
-	10, // 10: cityops.platform.conf.Security.access_token_ttl:type_name -> google.protobuf.Duration
-	10, // 11: cityops.platform.conf.Security.refresh_token_ttl:type_name -> google.protobuf.Duration
-	10, // 12: cityops.platform.conf.Security.reload_interval:type_name -> google.protobuf.Duration
-	10, // 13: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
-	10, // 14: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
-	10, // 15: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	9,  // 9: cityops.platform.conf.Data.evidence:type_name -> cityops.platform.conf.Data.Evidence
+	10, // 10: cityops.platform.conf.Security.secrets:type_name -> cityops.platform.conf.Security.Secrets
+	11, // 11: cityops.platform.conf.Security.access_token_ttl:type_name -> google.protobuf.Duration
+	11, // 12: cityops.platform.conf.Security.refresh_token_ttl:type_name -> google.protobuf.Duration
+	11, // 13: cityops.platform.conf.Security.reload_interval:type_name -> google.protobuf.Duration
+	11, // 14: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
+	11, // 15: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
+	11, // 16: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_conf_proto_init() }
@@ -924,7 +1006,7 @@ func file_conf_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_conf_proto_rawDesc), len(file_conf_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cityops/cityops/app/pkg/calendar"
+	"github.com/cityops/cityops/app/pkg/evidence"
 	"github.com/cityops/cityops/app/platform/internal/biz/caseflow"
 	"github.com/cityops/cityops/app/platform/internal/biz/component"
 	"github.com/cityops/cityops/app/platform/internal/biz/grid"
@@ -100,4 +101,16 @@ func toDuration(l *taxonomy.TimeLimit) (calendar.Duration, bool, error) {
 		return calendar.Duration{}, false, nil
 	}
 	return d, true, nil
+}
+
+// caseEvidence checks that attachment keys name the tenant's stored files.
+type caseEvidence struct{ store *evidence.Store }
+
+func (a caseEvidence) Check(ctx context.Context, tenantCode string, keys []string) error {
+	for _, k := range keys {
+		if _, err := a.store.Stat(ctx, tenantCode, k); err != nil {
+			return caseflow.AttachmentError(err, k)
+		}
+	}
+	return nil
 }

@@ -1,7 +1,10 @@
 package platform_test
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/jpeg"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +40,20 @@ func handlerAccount(t *testing.T, r *running, admin context.Context, code, login
 		t.Fatal(err)
 	}
 	return tok.GetAccessToken()
+}
+
+// photo is a plain JPEG big enough to count as evidence.
+func photo(t *testing.T, shade uint8) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
+	for i := range img.Pix {
+		img.Pix[i] = shade + uint8(i%7)
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func reason(err error) string {
@@ -81,12 +98,34 @@ func TestCaseLoopThroughTheAPI(t *testing.T) {
 		}
 		class := classes.GetClasses()[0].GetCode()
 
+		files := caseflowv1.NewAttachmentServiceClient(r.conn)
+		upload := func(ctx context.Context, number, kind string, content []byte) (*caseflowv1.Attachment, error) {
+			return files.UploadAttachment(ctx, &caseflowv1.UploadAttachmentRequest{TenantCode: code, CaseNumber: number, Kind: kind, FileName: kind + ".jpg", Content: content})
+		}
+		before, err := upload(sup, "", "before", photo(t, 10))
+		if err != nil || before.GetContentType() != "image/jpeg" || before.GetWidth() != 320 {
+			t.Fatalf("upload: %v %v", before, err)
+		}
+		if _, err := upload(sup, "", "before", []byte("<html>not a photo</html>")); reason(err) != "ATTACHMENT_TYPE_NOT_ALLOWED" {
+			t.Fatalf("html upload: %v", err)
+		}
+		if got, err := files.GetAttachment(intake, &caseflowv1.GetAttachmentRequest{TenantCode: code, Key: before.GetKey()}); err != nil || len(got.GetContent()) == 0 {
+			t.Fatalf("download: %v", err)
+		}
+		if _, err := files.GetAttachment(foreign, &caseflowv1.GetAttachmentRequest{TenantCode: "450181", Key: before.GetKey()}); reason(err) != "ATTACHMENT_NOT_FOUND" {
+			t.Fatalf("another tenant downloads: %v", err)
+		}
 		submit := func(ctx context.Context, p *caseflowv1.Point) (*caseflowv1.SubmitCaseResponse, error) {
 			return cases.SubmitCase(ctx, &caseflowv1.SubmitCaseRequest{
 				TenantCode: code, Source: caseflowv1.CaseSource_CASE_SOURCE_SUPERVISOR, Kind: caseflowv1.CaseKind_CASE_KIND_EVENT,
 				ClassCode: class, Description: "人行道暴露垃圾", Point: p, ReporterName: "张三", ReporterPhone: "13800138000",
-				Attachments: []string{"before-1.jpg"},
+				Attachments: []string{before.GetKey()},
 			})
+		}
+		// A key that names no stored file is refused.
+		if _, err := cases.SubmitCase(sup, &caseflowv1.SubmitCaseRequest{TenantCode: code, Source: caseflowv1.CaseSource_CASE_SOURCE_SUPERVISOR,
+			Kind: caseflowv1.CaseKind_CASE_KIND_EVENT, Description: "x", Point: here, Attachments: []string{"made-up.jpg"}}); reason(err) != "ATTACHMENT_NOT_FOUND" {
+			t.Fatalf("made-up attachment: %v", err)
 		}
 		// A point in Beijing is outside the county.
 		if _, err := submit(sup, &caseflowv1.Point{Lon: 116.4, Lat: 39.9}); reason(err) != "OUTSIDE_JURISDICTION" {
@@ -186,8 +225,12 @@ func TestCaseLoopThroughTheAPI(t *testing.T) {
 		if _, err := step(cgj, a.GetNumber(), caseflowv1.CaseOperation_CASE_OPERATION_FEEDBACK, nil); reason(err) != "INVALID_ARGUMENT" {
 			t.Fatalf("feedback without photos: %v", err)
 		}
+		afterPhoto, err := upload(cgj, a.GetNumber(), "after", photo(t, 90))
+		if err != nil || afterPhoto.GetCaseNumber() != a.GetNumber() {
+			t.Fatalf("after photo: %v %v", afterPhoto, err)
+		}
 		after := func(r *caseflowv1.TransitionCaseRequest) {
-			r.Attachments, r.Opinion = []string{"after-1.jpg"}, "已清理"
+			r.Attachments, r.Opinion = []string{afterPhoto.GetKey()}, "已清理"
 		}
 		must(cgj, a.GetNumber(), caseflowv1.CaseOperation_CASE_OPERATION_FEEDBACK, caseflowv1.CaseState_CASE_STATE_FEEDBACK, after)
 		must(intake, a.GetNumber(), caseflowv1.CaseOperation_CASE_OPERATION_ASSIGN_CHECK, caseflowv1.CaseState_CASE_STATE_CHECK_PENDING, nil)

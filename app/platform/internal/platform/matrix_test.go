@@ -96,6 +96,8 @@ var expected = map[string]grant{
 	"/cityops.caseflow.v1.CaseService/SearchCases":                {own: humans},
 	"/cityops.caseflow.v1.CaseService/CountCases":                 {own: humans},
 	"/cityops.caseflow.v1.CaseService/ListWorkQueue":              {own: humans},
+	"/cityops.caseflow.v1.AttachmentService/UploadAttachment":     {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleChannel}},
+	"/cityops.caseflow.v1.AttachmentService/GetAttachment":        {own: humans},
 	"/cityops.caseflow.v1.CaseService/ExportCases":                {own: []string{viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
 }
 
@@ -222,6 +224,10 @@ func request(op, code string) proto.Message {
 		return &caseflowv1.CountCasesRequest{TenantCode: code}
 	case "/cityops.caseflow.v1.CaseService/ListWorkQueue":
 		return &caseflowv1.ListWorkQueueRequest{TenantCode: code, Queue: caseflowv1.WorkQueue_WORK_QUEUE_OVERDUE}
+	case "/cityops.caseflow.v1.AttachmentService/UploadAttachment":
+		return &caseflowv1.UploadAttachmentRequest{TenantCode: code, Kind: "before", FileName: "x.txt", Content: []byte("not a photo")}
+	case "/cityops.caseflow.v1.AttachmentService/GetAttachment":
+		return &caseflowv1.GetAttachmentRequest{TenantCode: code, Key: code + "/2026/11/ghost.jpg"}
 	case "/cityops.caseflow.v1.CaseService/ExportCases":
 		return &caseflowv1.ExportCasesRequest{TenantCode: code}
 	}

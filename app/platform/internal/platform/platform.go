@@ -22,6 +22,7 @@ import (
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
 	"github.com/cityops/cityops/app/pkg/database"
+	"github.com/cityops/cityops/app/pkg/evidence"
 	"github.com/cityops/cityops/app/pkg/manifest"
 	"github.com/cityops/cityops/app/pkg/region"
 	"github.com/cityops/cityops/app/pkg/sample"
@@ -67,6 +68,9 @@ type Core struct {
 	Locator    *grid.Locator
 	Components *component.Usecase
 	Cases      *caseflow.Usecase
+	// Evidence stores case attachments; nil when no store is configured
+	// (attachment keys are then taken as given).
+	Evidence *evidence.Store
 
 	stop []func()
 }
@@ -79,6 +83,9 @@ type CoreOptions struct {
 	ReloadInterval time.Duration
 	// Argon2 overrides the password hashing cost (tests use a cheap one).
 	Argon2 *identity.Argon2Params
+	// EvidenceURL is the bucket of case attachments ("" for none).
+	EvidenceURL string
+	Evidence    evidence.Config
 }
 
 // NewCore builds the use cases over an open database and secret store,
@@ -133,19 +140,28 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 	})
 	components := component.NewUsecase(componentdata.NewRepo(db), componentdata.NewJobRepo(db), tenants,
 		componentdata.NewClassChecker(db), gridExists, db, component.Config{})
+	var store *evidence.Store
+	var evidenceCheck caseflow.Evidence
+	if o.EvidenceURL != "" {
+		if store, err = evidence.Open(ctx, o.EvidenceURL, o.Evidence); err != nil {
+			return nil, fmt.Errorf("evidence store: %w", err)
+		}
+		evidenceCheck = caseEvidence{store}
+	}
 	cases := caseflow.NewUsecase(caseflowdata.NewRepo(db.Ent), caseflowdata.NewEventLog(db.Ent),
 		caseflowdata.NewDepartments(db.Ent), db, caseflow.Config{
 			Deadlines:      &caseflow.WorkingDeadlines{Limits: taxonomyLimits{tax}},
 			Locator:        caseLocator{locator},
 			Classes:        caseClasses{tax},
 			Components:     caseComponents{components},
+			Evidence:       evidenceCheck,
 			FeedbackPhotos: func(string, string) bool { return true },
 		})
 	c := &Core{
 		DB: db, Secrets: sm, Tenants: tenants, Onboarding: onboarding.NewUsecase(tenants),
 		Authz: az, Keys: keys, Identity: id,
 		Audit:    audit.NewUsecase(auditdata.NewRepo(db), db),
-		Taxonomy: tax, Grids: grids, Locator: locator, Components: components, Cases: cases,
+		Taxonomy: tax, Grids: grids, Locator: locator, Components: components, Cases: cases, Evidence: store,
 		stop: []func(){stopLocator},
 	}
 	c.Accounts = &onboarding.Accounts{
@@ -161,6 +177,9 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 func (c *Core) Close() {
 	for _, f := range c.stop {
 		f()
+	}
+	if c.Evidence != nil {
+		_ = c.Evidence.Close()
 	}
 	c.Identity.Close()
 }
@@ -363,6 +382,10 @@ func CoreOptionsFrom(bc *conf.Bootstrap, logger log.Logger) CoreOptions {
 	return CoreOptions{
 		Logger: logger, AccessTTL: sec.GetAccessTokenTtl().AsDuration(),
 		RefreshTTL: sec.GetRefreshTokenTtl().AsDuration(), ReloadInterval: sec.GetReloadInterval().AsDuration(),
+		EvidenceURL: bc.GetData().GetEvidence().GetUrl(),
+		Evidence: evidence.Config{
+			MaxBytes: bc.GetData().GetEvidence().GetMaxBytes(), MismatchMeters: bc.GetData().GetEvidence().GetMismatchMeters(),
+		},
 	}
 }
 
@@ -543,13 +566,14 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage, caseflowv1.ErrorReasonMessage),
 		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access, StaticViewer: o.StaticViewer,
 	}, server.Services{
-		Tenant:    service.NewTenantService(core.Tenants),
-		Identity:  service.NewIdentityService(core.Identity),
-		Audit:     service.NewAuditService(core.Audit),
-		Taxonomy:  service.NewTaxonomyService(core.Taxonomy),
-		Grid:      service.NewGridService(core.Tenants, core.Grids, core.Locator),
-		Component: service.NewComponentService(core.Components),
-		Case:      service.NewCaseService(core.Cases),
+		Tenant:     service.NewTenantService(core.Tenants),
+		Identity:   service.NewIdentityService(core.Identity),
+		Audit:      service.NewAuditService(core.Audit),
+		Taxonomy:   service.NewTaxonomyService(core.Taxonomy),
+		Grid:       service.NewGridService(core.Tenants, core.Grids, core.Locator),
+		Component:  service.NewComponentService(core.Components),
+		Case:       service.NewCaseService(core.Cases),
+		Attachment: service.NewAttachmentService(core.Cases, core.Evidence),
 	})
 	if err != nil {
 		return fail(err)

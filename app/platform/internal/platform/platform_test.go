@@ -64,7 +64,8 @@ func newCore(t testing.TB, db *database.DB) *platform.Core {
 	if err != nil {
 		t.Fatal(err)
 	}
-	core, err := platform.NewCore(ctx, db, sm, platform.CoreOptions{Logger: log.NewStdLogger(io.Discard), Argon2: cheapArgon2})
+	core, err := platform.NewCore(ctx, db, sm, platform.CoreOptions{Logger: log.NewStdLogger(io.Discard), Argon2: cheapArgon2,
+		EvidenceURL: "file://" + filepath.ToSlash(t.TempDir()) + "?create_dir=true"})
 	if err != nil {
 		t.Fatal(err)
 	}

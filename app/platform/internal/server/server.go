@@ -64,13 +64,14 @@ type Options struct {
 
 // Services are the API implementations the servers expose.
 type Services struct {
-	Tenant    *service.TenantService
-	Identity  *service.IdentityService
-	Audit     *service.AuditService
-	Taxonomy  *service.TaxonomyService
-	Grid      *service.GridService
-	Component *service.ComponentService
-	Case      *service.CaseService
+	Tenant     *service.TenantService
+	Identity   *service.IdentityService
+	Audit      *service.AuditService
+	Taxonomy   *service.TaxonomyService
+	Grid       *service.GridService
+	Component  *service.ComponentService
+	Case       *service.CaseService
+	Attachment *service.AttachmentService
 }
 
 func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
@@ -144,6 +145,10 @@ func New(o Options, svc Services) (*http.Server, *grpc.Server, error) {
 	if svc.Case != nil {
 		caseflowv1.RegisterCaseServiceHTTPServer(hs, svc.Case)
 		caseflowv1.RegisterCaseServiceServer(gs, svc.Case)
+	}
+	if svc.Attachment != nil {
+		caseflowv1.RegisterAttachmentServiceHTTPServer(hs, svc.Attachment)
+		caseflowv1.RegisterAttachmentServiceServer(gs, svc.Attachment)
 	}
 
 	hs.HandleFunc("/healthz", func(w nethttp.ResponseWriter, _ *nethttp.Request) {

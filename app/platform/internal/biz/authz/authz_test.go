@@ -132,15 +132,17 @@ var spec = map[string][]string{
 	"/cityops.registry.v1.ComponentService/ImportComponents":      {viewer.RoleTenantAdmin, po},
 	"/cityops.registry.v1.ComponentService/ExportComponents":      {viewer.RoleTenantAdmin, po},
 
-	caseSvc + "SubmitCase":       {viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleChannel, po},
-	caseSvc + "FindDuplicates":   {viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleLeader, viewer.RoleChannel, po},
-	caseSvc + "TransitionCase":   {viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, po},
-	caseSvc + "GetCase":          with(humanRoles, po),
-	caseSvc + "ListCaseTimeline": with(humanRoles, po),
-	caseSvc + "SearchCases":      with(humanRoles, po),
-	caseSvc + "CountCases":       with(humanRoles, po),
-	caseSvc + "ListWorkQueue":    with(humanRoles, po),
-	caseSvc + "ExportCases":      {viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin, po},
+	caseSvc + "SubmitCase":                                    {viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleChannel, po},
+	caseSvc + "FindDuplicates":                                {viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleLeader, viewer.RoleChannel, po},
+	caseSvc + "TransitionCase":                                {viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, po},
+	caseSvc + "GetCase":                                       with(humanRoles, po),
+	caseSvc + "ListCaseTimeline":                              with(humanRoles, po),
+	caseSvc + "SearchCases":                                   with(humanRoles, po),
+	caseSvc + "CountCases":                                    with(humanRoles, po),
+	caseSvc + "ListWorkQueue":                                 with(humanRoles, po),
+	"/cityops.caseflow.v1.AttachmentService/UploadAttachment": {viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleChannel, po},
+	"/cityops.caseflow.v1.AttachmentService/GetAttachment":    with(humanRoles, po),
+	caseSvc + "ExportCases":                                   {viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin, po},
 }
 
 var publicOps = []string{
