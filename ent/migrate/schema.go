@@ -259,9 +259,9 @@ var (
 				Columns: []*schema.Column{CasesColumns[58], CasesColumns[51]},
 			},
 			{
-				Name:    "casefile_tenant_id_class_code_reported_at",
+				Name:    "casefile_tenant_id_class_code_lat",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[58], CasesColumns[6], CasesColumns[28]},
+				Columns: []*schema.Column{CasesColumns[58], CasesColumns[6], CasesColumns[12]},
 			},
 			{
 				Name:    "casefile_tenant_id_reported_at",

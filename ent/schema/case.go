@@ -118,7 +118,7 @@ func (CaseFile) Indexes() []ent.Index {
 		index.Fields("tenant_id", "primary_department_code", "state"),
 		index.Fields("tenant_id", "grid_code"),
 		index.Fields("tenant_id", "merged_into"),
-		index.Fields("tenant_id", "class_code", "reported_at"),
+		index.Fields("tenant_id", "class_code", "lat"), // duplicate search: a 100 m band of one class
 		index.Fields("tenant_id", "reported_at"),
 	}
 }

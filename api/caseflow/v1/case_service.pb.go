@@ -716,7 +716,11 @@ type SubmitCaseResponse struct {
 	Case  *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
 	// Open cases of the same class nearby: a seat may merge the new case
 	// into one of them.
-	Duplicates    []*DuplicateCandidate `protobuf:"bytes,2,rep,name=duplicates,proto3" json:"duplicates,omitempty"`
+	Duplicates []*DuplicateCandidate `protobuf:"bytes,2,rep,name=duplicates,proto3" json:"duplicates,omitempty"`
+	// What the responsibility matrix says of the case: the department it
+	// will be dispatched to when filed (auto), or the candidate rules a
+	// dispatcher chooses from. Unset when the tenant has no dispatch rules.
+	Dispatch      *DispatchSuggestion `protobuf:"bytes,3,opt,name=dispatch,proto3" json:"dispatch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -765,6 +769,166 @@ func (x *SubmitCaseResponse) GetDuplicates() []*DuplicateCandidate {
 	return nil
 }
 
+func (x *SubmitCaseResponse) GetDispatch() *DispatchSuggestion {
+	if x != nil {
+		return x.Dispatch
+	}
+	return nil
+}
+
+type DispatchSuggestion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The platform will dispatch by itself when the case is filed.
+	Auto              bool                 `protobuf:"varint,1,opt,name=auto,proto3" json:"auto,omitempty"`
+	RuleCode          string               `protobuf:"bytes,2,opt,name=rule_code,json=ruleCode,proto3" json:"rule_code,omitempty"`
+	DepartmentCode    string               `protobuf:"bytes,3,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`
+	CoDepartmentCodes []string             `protobuf:"bytes,4,rep,name=co_department_codes,json=coDepartmentCodes,proto3" json:"co_department_codes,omitempty"`
+	Reason            string               `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Candidates        []*DispatchCandidate `protobuf:"bytes,6,rep,name=candidates,proto3" json:"candidates,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *DispatchSuggestion) Reset() {
+	*x = DispatchSuggestion{}
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DispatchSuggestion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DispatchSuggestion) ProtoMessage() {}
+
+func (x *DispatchSuggestion) ProtoReflect() protoreflect.Message {
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DispatchSuggestion.ProtoReflect.Descriptor instead.
+func (*DispatchSuggestion) Descriptor() ([]byte, []int) {
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DispatchSuggestion) GetAuto() bool {
+	if x != nil {
+		return x.Auto
+	}
+	return false
+}
+
+func (x *DispatchSuggestion) GetRuleCode() string {
+	if x != nil {
+		return x.RuleCode
+	}
+	return ""
+}
+
+func (x *DispatchSuggestion) GetDepartmentCode() string {
+	if x != nil {
+		return x.DepartmentCode
+	}
+	return ""
+}
+
+func (x *DispatchSuggestion) GetCoDepartmentCodes() []string {
+	if x != nil {
+		return x.CoDepartmentCodes
+	}
+	return nil
+}
+
+func (x *DispatchSuggestion) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DispatchSuggestion) GetCandidates() []*DispatchCandidate {
+	if x != nil {
+		return x.Candidates
+	}
+	return nil
+}
+
+type DispatchCandidate struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	RuleCode          string                 `protobuf:"bytes,1,opt,name=rule_code,json=ruleCode,proto3" json:"rule_code,omitempty"`
+	DepartmentCode    string                 `protobuf:"bytes,2,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`
+	CoDepartmentCodes []string               `protobuf:"bytes,3,rep,name=co_department_codes,json=coDepartmentCodes,proto3" json:"co_department_codes,omitempty"`
+	Reason            string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *DispatchCandidate) Reset() {
+	*x = DispatchCandidate{}
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DispatchCandidate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DispatchCandidate) ProtoMessage() {}
+
+func (x *DispatchCandidate) ProtoReflect() protoreflect.Message {
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DispatchCandidate.ProtoReflect.Descriptor instead.
+func (*DispatchCandidate) Descriptor() ([]byte, []int) {
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DispatchCandidate) GetRuleCode() string {
+	if x != nil {
+		return x.RuleCode
+	}
+	return ""
+}
+
+func (x *DispatchCandidate) GetDepartmentCode() string {
+	if x != nil {
+		return x.DepartmentCode
+	}
+	return ""
+}
+
+func (x *DispatchCandidate) GetCoDepartmentCodes() []string {
+	if x != nil {
+		return x.CoDepartmentCodes
+	}
+	return nil
+}
+
+func (x *DispatchCandidate) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type DuplicateCandidate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Number        string                 `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
@@ -780,7 +944,7 @@ type DuplicateCandidate struct {
 
 func (x *DuplicateCandidate) Reset() {
 	*x = DuplicateCandidate{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[6]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +956,7 @@ func (x *DuplicateCandidate) String() string {
 func (*DuplicateCandidate) ProtoMessage() {}
 
 func (x *DuplicateCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[6]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +969,7 @@ func (x *DuplicateCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DuplicateCandidate.ProtoReflect.Descriptor instead.
 func (*DuplicateCandidate) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{6}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DuplicateCandidate) GetNumber() string {
@@ -873,7 +1037,7 @@ type FindDuplicatesRequest struct {
 
 func (x *FindDuplicatesRequest) Reset() {
 	*x = FindDuplicatesRequest{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[7]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +1049,7 @@ func (x *FindDuplicatesRequest) String() string {
 func (*FindDuplicatesRequest) ProtoMessage() {}
 
 func (x *FindDuplicatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[7]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +1062,7 @@ func (x *FindDuplicatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindDuplicatesRequest.ProtoReflect.Descriptor instead.
 func (*FindDuplicatesRequest) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{7}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FindDuplicatesRequest) GetTenantCode() string {
@@ -959,7 +1123,7 @@ type FindDuplicatesResponse struct {
 
 func (x *FindDuplicatesResponse) Reset() {
 	*x = FindDuplicatesResponse{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[8]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1135,7 @@ func (x *FindDuplicatesResponse) String() string {
 func (*FindDuplicatesResponse) ProtoMessage() {}
 
 func (x *FindDuplicatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[8]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1148,7 @@ func (x *FindDuplicatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindDuplicatesResponse.ProtoReflect.Descriptor instead.
 func (*FindDuplicatesResponse) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{8}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FindDuplicatesResponse) GetDuplicates() []*DuplicateCandidate {
@@ -1020,7 +1184,7 @@ type TransitionCaseRequest struct {
 
 func (x *TransitionCaseRequest) Reset() {
 	*x = TransitionCaseRequest{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[9]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1196,7 @@ func (x *TransitionCaseRequest) String() string {
 func (*TransitionCaseRequest) ProtoMessage() {}
 
 func (x *TransitionCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[9]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1209,7 @@ func (x *TransitionCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionCaseRequest.ProtoReflect.Descriptor instead.
 func (*TransitionCaseRequest) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{9}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TransitionCaseRequest) GetTenantCode() string {
@@ -1135,7 +1299,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[10]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1311,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[10]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1324,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{10}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetCaseRequest) GetTenantCode() string {
@@ -1187,7 +1351,7 @@ type ListCaseTimelineRequest struct {
 
 func (x *ListCaseTimelineRequest) Reset() {
 	*x = ListCaseTimelineRequest{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[11]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1363,7 @@ func (x *ListCaseTimelineRequest) String() string {
 func (*ListCaseTimelineRequest) ProtoMessage() {}
 
 func (x *ListCaseTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[11]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1376,7 @@ func (x *ListCaseTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseTimelineRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{11}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListCaseTimelineRequest) GetTenantCode() string {
@@ -1252,7 +1416,7 @@ type CaseStep struct {
 
 func (x *CaseStep) Reset() {
 	*x = CaseStep{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[12]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1428,7 @@ func (x *CaseStep) String() string {
 func (*CaseStep) ProtoMessage() {}
 
 func (x *CaseStep) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[12]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1441,7 @@ func (x *CaseStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseStep.ProtoReflect.Descriptor instead.
 func (*CaseStep) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{12}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CaseStep) GetSeq() int64 {
@@ -1380,7 +1544,7 @@ type ListCaseTimelineResponse struct {
 
 func (x *ListCaseTimelineResponse) Reset() {
 	*x = ListCaseTimelineResponse{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[13]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1556,7 @@ func (x *ListCaseTimelineResponse) String() string {
 func (*ListCaseTimelineResponse) ProtoMessage() {}
 
 func (x *ListCaseTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[13]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1569,7 @@ func (x *ListCaseTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseTimelineResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{13}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListCaseTimelineResponse) GetSteps() []*CaseStep {
@@ -1427,7 +1591,7 @@ type ListWorkQueueRequest struct {
 
 func (x *ListWorkQueueRequest) Reset() {
 	*x = ListWorkQueueRequest{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[14]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1603,7 @@ func (x *ListWorkQueueRequest) String() string {
 func (*ListWorkQueueRequest) ProtoMessage() {}
 
 func (x *ListWorkQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[14]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1616,7 @@ func (x *ListWorkQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkQueueRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkQueueRequest) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{14}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListWorkQueueRequest) GetTenantCode() string {
@@ -1510,7 +1674,7 @@ type CaseFilter struct {
 
 func (x *CaseFilter) Reset() {
 	*x = CaseFilter{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[15]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1686,7 @@ func (x *CaseFilter) String() string {
 func (*CaseFilter) ProtoMessage() {}
 
 func (x *CaseFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[15]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1699,7 @@ func (x *CaseFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseFilter.ProtoReflect.Descriptor instead.
 func (*CaseFilter) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{15}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CaseFilter) GetNumber() string {
@@ -1655,7 +1819,7 @@ type SearchCasesRequest struct {
 
 func (x *SearchCasesRequest) Reset() {
 	*x = SearchCasesRequest{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[16]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1831,7 @@ func (x *SearchCasesRequest) String() string {
 func (*SearchCasesRequest) ProtoMessage() {}
 
 func (x *SearchCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[16]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1844,7 @@ func (x *SearchCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchCasesRequest.ProtoReflect.Descriptor instead.
 func (*SearchCasesRequest) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{16}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SearchCasesRequest) GetTenantCode() string {
@@ -1722,7 +1886,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[17]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1898,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[17]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1911,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{17}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -1774,7 +1938,7 @@ type CountCasesRequest struct {
 
 func (x *CountCasesRequest) Reset() {
 	*x = CountCasesRequest{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[18]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1950,7 @@ func (x *CountCasesRequest) String() string {
 func (*CountCasesRequest) ProtoMessage() {}
 
 func (x *CountCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[18]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1963,7 @@ func (x *CountCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountCasesRequest.ProtoReflect.Descriptor instead.
 func (*CountCasesRequest) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{18}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CountCasesRequest) GetTenantCode() string {
@@ -1826,7 +1990,7 @@ type StateCount struct {
 
 func (x *StateCount) Reset() {
 	*x = StateCount{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[19]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1838,7 +2002,7 @@ func (x *StateCount) String() string {
 func (*StateCount) ProtoMessage() {}
 
 func (x *StateCount) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[19]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +2015,7 @@ func (x *StateCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCount.ProtoReflect.Descriptor instead.
 func (*StateCount) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{19}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StateCount) GetState() CaseState {
@@ -1878,7 +2042,7 @@ type QueueCount struct {
 
 func (x *QueueCount) Reset() {
 	*x = QueueCount{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[20]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2054,7 @@ func (x *QueueCount) String() string {
 func (*QueueCount) ProtoMessage() {}
 
 func (x *QueueCount) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[20]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2067,7 @@ func (x *QueueCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueCount.ProtoReflect.Descriptor instead.
 func (*QueueCount) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{20}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *QueueCount) GetQueue() WorkQueue {
@@ -1934,7 +2098,7 @@ type CountCasesResponse struct {
 
 func (x *CountCasesResponse) Reset() {
 	*x = CountCasesResponse{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[21]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2110,7 @@ func (x *CountCasesResponse) String() string {
 func (*CountCasesResponse) ProtoMessage() {}
 
 func (x *CountCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[21]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2123,7 @@ func (x *CountCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountCasesResponse.ProtoReflect.Descriptor instead.
 func (*CountCasesResponse) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{21}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CountCasesResponse) GetStates() []*StateCount {
@@ -2011,7 +2175,7 @@ type ExportCasesRequest struct {
 
 func (x *ExportCasesRequest) Reset() {
 	*x = ExportCasesRequest{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[22]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2187,7 @@ func (x *ExportCasesRequest) String() string {
 func (*ExportCasesRequest) ProtoMessage() {}
 
 func (x *ExportCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[22]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2200,7 @@ func (x *ExportCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportCasesRequest.ProtoReflect.Descriptor instead.
 func (*ExportCasesRequest) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{22}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExportCasesRequest) GetTenantCode() string {
@@ -2080,7 +2244,7 @@ type ExportCasesResponse struct {
 
 func (x *ExportCasesResponse) Reset() {
 	*x = ExportCasesResponse{}
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[23]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2092,7 +2256,7 @@ func (x *ExportCasesResponse) String() string {
 func (*ExportCasesResponse) ProtoMessage() {}
 
 func (x *ExportCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_case_service_proto_msgTypes[23]
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2105,7 +2269,7 @@ func (x *ExportCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportCasesResponse.ProtoReflect.Descriptor instead.
 func (*ExportCasesResponse) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{23}
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ExportCasesResponse) GetFileName() string {
@@ -2217,12 +2381,27 @@ const file_caseflow_v1_case_service_proto_rawDesc = "" +
 	"\aurgency\x18\v \x01(\tB\x17\xfaB\x14r\x12R\x00R\x06normalR\x06urgentR\aurgency\x12,\n" +
 	"\rreporter_name\x18\f \x01(\tB\a\xfaB\x04r\x02\x18@R\freporterName\x12B\n" +
 	"\x0ereporter_phone\x18\r \x01(\tB\x1b\xfaB\x18r\x162\x14^([0-9+\\- ]{3,20})?$R\rreporterPhone\x123\n" +
-	"\vattachments\x18\x0e \x03(\tB\x11\xfaB\x0e\x92\x01\v\x10\x14\"\ar\x05\x10\x01\x18\x80\x02R\vattachments\"\x8c\x01\n" +
+	"\vattachments\x18\x0e \x03(\tB\x11\xfaB\x0e\x92\x01\v\x10\x14\"\ar\x05\x10\x01\x18\x80\x02R\vattachments\"\xd1\x01\n" +
 	"\x12SubmitCaseResponse\x12-\n" +
 	"\x04case\x18\x01 \x01(\v2\x19.cityops.caseflow.v1.CaseR\x04case\x12G\n" +
 	"\n" +
 	"duplicates\x18\x02 \x03(\v2'.cityops.caseflow.v1.DuplicateCandidateR\n" +
-	"duplicates\"\x99\x02\n" +
+	"duplicates\x12C\n" +
+	"\bdispatch\x18\x03 \x01(\v2'.cityops.caseflow.v1.DispatchSuggestionR\bdispatch\"\xfe\x01\n" +
+	"\x12DispatchSuggestion\x12\x12\n" +
+	"\x04auto\x18\x01 \x01(\bR\x04auto\x12\x1b\n" +
+	"\trule_code\x18\x02 \x01(\tR\bruleCode\x12'\n" +
+	"\x0fdepartment_code\x18\x03 \x01(\tR\x0edepartmentCode\x12.\n" +
+	"\x13co_department_codes\x18\x04 \x03(\tR\x11coDepartmentCodes\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12F\n" +
+	"\n" +
+	"candidates\x18\x06 \x03(\v2&.cityops.caseflow.v1.DispatchCandidateR\n" +
+	"candidates\"\xa1\x01\n" +
+	"\x11DispatchCandidate\x12\x1b\n" +
+	"\trule_code\x18\x01 \x01(\tR\bruleCode\x12'\n" +
+	"\x0fdepartment_code\x18\x02 \x01(\tR\x0edepartmentCode\x12.\n" +
+	"\x13co_department_codes\x18\x03 \x03(\tR\x11coDepartmentCodes\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x99\x02\n" +
 	"\x12DuplicateCandidate\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x124\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1e.cityops.caseflow.v1.CaseStateR\x05state\x12\x1d\n" +
@@ -2409,7 +2588,7 @@ func file_caseflow_v1_case_service_proto_rawDescGZIP() []byte {
 }
 
 var file_caseflow_v1_case_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_caseflow_v1_case_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_caseflow_v1_case_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_caseflow_v1_case_service_proto_goTypes = []any{
 	(WorkQueue)(0),                   // 0: cityops.caseflow.v1.WorkQueue
 	(*Case)(nil),                     // 1: cityops.caseflow.v1.Case
@@ -2418,111 +2597,115 @@ var file_caseflow_v1_case_service_proto_goTypes = []any{
 	(*Point)(nil),                    // 4: cityops.caseflow.v1.Point
 	(*SubmitCaseRequest)(nil),        // 5: cityops.caseflow.v1.SubmitCaseRequest
 	(*SubmitCaseResponse)(nil),       // 6: cityops.caseflow.v1.SubmitCaseResponse
-	(*DuplicateCandidate)(nil),       // 7: cityops.caseflow.v1.DuplicateCandidate
-	(*FindDuplicatesRequest)(nil),    // 8: cityops.caseflow.v1.FindDuplicatesRequest
-	(*FindDuplicatesResponse)(nil),   // 9: cityops.caseflow.v1.FindDuplicatesResponse
-	(*TransitionCaseRequest)(nil),    // 10: cityops.caseflow.v1.TransitionCaseRequest
-	(*GetCaseRequest)(nil),           // 11: cityops.caseflow.v1.GetCaseRequest
-	(*ListCaseTimelineRequest)(nil),  // 12: cityops.caseflow.v1.ListCaseTimelineRequest
-	(*CaseStep)(nil),                 // 13: cityops.caseflow.v1.CaseStep
-	(*ListCaseTimelineResponse)(nil), // 14: cityops.caseflow.v1.ListCaseTimelineResponse
-	(*ListWorkQueueRequest)(nil),     // 15: cityops.caseflow.v1.ListWorkQueueRequest
-	(*CaseFilter)(nil),               // 16: cityops.caseflow.v1.CaseFilter
-	(*SearchCasesRequest)(nil),       // 17: cityops.caseflow.v1.SearchCasesRequest
-	(*ListCasesResponse)(nil),        // 18: cityops.caseflow.v1.ListCasesResponse
-	(*CountCasesRequest)(nil),        // 19: cityops.caseflow.v1.CountCasesRequest
-	(*StateCount)(nil),               // 20: cityops.caseflow.v1.StateCount
-	(*QueueCount)(nil),               // 21: cityops.caseflow.v1.QueueCount
-	(*CountCasesResponse)(nil),       // 22: cityops.caseflow.v1.CountCasesResponse
-	(*ExportCasesRequest)(nil),       // 23: cityops.caseflow.v1.ExportCasesRequest
-	(*ExportCasesResponse)(nil),      // 24: cityops.caseflow.v1.ExportCasesResponse
-	nil,                              // 25: cityops.caseflow.v1.CaseStep.DetailEntry
-	(CaseSource)(0),                  // 26: cityops.caseflow.v1.CaseSource
-	(*CaseClass)(nil),                // 27: cityops.caseflow.v1.CaseClass
-	(*CaseLocation)(nil),             // 28: cityops.caseflow.v1.CaseLocation
-	(CaseState)(0),                   // 29: cityops.caseflow.v1.CaseState
-	(*CaseDeadlines)(nil),            // 30: cityops.caseflow.v1.CaseDeadlines
-	(*CaseCounters)(nil),             // 31: cityops.caseflow.v1.CaseCounters
-	(*CaseFlags)(nil),                // 32: cityops.caseflow.v1.CaseFlags
-	(*timestamppb.Timestamp)(nil),    // 33: google.protobuf.Timestamp
-	(CaseOperation)(0),               // 34: cityops.caseflow.v1.CaseOperation
-	(CaseKind)(0),                    // 35: cityops.caseflow.v1.CaseKind
+	(*DispatchSuggestion)(nil),       // 7: cityops.caseflow.v1.DispatchSuggestion
+	(*DispatchCandidate)(nil),        // 8: cityops.caseflow.v1.DispatchCandidate
+	(*DuplicateCandidate)(nil),       // 9: cityops.caseflow.v1.DuplicateCandidate
+	(*FindDuplicatesRequest)(nil),    // 10: cityops.caseflow.v1.FindDuplicatesRequest
+	(*FindDuplicatesResponse)(nil),   // 11: cityops.caseflow.v1.FindDuplicatesResponse
+	(*TransitionCaseRequest)(nil),    // 12: cityops.caseflow.v1.TransitionCaseRequest
+	(*GetCaseRequest)(nil),           // 13: cityops.caseflow.v1.GetCaseRequest
+	(*ListCaseTimelineRequest)(nil),  // 14: cityops.caseflow.v1.ListCaseTimelineRequest
+	(*CaseStep)(nil),                 // 15: cityops.caseflow.v1.CaseStep
+	(*ListCaseTimelineResponse)(nil), // 16: cityops.caseflow.v1.ListCaseTimelineResponse
+	(*ListWorkQueueRequest)(nil),     // 17: cityops.caseflow.v1.ListWorkQueueRequest
+	(*CaseFilter)(nil),               // 18: cityops.caseflow.v1.CaseFilter
+	(*SearchCasesRequest)(nil),       // 19: cityops.caseflow.v1.SearchCasesRequest
+	(*ListCasesResponse)(nil),        // 20: cityops.caseflow.v1.ListCasesResponse
+	(*CountCasesRequest)(nil),        // 21: cityops.caseflow.v1.CountCasesRequest
+	(*StateCount)(nil),               // 22: cityops.caseflow.v1.StateCount
+	(*QueueCount)(nil),               // 23: cityops.caseflow.v1.QueueCount
+	(*CountCasesResponse)(nil),       // 24: cityops.caseflow.v1.CountCasesResponse
+	(*ExportCasesRequest)(nil),       // 25: cityops.caseflow.v1.ExportCasesRequest
+	(*ExportCasesResponse)(nil),      // 26: cityops.caseflow.v1.ExportCasesResponse
+	nil,                              // 27: cityops.caseflow.v1.CaseStep.DetailEntry
+	(CaseSource)(0),                  // 28: cityops.caseflow.v1.CaseSource
+	(*CaseClass)(nil),                // 29: cityops.caseflow.v1.CaseClass
+	(*CaseLocation)(nil),             // 30: cityops.caseflow.v1.CaseLocation
+	(CaseState)(0),                   // 31: cityops.caseflow.v1.CaseState
+	(*CaseDeadlines)(nil),            // 32: cityops.caseflow.v1.CaseDeadlines
+	(*CaseCounters)(nil),             // 33: cityops.caseflow.v1.CaseCounters
+	(*CaseFlags)(nil),                // 34: cityops.caseflow.v1.CaseFlags
+	(*timestamppb.Timestamp)(nil),    // 35: google.protobuf.Timestamp
+	(CaseOperation)(0),               // 36: cityops.caseflow.v1.CaseOperation
+	(CaseKind)(0),                    // 37: cityops.caseflow.v1.CaseKind
 }
 var file_caseflow_v1_case_service_proto_depIdxs = []int32{
-	26, // 0: cityops.caseflow.v1.Case.source:type_name -> cityops.caseflow.v1.CaseSource
-	27, // 1: cityops.caseflow.v1.Case.class:type_name -> cityops.caseflow.v1.CaseClass
-	28, // 2: cityops.caseflow.v1.Case.location:type_name -> cityops.caseflow.v1.CaseLocation
-	29, // 3: cityops.caseflow.v1.Case.state:type_name -> cityops.caseflow.v1.CaseState
+	28, // 0: cityops.caseflow.v1.Case.source:type_name -> cityops.caseflow.v1.CaseSource
+	29, // 1: cityops.caseflow.v1.Case.class:type_name -> cityops.caseflow.v1.CaseClass
+	30, // 2: cityops.caseflow.v1.Case.location:type_name -> cityops.caseflow.v1.CaseLocation
+	31, // 3: cityops.caseflow.v1.Case.state:type_name -> cityops.caseflow.v1.CaseState
 	2,  // 4: cityops.caseflow.v1.Case.times:type_name -> cityops.caseflow.v1.CaseStageTimes
-	30, // 5: cityops.caseflow.v1.Case.deadlines:type_name -> cityops.caseflow.v1.CaseDeadlines
-	31, // 6: cityops.caseflow.v1.Case.counters:type_name -> cityops.caseflow.v1.CaseCounters
-	32, // 7: cityops.caseflow.v1.Case.flags:type_name -> cityops.caseflow.v1.CaseFlags
-	33, // 8: cityops.caseflow.v1.Case.supervise_deadline:type_name -> google.protobuf.Timestamp
-	33, // 9: cityops.caseflow.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	33, // 10: cityops.caseflow.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	33, // 11: cityops.caseflow.v1.CaseStageTimes.reported:type_name -> google.protobuf.Timestamp
-	33, // 12: cityops.caseflow.v1.CaseStageTimes.verified:type_name -> google.protobuf.Timestamp
-	33, // 13: cityops.caseflow.v1.CaseStageTimes.filed:type_name -> google.protobuf.Timestamp
-	33, // 14: cityops.caseflow.v1.CaseStageTimes.dispatched:type_name -> google.protobuf.Timestamp
-	33, // 15: cityops.caseflow.v1.CaseStageTimes.accepted:type_name -> google.protobuf.Timestamp
-	33, // 16: cityops.caseflow.v1.CaseStageTimes.feedback:type_name -> google.protobuf.Timestamp
-	33, // 17: cityops.caseflow.v1.CaseStageTimes.checked:type_name -> google.protobuf.Timestamp
-	33, // 18: cityops.caseflow.v1.CaseStageTimes.closed:type_name -> google.protobuf.Timestamp
-	33, // 19: cityops.caseflow.v1.CaseStageTimes.overdue:type_name -> google.protobuf.Timestamp
+	32, // 5: cityops.caseflow.v1.Case.deadlines:type_name -> cityops.caseflow.v1.CaseDeadlines
+	33, // 6: cityops.caseflow.v1.Case.counters:type_name -> cityops.caseflow.v1.CaseCounters
+	34, // 7: cityops.caseflow.v1.Case.flags:type_name -> cityops.caseflow.v1.CaseFlags
+	35, // 8: cityops.caseflow.v1.Case.supervise_deadline:type_name -> google.protobuf.Timestamp
+	35, // 9: cityops.caseflow.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	35, // 10: cityops.caseflow.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	35, // 11: cityops.caseflow.v1.CaseStageTimes.reported:type_name -> google.protobuf.Timestamp
+	35, // 12: cityops.caseflow.v1.CaseStageTimes.verified:type_name -> google.protobuf.Timestamp
+	35, // 13: cityops.caseflow.v1.CaseStageTimes.filed:type_name -> google.protobuf.Timestamp
+	35, // 14: cityops.caseflow.v1.CaseStageTimes.dispatched:type_name -> google.protobuf.Timestamp
+	35, // 15: cityops.caseflow.v1.CaseStageTimes.accepted:type_name -> google.protobuf.Timestamp
+	35, // 16: cityops.caseflow.v1.CaseStageTimes.feedback:type_name -> google.protobuf.Timestamp
+	35, // 17: cityops.caseflow.v1.CaseStageTimes.checked:type_name -> google.protobuf.Timestamp
+	35, // 18: cityops.caseflow.v1.CaseStageTimes.closed:type_name -> google.protobuf.Timestamp
+	35, // 19: cityops.caseflow.v1.CaseStageTimes.overdue:type_name -> google.protobuf.Timestamp
 	1,  // 20: cityops.caseflow.v1.CaseView.case:type_name -> cityops.caseflow.v1.Case
-	34, // 21: cityops.caseflow.v1.CaseView.allowed_operations:type_name -> cityops.caseflow.v1.CaseOperation
-	26, // 22: cityops.caseflow.v1.SubmitCaseRequest.source:type_name -> cityops.caseflow.v1.CaseSource
-	35, // 23: cityops.caseflow.v1.SubmitCaseRequest.kind:type_name -> cityops.caseflow.v1.CaseKind
+	36, // 21: cityops.caseflow.v1.CaseView.allowed_operations:type_name -> cityops.caseflow.v1.CaseOperation
+	28, // 22: cityops.caseflow.v1.SubmitCaseRequest.source:type_name -> cityops.caseflow.v1.CaseSource
+	37, // 23: cityops.caseflow.v1.SubmitCaseRequest.kind:type_name -> cityops.caseflow.v1.CaseKind
 	4,  // 24: cityops.caseflow.v1.SubmitCaseRequest.point:type_name -> cityops.caseflow.v1.Point
 	1,  // 25: cityops.caseflow.v1.SubmitCaseResponse.case:type_name -> cityops.caseflow.v1.Case
-	7,  // 26: cityops.caseflow.v1.SubmitCaseResponse.duplicates:type_name -> cityops.caseflow.v1.DuplicateCandidate
-	29, // 27: cityops.caseflow.v1.DuplicateCandidate.state:type_name -> cityops.caseflow.v1.CaseState
-	33, // 28: cityops.caseflow.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
-	7,  // 29: cityops.caseflow.v1.FindDuplicatesResponse.duplicates:type_name -> cityops.caseflow.v1.DuplicateCandidate
-	34, // 30: cityops.caseflow.v1.TransitionCaseRequest.operation:type_name -> cityops.caseflow.v1.CaseOperation
-	4,  // 31: cityops.caseflow.v1.TransitionCaseRequest.point:type_name -> cityops.caseflow.v1.Point
-	34, // 32: cityops.caseflow.v1.CaseStep.operation:type_name -> cityops.caseflow.v1.CaseOperation
-	29, // 33: cityops.caseflow.v1.CaseStep.from_state:type_name -> cityops.caseflow.v1.CaseState
-	29, // 34: cityops.caseflow.v1.CaseStep.to_state:type_name -> cityops.caseflow.v1.CaseState
-	25, // 35: cityops.caseflow.v1.CaseStep.detail:type_name -> cityops.caseflow.v1.CaseStep.DetailEntry
-	33, // 36: cityops.caseflow.v1.CaseStep.time:type_name -> google.protobuf.Timestamp
-	13, // 37: cityops.caseflow.v1.ListCaseTimelineResponse.steps:type_name -> cityops.caseflow.v1.CaseStep
-	0,  // 38: cityops.caseflow.v1.ListWorkQueueRequest.queue:type_name -> cityops.caseflow.v1.WorkQueue
-	29, // 39: cityops.caseflow.v1.CaseFilter.states:type_name -> cityops.caseflow.v1.CaseState
-	26, // 40: cityops.caseflow.v1.CaseFilter.source:type_name -> cityops.caseflow.v1.CaseSource
-	33, // 41: cityops.caseflow.v1.CaseFilter.reported_from:type_name -> google.protobuf.Timestamp
-	33, // 42: cityops.caseflow.v1.CaseFilter.reported_to:type_name -> google.protobuf.Timestamp
-	16, // 43: cityops.caseflow.v1.SearchCasesRequest.filter:type_name -> cityops.caseflow.v1.CaseFilter
-	1,  // 44: cityops.caseflow.v1.ListCasesResponse.cases:type_name -> cityops.caseflow.v1.Case
-	16, // 45: cityops.caseflow.v1.CountCasesRequest.filter:type_name -> cityops.caseflow.v1.CaseFilter
-	29, // 46: cityops.caseflow.v1.StateCount.state:type_name -> cityops.caseflow.v1.CaseState
-	0,  // 47: cityops.caseflow.v1.QueueCount.queue:type_name -> cityops.caseflow.v1.WorkQueue
-	20, // 48: cityops.caseflow.v1.CountCasesResponse.states:type_name -> cityops.caseflow.v1.StateCount
-	21, // 49: cityops.caseflow.v1.CountCasesResponse.queues:type_name -> cityops.caseflow.v1.QueueCount
-	16, // 50: cityops.caseflow.v1.ExportCasesRequest.filter:type_name -> cityops.caseflow.v1.CaseFilter
-	5,  // 51: cityops.caseflow.v1.CaseService.SubmitCase:input_type -> cityops.caseflow.v1.SubmitCaseRequest
-	8,  // 52: cityops.caseflow.v1.CaseService.FindDuplicates:input_type -> cityops.caseflow.v1.FindDuplicatesRequest
-	10, // 53: cityops.caseflow.v1.CaseService.TransitionCase:input_type -> cityops.caseflow.v1.TransitionCaseRequest
-	11, // 54: cityops.caseflow.v1.CaseService.GetCase:input_type -> cityops.caseflow.v1.GetCaseRequest
-	12, // 55: cityops.caseflow.v1.CaseService.ListCaseTimeline:input_type -> cityops.caseflow.v1.ListCaseTimelineRequest
-	15, // 56: cityops.caseflow.v1.CaseService.ListWorkQueue:input_type -> cityops.caseflow.v1.ListWorkQueueRequest
-	17, // 57: cityops.caseflow.v1.CaseService.SearchCases:input_type -> cityops.caseflow.v1.SearchCasesRequest
-	19, // 58: cityops.caseflow.v1.CaseService.CountCases:input_type -> cityops.caseflow.v1.CountCasesRequest
-	23, // 59: cityops.caseflow.v1.CaseService.ExportCases:input_type -> cityops.caseflow.v1.ExportCasesRequest
-	6,  // 60: cityops.caseflow.v1.CaseService.SubmitCase:output_type -> cityops.caseflow.v1.SubmitCaseResponse
-	9,  // 61: cityops.caseflow.v1.CaseService.FindDuplicates:output_type -> cityops.caseflow.v1.FindDuplicatesResponse
-	3,  // 62: cityops.caseflow.v1.CaseService.TransitionCase:output_type -> cityops.caseflow.v1.CaseView
-	3,  // 63: cityops.caseflow.v1.CaseService.GetCase:output_type -> cityops.caseflow.v1.CaseView
-	14, // 64: cityops.caseflow.v1.CaseService.ListCaseTimeline:output_type -> cityops.caseflow.v1.ListCaseTimelineResponse
-	18, // 65: cityops.caseflow.v1.CaseService.ListWorkQueue:output_type -> cityops.caseflow.v1.ListCasesResponse
-	18, // 66: cityops.caseflow.v1.CaseService.SearchCases:output_type -> cityops.caseflow.v1.ListCasesResponse
-	22, // 67: cityops.caseflow.v1.CaseService.CountCases:output_type -> cityops.caseflow.v1.CountCasesResponse
-	24, // 68: cityops.caseflow.v1.CaseService.ExportCases:output_type -> cityops.caseflow.v1.ExportCasesResponse
-	60, // [60:69] is the sub-list for method output_type
-	51, // [51:60] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	9,  // 26: cityops.caseflow.v1.SubmitCaseResponse.duplicates:type_name -> cityops.caseflow.v1.DuplicateCandidate
+	7,  // 27: cityops.caseflow.v1.SubmitCaseResponse.dispatch:type_name -> cityops.caseflow.v1.DispatchSuggestion
+	8,  // 28: cityops.caseflow.v1.DispatchSuggestion.candidates:type_name -> cityops.caseflow.v1.DispatchCandidate
+	31, // 29: cityops.caseflow.v1.DuplicateCandidate.state:type_name -> cityops.caseflow.v1.CaseState
+	35, // 30: cityops.caseflow.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
+	9,  // 31: cityops.caseflow.v1.FindDuplicatesResponse.duplicates:type_name -> cityops.caseflow.v1.DuplicateCandidate
+	36, // 32: cityops.caseflow.v1.TransitionCaseRequest.operation:type_name -> cityops.caseflow.v1.CaseOperation
+	4,  // 33: cityops.caseflow.v1.TransitionCaseRequest.point:type_name -> cityops.caseflow.v1.Point
+	36, // 34: cityops.caseflow.v1.CaseStep.operation:type_name -> cityops.caseflow.v1.CaseOperation
+	31, // 35: cityops.caseflow.v1.CaseStep.from_state:type_name -> cityops.caseflow.v1.CaseState
+	31, // 36: cityops.caseflow.v1.CaseStep.to_state:type_name -> cityops.caseflow.v1.CaseState
+	27, // 37: cityops.caseflow.v1.CaseStep.detail:type_name -> cityops.caseflow.v1.CaseStep.DetailEntry
+	35, // 38: cityops.caseflow.v1.CaseStep.time:type_name -> google.protobuf.Timestamp
+	15, // 39: cityops.caseflow.v1.ListCaseTimelineResponse.steps:type_name -> cityops.caseflow.v1.CaseStep
+	0,  // 40: cityops.caseflow.v1.ListWorkQueueRequest.queue:type_name -> cityops.caseflow.v1.WorkQueue
+	31, // 41: cityops.caseflow.v1.CaseFilter.states:type_name -> cityops.caseflow.v1.CaseState
+	28, // 42: cityops.caseflow.v1.CaseFilter.source:type_name -> cityops.caseflow.v1.CaseSource
+	35, // 43: cityops.caseflow.v1.CaseFilter.reported_from:type_name -> google.protobuf.Timestamp
+	35, // 44: cityops.caseflow.v1.CaseFilter.reported_to:type_name -> google.protobuf.Timestamp
+	18, // 45: cityops.caseflow.v1.SearchCasesRequest.filter:type_name -> cityops.caseflow.v1.CaseFilter
+	1,  // 46: cityops.caseflow.v1.ListCasesResponse.cases:type_name -> cityops.caseflow.v1.Case
+	18, // 47: cityops.caseflow.v1.CountCasesRequest.filter:type_name -> cityops.caseflow.v1.CaseFilter
+	31, // 48: cityops.caseflow.v1.StateCount.state:type_name -> cityops.caseflow.v1.CaseState
+	0,  // 49: cityops.caseflow.v1.QueueCount.queue:type_name -> cityops.caseflow.v1.WorkQueue
+	22, // 50: cityops.caseflow.v1.CountCasesResponse.states:type_name -> cityops.caseflow.v1.StateCount
+	23, // 51: cityops.caseflow.v1.CountCasesResponse.queues:type_name -> cityops.caseflow.v1.QueueCount
+	18, // 52: cityops.caseflow.v1.ExportCasesRequest.filter:type_name -> cityops.caseflow.v1.CaseFilter
+	5,  // 53: cityops.caseflow.v1.CaseService.SubmitCase:input_type -> cityops.caseflow.v1.SubmitCaseRequest
+	10, // 54: cityops.caseflow.v1.CaseService.FindDuplicates:input_type -> cityops.caseflow.v1.FindDuplicatesRequest
+	12, // 55: cityops.caseflow.v1.CaseService.TransitionCase:input_type -> cityops.caseflow.v1.TransitionCaseRequest
+	13, // 56: cityops.caseflow.v1.CaseService.GetCase:input_type -> cityops.caseflow.v1.GetCaseRequest
+	14, // 57: cityops.caseflow.v1.CaseService.ListCaseTimeline:input_type -> cityops.caseflow.v1.ListCaseTimelineRequest
+	17, // 58: cityops.caseflow.v1.CaseService.ListWorkQueue:input_type -> cityops.caseflow.v1.ListWorkQueueRequest
+	19, // 59: cityops.caseflow.v1.CaseService.SearchCases:input_type -> cityops.caseflow.v1.SearchCasesRequest
+	21, // 60: cityops.caseflow.v1.CaseService.CountCases:input_type -> cityops.caseflow.v1.CountCasesRequest
+	25, // 61: cityops.caseflow.v1.CaseService.ExportCases:input_type -> cityops.caseflow.v1.ExportCasesRequest
+	6,  // 62: cityops.caseflow.v1.CaseService.SubmitCase:output_type -> cityops.caseflow.v1.SubmitCaseResponse
+	11, // 63: cityops.caseflow.v1.CaseService.FindDuplicates:output_type -> cityops.caseflow.v1.FindDuplicatesResponse
+	3,  // 64: cityops.caseflow.v1.CaseService.TransitionCase:output_type -> cityops.caseflow.v1.CaseView
+	3,  // 65: cityops.caseflow.v1.CaseService.GetCase:output_type -> cityops.caseflow.v1.CaseView
+	16, // 66: cityops.caseflow.v1.CaseService.ListCaseTimeline:output_type -> cityops.caseflow.v1.ListCaseTimelineResponse
+	20, // 67: cityops.caseflow.v1.CaseService.ListWorkQueue:output_type -> cityops.caseflow.v1.ListCasesResponse
+	20, // 68: cityops.caseflow.v1.CaseService.SearchCases:output_type -> cityops.caseflow.v1.ListCasesResponse
+	24, // 69: cityops.caseflow.v1.CaseService.CountCases:output_type -> cityops.caseflow.v1.CountCasesResponse
+	26, // 70: cityops.caseflow.v1.CaseService.ExportCases:output_type -> cityops.caseflow.v1.ExportCasesResponse
+	62, // [62:71] is the sub-list for method output_type
+	53, // [53:62] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_caseflow_v1_case_service_proto_init() }
@@ -2537,7 +2720,7 @@ func file_caseflow_v1_case_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_caseflow_v1_case_service_proto_rawDesc), len(file_caseflow_v1_case_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

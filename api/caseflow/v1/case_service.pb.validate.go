@@ -1479,6 +1479,35 @@ func (m *SubmitCaseResponse) validate(all bool) error {
 
 	}
 
+	if all {
+		switch v := interface{}(m.GetDispatch()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, SubmitCaseResponseValidationError{
+					field:  "Dispatch",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, SubmitCaseResponseValidationError{
+					field:  "Dispatch",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetDispatch()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return SubmitCaseResponseValidationError{
+				field:  "Dispatch",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
 	if len(errors) > 0 {
 		return SubmitCaseResponseMultiError(errors)
 	}
@@ -1558,6 +1587,258 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = SubmitCaseResponseValidationError{}
+
+// Validate checks the field values on DispatchSuggestion with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *DispatchSuggestion) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on DispatchSuggestion with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// DispatchSuggestionMultiError, or nil if none found.
+func (m *DispatchSuggestion) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *DispatchSuggestion) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Auto
+
+	// no validation rules for RuleCode
+
+	// no validation rules for DepartmentCode
+
+	// no validation rules for Reason
+
+	for idx, item := range m.GetCandidates() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, DispatchSuggestionValidationError{
+						field:  fmt.Sprintf("Candidates[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, DispatchSuggestionValidationError{
+						field:  fmt.Sprintf("Candidates[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return DispatchSuggestionValidationError{
+					field:  fmt.Sprintf("Candidates[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return DispatchSuggestionMultiError(errors)
+	}
+
+	return nil
+}
+
+// DispatchSuggestionMultiError is an error wrapping multiple validation errors
+// returned by DispatchSuggestion.ValidateAll() if the designated constraints
+// aren't met.
+type DispatchSuggestionMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m DispatchSuggestionMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m DispatchSuggestionMultiError) AllErrors() []error { return m }
+
+// DispatchSuggestionValidationError is the validation error returned by
+// DispatchSuggestion.Validate if the designated constraints aren't met.
+type DispatchSuggestionValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e DispatchSuggestionValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e DispatchSuggestionValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e DispatchSuggestionValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e DispatchSuggestionValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e DispatchSuggestionValidationError) ErrorName() string {
+	return "DispatchSuggestionValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e DispatchSuggestionValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sDispatchSuggestion.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = DispatchSuggestionValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = DispatchSuggestionValidationError{}
+
+// Validate checks the field values on DispatchCandidate with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *DispatchCandidate) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on DispatchCandidate with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// DispatchCandidateMultiError, or nil if none found.
+func (m *DispatchCandidate) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *DispatchCandidate) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for RuleCode
+
+	// no validation rules for DepartmentCode
+
+	// no validation rules for Reason
+
+	if len(errors) > 0 {
+		return DispatchCandidateMultiError(errors)
+	}
+
+	return nil
+}
+
+// DispatchCandidateMultiError is an error wrapping multiple validation errors
+// returned by DispatchCandidate.ValidateAll() if the designated constraints
+// aren't met.
+type DispatchCandidateMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m DispatchCandidateMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m DispatchCandidateMultiError) AllErrors() []error { return m }
+
+// DispatchCandidateValidationError is the validation error returned by
+// DispatchCandidate.Validate if the designated constraints aren't met.
+type DispatchCandidateValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e DispatchCandidateValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e DispatchCandidateValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e DispatchCandidateValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e DispatchCandidateValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e DispatchCandidateValidationError) ErrorName() string {
+	return "DispatchCandidateValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e DispatchCandidateValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sDispatchCandidate.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = DispatchCandidateValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = DispatchCandidateValidationError{}
 
 // Validate checks the field values on DuplicateCandidate with the rules
 // defined in the proto definition for this message. If any rules are

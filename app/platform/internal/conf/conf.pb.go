@@ -34,6 +34,7 @@ type Bootstrap struct {
 	Observability *Observability         `protobuf:"bytes,3,opt,name=observability,proto3" json:"observability,omitempty"`
 	Onboarding    *Onboarding            `protobuf:"bytes,4,opt,name=onboarding,proto3" json:"onboarding,omitempty"`
 	Security      *Security              `protobuf:"bytes,5,opt,name=security,proto3" json:"security,omitempty"`
+	Supervision   *Supervision           `protobuf:"bytes,6,opt,name=supervision,proto3" json:"supervision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -99,6 +100,13 @@ func (x *Bootstrap) GetOnboarding() *Onboarding {
 func (x *Bootstrap) GetSecurity() *Security {
 	if x != nil {
 		return x.Security
+	}
+	return nil
+}
+
+func (x *Bootstrap) GetSupervision() *Supervision {
+	if x != nil {
+		return x.Supervision
 	}
 	return nil
 }
@@ -488,6 +496,90 @@ func (x *Security) GetReloadInterval() *durationpb.Duration {
 	return nil
 }
 
+// Supervision tunes the scheduler that chases cases (催办, 超期, 督办,
+// escalation along the responsibility chain). One replica runs it at a
+// time, elected through a lease row in the database.
+type Supervision struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Run the scheduler in this process.
+	Enabled bool `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// How often it looks at every open case.
+	Interval *durationpb.Duration `protobuf:"bytes,2,opt,name=interval,proto3" json:"interval,omitempty"`
+	// 催办 this long before the disposal deadline.
+	RemindBefore *durationpb.Duration `protobuf:"bytes,3,opt,name=remind_before,json=remindBefore,proto3" json:"remind_before,omitempty"`
+	// Raise a 督办 when a case stays overdue this long.
+	SuperviseAfter *durationpb.Duration `protobuf:"bytes,4,opt,name=supervise_after,json=superviseAfter,proto3" json:"supervise_after,omitempty"`
+	// The deadline an automatic 督办 gives.
+	SuperviseFor  *durationpb.Duration `protobuf:"bytes,5,opt,name=supervise_for,json=superviseFor,proto3" json:"supervise_for,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Supervision) Reset() {
+	*x = Supervision{}
+	mi := &file_conf_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Supervision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Supervision) ProtoMessage() {}
+
+func (x *Supervision) ProtoReflect() protoreflect.Message {
+	mi := &file_conf_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Supervision.ProtoReflect.Descriptor instead.
+func (*Supervision) Descriptor() ([]byte, []int) {
+	return file_conf_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Supervision) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *Supervision) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *Supervision) GetRemindBefore() *durationpb.Duration {
+	if x != nil {
+		return x.RemindBefore
+	}
+	return nil
+}
+
+func (x *Supervision) GetSuperviseAfter() *durationpb.Duration {
+	if x != nil {
+		return x.SuperviseAfter
+	}
+	return nil
+}
+
+func (x *Supervision) GetSuperviseFor() *durationpb.Duration {
+	if x != nil {
+		return x.SuperviseFor
+	}
+	return nil
+}
+
 type Server_HTTP struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Addr    string                 `protobuf:"bytes,1,opt,name=addr,proto3" json:"addr,omitempty"`
@@ -502,7 +594,7 @@ type Server_HTTP struct {
 
 func (x *Server_HTTP) Reset() {
 	*x = Server_HTTP{}
-	mi := &file_conf_proto_msgTypes[6]
+	mi := &file_conf_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +606,7 @@ func (x *Server_HTTP) String() string {
 func (*Server_HTTP) ProtoMessage() {}
 
 func (x *Server_HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[6]
+	mi := &file_conf_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +660,7 @@ type Server_GRPC struct {
 
 func (x *Server_GRPC) Reset() {
 	*x = Server_GRPC{}
-	mi := &file_conf_proto_msgTypes[7]
+	mi := &file_conf_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +672,7 @@ func (x *Server_GRPC) String() string {
 func (*Server_GRPC) ProtoMessage() {}
 
 func (x *Server_GRPC) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[7]
+	mi := &file_conf_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +720,7 @@ type Data_Database struct {
 
 func (x *Data_Database) Reset() {
 	*x = Data_Database{}
-	mi := &file_conf_proto_msgTypes[8]
+	mi := &file_conf_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +732,7 @@ func (x *Data_Database) String() string {
 func (*Data_Database) ProtoMessage() {}
 
 func (x *Data_Database) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[8]
+	mi := &file_conf_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -716,7 +808,7 @@ type Data_Evidence struct {
 
 func (x *Data_Evidence) Reset() {
 	*x = Data_Evidence{}
-	mi := &file_conf_proto_msgTypes[9]
+	mi := &file_conf_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +820,7 @@ func (x *Data_Evidence) String() string {
 func (*Data_Evidence) ProtoMessage() {}
 
 func (x *Data_Evidence) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[9]
+	mi := &file_conf_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +875,7 @@ type Security_Secrets struct {
 
 func (x *Security_Secrets) Reset() {
 	*x = Security_Secrets{}
-	mi := &file_conf_proto_msgTypes[10]
+	mi := &file_conf_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +887,7 @@ func (x *Security_Secrets) String() string {
 func (*Security_Secrets) ProtoMessage() {}
 
 func (x *Security_Secrets) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[10]
+	mi := &file_conf_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +964,7 @@ var File_conf_proto protoreflect.FileDescriptor
 const file_conf_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"conf.proto\x12\x15cityops.platform.conf\x1a\x1egoogle/protobuf/duration.proto\"\xbf\x02\n" +
+	"conf.proto\x12\x15cityops.platform.conf\x1a\x1egoogle/protobuf/duration.proto\"\x85\x03\n" +
 	"\tBootstrap\x125\n" +
 	"\x06server\x18\x01 \x01(\v2\x1d.cityops.platform.conf.ServerR\x06server\x12/\n" +
 	"\x04data\x18\x02 \x01(\v2\x1b.cityops.platform.conf.DataR\x04data\x12J\n" +
@@ -880,7 +972,8 @@ const file_conf_proto_rawDesc = "" +
 	"\n" +
 	"onboarding\x18\x04 \x01(\v2!.cityops.platform.conf.OnboardingR\n" +
 	"onboarding\x12;\n" +
-	"\bsecurity\x18\x05 \x01(\v2\x1f.cityops.platform.conf.SecurityR\bsecurity\"\xa2\x03\n" +
+	"\bsecurity\x18\x05 \x01(\v2\x1f.cityops.platform.conf.SecurityR\bsecurity\x12D\n" +
+	"\vsupervision\x18\x06 \x01(\v2\".cityops.platform.conf.SupervisionR\vsupervision\"\xa2\x03\n" +
 	"\x06Server\x126\n" +
 	"\x04http\x18\x01 \x01(\v2\".cityops.platform.conf.Server.HTTPR\x04http\x126\n" +
 	"\x04grpc\x18\x02 \x01(\v2\".cityops.platform.conf.Server.GRPCR\x04grpc\x12@\n" +
@@ -941,7 +1034,13 @@ const file_conf_proto_rawDesc = "" +
 	"\rvault_role_id\x18\x05 \x01(\tR\vvaultRoleId\x12&\n" +
 	"\x0fvault_secret_id\x18\x06 \x01(\tR\rvaultSecretId\x12$\n" +
 	"\x0evault_kv_mount\x18\a \x01(\tR\fvaultKvMount\x12.\n" +
-	"\x13vault_transit_mount\x18\b \x01(\tR\x11vaultTransitMountB<Z:github.com/cityops/cityops/app/platform/internal/conf;confb\x06proto3"
+	"\x13vault_transit_mount\x18\b \x01(\tR\x11vaultTransitMount\"\xa2\x02\n" +
+	"\vSupervision\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x125\n" +
+	"\binterval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\binterval\x12>\n" +
+	"\rremind_before\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fremindBefore\x12B\n" +
+	"\x0fsupervise_after\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0esuperviseAfter\x12>\n" +
+	"\rsupervise_for\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fsuperviseForB<Z:github.com/cityops/cityops/app/platform/internal/conf;confb\x06proto3"
 
 var (
 	file_conf_proto_rawDescOnce sync.Once
@@ -955,7 +1054,7 @@ func file_conf_proto_rawDescGZIP() []byte {
 	return file_conf_proto_rawDescData
 }
 
-var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_conf_proto_goTypes = []any{
 	(*Bootstrap)(nil),           // 0: cityops.platform.conf.Bootstrap
 	(*Server)(nil),              // 1: cityops.platform.conf.Server
@@ -963,12 +1062,13 @@ var file_conf_proto_goTypes = []any{
 	(*Observability)(nil),       // 3: cityops.platform.conf.Observability
 	(*Onboarding)(nil),          // 4: cityops.platform.conf.Onboarding
 	(*Security)(nil),            // 5: cityops.platform.conf.Security
-	(*Server_HTTP)(nil),         // 6: cityops.platform.conf.Server.HTTP
-	(*Server_GRPC)(nil),         // 7: cityops.platform.conf.Server.GRPC
-	(*Data_Database)(nil),       // 8: cityops.platform.conf.Data.Database
-	(*Data_Evidence)(nil),       // 9: cityops.platform.conf.Data.Evidence
-	(*Security_Secrets)(nil),    // 10: cityops.platform.conf.Security.Secrets
-	(*durationpb.Duration)(nil), // 11: google.protobuf.Duration
+	(*Supervision)(nil),         // 6: cityops.platform.conf.Supervision
+	(*Server_HTTP)(nil),         // 7: cityops.platform.conf.Server.HTTP
+	(*Server_GRPC)(nil),         // 8: cityops.platform.conf.Server.GRPC
+	(*Data_Database)(nil),       // 9: cityops.platform.conf.Data.Database
+	(*Data_Evidence)(nil),       // 10: cityops.platform.conf.Data.Evidence
+	(*Security_Secrets)(nil),    // 11: cityops.platform.conf.Security.Secrets
+	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
 }
 var file_conf_proto_depIdxs = []int32{
 	1,  // 0: cityops.platform.conf.Bootstrap.server:type_name -> cityops.platform.conf.Server
@@ -976,23 +1076,28 @@ var file_conf_proto_depIdxs = []int32{
 	3,  // 2: cityops.platform.conf.Bootstrap.observability:type_name -> cityops.platform.conf.Observability
 	4,  // 3: cityops.platform.conf.Bootstrap.onboarding:type_name -> cityops.platform.conf.Onboarding
 	5,  // 4: cityops.platform.conf.Bootstrap.security:type_name -> cityops.platform.conf.Security
-	6,  // 5: cityops.platform.conf.Server.http:type_name -> cityops.platform.conf.Server.HTTP
-	7,  // 6: cityops.platform.conf.Server.grpc:type_name -> cityops.platform.conf.Server.GRPC
-	11, // 7: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
-	8,  // 8: cityops.platform.conf.Data.database:type_name -> cityops.platform.conf.Data.Database
-	9,  // 9: cityops.platform.conf.Data.evidence:type_name -> cityops.platform.conf.Data.Evidence
-	10, // 10: cityops.platform.conf.Security.secrets:type_name -> cityops.platform.conf.Security.Secrets
-	11, // 11: cityops.platform.conf.Security.access_token_ttl:type_name -> google.protobuf.Duration
-	11, // 12: cityops.platform.conf.Security.refresh_token_ttl:type_name -> google.protobuf.Duration
-	11, // 13: cityops.platform.conf.Security.reload_interval:type_name -> google.protobuf.Duration
-	11, // 14: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
-	11, // 15: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
-	11, // 16: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	6,  // 5: cityops.platform.conf.Bootstrap.supervision:type_name -> cityops.platform.conf.Supervision
+	7,  // 6: cityops.platform.conf.Server.http:type_name -> cityops.platform.conf.Server.HTTP
+	8,  // 7: cityops.platform.conf.Server.grpc:type_name -> cityops.platform.conf.Server.GRPC
+	12, // 8: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
+	9,  // 9: cityops.platform.conf.Data.database:type_name -> cityops.platform.conf.Data.Database
+	10, // 10: cityops.platform.conf.Data.evidence:type_name -> cityops.platform.conf.Data.Evidence
+	11, // 11: cityops.platform.conf.Security.secrets:type_name -> cityops.platform.conf.Security.Secrets
+	12, // 12: cityops.platform.conf.Security.access_token_ttl:type_name -> google.protobuf.Duration
+	12, // 13: cityops.platform.conf.Security.refresh_token_ttl:type_name -> google.protobuf.Duration
+	12, // 14: cityops.platform.conf.Security.reload_interval:type_name -> google.protobuf.Duration
+	12, // 15: cityops.platform.conf.Supervision.interval:type_name -> google.protobuf.Duration
+	12, // 16: cityops.platform.conf.Supervision.remind_before:type_name -> google.protobuf.Duration
+	12, // 17: cityops.platform.conf.Supervision.supervise_after:type_name -> google.protobuf.Duration
+	12, // 18: cityops.platform.conf.Supervision.supervise_for:type_name -> google.protobuf.Duration
+	12, // 19: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
+	12, // 20: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
+	12, // 21: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_conf_proto_init() }
@@ -1006,7 +1111,7 @@ func file_conf_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_conf_proto_rawDesc), len(file_conf_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

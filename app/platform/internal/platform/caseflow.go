@@ -2,6 +2,8 @@ package platform
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/cityops/cityops/app/pkg/calendar"
 	"github.com/cityops/cityops/app/pkg/evidence"
@@ -28,15 +30,38 @@ func (a caseLocator) Locate(ctx context.Context, tenantID int, lon, lat float64,
 	}, nil
 }
 
-// caseClasses checks classes against the tenant's taxonomy.
-type caseClasses struct{ tax *taxonomy.Usecase }
+// caseClasses checks classes against the tenant's taxonomy. Every report
+// names a class, and the taxonomy changes a few times a year, so a class
+// found is remembered for classTTL: a deactivated class is refused at most
+// that long after.
+type caseClasses struct {
+	tax   *taxonomy.Usecase
+	now   func() time.Time
+	known sync.Map // tenant|kind|code → knownClass
+}
 
-func (a caseClasses) Class(ctx context.Context, tenantCode string, kind caseflow.Kind, code string) (*caseflow.ClassInfo, error) {
+const classTTL = time.Minute
+
+type knownClass struct {
+	info    caseflow.ClassInfo
+	expires time.Time
+}
+
+func newCaseClasses(tax *taxonomy.Usecase) *caseClasses { return &caseClasses{tax: tax, now: time.Now} }
+
+func (a *caseClasses) Class(ctx context.Context, tenantCode string, kind caseflow.Kind, code string) (*caseflow.ClassInfo, error) {
+	key := tenantCode + "|" + string(kind) + "|" + code
+	if k, ok := a.known.Load(key); ok && a.now().Before(k.(knownClass).expires) {
+		info := k.(knownClass).info
+		return &info, nil
+	}
 	c, err := a.tax.GetClass(ctx, tenantCode, taxonomy.Kind(kind), code, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &caseflow.ClassInfo{Kind: kind, NationalCode: c.NationalCode}, nil
+	info := caseflow.ClassInfo{Kind: kind, NationalCode: c.NationalCode}
+	a.known.Store(key, knownClass{info: info, expires: a.now().Add(classTTL)})
+	return &info, nil
 }
 
 // caseComponents finds the component a report concerns.

@@ -8,13 +8,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	kerrors "github.com/go-kratos/kratos/v2/errors"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
+	dispatchv1 "github.com/cityops/cityops/api/dispatch/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
+	supervisionv1 "github.com/cityops/cityops/api/supervision/v1"
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/testdb"
 )
@@ -43,7 +47,7 @@ func handlerAccount(t *testing.T, r *running, admin context.Context, code, login
 }
 
 // photo is a plain JPEG big enough to count as evidence.
-func photo(t *testing.T, shade uint8) []byte {
+func photo(t testing.TB, shade uint8) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
 	for i := range img.Pix {
@@ -321,6 +325,47 @@ func TestCaseLoopThroughTheAPI(t *testing.T) {
 		}
 		if ok != 1 {
 			t.Fatalf("%d of two concurrent dispatches succeeded", ok)
+		}
+
+		// Auto-dispatch: a street rule for the class, switched on, sends a
+		// filed case straight to its department.
+		rules := dispatchv1.NewDispatchRuleServiceClient(r.conn)
+		if _, err := rules.CreateDispatchRule(admin, &dispatchv1.CreateDispatchRuleRequest{TenantCode: code, Rule: &dispatchv1.DispatchRule{
+			Code: "hw-street", ClassCode: class, RegionLevel: "street", RegionCode: g.GetStreetCode(), DepartmentCode: "BY-HW"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rules.SetAutoDispatch(admin, &dispatchv1.SetAutoDispatchRequest{TenantCode: code, ClassCode: class, Auto: true}); err != nil {
+			t.Fatal(err)
+		}
+		fourth, err := submit(sup, here)
+		if err != nil || !fourth.GetDispatch().GetAuto() || fourth.GetDispatch().GetDepartmentCode() != "BY-HW" {
+			t.Fatalf("dispatch preview: %v %v", fourth.GetDispatch(), err)
+		}
+		v = must(leader, fourth.GetCase().GetNumber(), caseflowv1.CaseOperation_CASE_OPERATION_FILE, caseflowv1.CaseState_CASE_STATE_DISPATCHED, nil)
+		if !v.GetCase().GetAutoDispatched() || v.GetCase().GetDispatchRuleCode() != "hw-street" || v.GetCase().GetPrimaryDepartmentCode() != "BY-HW" {
+			t.Fatalf("auto-dispatched case %+v", v.GetCase())
+		}
+
+		// 督办 by hand: a leader sets a deadline; the case carries the flag
+		// and the step is on its timeline.
+		sv := supervisionv1.NewSupervisionServiceClient(r.conn)
+		boss := as(r.login(t, code, "leader"))
+		if _, err := sv.SuperviseCase(boss, &supervisionv1.SuperviseCaseRequest{TenantCode: code, CaseNumber: fourth.GetCase().GetNumber(),
+			Reason: "群众反映强烈", Deadline: timestamppb.New(time.Now().Add(-time.Hour))}); reason(err) != "DEADLINE_IN_PAST" {
+			t.Fatalf("督办 with a past deadline: %v", err)
+		}
+		order, err := sv.SuperviseCase(boss, &supervisionv1.SuperviseCaseRequest{TenantCode: code, CaseNumber: fourth.GetCase().GetNumber(),
+			Reason: "群众反映强烈", Deadline: timestamppb.New(time.Now().Add(48 * time.Hour))})
+		if err != nil || order.GetDepartmentCode() != "BY-HW" {
+			t.Fatalf("督办: %v %v", order, err)
+		}
+		got, err := cases.GetCase(boss, &caseflowv1.GetCaseRequest{TenantCode: code, Number: fourth.GetCase().GetNumber()})
+		if err != nil || !got.GetCase().GetFlags().GetSupervised() || got.GetCase().GetSuperviseDeadline() == nil {
+			t.Fatalf("supervised case: %v %v", got, err)
+		}
+		sq, err := cases.ListWorkQueue(leader, &caseflowv1.ListWorkQueueRequest{TenantCode: code, Queue: caseflowv1.WorkQueue_WORK_QUEUE_SUPERVISED})
+		if err != nil || len(sq.GetCases()) != 1 {
+			t.Fatalf("督办 queue: %v %v", sq, err)
 		}
 
 		// Another tenant neither reads nor writes nor detects the case.

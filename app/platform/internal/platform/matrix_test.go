@@ -7,16 +7,20 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	kerrors "github.com/go-kratos/kratos/v2/errors"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	auditv1 "github.com/cityops/cityops/api/audit/v1"
 	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
+	dispatchv1 "github.com/cityops/cityops/api/dispatch/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
+	supervisionv1 "github.com/cityops/cityops/api/supervision/v1"
 	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/testdb"
@@ -41,64 +45,84 @@ type grant struct {
 var all = append(slices.Clone(humans), viewer.RoleConnector, viewer.RoleChannel)
 
 var expected = map[string]grant{
-	"/cityops.tenant.v1.TenantService/CreateTenant":               {},
-	"/cityops.tenant.v1.TenantService/UpdateTenant":               {},
-	"/cityops.tenant.v1.TenantService/SuspendTenant":              {},
-	"/cityops.tenant.v1.TenantService/ResumeTenant":               {},
-	"/cityops.tenant.v1.TenantService/ListTenants":                {},
-	"/cityops.tenant.v1.TenantService/GetTenant":                  {own: humans, overseer: true},
-	"/cityops.tenant.v1.TenantService/GetTenantTree":              {own: humans, overseer: true},
-	"/cityops.tenant.v1.TenantService/ListDepartments":            {own: all},
-	"/cityops.identity.v1.IdentityService/Login":                  {public: true},
-	"/cityops.identity.v1.IdentityService/Refresh":                {public: true},
-	"/cityops.identity.v1.IdentityService/Logout":                 {public: true},
-	"/cityops.identity.v1.IdentityService/ChangePassword":         {public: true},
-	"/cityops.identity.v1.IdentityService/WhoAmI":                 {own: all},
-	"/cityops.identity.v1.IdentityService/CreateUser":             {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/GetUser":                {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
-	"/cityops.identity.v1.IdentityService/ListUsers":              {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
-	"/cityops.identity.v1.IdentityService/UpdateUser":             {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/SetUserStatus":          {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/ResetPassword":          {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/SetUserRoles":           {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/CreateAPIKey":           {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/ListAPIKeys":            {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.identity.v1.IdentityService/RevokeAPIKey":           {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.audit.v1.AuditService/SearchAudit":                  {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
-	"/cityops.audit.v1.AuditService/VerifyAudit":                  {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.registry.v1.TaxonomyService/ListClasses":            {own: all},
-	"/cityops.registry.v1.TaxonomyService/GetClass":               {own: all},
-	"/cityops.registry.v1.TaxonomyService/ListFilingConditions":   {own: all},
-	"/cityops.registry.v1.TaxonomyService/Crosswalk":              {own: all},
-	"/cityops.registry.v1.TaxonomyService/ExportTaxonomy":         {own: all},
-	"/cityops.registry.v1.TaxonomyService/UpsertLocalClass":       {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.registry.v1.TaxonomyService/DeactivateClass":        {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.registry.v1.TaxonomyService/UpsertFilingCondition":  {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.registry.v1.TaxonomyService/ImportTaxonomy":         {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.registry.v1.GridService/Locate":                     {own: all},
-	"/cityops.registry.v1.GridService/GetUnitGrid":                {own: all},
-	"/cityops.registry.v1.GridService/ListUnitGrids":              {own: all},
-	"/cityops.registry.v1.GridService/ListRegions":                {own: all},
-	"/cityops.registry.v1.GridService/ListWorkGrids":              {own: all},
-	"/cityops.registry.v1.GridService/GetCoverage":                {own: all},
-	"/cityops.registry.v1.GridService/ImportGrids":                {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.registry.v1.ComponentService/GetComponent":          {own: all},
-	"/cityops.registry.v1.ComponentService/ListComponents":        {own: all},
-	"/cityops.registry.v1.ComponentService/Nearby":                {own: all},
-	"/cityops.registry.v1.ComponentService/UpdateComponentStatus": {own: []string{viewer.RoleTenantAdmin, viewer.RoleHandler, viewer.RoleSupervisor}},
-	"/cityops.registry.v1.ComponentService/ImportComponents":      {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.registry.v1.ComponentService/ExportComponents":      {own: []string{viewer.RoleTenantAdmin}},
-	"/cityops.caseflow.v1.CaseService/SubmitCase":                 {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleChannel}},
-	"/cityops.caseflow.v1.CaseService/FindDuplicates":             {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleLeader, viewer.RoleChannel}},
-	"/cityops.caseflow.v1.CaseService/TransitionCase":             {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler}},
-	"/cityops.caseflow.v1.CaseService/GetCase":                    {own: humans},
-	"/cityops.caseflow.v1.CaseService/ListCaseTimeline":           {own: humans},
-	"/cityops.caseflow.v1.CaseService/SearchCases":                {own: humans},
-	"/cityops.caseflow.v1.CaseService/CountCases":                 {own: humans},
-	"/cityops.caseflow.v1.CaseService/ListWorkQueue":              {own: humans},
-	"/cityops.caseflow.v1.AttachmentService/UploadAttachment":     {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleChannel}},
-	"/cityops.caseflow.v1.AttachmentService/GetAttachment":        {own: humans},
-	"/cityops.caseflow.v1.CaseService/ExportCases":                {own: []string{viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
+	"/cityops.tenant.v1.TenantService/CreateTenant":                     {},
+	"/cityops.tenant.v1.TenantService/UpdateTenant":                     {},
+	"/cityops.tenant.v1.TenantService/SuspendTenant":                    {},
+	"/cityops.tenant.v1.TenantService/ResumeTenant":                     {},
+	"/cityops.tenant.v1.TenantService/ListTenants":                      {},
+	"/cityops.tenant.v1.TenantService/GetTenant":                        {own: humans, overseer: true},
+	"/cityops.tenant.v1.TenantService/GetTenantTree":                    {own: humans, overseer: true},
+	"/cityops.tenant.v1.TenantService/ListDepartments":                  {own: all},
+	"/cityops.identity.v1.IdentityService/Login":                        {public: true},
+	"/cityops.identity.v1.IdentityService/Refresh":                      {public: true},
+	"/cityops.identity.v1.IdentityService/Logout":                       {public: true},
+	"/cityops.identity.v1.IdentityService/ChangePassword":               {public: true},
+	"/cityops.identity.v1.IdentityService/WhoAmI":                       {own: all},
+	"/cityops.identity.v1.IdentityService/CreateUser":                   {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/GetUser":                      {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.identity.v1.IdentityService/ListUsers":                    {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.identity.v1.IdentityService/UpdateUser":                   {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/SetUserStatus":                {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/ResetPassword":                {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/SetUserRoles":                 {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/CreateAPIKey":                 {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/ListAPIKeys":                  {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.identity.v1.IdentityService/RevokeAPIKey":                 {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.audit.v1.AuditService/SearchAudit":                        {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.audit.v1.AuditService/VerifyAudit":                        {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.TaxonomyService/ListClasses":                  {own: all},
+	"/cityops.registry.v1.TaxonomyService/GetClass":                     {own: all},
+	"/cityops.registry.v1.TaxonomyService/ListFilingConditions":         {own: all},
+	"/cityops.registry.v1.TaxonomyService/Crosswalk":                    {own: all},
+	"/cityops.registry.v1.TaxonomyService/ExportTaxonomy":               {own: all},
+	"/cityops.registry.v1.TaxonomyService/UpsertLocalClass":             {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.TaxonomyService/DeactivateClass":              {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.TaxonomyService/UpsertFilingCondition":        {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.TaxonomyService/ImportTaxonomy":               {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.GridService/Locate":                           {own: all},
+	"/cityops.registry.v1.GridService/GetUnitGrid":                      {own: all},
+	"/cityops.registry.v1.GridService/ListUnitGrids":                    {own: all},
+	"/cityops.registry.v1.GridService/ListRegions":                      {own: all},
+	"/cityops.registry.v1.GridService/ListWorkGrids":                    {own: all},
+	"/cityops.registry.v1.GridService/GetCoverage":                      {own: all},
+	"/cityops.registry.v1.GridService/ImportGrids":                      {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.ComponentService/GetComponent":                {own: all},
+	"/cityops.registry.v1.ComponentService/ListComponents":              {own: all},
+	"/cityops.registry.v1.ComponentService/Nearby":                      {own: all},
+	"/cityops.registry.v1.ComponentService/UpdateComponentStatus":       {own: []string{viewer.RoleTenantAdmin, viewer.RoleHandler, viewer.RoleSupervisor}},
+	"/cityops.registry.v1.ComponentService/ImportComponents":            {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.registry.v1.ComponentService/ExportComponents":            {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.caseflow.v1.CaseService/SubmitCase":                       {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleChannel}},
+	"/cityops.caseflow.v1.CaseService/FindDuplicates":                   {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleLeader, viewer.RoleChannel}},
+	"/cityops.caseflow.v1.CaseService/TransitionCase":                   {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler}},
+	"/cityops.caseflow.v1.CaseService/GetCase":                          {own: humans},
+	"/cityops.caseflow.v1.CaseService/ListCaseTimeline":                 {own: humans},
+	"/cityops.caseflow.v1.CaseService/SearchCases":                      {own: humans},
+	"/cityops.caseflow.v1.CaseService/CountCases":                       {own: humans},
+	"/cityops.caseflow.v1.CaseService/ListWorkQueue":                    {own: humans},
+	"/cityops.caseflow.v1.AttachmentService/UploadAttachment":           {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleChannel}},
+	"/cityops.caseflow.v1.AttachmentService/GetAttachment":              {own: humans},
+	"/cityops.dispatch.v1.DispatchRuleService/CreateDispatchRule":       {own: []string{viewer.RoleTenantAdmin, viewer.RoleShiftLeader}},
+	"/cityops.dispatch.v1.DispatchRuleService/UpdateDispatchRule":       {own: []string{viewer.RoleTenantAdmin, viewer.RoleShiftLeader}},
+	"/cityops.dispatch.v1.DispatchRuleService/DeleteDispatchRule":       {own: []string{viewer.RoleTenantAdmin, viewer.RoleShiftLeader}},
+	"/cityops.dispatch.v1.DispatchRuleService/SetAutoDispatch":          {own: []string{viewer.RoleTenantAdmin, viewer.RoleShiftLeader}},
+	"/cityops.dispatch.v1.DispatchRuleService/ImportDispatchRules":      {own: []string{viewer.RoleTenantAdmin, viewer.RoleShiftLeader}},
+	"/cityops.dispatch.v1.DispatchRuleService/GetDispatchRule":          {own: []string{viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
+	"/cityops.dispatch.v1.DispatchRuleService/ListDispatchRules":        {own: []string{viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
+	"/cityops.dispatch.v1.DispatchRuleService/ListAutoDispatch":         {own: []string{viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
+	"/cityops.dispatch.v1.DispatchRuleService/ExportDispatchRules":      {own: []string{viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
+	"/cityops.dispatch.v1.DispatchRuleService/PreviewDispatch":          {own: []string{viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
+	"/cityops.supervision.v1.SupervisionService/SuperviseCase":          {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader}},
+	"/cityops.supervision.v1.SupervisionService/CloseSupervisionOrder":  {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader}},
+	"/cityops.supervision.v1.SupervisionService/AnswerSupervisionOrder": {own: []string{viewer.RoleHandler}},
+	"/cityops.supervision.v1.SupervisionService/ListSupervisionOrders":  {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleTenantAdmin}},
+	"/cityops.supervision.v1.SupervisionService/GetSupervisionOrder":    {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleTenantAdmin}},
+	"/cityops.supervision.v1.SupervisionService/ListNotifications":      {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
+	"/cityops.supervision.v1.SupervisionService/MarkNotificationsRead":  {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
+	"/cityops.supervision.v1.SupervisionService/GetEscalationChain":     {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleInspector, viewer.RoleTenantAdmin}},
+	"/cityops.supervision.v1.SupervisionService/ListEscalationChains":   {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleInspector, viewer.RoleTenantAdmin}},
+	"/cityops.supervision.v1.SupervisionService/SetEscalationChain":     {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.caseflow.v1.CaseService/ExportCases":                      {own: []string{viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
 }
 
 var seq atomic.Int64
@@ -228,6 +252,46 @@ func request(op, code string) proto.Message {
 		return &caseflowv1.UploadAttachmentRequest{TenantCode: code, Kind: "before", FileName: "x.txt", Content: []byte("not a photo")}
 	case "/cityops.caseflow.v1.AttachmentService/GetAttachment":
 		return &caseflowv1.GetAttachmentRequest{TenantCode: code, Key: code + "/2026/11/ghost.jpg"}
+	case "/cityops.dispatch.v1.DispatchRuleService/CreateDispatchRule":
+		return &dispatchv1.CreateDispatchRuleRequest{TenantCode: code, Rule: &dispatchv1.DispatchRule{Code: fmt.Sprintf("m%d", n), DepartmentCode: "NO-SUCH"}}
+	case "/cityops.dispatch.v1.DispatchRuleService/UpdateDispatchRule":
+		return &dispatchv1.UpdateDispatchRuleRequest{TenantCode: code, Code: "ghost", Rule: &dispatchv1.DispatchRule{DepartmentCode: "NO-SUCH"}}
+	case "/cityops.dispatch.v1.DispatchRuleService/DeleteDispatchRule":
+		return &dispatchv1.DeleteDispatchRuleRequest{TenantCode: code, Code: "ghost"}
+	case "/cityops.dispatch.v1.DispatchRuleService/GetDispatchRule":
+		return &dispatchv1.GetDispatchRuleRequest{TenantCode: code, Code: "ghost"}
+	case "/cityops.dispatch.v1.DispatchRuleService/ListDispatchRules":
+		return &dispatchv1.ListDispatchRulesRequest{TenantCode: code}
+	case "/cityops.dispatch.v1.DispatchRuleService/SetAutoDispatch":
+		return &dispatchv1.SetAutoDispatchRequest{TenantCode: code, ClassCode: "0101", Auto: false}
+	case "/cityops.dispatch.v1.DispatchRuleService/ListAutoDispatch":
+		return &dispatchv1.ListAutoDispatchRequest{TenantCode: code}
+	case "/cityops.dispatch.v1.DispatchRuleService/ImportDispatchRules":
+		return &dispatchv1.ImportDispatchRulesRequest{TenantCode: code, Format: "csv", Content: []byte("规则编号\n"), DryRun: true}
+	case "/cityops.dispatch.v1.DispatchRuleService/ExportDispatchRules":
+		return &dispatchv1.ExportDispatchRulesRequest{TenantCode: code}
+	case "/cityops.dispatch.v1.DispatchRuleService/PreviewDispatch":
+		return &dispatchv1.PreviewDispatchRequest{TenantCode: code, ClassCode: "0101"}
+	case "/cityops.supervision.v1.SupervisionService/SuperviseCase":
+		return &supervisionv1.SuperviseCaseRequest{TenantCode: code, CaseNumber: "2099010100001", Reason: "matrix", Deadline: timestamppb.New(time.Now().Add(48 * time.Hour))}
+	case "/cityops.supervision.v1.SupervisionService/ListSupervisionOrders":
+		return &supervisionv1.ListSupervisionOrdersRequest{TenantCode: code}
+	case "/cityops.supervision.v1.SupervisionService/GetSupervisionOrder":
+		return &supervisionv1.GetSupervisionOrderRequest{TenantCode: code, Id: 999999}
+	case "/cityops.supervision.v1.SupervisionService/AnswerSupervisionOrder":
+		return &supervisionv1.AnswerSupervisionOrderRequest{TenantCode: code, Id: 999999, Feedback: "matrix"}
+	case "/cityops.supervision.v1.SupervisionService/CloseSupervisionOrder":
+		return &supervisionv1.CloseSupervisionOrderRequest{TenantCode: code, Id: 999999}
+	case "/cityops.supervision.v1.SupervisionService/ListNotifications":
+		return &supervisionv1.ListNotificationsRequest{TenantCode: code}
+	case "/cityops.supervision.v1.SupervisionService/MarkNotificationsRead":
+		return &supervisionv1.MarkNotificationsReadRequest{TenantCode: code, Ids: []int64{999999}}
+	case "/cityops.supervision.v1.SupervisionService/GetEscalationChain":
+		return &supervisionv1.GetEscalationChainRequest{TenantCode: code, ScopeKind: "tenant", ScopeCode: code}
+	case "/cityops.supervision.v1.SupervisionService/ListEscalationChains":
+		return &supervisionv1.ListEscalationChainsRequest{TenantCode: code}
+	case "/cityops.supervision.v1.SupervisionService/SetEscalationChain":
+		return &supervisionv1.SetEscalationChainRequest{TenantCode: code, ScopeKind: "street", ScopeCode: "ghost"}
 	case "/cityops.caseflow.v1.CaseService/ExportCases":
 		return &caseflowv1.ExportCasesRequest{TenantCode: code}
 	}

@@ -19,7 +19,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
+	dispatchv1 "github.com/cityops/cityops/api/dispatch/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
+	supervisionv1 "github.com/cityops/cityops/api/supervision/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/evidence"
@@ -32,9 +34,11 @@ import (
 	"github.com/cityops/cityops/app/platform/internal/biz/authz"
 	"github.com/cityops/cityops/app/platform/internal/biz/caseflow"
 	"github.com/cityops/cityops/app/platform/internal/biz/component"
+	"github.com/cityops/cityops/app/platform/internal/biz/dispatch"
 	"github.com/cityops/cityops/app/platform/internal/biz/grid"
 	"github.com/cityops/cityops/app/platform/internal/biz/identity"
 	"github.com/cityops/cityops/app/platform/internal/biz/onboarding"
+	"github.com/cityops/cityops/app/platform/internal/biz/supervision"
 	"github.com/cityops/cityops/app/platform/internal/biz/taxonomy"
 	tenantbiz "github.com/cityops/cityops/app/platform/internal/biz/tenant"
 	"github.com/cityops/cityops/app/platform/internal/conf"
@@ -42,8 +46,10 @@ import (
 	authzdata "github.com/cityops/cityops/app/platform/internal/data/authz"
 	caseflowdata "github.com/cityops/cityops/app/platform/internal/data/caseflow"
 	componentdata "github.com/cityops/cityops/app/platform/internal/data/component"
+	dispatchdata "github.com/cityops/cityops/app/platform/internal/data/dispatch"
 	griddata "github.com/cityops/cityops/app/platform/internal/data/grid"
 	identitydata "github.com/cityops/cityops/app/platform/internal/data/identity"
+	supervisiondata "github.com/cityops/cityops/app/platform/internal/data/supervision"
 	taxonomydata "github.com/cityops/cityops/app/platform/internal/data/taxonomy"
 	tenantdata "github.com/cityops/cityops/app/platform/internal/data/tenant"
 	"github.com/cityops/cityops/app/platform/internal/server"
@@ -68,6 +74,11 @@ type Core struct {
 	Locator    *grid.Locator
 	Components *component.Usecase
 	Cases      *caseflow.Usecase
+	Dispatch   *dispatch.Usecase
+	// Supervision is 督办 and the inbox; Scheduler chases overdue cases
+	// (nil when the configuration turns it off for this process).
+	Supervision *supervision.Usecase
+	Scheduler   *supervision.Scheduler
 	// Evidence stores case attachments; nil when no store is configured
 	// (attachment keys are then taken as given).
 	Evidence *evidence.Store
@@ -83,6 +94,10 @@ type CoreOptions struct {
 	ReloadInterval time.Duration
 	// Argon2 overrides the password hashing cost (tests use a cheap one).
 	Argon2 *identity.Argon2Params
+	// Supervision tunes the 督办 scheduler; SchedulerOff keeps it from
+	// running in this process (cityctl, tests that drive ticks by hand).
+	Supervision  supervision.Config
+	SchedulerOff bool
 	// EvidenceURL is the bucket of case attachments ("" for none).
 	EvidenceURL string
 	Evidence    evidence.Config
@@ -148,20 +163,34 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 		}
 		evidenceCheck = caseEvidence{store}
 	}
+	dispatcher := dispatch.NewUsecase(dispatchdata.NewRepo(db), dispatchdata.NewDepartments(db),
+		componentdata.NewRepo(db), tenants, db, dispatch.Config{})
 	cases := caseflow.NewUsecase(caseflowdata.NewRepo(db.Ent), caseflowdata.NewEventLog(db.Ent),
 		caseflowdata.NewDepartments(db.Ent), db, caseflow.Config{
 			Deadlines:      &caseflow.WorkingDeadlines{Limits: taxonomyLimits{tax}},
 			Locator:        caseLocator{locator},
-			Classes:        caseClasses{tax},
+			Classes:        newCaseClasses(tax),
 			Components:     caseComponents{components},
 			Evidence:       evidenceCheck,
+			Dispatcher:     dispatcher,
 			FeedbackPhotos: func(string, string) bool { return true },
 		})
+	sdeps := supervision.Deps{Cases: cases, Repo: supervisiondata.NewRepo(db), Leases: supervisiondata.NewLeaseRepo(db), Tenants: tenants, Tx: db}
+	if o.Supervision.Logger == nil {
+		o.Supervision.Logger = o.Logger
+	}
+	var sched *supervision.Scheduler
+	if !o.SchedulerOff {
+		if sched, err = supervision.NewScheduler(sdeps, o.Supervision); err != nil {
+			return nil, err
+		}
+	}
 	c := &Core{
 		DB: db, Secrets: sm, Tenants: tenants, Onboarding: onboarding.NewUsecase(tenants),
 		Authz: az, Keys: keys, Identity: id,
 		Audit:    audit.NewUsecase(auditdata.NewRepo(db), db),
-		Taxonomy: tax, Grids: grids, Locator: locator, Components: components, Cases: cases, Evidence: store,
+		Taxonomy: tax, Grids: grids, Locator: locator, Components: components, Cases: cases, Evidence: store, Dispatch: dispatcher,
+		Supervision: supervision.NewUsecase(sdeps, o.Supervision), Scheduler: sched,
 		stop: []func(){stopLocator},
 	}
 	c.Accounts = &onboarding.Accounts{
@@ -190,6 +219,9 @@ func (c *Core) Run(ctx context.Context) {
 	go c.Authz.Run(ctx)
 	go func() { _ = c.Keys.Run(ctx) }()
 	go func() { _ = c.Locator.Run(ctx) }()
+	if c.Scheduler != nil {
+		go func() { _ = c.Scheduler.Run(ctx) }()
+	}
 }
 
 // Ready reports whether the platform can serve: the database answers and
@@ -382,7 +414,12 @@ func CoreOptionsFrom(bc *conf.Bootstrap, logger log.Logger) CoreOptions {
 	return CoreOptions{
 		Logger: logger, AccessTTL: sec.GetAccessTokenTtl().AsDuration(),
 		RefreshTTL: sec.GetRefreshTokenTtl().AsDuration(), ReloadInterval: sec.GetReloadInterval().AsDuration(),
-		EvidenceURL: bc.GetData().GetEvidence().GetUrl(),
+		EvidenceURL:  bc.GetData().GetEvidence().GetUrl(),
+		SchedulerOff: !bc.GetSupervision().GetEnabled(),
+		Supervision: supervision.Config{
+			Interval: bc.GetSupervision().GetInterval().AsDuration(), RemindBefore: bc.GetSupervision().GetRemindBefore().AsDuration(),
+			SuperviseAfter: bc.GetSupervision().GetSuperviseAfter().AsDuration(), SuperviseFor: bc.GetSupervision().GetSuperviseFor().AsDuration(),
+		},
 		Evidence: evidence.Config{
 			MaxBytes: bc.GetData().GetEvidence().GetMaxBytes(), MismatchMeters: bc.GetData().GetEvidence().GetMismatchMeters(),
 		},
@@ -563,17 +600,19 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 	hs, gs, err := server.New(server.Options{
 		HTTPAddr: bc.GetServer().GetHttp().GetAddr(), GRPCAddr: bc.GetServer().GetGrpc().GetAddr(),
 		Timeout: timeout, MaxBodyBytes: bc.GetServer().GetHttp().GetMaxBodyBytes(),
-		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage, caseflowv1.ErrorReasonMessage),
+		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage, caseflowv1.ErrorReasonMessage, dispatchv1.ErrorReasonMessage, supervisionv1.ErrorReasonMessage),
 		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access, StaticViewer: o.StaticViewer,
 	}, server.Services{
-		Tenant:     service.NewTenantService(core.Tenants),
-		Identity:   service.NewIdentityService(core.Identity),
-		Audit:      service.NewAuditService(core.Audit),
-		Taxonomy:   service.NewTaxonomyService(core.Taxonomy),
-		Grid:       service.NewGridService(core.Tenants, core.Grids, core.Locator),
-		Component:  service.NewComponentService(core.Components),
-		Case:       service.NewCaseService(core.Cases),
-		Attachment: service.NewAttachmentService(core.Cases, core.Evidence),
+		Tenant:      service.NewTenantService(core.Tenants),
+		Identity:    service.NewIdentityService(core.Identity),
+		Audit:       service.NewAuditService(core.Audit),
+		Taxonomy:    service.NewTaxonomyService(core.Taxonomy),
+		Grid:        service.NewGridService(core.Tenants, core.Grids, core.Locator),
+		Component:   service.NewComponentService(core.Components),
+		Case:        service.NewCaseService(core.Cases),
+		Attachment:  service.NewAttachmentService(core.Cases, core.Evidence),
+		Dispatch:    service.NewDispatchService(core.Dispatch),
+		Supervision: service.NewSupervisionService(core.Supervision),
 	})
 	if err != nil {
 		return fail(err)

@@ -78,6 +78,13 @@ var demoTenants = []string{"450100", "450126", "450181"}
 
 func startPlatform(t testing.TB, db *database.DB, seed string, disableMiddleware bool) *running {
 	t.Helper()
+	return startPlatformTuned(t, db, seed, disableMiddleware, nil)
+}
+
+// startPlatformTuned is startPlatform with the configuration adjusted by
+// tune before the platform starts.
+func startPlatformTuned(t testing.TB, db *database.DB, seed string, disableMiddleware bool, tune func(*conf.Bootstrap)) *running {
+	t.Helper()
 	ctx := context.Background()
 	bc, err := conf.Load("", []string{
 		"CITYOPS_HTTP_ADDR=127.0.0.1:0", "CITYOPS_GRPC_ADDR=127.0.0.1:0",
@@ -90,6 +97,9 @@ func startPlatform(t testing.TB, db *database.DB, seed string, disableMiddleware
 		t.Fatal(err)
 	}
 	bc.Onboarding.DemoTenants = demoTenants
+	if tune != nil {
+		tune(bc)
+	}
 	app, cleanup, err := platform.New(ctx, bc, platform.Options{Core: newCore(t, db), Logger: log.NewStdLogger(io.Discard), DisableMiddleware: disableMiddleware})
 	if err != nil {
 		t.Fatal(err)

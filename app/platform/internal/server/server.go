@@ -28,9 +28,11 @@ import (
 	"github.com/cityops/cityops/api"
 	auditv1 "github.com/cityops/cityops/api/audit/v1"
 	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
+	dispatchv1 "github.com/cityops/cityops/api/dispatch/v1"
 	errorsv1 "github.com/cityops/cityops/api/errors/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
+	supervisionv1 "github.com/cityops/cityops/api/supervision/v1"
 	tenantv1 "github.com/cityops/cityops/api/tenant/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
 	"github.com/cityops/cityops/app/pkg/viewer"
@@ -64,14 +66,16 @@ type Options struct {
 
 // Services are the API implementations the servers expose.
 type Services struct {
-	Tenant     *service.TenantService
-	Identity   *service.IdentityService
-	Audit      *service.AuditService
-	Taxonomy   *service.TaxonomyService
-	Grid       *service.GridService
-	Component  *service.ComponentService
-	Case       *service.CaseService
-	Attachment *service.AttachmentService
+	Tenant      *service.TenantService
+	Identity    *service.IdentityService
+	Audit       *service.AuditService
+	Taxonomy    *service.TaxonomyService
+	Grid        *service.GridService
+	Component   *service.ComponentService
+	Case        *service.CaseService
+	Attachment  *service.AttachmentService
+	Dispatch    *service.DispatchService
+	Supervision *service.SupervisionService
 }
 
 func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
@@ -145,6 +149,14 @@ func New(o Options, svc Services) (*http.Server, *grpc.Server, error) {
 	if svc.Case != nil {
 		caseflowv1.RegisterCaseServiceHTTPServer(hs, svc.Case)
 		caseflowv1.RegisterCaseServiceServer(gs, svc.Case)
+	}
+	if svc.Dispatch != nil {
+		dispatchv1.RegisterDispatchRuleServiceHTTPServer(hs, svc.Dispatch)
+		dispatchv1.RegisterDispatchRuleServiceServer(gs, svc.Dispatch)
+	}
+	if svc.Supervision != nil {
+		supervisionv1.RegisterSupervisionServiceHTTPServer(hs, svc.Supervision)
+		supervisionv1.RegisterSupervisionServiceServer(gs, svc.Supervision)
 	}
 	if svc.Attachment != nil {
 		caseflowv1.RegisterAttachmentServiceHTTPServer(hs, svc.Attachment)

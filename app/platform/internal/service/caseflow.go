@@ -132,7 +132,7 @@ func (s *CaseService) SubmitCase(ctx context.Context, req *caseflowv1.SubmitCase
 		return nil, err
 	}
 	p := req.GetPoint()
-	c, dups, err := s.uc.Intake(ctx, biz.SubmitInput{
+	got, err := s.uc.Intake(ctx, biz.SubmitInput{
 		Source: bizSource(req.GetSource()), Kind: bizKind(req.GetKind()), ClassCode: req.GetClassCode(),
 		DetailCode: req.GetDetailCode(), FilingConditionCode: req.GetFilingConditionCode(),
 		Description: req.GetDescription(), Lon: p.GetLon(), Lat: p.GetLat(), CRS: p.GetCrs(), Address: req.GetAddress(),
@@ -142,7 +142,18 @@ func (s *CaseService) SubmitCase(ctx context.Context, req *caseflowv1.SubmitCase
 	if err != nil {
 		return nil, err
 	}
-	return &caseflowv1.SubmitCaseResponse{Case: caseToProto(c), Duplicates: duplicatesToProto(dups)}, nil
+	out := &caseflowv1.SubmitCaseResponse{Case: caseToProto(got.Case), Duplicates: duplicatesToProto(got.Duplicates)}
+	if d := got.Dispatch; d != nil {
+		out.Dispatch = &caseflowv1.DispatchSuggestion{
+			Auto: d.Auto, RuleCode: d.RuleCode, DepartmentCode: d.Department, CoDepartmentCodes: d.CoDepartments, Reason: d.Reason,
+		}
+		for _, c := range d.Candidates {
+			out.Dispatch.Candidates = append(out.Dispatch.Candidates, &caseflowv1.DispatchCandidate{
+				RuleCode: c.RuleCode, DepartmentCode: c.Department, CoDepartmentCodes: c.CoDepartments, Reason: c.Reason,
+			})
+		}
+	}
+	return out, nil
 }
 
 // FindDuplicates lists open cases of a class near a point.

@@ -152,7 +152,8 @@ func TestIdentityService(t *testing.T) {
 		if err != nil || len(keys.GetApiKeys()) != 1 {
 			t.Fatalf("list keys: %v, %v", keys, err)
 		}
-		secret := key.GetKey()[strings.LastIndex(key.GetKey(), "_")+1:]
+		// The secret is everything after the prefix; it may itself hold "_".
+		secret := strings.TrimPrefix(key.GetKey(), "cok_450126_"+key.GetApiKey().GetKeyId()+"_")
 		if strings.Contains(keys.String(), secret) {
 			t.Fatal("the key listing shows the secret")
 		}

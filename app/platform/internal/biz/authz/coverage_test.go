@@ -14,9 +14,11 @@ import (
 	// TestProtosImported fails when a package under api/ is missing here.
 	_ "github.com/cityops/cityops/api/audit/v1"
 	_ "github.com/cityops/cityops/api/caseflow/v1"
+	_ "github.com/cityops/cityops/api/dispatch/v1"
 	_ "github.com/cityops/cityops/api/errors/v1"
 	_ "github.com/cityops/cityops/api/identity/v1"
 	_ "github.com/cityops/cityops/api/registry/v1"
+	_ "github.com/cityops/cityops/api/supervision/v1"
 	_ "github.com/cityops/cityops/api/tenant/v1"
 )
 

@@ -124,21 +124,39 @@ func (u *Usecase) place(ctx context.Context, tenantID int, tenantCode string, in
 	return nil
 }
 
-// Intake is Submit with the duplicate check: it returns the new case and
-// the open cases of its class nearby (not including itself).
-func (u *Usecase) Intake(ctx context.Context, in SubmitInput) (*Case, []Duplicate, error) {
-	c, err := u.Submit(ctx, in)
+// Intaken is a new case with what intake found out about it.
+type Intaken struct {
+	Case *Case
+	// Duplicates are open cases of its class nearby (not itself).
+	Duplicates []Duplicate
+	// Dispatch is the responsibility matrix's verdict, nil without a
+	// dispatcher: applied when the case is filed.
+	Dispatch *DispatchDecision
+}
+
+// Intake is Submit with the duplicate check and the dispatch preview, all
+// in the creating transaction.
+func (u *Usecase) Intake(ctx context.Context, in SubmitInput) (*Intaken, error) {
+	out := &Intaken{}
+	c, err := u.submit(ctx, in, func(ctx context.Context, c *Case) error {
+		var err error
+		if c.ClassCode != "" {
+			if out.Duplicates, err = u.duplicates(ctx, DuplicateQuery{ClassCode: c.ClassCode, Lon: c.Lon, Lat: c.Lat}, ""); err != nil {
+				return err
+			}
+		}
+		if u.cfg.Dispatcher != nil {
+			if out.Dispatch, err = u.cfg.Dispatcher.Decide(ctx, c); err != nil {
+				return fmt.Errorf("dispatch preview: %w", err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if c.ClassCode == "" {
-		return c, nil, nil
-	}
-	dups, err := u.duplicates(ctx, DuplicateQuery{ClassCode: c.ClassCode, Lon: c.Lon, Lat: c.Lat}, c.Number)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, dups, nil
+	out.Case = c
+	return out, nil
 }
 
 // FindDuplicates returns open cases of a class near a point, nearest

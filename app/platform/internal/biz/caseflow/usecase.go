@@ -193,6 +193,14 @@ func firstPost(roles, posts []string) string {
 // on-site verification first. Its number is the tenant's day and a daily
 // sequence (yyyymmdd00001), allocated in the creating transaction.
 func (u *Usecase) Submit(ctx context.Context, in SubmitInput) (*Case, error) {
+	return u.submit(ctx, in, nil)
+}
+
+// submit creates a case; pre, when set, runs in the creating transaction
+// before the case number is allocated (the tenant's number and event
+// sequences stay locked from allocation to commit, so work that needs no
+// lock goes first).
+func (u *Usecase) submit(ctx context.Context, in SubmitInput, pre func(ctx context.Context, c *Case) error) (*Case, error) {
 	v, err := acting(ctx)
 	if err != nil {
 		return nil, err
@@ -219,14 +227,14 @@ func (u *Usecase) Submit(ctx context.Context, in SubmitInput) (*Case, error) {
 		state = StateVerifyPending
 	}
 	var out *Case
+	day := now.In(u.cfg.Location).Format("20060102")
+	n, err := u.number(ctx, v.TenantID, day)
+	if err != nil {
+		return nil, fmt.Errorf("caseflow submit: %w", err)
+	}
 	err = u.tx.InTx(ctx, func(ctx context.Context) error {
-		day := now.In(u.cfg.Location).Format("20060102")
-		n, err := u.repo.NextNumber(ctx, v.TenantID, day)
-		if err != nil {
-			return err
-		}
 		c := &Case{
-			TenantID: v.TenantID, Number: fmt.Sprintf("%s%05d", day, n), Source: in.Source, Kind: in.Kind,
+			TenantID: v.TenantID, Source: in.Source, Kind: in.Kind,
 			ClassCode: in.ClassCode, DetailCode: in.DetailCode, NationalClassCode: in.NationalClassCode,
 			FilingConditionCode: in.FilingConditionCode, Description: in.Description, Lon: in.Lon, Lat: in.Lat,
 			Address: in.Address, GridCode: in.GridCode, CommunityCode: in.CommunityCode, StreetCode: in.StreetCode,
@@ -235,6 +243,12 @@ func (u *Usecase) Submit(ctx context.Context, in SubmitInput) (*Case, error) {
 			ReportedBy: v.Actor(), State: state, Version: 1, ReportedAt: &now, CreatedAt: now, UpdatedAt: now,
 			CoDepartmentCodes: []string{},
 		}
+		if pre != nil {
+			if err := pre(ctx, c); err != nil {
+				return err
+			}
+		}
+		c.Number = fmt.Sprintf("%s%05d", day, n)
 		if state == StateVerifyPending {
 			if c.VerifyDeadline, err = u.due(ctx, v, c, StageVerify, now); err != nil {
 				return err
@@ -254,6 +268,22 @@ func (u *Usecase) Submit(ctx context.Context, in SubmitInput) (*Case, error) {
 		return nil, fmt.Errorf("caseflow submit: %w", err)
 	}
 	return present(v, out), nil
+}
+
+// number draws the next case number of the day. It runs in a short
+// transaction of its own (unless the caller already holds one), so the
+// counter row is locked only for that moment and reports of one tenant are
+// not serialized for the whole of their creation; the price is that a
+// report failing afterwards leaves a gap. Numbers are unique, not gapless:
+// the event log, which the relay reads, is the gapless sequence.
+func (u *Usecase) number(ctx context.Context, tenantID int, day string) (int64, error) {
+	var n int64
+	err := u.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		n, err = u.repo.NextNumber(ctx, tenantID, day)
+		return err
+	})
+	return n, err
 }
 
 func (in *SubmitInput) validate() error {

@@ -39,6 +39,11 @@ func (r *repo) c(ctx context.Context) *ent.Client { return database.ClientFromCo
 // locked (PostgreSQL) or the database write-locked (SQLite, BEGIN
 // IMMEDIATE) until the transaction ends, so no two reports share a number.
 func (r *repo) NextNumber(ctx context.Context, tenantID int, day string) (int64, error) {
+	if tx := database.TxFromContext(ctx); tx != nil {
+		// One round trip: the upsert hands back the number it wrote.
+		return returning(ctx, tx, `INSERT INTO case_number_counters (tenant_id, day, last) VALUES ($1, $2, 1)
+			ON CONFLICT (tenant_id, day) DO UPDATE SET last = case_number_counters.last + 1 RETURNING last`, tenantID, day)
+	}
 	c := r.c(ctx)
 	err := c.CaseNumberCounter.Create().SetTenantID(tenantID).SetDay(day).SetLast(1).
 		OnConflictColumns(casenumbercounter.FieldTenantID, casenumbercounter.FieldDay).
@@ -204,6 +209,10 @@ func (l *eventLog) c(ctx context.Context) *ent.Client {
 // turns, commit in sequence order, and a rollback returns its number:
 // readers never see a gap that a later commit fills.
 func (l *eventLog) NextSeq(ctx context.Context, tenantID int) (int64, error) {
+	if tx := database.TxFromContext(ctx); tx != nil {
+		return returning(ctx, tx, `INSERT INTO event_heads (tenant_id, stream, last) VALUES ($1, $2, 1)
+			ON CONFLICT (tenant_id, stream) DO UPDATE SET last = event_heads.last + 1 RETURNING last`, tenantID, eventStream)
+	}
 	c := l.c(ctx)
 	err := c.EventHead.Create().SetTenantID(tenantID).SetStream(eventStream).SetLast(1).
 		OnConflictColumns(eventhead.FieldTenantID, eventhead.FieldStream).
@@ -242,6 +251,26 @@ func (l *eventLog) List(ctx context.Context, tenantID int, after int64, limit in
 		out[i] = &biz.Event{TenantID: e.TenantID, Seq: e.Seq, ID: e.EventID, Type: e.Type, Subject: e.Subject, Time: e.Time.UTC(), Data: e.Data}
 	}
 	return out, nil
+}
+
+// returning runs an INSERT … RETURNING of one integer in the transaction.
+func returning(ctx context.Context, tx *ent.Tx, query string, args ...any) (int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("allocate sequence: %w", err)
+	}
+	defer rows.Close()
+	var n int64
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("allocate sequence: %w", err)
+		}
+		return 0, fmt.Errorf("allocate sequence: no row returned")
+	}
+	if err := rows.Scan(&n); err != nil {
+		return 0, fmt.Errorf("allocate sequence: %w", err)
+	}
+	return n, rows.Close()
 }
 
 type departments struct{ client *ent.Client }
