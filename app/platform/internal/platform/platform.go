@@ -165,7 +165,7 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 	}
 	dispatcher := dispatch.NewUsecase(dispatchdata.NewRepo(db), dispatchdata.NewDepartments(db),
 		componentdata.NewRepo(db), tenants, db, dispatch.Config{})
-	cases := caseflow.NewUsecase(caseflowdata.NewRepo(db.Ent), caseflowdata.NewEventLog(db.Ent),
+	cases := caseflow.NewUsecase(caseflowdata.NewRepo(db.Ent), caseflowdata.NewEventLogOn(db),
 		caseflowdata.NewDepartments(db.Ent), db, caseflow.Config{
 			Deadlines:      &caseflow.WorkingDeadlines{Limits: taxonomyLimits{tax}},
 			Locator:        caseLocator{locator},

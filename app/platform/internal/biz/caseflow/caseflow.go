@@ -292,7 +292,11 @@ type EventLog interface {
 	// tenant's head until the transaction ends, so sequences are gapless
 	// and in commit order.
 	NextSeq(ctx context.Context, tenantID int) (int64, error)
-	// Append stores e (its Seq from NextSeq).
+	// Append stores e. With e.Seq zero it allocates the sequence itself,
+	// as NextSeq does, in the same statement where the database allows
+	// (the head stays locked for one round trip less), and sets e.Seq.
+	// Data is stored as given; the use case stores case events without
+	// their sequence and adds it when the log is read (WithSequence).
 	Append(ctx context.Context, e *Event) error
 	// List returns the tenant's events after seq, oldest first.
 	List(ctx context.Context, tenantID int, after int64, limit int) ([]*Event, error)

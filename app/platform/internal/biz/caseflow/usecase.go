@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -663,22 +664,30 @@ func (u *Usecase) recordAs(ctx context.Context, v *viewer.Viewer, c *Case, from 
 	if err := u.repo.AppendStep(ctx, step); err != nil {
 		return err
 	}
-	seq, err := u.events.NextSeq(ctx, c.TenantID)
-	if err != nil {
-		return err
-	}
 	id, err := newUUID()
 	if err != nil {
 		return err
 	}
-	ev := toEvent(c, v, step, seq, id, typ, mergedFrom)
+	// The sequence is the log's to allocate as it appends: the payload
+	// goes without it and gets it back when read (WithSequence).
+	ev := toEvent(c, v, step, 0, id, typ, mergedFrom)
 	data, err := proto.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
 	return u.events.Append(ctx, &Event{
-		TenantID: c.TenantID, Seq: seq, ID: id, Type: typ, Subject: c.Number, Time: now, Data: data,
+		TenantID: c.TenantID, ID: id, Type: typ, Subject: c.Number, Time: now, Data: data,
 	})
+}
+
+// WithSequence returns a stored case event's payload with its sequence
+// number set: protobuf takes the last value of a field, so appending field
+// 4 (CaseEvent.sequence) to the encoding sets it without decoding.
+func WithSequence(data []byte, seq int64) []byte {
+	out := make([]byte, len(data), len(data)+11)
+	copy(out, data)
+	out = protowire.AppendTag(out, 4, protowire.VarintType)
+	return protowire.AppendVarint(out, uint64(seq))
 }
 
 // toEvent builds the domain event of a step. It leaves out the reporter's
@@ -792,7 +801,14 @@ func (u *Usecase) Events(ctx context.Context, after int64, limit int) ([]*Event,
 	if err != nil {
 		return nil, err
 	}
-	return u.events.List(ctx, v.TenantID, after, limit)
+	evs, err := u.events.List(ctx, v.TenantID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		e.Data = WithSequence(e.Data, e.Seq)
+	}
+	return evs, nil
 }
 
 // seesPhones reports whether the viewer may read reporters' phone numbers:

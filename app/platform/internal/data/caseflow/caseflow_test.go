@@ -75,7 +75,7 @@ type env struct {
 func newEnv(t testing.TB, db *database.DB, wrap func(biz.EventLog) biz.EventLog) *env {
 	t.Helper()
 	sys := viewer.SystemContext(context.Background(), "test")
-	e := &env{db: db, repo: data.NewRepo(db.Ent), log: data.NewEventLog(db.Ent),
+	e := &env{db: db, repo: data.NewRepo(db.Ent), log: data.NewEventLogOn(db),
 		clock: &clock{t: time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)}}
 	for _, code := range []string{"450126", "450181"} {
 		tn, err := datatenant.NewTenantRepo(db.Ent).Create(sys, &tenant.Tenant{Code: code, Slug: "t" + code, NameZH: code,
