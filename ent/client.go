@@ -24,17 +24,24 @@ import (
 	"github.com/cityops/cityops/ent/casenumbercounter"
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
+	"github.com/cityops/cityops/ent/connector"
+	"github.com/cityops/cityops/ent/deadletter"
 	"github.com/cityops/cityops/ent/department"
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
+	"github.com/cityops/cityops/ent/federatedcase"
+	"github.com/cityops/cityops/ent/federatedevent"
+	"github.com/cityops/cityops/ent/federatedindicator"
+	"github.com/cityops/cityops/ent/federationcommand"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
+	"github.com/cityops/cityops/ent/peerkey"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/session"
 	"github.com/cityops/cityops/ent/supervisionorder"
@@ -71,6 +78,10 @@ type Client struct {
 	CaseStep *CaseStepClient
 	// Component is the client for interacting with the Component builders.
 	Component *ComponentClient
+	// Connector is the client for interacting with the Connector builders.
+	Connector *ConnectorClient
+	// DeadLetter is the client for interacting with the DeadLetter builders.
+	DeadLetter *DeadLetterClient
 	// Department is the client for interacting with the Department builders.
 	Department *DepartmentClient
 	// DispatchClassSwitch is the client for interacting with the DispatchClassSwitch builders.
@@ -81,6 +92,14 @@ type Client struct {
 	EscalationLevel *EscalationLevelClient
 	// EventHead is the client for interacting with the EventHead builders.
 	EventHead *EventHeadClient
+	// FederatedCase is the client for interacting with the FederatedCase builders.
+	FederatedCase *FederatedCaseClient
+	// FederatedEvent is the client for interacting with the FederatedEvent builders.
+	FederatedEvent *FederatedEventClient
+	// FederatedIndicator is the client for interacting with the FederatedIndicator builders.
+	FederatedIndicator *FederatedIndicatorClient
+	// FederationCommand is the client for interacting with the FederationCommand builders.
+	FederationCommand *FederationCommandClient
 	// FilingCondition is the client for interacting with the FilingCondition builders.
 	FilingCondition *FilingConditionClient
 	// GridRevision is the client for interacting with the GridRevision builders.
@@ -93,6 +112,8 @@ type Client struct {
 	LoginThrottle *LoginThrottleClient
 	// Notification is the client for interacting with the Notification builders.
 	Notification *NotificationClient
+	// PeerKey is the client for interacting with the PeerKey builders.
+	PeerKey *PeerKeyClient
 	// Region is the client for interacting with the Region builders.
 	Region *RegionClient
 	// Session is the client for interacting with the Session builders.
@@ -131,17 +152,24 @@ func (c *Client) init() {
 	c.CaseNumberCounter = NewCaseNumberCounterClient(c.config)
 	c.CaseStep = NewCaseStepClient(c.config)
 	c.Component = NewComponentClient(c.config)
+	c.Connector = NewConnectorClient(c.config)
+	c.DeadLetter = NewDeadLetterClient(c.config)
 	c.Department = NewDepartmentClient(c.config)
 	c.DispatchClassSwitch = NewDispatchClassSwitchClient(c.config)
 	c.DispatchRule = NewDispatchRuleClient(c.config)
 	c.EscalationLevel = NewEscalationLevelClient(c.config)
 	c.EventHead = NewEventHeadClient(c.config)
+	c.FederatedCase = NewFederatedCaseClient(c.config)
+	c.FederatedEvent = NewFederatedEventClient(c.config)
+	c.FederatedIndicator = NewFederatedIndicatorClient(c.config)
+	c.FederationCommand = NewFederationCommandClient(c.config)
 	c.FilingCondition = NewFilingConditionClient(c.config)
 	c.GridRevision = NewGridRevisionClient(c.config)
 	c.ImportJob = NewImportJobClient(c.config)
 	c.Lease = NewLeaseClient(c.config)
 	c.LoginThrottle = NewLoginThrottleClient(c.config)
 	c.Notification = NewNotificationClient(c.config)
+	c.PeerKey = NewPeerKeyClient(c.config)
 	c.Region = NewRegionClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.SupervisionOrder = NewSupervisionOrderClient(c.config)
@@ -252,17 +280,24 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		CaseNumberCounter:   NewCaseNumberCounterClient(cfg),
 		CaseStep:            NewCaseStepClient(cfg),
 		Component:           NewComponentClient(cfg),
+		Connector:           NewConnectorClient(cfg),
+		DeadLetter:          NewDeadLetterClient(cfg),
 		Department:          NewDepartmentClient(cfg),
 		DispatchClassSwitch: NewDispatchClassSwitchClient(cfg),
 		DispatchRule:        NewDispatchRuleClient(cfg),
 		EscalationLevel:     NewEscalationLevelClient(cfg),
 		EventHead:           NewEventHeadClient(cfg),
+		FederatedCase:       NewFederatedCaseClient(cfg),
+		FederatedEvent:      NewFederatedEventClient(cfg),
+		FederatedIndicator:  NewFederatedIndicatorClient(cfg),
+		FederationCommand:   NewFederationCommandClient(cfg),
 		FilingCondition:     NewFilingConditionClient(cfg),
 		GridRevision:        NewGridRevisionClient(cfg),
 		ImportJob:           NewImportJobClient(cfg),
 		Lease:               NewLeaseClient(cfg),
 		LoginThrottle:       NewLoginThrottleClient(cfg),
 		Notification:        NewNotificationClient(cfg),
+		PeerKey:             NewPeerKeyClient(cfg),
 		Region:              NewRegionClient(cfg),
 		Session:             NewSessionClient(cfg),
 		SupervisionOrder:    NewSupervisionOrderClient(cfg),
@@ -300,17 +335,24 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		CaseNumberCounter:   NewCaseNumberCounterClient(cfg),
 		CaseStep:            NewCaseStepClient(cfg),
 		Component:           NewComponentClient(cfg),
+		Connector:           NewConnectorClient(cfg),
+		DeadLetter:          NewDeadLetterClient(cfg),
 		Department:          NewDepartmentClient(cfg),
 		DispatchClassSwitch: NewDispatchClassSwitchClient(cfg),
 		DispatchRule:        NewDispatchRuleClient(cfg),
 		EscalationLevel:     NewEscalationLevelClient(cfg),
 		EventHead:           NewEventHeadClient(cfg),
+		FederatedCase:       NewFederatedCaseClient(cfg),
+		FederatedEvent:      NewFederatedEventClient(cfg),
+		FederatedIndicator:  NewFederatedIndicatorClient(cfg),
+		FederationCommand:   NewFederationCommandClient(cfg),
 		FilingCondition:     NewFilingConditionClient(cfg),
 		GridRevision:        NewGridRevisionClient(cfg),
 		ImportJob:           NewImportJobClient(cfg),
 		Lease:               NewLeaseClient(cfg),
 		LoginThrottle:       NewLoginThrottleClient(cfg),
 		Notification:        NewNotificationClient(cfg),
+		PeerKey:             NewPeerKeyClient(cfg),
 		Region:              NewRegionClient(cfg),
 		Session:             NewSessionClient(cfg),
 		SupervisionOrder:    NewSupervisionOrderClient(cfg),
@@ -350,11 +392,13 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.CaseFile,
-		c.CaseNumberCounter, c.CaseStep, c.Component, c.Department,
-		c.DispatchClassSwitch, c.DispatchRule, c.EscalationLevel, c.EventHead,
-		c.FilingCondition, c.GridRevision, c.ImportJob, c.Lease, c.LoginThrottle,
-		c.Notification, c.Region, c.Session, c.SupervisionOrder, c.TaxonomyClass,
-		c.Tenant, c.TenantEvent, c.UnitGrid, c.User, c.WorkGrid,
+		c.CaseNumberCounter, c.CaseStep, c.Component, c.Connector, c.DeadLetter,
+		c.Department, c.DispatchClassSwitch, c.DispatchRule, c.EscalationLevel,
+		c.EventHead, c.FederatedCase, c.FederatedEvent, c.FederatedIndicator,
+		c.FederationCommand, c.FilingCondition, c.GridRevision, c.ImportJob, c.Lease,
+		c.LoginThrottle, c.Notification, c.PeerKey, c.Region, c.Session,
+		c.SupervisionOrder, c.TaxonomyClass, c.Tenant, c.TenantEvent, c.UnitGrid,
+		c.User, c.WorkGrid,
 	} {
 		n.Use(hooks...)
 	}
@@ -365,11 +409,13 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.CaseFile,
-		c.CaseNumberCounter, c.CaseStep, c.Component, c.Department,
-		c.DispatchClassSwitch, c.DispatchRule, c.EscalationLevel, c.EventHead,
-		c.FilingCondition, c.GridRevision, c.ImportJob, c.Lease, c.LoginThrottle,
-		c.Notification, c.Region, c.Session, c.SupervisionOrder, c.TaxonomyClass,
-		c.Tenant, c.TenantEvent, c.UnitGrid, c.User, c.WorkGrid,
+		c.CaseNumberCounter, c.CaseStep, c.Component, c.Connector, c.DeadLetter,
+		c.Department, c.DispatchClassSwitch, c.DispatchRule, c.EscalationLevel,
+		c.EventHead, c.FederatedCase, c.FederatedEvent, c.FederatedIndicator,
+		c.FederationCommand, c.FilingCondition, c.GridRevision, c.ImportJob, c.Lease,
+		c.LoginThrottle, c.Notification, c.PeerKey, c.Region, c.Session,
+		c.SupervisionOrder, c.TaxonomyClass, c.Tenant, c.TenantEvent, c.UnitGrid,
+		c.User, c.WorkGrid,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -396,6 +442,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CaseStep.mutate(ctx, m)
 	case *ComponentMutation:
 		return c.Component.mutate(ctx, m)
+	case *ConnectorMutation:
+		return c.Connector.mutate(ctx, m)
+	case *DeadLetterMutation:
+		return c.DeadLetter.mutate(ctx, m)
 	case *DepartmentMutation:
 		return c.Department.mutate(ctx, m)
 	case *DispatchClassSwitchMutation:
@@ -406,6 +456,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.EscalationLevel.mutate(ctx, m)
 	case *EventHeadMutation:
 		return c.EventHead.mutate(ctx, m)
+	case *FederatedCaseMutation:
+		return c.FederatedCase.mutate(ctx, m)
+	case *FederatedEventMutation:
+		return c.FederatedEvent.mutate(ctx, m)
+	case *FederatedIndicatorMutation:
+		return c.FederatedIndicator.mutate(ctx, m)
+	case *FederationCommandMutation:
+		return c.FederationCommand.mutate(ctx, m)
 	case *FilingConditionMutation:
 		return c.FilingCondition.mutate(ctx, m)
 	case *GridRevisionMutation:
@@ -418,6 +476,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.LoginThrottle.mutate(ctx, m)
 	case *NotificationMutation:
 		return c.Notification.mutate(ctx, m)
+	case *PeerKeyMutation:
+		return c.PeerKey.mutate(ctx, m)
 	case *RegionMutation:
 		return c.Region.mutate(ctx, m)
 	case *SessionMutation:
@@ -1759,6 +1819,306 @@ func (c *ComponentClient) mutate(ctx context.Context, m *ComponentMutation) (Val
 	}
 }
 
+// ConnectorClient is a client for the Connector schema.
+type ConnectorClient struct {
+	config
+}
+
+// NewConnectorClient returns a client for the Connector from the given config.
+func NewConnectorClient(c config) *ConnectorClient {
+	return &ConnectorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `connector.Hooks(f(g(h())))`.
+func (c *ConnectorClient) Use(hooks ...Hook) {
+	c.hooks.Connector = append(c.hooks.Connector, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `connector.Intercept(f(g(h())))`.
+func (c *ConnectorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Connector = append(c.inters.Connector, interceptors...)
+}
+
+// Create returns a builder for creating a Connector entity.
+func (c *ConnectorClient) Create() *ConnectorCreate {
+	mutation := newConnectorMutation(c.config, OpCreate)
+	return &ConnectorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Connector entities.
+func (c *ConnectorClient) CreateBulk(builders ...*ConnectorCreate) *ConnectorCreateBulk {
+	return &ConnectorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ConnectorClient) MapCreateBulk(slice any, setFunc func(*ConnectorCreate, int)) *ConnectorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ConnectorCreateBulk{err: fmt.Errorf("calling to ConnectorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ConnectorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ConnectorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Connector.
+func (c *ConnectorClient) Update() *ConnectorUpdate {
+	mutation := newConnectorMutation(c.config, OpUpdate)
+	return &ConnectorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ConnectorClient) UpdateOne(_m *Connector) *ConnectorUpdateOne {
+	mutation := newConnectorMutation(c.config, OpUpdateOne, withConnector(_m))
+	return &ConnectorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ConnectorClient) UpdateOneID(id int) *ConnectorUpdateOne {
+	mutation := newConnectorMutation(c.config, OpUpdateOne, withConnectorID(id))
+	return &ConnectorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Connector.
+func (c *ConnectorClient) Delete() *ConnectorDelete {
+	mutation := newConnectorMutation(c.config, OpDelete)
+	return &ConnectorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ConnectorClient) DeleteOne(_m *Connector) *ConnectorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ConnectorClient) DeleteOneID(id int) *ConnectorDeleteOne {
+	builder := c.Delete().Where(connector.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ConnectorDeleteOne{builder}
+}
+
+// Query returns a query builder for Connector.
+func (c *ConnectorClient) Query() *ConnectorQuery {
+	return &ConnectorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeConnector},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Connector entity by its id.
+func (c *ConnectorClient) Get(ctx context.Context, id int) (*Connector, error) {
+	return c.Query().Where(connector.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ConnectorClient) GetX(ctx context.Context, id int) *Connector {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Connector.
+func (c *ConnectorClient) QueryTenant(_m *Connector) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(connector.Table, connector.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, connector.TenantTable, connector.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ConnectorClient) Hooks() []Hook {
+	hooks := c.hooks.Connector
+	return append(hooks[:len(hooks):len(hooks)], connector.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ConnectorClient) Interceptors() []Interceptor {
+	return c.inters.Connector
+}
+
+func (c *ConnectorClient) mutate(ctx context.Context, m *ConnectorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ConnectorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ConnectorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ConnectorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ConnectorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Connector mutation op: %q", m.Op())
+	}
+}
+
+// DeadLetterClient is a client for the DeadLetter schema.
+type DeadLetterClient struct {
+	config
+}
+
+// NewDeadLetterClient returns a client for the DeadLetter from the given config.
+func NewDeadLetterClient(c config) *DeadLetterClient {
+	return &DeadLetterClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `deadletter.Hooks(f(g(h())))`.
+func (c *DeadLetterClient) Use(hooks ...Hook) {
+	c.hooks.DeadLetter = append(c.hooks.DeadLetter, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `deadletter.Intercept(f(g(h())))`.
+func (c *DeadLetterClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DeadLetter = append(c.inters.DeadLetter, interceptors...)
+}
+
+// Create returns a builder for creating a DeadLetter entity.
+func (c *DeadLetterClient) Create() *DeadLetterCreate {
+	mutation := newDeadLetterMutation(c.config, OpCreate)
+	return &DeadLetterCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DeadLetter entities.
+func (c *DeadLetterClient) CreateBulk(builders ...*DeadLetterCreate) *DeadLetterCreateBulk {
+	return &DeadLetterCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DeadLetterClient) MapCreateBulk(slice any, setFunc func(*DeadLetterCreate, int)) *DeadLetterCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DeadLetterCreateBulk{err: fmt.Errorf("calling to DeadLetterClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DeadLetterCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DeadLetterCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DeadLetter.
+func (c *DeadLetterClient) Update() *DeadLetterUpdate {
+	mutation := newDeadLetterMutation(c.config, OpUpdate)
+	return &DeadLetterUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DeadLetterClient) UpdateOne(_m *DeadLetter) *DeadLetterUpdateOne {
+	mutation := newDeadLetterMutation(c.config, OpUpdateOne, withDeadLetter(_m))
+	return &DeadLetterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DeadLetterClient) UpdateOneID(id int) *DeadLetterUpdateOne {
+	mutation := newDeadLetterMutation(c.config, OpUpdateOne, withDeadLetterID(id))
+	return &DeadLetterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DeadLetter.
+func (c *DeadLetterClient) Delete() *DeadLetterDelete {
+	mutation := newDeadLetterMutation(c.config, OpDelete)
+	return &DeadLetterDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DeadLetterClient) DeleteOne(_m *DeadLetter) *DeadLetterDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DeadLetterClient) DeleteOneID(id int) *DeadLetterDeleteOne {
+	builder := c.Delete().Where(deadletter.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DeadLetterDeleteOne{builder}
+}
+
+// Query returns a query builder for DeadLetter.
+func (c *DeadLetterClient) Query() *DeadLetterQuery {
+	return &DeadLetterQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDeadLetter},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DeadLetter entity by its id.
+func (c *DeadLetterClient) Get(ctx context.Context, id int) (*DeadLetter, error) {
+	return c.Query().Where(deadletter.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DeadLetterClient) GetX(ctx context.Context, id int) *DeadLetter {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a DeadLetter.
+func (c *DeadLetterClient) QueryTenant(_m *DeadLetter) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(deadletter.Table, deadletter.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, deadletter.TenantTable, deadletter.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DeadLetterClient) Hooks() []Hook {
+	hooks := c.hooks.DeadLetter
+	return append(hooks[:len(hooks):len(hooks)], deadletter.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *DeadLetterClient) Interceptors() []Interceptor {
+	return c.inters.DeadLetter
+}
+
+func (c *DeadLetterClient) mutate(ctx context.Context, m *DeadLetterMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DeadLetterCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DeadLetterUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DeadLetterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DeadLetterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DeadLetter mutation op: %q", m.Op())
+	}
+}
+
 // DepartmentClient is a client for the Department schema.
 type DepartmentClient struct {
 	config
@@ -2506,6 +2866,606 @@ func (c *EventHeadClient) mutate(ctx context.Context, m *EventHeadMutation) (Val
 		return (&EventHeadDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown EventHead mutation op: %q", m.Op())
+	}
+}
+
+// FederatedCaseClient is a client for the FederatedCase schema.
+type FederatedCaseClient struct {
+	config
+}
+
+// NewFederatedCaseClient returns a client for the FederatedCase from the given config.
+func NewFederatedCaseClient(c config) *FederatedCaseClient {
+	return &FederatedCaseClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `federatedcase.Hooks(f(g(h())))`.
+func (c *FederatedCaseClient) Use(hooks ...Hook) {
+	c.hooks.FederatedCase = append(c.hooks.FederatedCase, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `federatedcase.Intercept(f(g(h())))`.
+func (c *FederatedCaseClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FederatedCase = append(c.inters.FederatedCase, interceptors...)
+}
+
+// Create returns a builder for creating a FederatedCase entity.
+func (c *FederatedCaseClient) Create() *FederatedCaseCreate {
+	mutation := newFederatedCaseMutation(c.config, OpCreate)
+	return &FederatedCaseCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FederatedCase entities.
+func (c *FederatedCaseClient) CreateBulk(builders ...*FederatedCaseCreate) *FederatedCaseCreateBulk {
+	return &FederatedCaseCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FederatedCaseClient) MapCreateBulk(slice any, setFunc func(*FederatedCaseCreate, int)) *FederatedCaseCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FederatedCaseCreateBulk{err: fmt.Errorf("calling to FederatedCaseClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FederatedCaseCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FederatedCaseCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FederatedCase.
+func (c *FederatedCaseClient) Update() *FederatedCaseUpdate {
+	mutation := newFederatedCaseMutation(c.config, OpUpdate)
+	return &FederatedCaseUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FederatedCaseClient) UpdateOne(_m *FederatedCase) *FederatedCaseUpdateOne {
+	mutation := newFederatedCaseMutation(c.config, OpUpdateOne, withFederatedCase(_m))
+	return &FederatedCaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FederatedCaseClient) UpdateOneID(id int) *FederatedCaseUpdateOne {
+	mutation := newFederatedCaseMutation(c.config, OpUpdateOne, withFederatedCaseID(id))
+	return &FederatedCaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FederatedCase.
+func (c *FederatedCaseClient) Delete() *FederatedCaseDelete {
+	mutation := newFederatedCaseMutation(c.config, OpDelete)
+	return &FederatedCaseDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FederatedCaseClient) DeleteOne(_m *FederatedCase) *FederatedCaseDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FederatedCaseClient) DeleteOneID(id int) *FederatedCaseDeleteOne {
+	builder := c.Delete().Where(federatedcase.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FederatedCaseDeleteOne{builder}
+}
+
+// Query returns a query builder for FederatedCase.
+func (c *FederatedCaseClient) Query() *FederatedCaseQuery {
+	return &FederatedCaseQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFederatedCase},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FederatedCase entity by its id.
+func (c *FederatedCaseClient) Get(ctx context.Context, id int) (*FederatedCase, error) {
+	return c.Query().Where(federatedcase.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FederatedCaseClient) GetX(ctx context.Context, id int) *FederatedCase {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a FederatedCase.
+func (c *FederatedCaseClient) QueryTenant(_m *FederatedCase) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(federatedcase.Table, federatedcase.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, federatedcase.TenantTable, federatedcase.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FederatedCaseClient) Hooks() []Hook {
+	hooks := c.hooks.FederatedCase
+	return append(hooks[:len(hooks):len(hooks)], federatedcase.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *FederatedCaseClient) Interceptors() []Interceptor {
+	return c.inters.FederatedCase
+}
+
+func (c *FederatedCaseClient) mutate(ctx context.Context, m *FederatedCaseMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FederatedCaseCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FederatedCaseUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FederatedCaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FederatedCaseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FederatedCase mutation op: %q", m.Op())
+	}
+}
+
+// FederatedEventClient is a client for the FederatedEvent schema.
+type FederatedEventClient struct {
+	config
+}
+
+// NewFederatedEventClient returns a client for the FederatedEvent from the given config.
+func NewFederatedEventClient(c config) *FederatedEventClient {
+	return &FederatedEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `federatedevent.Hooks(f(g(h())))`.
+func (c *FederatedEventClient) Use(hooks ...Hook) {
+	c.hooks.FederatedEvent = append(c.hooks.FederatedEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `federatedevent.Intercept(f(g(h())))`.
+func (c *FederatedEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FederatedEvent = append(c.inters.FederatedEvent, interceptors...)
+}
+
+// Create returns a builder for creating a FederatedEvent entity.
+func (c *FederatedEventClient) Create() *FederatedEventCreate {
+	mutation := newFederatedEventMutation(c.config, OpCreate)
+	return &FederatedEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FederatedEvent entities.
+func (c *FederatedEventClient) CreateBulk(builders ...*FederatedEventCreate) *FederatedEventCreateBulk {
+	return &FederatedEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FederatedEventClient) MapCreateBulk(slice any, setFunc func(*FederatedEventCreate, int)) *FederatedEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FederatedEventCreateBulk{err: fmt.Errorf("calling to FederatedEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FederatedEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FederatedEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FederatedEvent.
+func (c *FederatedEventClient) Update() *FederatedEventUpdate {
+	mutation := newFederatedEventMutation(c.config, OpUpdate)
+	return &FederatedEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FederatedEventClient) UpdateOne(_m *FederatedEvent) *FederatedEventUpdateOne {
+	mutation := newFederatedEventMutation(c.config, OpUpdateOne, withFederatedEvent(_m))
+	return &FederatedEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FederatedEventClient) UpdateOneID(id int) *FederatedEventUpdateOne {
+	mutation := newFederatedEventMutation(c.config, OpUpdateOne, withFederatedEventID(id))
+	return &FederatedEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FederatedEvent.
+func (c *FederatedEventClient) Delete() *FederatedEventDelete {
+	mutation := newFederatedEventMutation(c.config, OpDelete)
+	return &FederatedEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FederatedEventClient) DeleteOne(_m *FederatedEvent) *FederatedEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FederatedEventClient) DeleteOneID(id int) *FederatedEventDeleteOne {
+	builder := c.Delete().Where(federatedevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FederatedEventDeleteOne{builder}
+}
+
+// Query returns a query builder for FederatedEvent.
+func (c *FederatedEventClient) Query() *FederatedEventQuery {
+	return &FederatedEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFederatedEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FederatedEvent entity by its id.
+func (c *FederatedEventClient) Get(ctx context.Context, id int) (*FederatedEvent, error) {
+	return c.Query().Where(federatedevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FederatedEventClient) GetX(ctx context.Context, id int) *FederatedEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a FederatedEvent.
+func (c *FederatedEventClient) QueryTenant(_m *FederatedEvent) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(federatedevent.Table, federatedevent.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, federatedevent.TenantTable, federatedevent.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FederatedEventClient) Hooks() []Hook {
+	hooks := c.hooks.FederatedEvent
+	return append(hooks[:len(hooks):len(hooks)], federatedevent.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *FederatedEventClient) Interceptors() []Interceptor {
+	return c.inters.FederatedEvent
+}
+
+func (c *FederatedEventClient) mutate(ctx context.Context, m *FederatedEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FederatedEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FederatedEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FederatedEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FederatedEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FederatedEvent mutation op: %q", m.Op())
+	}
+}
+
+// FederatedIndicatorClient is a client for the FederatedIndicator schema.
+type FederatedIndicatorClient struct {
+	config
+}
+
+// NewFederatedIndicatorClient returns a client for the FederatedIndicator from the given config.
+func NewFederatedIndicatorClient(c config) *FederatedIndicatorClient {
+	return &FederatedIndicatorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `federatedindicator.Hooks(f(g(h())))`.
+func (c *FederatedIndicatorClient) Use(hooks ...Hook) {
+	c.hooks.FederatedIndicator = append(c.hooks.FederatedIndicator, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `federatedindicator.Intercept(f(g(h())))`.
+func (c *FederatedIndicatorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FederatedIndicator = append(c.inters.FederatedIndicator, interceptors...)
+}
+
+// Create returns a builder for creating a FederatedIndicator entity.
+func (c *FederatedIndicatorClient) Create() *FederatedIndicatorCreate {
+	mutation := newFederatedIndicatorMutation(c.config, OpCreate)
+	return &FederatedIndicatorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FederatedIndicator entities.
+func (c *FederatedIndicatorClient) CreateBulk(builders ...*FederatedIndicatorCreate) *FederatedIndicatorCreateBulk {
+	return &FederatedIndicatorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FederatedIndicatorClient) MapCreateBulk(slice any, setFunc func(*FederatedIndicatorCreate, int)) *FederatedIndicatorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FederatedIndicatorCreateBulk{err: fmt.Errorf("calling to FederatedIndicatorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FederatedIndicatorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FederatedIndicatorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FederatedIndicator.
+func (c *FederatedIndicatorClient) Update() *FederatedIndicatorUpdate {
+	mutation := newFederatedIndicatorMutation(c.config, OpUpdate)
+	return &FederatedIndicatorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FederatedIndicatorClient) UpdateOne(_m *FederatedIndicator) *FederatedIndicatorUpdateOne {
+	mutation := newFederatedIndicatorMutation(c.config, OpUpdateOne, withFederatedIndicator(_m))
+	return &FederatedIndicatorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FederatedIndicatorClient) UpdateOneID(id int) *FederatedIndicatorUpdateOne {
+	mutation := newFederatedIndicatorMutation(c.config, OpUpdateOne, withFederatedIndicatorID(id))
+	return &FederatedIndicatorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FederatedIndicator.
+func (c *FederatedIndicatorClient) Delete() *FederatedIndicatorDelete {
+	mutation := newFederatedIndicatorMutation(c.config, OpDelete)
+	return &FederatedIndicatorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FederatedIndicatorClient) DeleteOne(_m *FederatedIndicator) *FederatedIndicatorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FederatedIndicatorClient) DeleteOneID(id int) *FederatedIndicatorDeleteOne {
+	builder := c.Delete().Where(federatedindicator.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FederatedIndicatorDeleteOne{builder}
+}
+
+// Query returns a query builder for FederatedIndicator.
+func (c *FederatedIndicatorClient) Query() *FederatedIndicatorQuery {
+	return &FederatedIndicatorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFederatedIndicator},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FederatedIndicator entity by its id.
+func (c *FederatedIndicatorClient) Get(ctx context.Context, id int) (*FederatedIndicator, error) {
+	return c.Query().Where(federatedindicator.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FederatedIndicatorClient) GetX(ctx context.Context, id int) *FederatedIndicator {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a FederatedIndicator.
+func (c *FederatedIndicatorClient) QueryTenant(_m *FederatedIndicator) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(federatedindicator.Table, federatedindicator.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, federatedindicator.TenantTable, federatedindicator.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FederatedIndicatorClient) Hooks() []Hook {
+	hooks := c.hooks.FederatedIndicator
+	return append(hooks[:len(hooks):len(hooks)], federatedindicator.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *FederatedIndicatorClient) Interceptors() []Interceptor {
+	return c.inters.FederatedIndicator
+}
+
+func (c *FederatedIndicatorClient) mutate(ctx context.Context, m *FederatedIndicatorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FederatedIndicatorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FederatedIndicatorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FederatedIndicatorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FederatedIndicatorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FederatedIndicator mutation op: %q", m.Op())
+	}
+}
+
+// FederationCommandClient is a client for the FederationCommand schema.
+type FederationCommandClient struct {
+	config
+}
+
+// NewFederationCommandClient returns a client for the FederationCommand from the given config.
+func NewFederationCommandClient(c config) *FederationCommandClient {
+	return &FederationCommandClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `federationcommand.Hooks(f(g(h())))`.
+func (c *FederationCommandClient) Use(hooks ...Hook) {
+	c.hooks.FederationCommand = append(c.hooks.FederationCommand, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `federationcommand.Intercept(f(g(h())))`.
+func (c *FederationCommandClient) Intercept(interceptors ...Interceptor) {
+	c.inters.FederationCommand = append(c.inters.FederationCommand, interceptors...)
+}
+
+// Create returns a builder for creating a FederationCommand entity.
+func (c *FederationCommandClient) Create() *FederationCommandCreate {
+	mutation := newFederationCommandMutation(c.config, OpCreate)
+	return &FederationCommandCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of FederationCommand entities.
+func (c *FederationCommandClient) CreateBulk(builders ...*FederationCommandCreate) *FederationCommandCreateBulk {
+	return &FederationCommandCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *FederationCommandClient) MapCreateBulk(slice any, setFunc func(*FederationCommandCreate, int)) *FederationCommandCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &FederationCommandCreateBulk{err: fmt.Errorf("calling to FederationCommandClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*FederationCommandCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &FederationCommandCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for FederationCommand.
+func (c *FederationCommandClient) Update() *FederationCommandUpdate {
+	mutation := newFederationCommandMutation(c.config, OpUpdate)
+	return &FederationCommandUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *FederationCommandClient) UpdateOne(_m *FederationCommand) *FederationCommandUpdateOne {
+	mutation := newFederationCommandMutation(c.config, OpUpdateOne, withFederationCommand(_m))
+	return &FederationCommandUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *FederationCommandClient) UpdateOneID(id int) *FederationCommandUpdateOne {
+	mutation := newFederationCommandMutation(c.config, OpUpdateOne, withFederationCommandID(id))
+	return &FederationCommandUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for FederationCommand.
+func (c *FederationCommandClient) Delete() *FederationCommandDelete {
+	mutation := newFederationCommandMutation(c.config, OpDelete)
+	return &FederationCommandDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *FederationCommandClient) DeleteOne(_m *FederationCommand) *FederationCommandDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *FederationCommandClient) DeleteOneID(id int) *FederationCommandDeleteOne {
+	builder := c.Delete().Where(federationcommand.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &FederationCommandDeleteOne{builder}
+}
+
+// Query returns a query builder for FederationCommand.
+func (c *FederationCommandClient) Query() *FederationCommandQuery {
+	return &FederationCommandQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeFederationCommand},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a FederationCommand entity by its id.
+func (c *FederationCommandClient) Get(ctx context.Context, id int) (*FederationCommand, error) {
+	return c.Query().Where(federationcommand.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *FederationCommandClient) GetX(ctx context.Context, id int) *FederationCommand {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a FederationCommand.
+func (c *FederationCommandClient) QueryTenant(_m *FederationCommand) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(federationcommand.Table, federationcommand.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, federationcommand.TenantTable, federationcommand.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *FederationCommandClient) Hooks() []Hook {
+	hooks := c.hooks.FederationCommand
+	return append(hooks[:len(hooks):len(hooks)], federationcommand.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *FederationCommandClient) Interceptors() []Interceptor {
+	return c.inters.FederationCommand
+}
+
+func (c *FederationCommandClient) mutate(ctx context.Context, m *FederationCommandMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&FederationCommandCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&FederationCommandUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&FederationCommandUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&FederationCommandDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown FederationCommand mutation op: %q", m.Op())
 	}
 }
 
@@ -3374,6 +4334,140 @@ func (c *NotificationClient) mutate(ctx context.Context, m *NotificationMutation
 		return (&NotificationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Notification mutation op: %q", m.Op())
+	}
+}
+
+// PeerKeyClient is a client for the PeerKey schema.
+type PeerKeyClient struct {
+	config
+}
+
+// NewPeerKeyClient returns a client for the PeerKey from the given config.
+func NewPeerKeyClient(c config) *PeerKeyClient {
+	return &PeerKeyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `peerkey.Hooks(f(g(h())))`.
+func (c *PeerKeyClient) Use(hooks ...Hook) {
+	c.hooks.PeerKey = append(c.hooks.PeerKey, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `peerkey.Intercept(f(g(h())))`.
+func (c *PeerKeyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PeerKey = append(c.inters.PeerKey, interceptors...)
+}
+
+// Create returns a builder for creating a PeerKey entity.
+func (c *PeerKeyClient) Create() *PeerKeyCreate {
+	mutation := newPeerKeyMutation(c.config, OpCreate)
+	return &PeerKeyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PeerKey entities.
+func (c *PeerKeyClient) CreateBulk(builders ...*PeerKeyCreate) *PeerKeyCreateBulk {
+	return &PeerKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PeerKeyClient) MapCreateBulk(slice any, setFunc func(*PeerKeyCreate, int)) *PeerKeyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PeerKeyCreateBulk{err: fmt.Errorf("calling to PeerKeyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PeerKeyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PeerKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PeerKey.
+func (c *PeerKeyClient) Update() *PeerKeyUpdate {
+	mutation := newPeerKeyMutation(c.config, OpUpdate)
+	return &PeerKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PeerKeyClient) UpdateOne(_m *PeerKey) *PeerKeyUpdateOne {
+	mutation := newPeerKeyMutation(c.config, OpUpdateOne, withPeerKey(_m))
+	return &PeerKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PeerKeyClient) UpdateOneID(id int) *PeerKeyUpdateOne {
+	mutation := newPeerKeyMutation(c.config, OpUpdateOne, withPeerKeyID(id))
+	return &PeerKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PeerKey.
+func (c *PeerKeyClient) Delete() *PeerKeyDelete {
+	mutation := newPeerKeyMutation(c.config, OpDelete)
+	return &PeerKeyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PeerKeyClient) DeleteOne(_m *PeerKey) *PeerKeyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PeerKeyClient) DeleteOneID(id int) *PeerKeyDeleteOne {
+	builder := c.Delete().Where(peerkey.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PeerKeyDeleteOne{builder}
+}
+
+// Query returns a query builder for PeerKey.
+func (c *PeerKeyClient) Query() *PeerKeyQuery {
+	return &PeerKeyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePeerKey},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PeerKey entity by its id.
+func (c *PeerKeyClient) Get(ctx context.Context, id int) (*PeerKey, error) {
+	return c.Query().Where(peerkey.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PeerKeyClient) GetX(ctx context.Context, id int) *PeerKey {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PeerKeyClient) Hooks() []Hook {
+	hooks := c.hooks.PeerKey
+	return append(hooks[:len(hooks):len(hooks)], peerkey.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PeerKeyClient) Interceptors() []Interceptor {
+	return c.inters.PeerKey
+}
+
+func (c *PeerKeyClient) mutate(ctx context.Context, m *PeerKeyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PeerKeyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PeerKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PeerKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PeerKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PeerKey mutation op: %q", m.Op())
 	}
 }
 
@@ -4795,18 +5889,20 @@ func (c *WorkGridClient) mutate(ctx context.Context, m *WorkGridMutation) (Value
 type (
 	hooks struct {
 		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, CaseFile,
-		CaseNumberCounter, CaseStep, Component, Department, DispatchClassSwitch,
-		DispatchRule, EscalationLevel, EventHead, FilingCondition, GridRevision,
-		ImportJob, Lease, LoginThrottle, Notification, Region, Session,
-		SupervisionOrder, TaxonomyClass, Tenant, TenantEvent, UnitGrid, User,
+		CaseNumberCounter, CaseStep, Component, Connector, DeadLetter, Department,
+		DispatchClassSwitch, DispatchRule, EscalationLevel, EventHead, FederatedCase,
+		FederatedEvent, FederatedIndicator, FederationCommand, FilingCondition,
+		GridRevision, ImportJob, Lease, LoginThrottle, Notification, PeerKey, Region,
+		Session, SupervisionOrder, TaxonomyClass, Tenant, TenantEvent, UnitGrid, User,
 		WorkGrid []ent.Hook
 	}
 	inters struct {
 		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, CaseFile,
-		CaseNumberCounter, CaseStep, Component, Department, DispatchClassSwitch,
-		DispatchRule, EscalationLevel, EventHead, FilingCondition, GridRevision,
-		ImportJob, Lease, LoginThrottle, Notification, Region, Session,
-		SupervisionOrder, TaxonomyClass, Tenant, TenantEvent, UnitGrid, User,
+		CaseNumberCounter, CaseStep, Component, Connector, DeadLetter, Department,
+		DispatchClassSwitch, DispatchRule, EscalationLevel, EventHead, FederatedCase,
+		FederatedEvent, FederatedIndicator, FederationCommand, FilingCondition,
+		GridRevision, ImportJob, Lease, LoginThrottle, Notification, PeerKey, Region,
+		Session, SupervisionOrder, TaxonomyClass, Tenant, TenantEvent, UnitGrid, User,
 		WorkGrid []ent.Interceptor
 	}
 )

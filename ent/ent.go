@@ -21,17 +21,24 @@ import (
 	"github.com/cityops/cityops/ent/casenumbercounter"
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
+	"github.com/cityops/cityops/ent/connector"
+	"github.com/cityops/cityops/ent/deadletter"
 	"github.com/cityops/cityops/ent/department"
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
+	"github.com/cityops/cityops/ent/federatedcase"
+	"github.com/cityops/cityops/ent/federatedevent"
+	"github.com/cityops/cityops/ent/federatedindicator"
+	"github.com/cityops/cityops/ent/federationcommand"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
+	"github.com/cityops/cityops/ent/peerkey"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/session"
 	"github.com/cityops/cityops/ent/supervisionorder"
@@ -110,17 +117,24 @@ func checkColumn(t, c string) error {
 			casenumbercounter.Table:   casenumbercounter.ValidColumn,
 			casestep.Table:            casestep.ValidColumn,
 			component.Table:           component.ValidColumn,
+			connector.Table:           connector.ValidColumn,
+			deadletter.Table:          deadletter.ValidColumn,
 			department.Table:          department.ValidColumn,
 			dispatchclassswitch.Table: dispatchclassswitch.ValidColumn,
 			dispatchrule.Table:        dispatchrule.ValidColumn,
 			escalationlevel.Table:     escalationlevel.ValidColumn,
 			eventhead.Table:           eventhead.ValidColumn,
+			federatedcase.Table:       federatedcase.ValidColumn,
+			federatedevent.Table:      federatedevent.ValidColumn,
+			federatedindicator.Table:  federatedindicator.ValidColumn,
+			federationcommand.Table:   federationcommand.ValidColumn,
 			filingcondition.Table:     filingcondition.ValidColumn,
 			gridrevision.Table:        gridrevision.ValidColumn,
 			importjob.Table:           importjob.ValidColumn,
 			lease.Table:               lease.ValidColumn,
 			loginthrottle.Table:       loginthrottle.ValidColumn,
 			notification.Table:        notification.ValidColumn,
+			peerkey.Table:             peerkey.ValidColumn,
 			region.Table:              region.ValidColumn,
 			session.Table:             session.ValidColumn,
 			supervisionorder.Table:    supervisionorder.ValidColumn,

@@ -12,17 +12,24 @@ import (
 	"github.com/cityops/cityops/ent/casenumbercounter"
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
+	"github.com/cityops/cityops/ent/connector"
+	"github.com/cityops/cityops/ent/deadletter"
 	"github.com/cityops/cityops/ent/department"
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
+	"github.com/cityops/cityops/ent/federatedcase"
+	"github.com/cityops/cityops/ent/federatedevent"
+	"github.com/cityops/cityops/ent/federatedindicator"
+	"github.com/cityops/cityops/ent/federationcommand"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
+	"github.com/cityops/cityops/ent/peerkey"
 	"github.com/cityops/cityops/ent/predicate"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/session"
@@ -42,7 +49,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 29)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 36)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -302,6 +309,71 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   connector.Table,
+			Columns: connector.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: connector.FieldID,
+			},
+		},
+		Type: "Connector",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			connector.FieldTenantID:       {Type: field.TypeInt, Column: connector.FieldTenantID},
+			connector.FieldCreatedAt:      {Type: field.TypeTime, Column: connector.FieldCreatedAt},
+			connector.FieldUpdatedAt:      {Type: field.TypeTime, Column: connector.FieldUpdatedAt},
+			connector.FieldName:           {Type: field.TypeString, Column: connector.FieldName},
+			connector.FieldDirection:      {Type: field.TypeEnum, Column: connector.FieldDirection},
+			connector.FieldBrokers:        {Type: field.TypeJSON, Column: connector.FieldBrokers},
+			connector.FieldTopic:          {Type: field.TypeString, Column: connector.FieldTopic},
+			connector.FieldSourceCodes:    {Type: field.TypeJSON, Column: connector.FieldSourceCodes},
+			connector.FieldGroupID:        {Type: field.TypeString, Column: connector.FieldGroupID},
+			connector.FieldTLS:            {Type: field.TypeBool, Column: connector.FieldTLS},
+			connector.FieldSaslMechanism:  {Type: field.TypeString, Column: connector.FieldSaslMechanism},
+			connector.FieldSaslSecretRef:  {Type: field.TypeString, Column: connector.FieldSaslSecretRef},
+			connector.FieldEventTypes:     {Type: field.TypeJSON, Column: connector.FieldEventTypes},
+			connector.FieldEncoding:       {Type: field.TypeEnum, Column: connector.FieldEncoding},
+			connector.FieldEnabled:        {Type: field.TypeBool, Column: connector.FieldEnabled},
+			connector.FieldCursor:         {Type: field.TypeInt64, Column: connector.FieldCursor},
+			connector.FieldLeaseHolder:    {Type: field.TypeString, Column: connector.FieldLeaseHolder},
+			connector.FieldLeaseExpiresAt: {Type: field.TypeTime, Column: connector.FieldLeaseExpiresAt},
+			connector.FieldLastSuccessAt:  {Type: field.TypeTime, Column: connector.FieldLastSuccessAt},
+			connector.FieldLastEventAt:    {Type: field.TypeTime, Column: connector.FieldLastEventAt},
+			connector.FieldLastError:      {Type: field.TypeString, Column: connector.FieldLastError},
+			connector.FieldFailures:       {Type: field.TypeInt, Column: connector.FieldFailures},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   deadletter.Table,
+			Columns: deadletter.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: deadletter.FieldID,
+			},
+		},
+		Type: "DeadLetter",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			deadletter.FieldTenantID:    {Type: field.TypeInt, Column: deadletter.FieldTenantID},
+			deadletter.FieldConnector:   {Type: field.TypeString, Column: deadletter.FieldConnector},
+			deadletter.FieldDirection:   {Type: field.TypeEnum, Column: deadletter.FieldDirection},
+			deadletter.FieldEventID:     {Type: field.TypeString, Column: deadletter.FieldEventID},
+			deadletter.FieldSeq:         {Type: field.TypeInt64, Column: deadletter.FieldSeq},
+			deadletter.FieldEventType:   {Type: field.TypeString, Column: deadletter.FieldEventType},
+			deadletter.FieldSource:      {Type: field.TypeString, Column: deadletter.FieldSource},
+			deadletter.FieldReason:      {Type: field.TypeString, Column: deadletter.FieldReason},
+			deadletter.FieldDetail:      {Type: field.TypeString, Column: deadletter.FieldDetail},
+			deadletter.FieldTopic:       {Type: field.TypeString, Column: deadletter.FieldTopic},
+			deadletter.FieldPartition:   {Type: field.TypeInt32, Column: deadletter.FieldPartition},
+			deadletter.FieldOffset:      {Type: field.TypeInt64, Column: deadletter.FieldOffset},
+			deadletter.FieldPayload:     {Type: field.TypeBytes, Column: deadletter.FieldPayload},
+			deadletter.FieldHeaders:     {Type: field.TypeJSON, Column: deadletter.FieldHeaders},
+			deadletter.FieldCreatedAt:   {Type: field.TypeTime, Column: deadletter.FieldCreatedAt},
+			deadletter.FieldReplayedAt:  {Type: field.TypeTime, Column: deadletter.FieldReplayedAt},
+			deadletter.FieldReplayCount: {Type: field.TypeInt, Column: deadletter.FieldReplayCount},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   department.Table,
 			Columns: department.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -322,7 +394,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			department.FieldStatus:    {Type: field.TypeEnum, Column: department.FieldStatus},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   dispatchclassswitch.Table,
 			Columns: dispatchclassswitch.Columns,
@@ -341,7 +413,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			dispatchclassswitch.FieldUpdatedBy: {Type: field.TypeString, Column: dispatchclassswitch.FieldUpdatedBy},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   dispatchrule.Table,
 			Columns: dispatchrule.Columns,
@@ -377,7 +449,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			dispatchrule.FieldNote:                {Type: field.TypeString, Column: dispatchrule.FieldNote},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   escalationlevel.Table,
 			Columns: escalationlevel.Columns,
@@ -401,7 +473,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			escalationlevel.FieldRaiseSupervision:     {Type: field.TypeBool, Column: escalationlevel.FieldRaiseSupervision},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   eventhead.Table,
 			Columns: eventhead.Columns,
@@ -417,7 +489,116 @@ var schemaGraph = func() *sqlgraph.Schema {
 			eventhead.FieldLast:     {Type: field.TypeInt64, Column: eventhead.FieldLast},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   federatedcase.Table,
+			Columns: federatedcase.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: federatedcase.FieldID,
+			},
+		},
+		Type: "FederatedCase",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			federatedcase.FieldTenantID:              {Type: field.TypeInt, Column: federatedcase.FieldTenantID},
+			federatedcase.FieldSourceCode:            {Type: field.TypeString, Column: federatedcase.FieldSourceCode},
+			federatedcase.FieldNumber:                {Type: field.TypeString, Column: federatedcase.FieldNumber},
+			federatedcase.FieldState:                 {Type: field.TypeString, Column: federatedcase.FieldState},
+			federatedcase.FieldSource:                {Type: field.TypeString, Column: federatedcase.FieldSource},
+			federatedcase.FieldKind:                  {Type: field.TypeString, Column: federatedcase.FieldKind},
+			federatedcase.FieldClassCode:             {Type: field.TypeString, Column: federatedcase.FieldClassCode},
+			federatedcase.FieldNationalClassCode:     {Type: field.TypeString, Column: federatedcase.FieldNationalClassCode},
+			federatedcase.FieldDescription:           {Type: field.TypeString, Column: federatedcase.FieldDescription},
+			federatedcase.FieldLon:                   {Type: field.TypeFloat64, Column: federatedcase.FieldLon},
+			federatedcase.FieldLat:                   {Type: field.TypeFloat64, Column: federatedcase.FieldLat},
+			federatedcase.FieldAddress:               {Type: field.TypeString, Column: federatedcase.FieldAddress},
+			federatedcase.FieldGridCode:              {Type: field.TypeString, Column: federatedcase.FieldGridCode},
+			federatedcase.FieldStreetCode:            {Type: field.TypeString, Column: federatedcase.FieldStreetCode},
+			federatedcase.FieldDistrictCode:          {Type: field.TypeString, Column: federatedcase.FieldDistrictCode},
+			federatedcase.FieldAreaClass:             {Type: field.TypeString, Column: federatedcase.FieldAreaClass},
+			federatedcase.FieldUrgency:               {Type: field.TypeString, Column: federatedcase.FieldUrgency},
+			federatedcase.FieldPrimaryDepartmentCode: {Type: field.TypeString, Column: federatedcase.FieldPrimaryDepartmentCode},
+			federatedcase.FieldOverdue:               {Type: field.TypeBool, Column: federatedcase.FieldOverdue},
+			federatedcase.FieldSupervised:            {Type: field.TypeBool, Column: federatedcase.FieldSupervised},
+			federatedcase.FieldReportedAt:            {Type: field.TypeTime, Column: federatedcase.FieldReportedAt},
+			federatedcase.FieldDisposeDeadline:       {Type: field.TypeTime, Column: federatedcase.FieldDisposeDeadline},
+			federatedcase.FieldClosedAt:              {Type: field.TypeTime, Column: federatedcase.FieldClosedAt},
+			federatedcase.FieldVersion:               {Type: field.TypeInt64, Column: federatedcase.FieldVersion},
+			federatedcase.FieldLastSeq:               {Type: field.TypeInt64, Column: federatedcase.FieldLastSeq},
+			federatedcase.FieldLastEventAt:           {Type: field.TypeTime, Column: federatedcase.FieldLastEventAt},
+			federatedcase.FieldData:                  {Type: field.TypeBytes, Column: federatedcase.FieldData},
+		},
+	}
+	graph.Nodes[17] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   federatedevent.Table,
+			Columns: federatedevent.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: federatedevent.FieldID,
+			},
+		},
+		Type: "FederatedEvent",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			federatedevent.FieldTenantID:   {Type: field.TypeInt, Column: federatedevent.FieldTenantID},
+			federatedevent.FieldEventID:    {Type: field.TypeString, Column: federatedevent.FieldEventID},
+			federatedevent.FieldSourceCode: {Type: field.TypeString, Column: federatedevent.FieldSourceCode},
+			federatedevent.FieldSourceSeq:  {Type: field.TypeInt64, Column: federatedevent.FieldSourceSeq},
+			federatedevent.FieldType:       {Type: field.TypeString, Column: federatedevent.FieldType},
+			federatedevent.FieldSubject:    {Type: field.TypeString, Column: federatedevent.FieldSubject},
+			federatedevent.FieldTime:       {Type: field.TypeTime, Column: federatedevent.FieldTime},
+			federatedevent.FieldData:       {Type: field.TypeBytes, Column: federatedevent.FieldData},
+			federatedevent.FieldReceivedAt: {Type: field.TypeTime, Column: federatedevent.FieldReceivedAt},
+		},
+	}
+	graph.Nodes[18] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   federatedindicator.Table,
+			Columns: federatedindicator.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: federatedindicator.FieldID,
+			},
+		},
+		Type: "FederatedIndicator",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			federatedindicator.FieldTenantID:   {Type: field.TypeInt, Column: federatedindicator.FieldTenantID},
+			federatedindicator.FieldSourceCode: {Type: field.TypeString, Column: federatedindicator.FieldSourceCode},
+			federatedindicator.FieldIndicator:  {Type: field.TypeString, Column: federatedindicator.FieldIndicator},
+			federatedindicator.FieldPeriod:     {Type: field.TypeString, Column: federatedindicator.FieldPeriod},
+			federatedindicator.FieldValue:      {Type: field.TypeFloat64, Column: federatedindicator.FieldValue},
+			federatedindicator.FieldAt:         {Type: field.TypeTime, Column: federatedindicator.FieldAt},
+		},
+	}
+	graph.Nodes[19] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   federationcommand.Table,
+			Columns: federationcommand.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: federationcommand.FieldID,
+			},
+		},
+		Type: "FederationCommand",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			federationcommand.FieldTenantID:   {Type: field.TypeInt, Column: federationcommand.FieldTenantID},
+			federationcommand.FieldCreatedAt:  {Type: field.TypeTime, Column: federationcommand.FieldCreatedAt},
+			federationcommand.FieldUpdatedAt:  {Type: field.TypeTime, Column: federationcommand.FieldUpdatedAt},
+			federationcommand.FieldCommandID:  {Type: field.TypeString, Column: federationcommand.FieldCommandID},
+			federationcommand.FieldTargetCode: {Type: field.TypeString, Column: federationcommand.FieldTargetCode},
+			federationcommand.FieldKind:       {Type: field.TypeEnum, Column: federationcommand.FieldKind},
+			federationcommand.FieldCaseNumber: {Type: field.TypeString, Column: federationcommand.FieldCaseNumber},
+			federationcommand.FieldReason:     {Type: field.TypeString, Column: federationcommand.FieldReason},
+			federationcommand.FieldDeadline:   {Type: field.TypeTime, Column: federationcommand.FieldDeadline},
+			federationcommand.FieldStatus:     {Type: field.TypeEnum, Column: federationcommand.FieldStatus},
+			federationcommand.FieldResponse:   {Type: field.TypeString, Column: federationcommand.FieldResponse},
+			federationcommand.FieldReceivedAt: {Type: field.TypeTime, Column: federationcommand.FieldReceivedAt},
+			federationcommand.FieldAnsweredAt: {Type: field.TypeTime, Column: federationcommand.FieldAnsweredAt},
+			federationcommand.FieldCreatedBy:  {Type: field.TypeString, Column: federationcommand.FieldCreatedBy},
+			federationcommand.FieldPayload:    {Type: field.TypeBytes, Column: federationcommand.FieldPayload},
+		},
+	}
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   filingcondition.Table,
 			Columns: filingcondition.Columns,
@@ -441,7 +622,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			filingcondition.FieldTimeLimits:  {Type: field.TypeJSON, Column: filingcondition.FieldTimeLimits},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   gridrevision.Table,
 			Columns: gridrevision.Columns,
@@ -457,7 +638,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			gridrevision.FieldUpdatedAt: {Type: field.TypeTime, Column: gridrevision.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   importjob.Table,
 			Columns: importjob.Columns,
@@ -482,7 +663,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			importjob.FieldStatus:    {Type: field.TypeEnum, Column: importjob.FieldStatus},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   lease.Table,
 			Columns: lease.Columns,
@@ -499,7 +680,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			lease.FieldFencing:   {Type: field.TypeInt64, Column: lease.FieldFencing},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginthrottle.Table,
 			Columns: loginthrottle.Columns,
@@ -516,7 +697,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginthrottle.FieldLockedUntil: {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -539,7 +720,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:        {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   peerkey.Table,
+			Columns: peerkey.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: peerkey.FieldID,
+			},
+		},
+		Type: "PeerKey",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			peerkey.FieldTenantCode: {Type: field.TypeString, Column: peerkey.FieldTenantCode},
+			peerkey.FieldVersion:    {Type: field.TypeInt, Column: peerkey.FieldVersion},
+			peerkey.FieldPublicKey:  {Type: field.TypeBytes, Column: peerkey.FieldPublicKey},
+			peerkey.FieldCreatedAt:  {Type: field.TypeTime, Column: peerkey.FieldCreatedAt},
+			peerkey.FieldRevokedAt:  {Type: field.TypeTime, Column: peerkey.FieldRevokedAt},
+		},
+	}
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   region.Table,
 			Columns: region.Columns,
@@ -560,7 +759,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			region.FieldGeometry:   {Type: field.TypeString, Column: region.FieldGeometry},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -583,7 +782,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserAgent:    {Type: field.TypeString, Column: session.FieldUserAgent},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   supervisionorder.Table,
 			Columns: supervisionorder.Columns,
@@ -612,7 +811,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			supervisionorder.FieldFeedbackAt:      {Type: field.TypeTime, Column: supervisionorder.FieldFeedbackAt},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   taxonomyclass.Table,
 			Columns: taxonomyclass.Columns,
@@ -639,7 +838,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			taxonomyclass.FieldActive:       {Type: field.TypeBool, Column: taxonomyclass.FieldActive},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[31] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -667,7 +866,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldTimeZone:        {Type: field.TypeString, Column: tenant.FieldTimeZone},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[32] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantevent.Table,
 			Columns: tenantevent.Columns,
@@ -687,7 +886,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantevent.FieldData:     {Type: field.TypeBytes, Column: tenantevent.FieldData},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[33] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unitgrid.Table,
 			Columns: unitgrid.Columns,
@@ -717,7 +916,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unitgrid.FieldValidTo:       {Type: field.TypeTime, Column: unitgrid.FieldValidTo},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[34] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -744,7 +943,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLastLoginAt:        {Type: field.TypeTime, Column: user.FieldLastLoginAt},
 		},
 	}
-	graph.Nodes[28] = &sqlgraph.Node{
+	graph.Nodes[35] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   workgrid.Table,
 			Columns: workgrid.Columns,
@@ -856,6 +1055,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   connector.TenantTable,
+			Columns: []string{connector.TenantColumn},
+			Bidi:    false,
+		},
+		"Connector",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   deadletter.TenantTable,
+			Columns: []string{deadletter.TenantColumn},
+			Bidi:    false,
+		},
+		"DeadLetter",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   department.TenantTable,
 			Columns: []string{department.TenantColumn},
 			Bidi:    false,
@@ -909,6 +1132,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"EventHead",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   federatedcase.TenantTable,
+			Columns: []string{federatedcase.TenantColumn},
+			Bidi:    false,
+		},
+		"FederatedCase",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   federatedevent.TenantTable,
+			Columns: []string{federatedevent.TenantColumn},
+			Bidi:    false,
+		},
+		"FederatedEvent",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   federatedindicator.TenantTable,
+			Columns: []string{federatedindicator.TenantColumn},
+			Bidi:    false,
+		},
+		"FederatedIndicator",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   federationcommand.TenantTable,
+			Columns: []string{federationcommand.TenantColumn},
+			Bidi:    false,
+		},
+		"FederationCommand",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -2283,6 +2554,309 @@ func (f *ComponentFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ConnectorQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ConnectorQuery builder.
+func (_q *ConnectorQuery) Filter() *ConnectorFilter {
+	return &ConnectorFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ConnectorMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ConnectorMutation builder.
+func (m *ConnectorMutation) Filter() *ConnectorFilter {
+	return &ConnectorFilter{config: m.config, predicateAdder: m}
+}
+
+// ConnectorFilter provides a generic filtering capability at runtime for ConnectorQuery.
+type ConnectorFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ConnectorFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ConnectorFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(connector.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *ConnectorFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(connector.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ConnectorFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(connector.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ConnectorFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(connector.FieldUpdatedAt))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *ConnectorFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(connector.FieldName))
+}
+
+// WhereDirection applies the entql string predicate on the direction field.
+func (f *ConnectorFilter) WhereDirection(p entql.StringP) {
+	f.Where(p.Field(connector.FieldDirection))
+}
+
+// WhereBrokers applies the entql json.RawMessage predicate on the brokers field.
+func (f *ConnectorFilter) WhereBrokers(p entql.BytesP) {
+	f.Where(p.Field(connector.FieldBrokers))
+}
+
+// WhereTopic applies the entql string predicate on the topic field.
+func (f *ConnectorFilter) WhereTopic(p entql.StringP) {
+	f.Where(p.Field(connector.FieldTopic))
+}
+
+// WhereSourceCodes applies the entql json.RawMessage predicate on the source_codes field.
+func (f *ConnectorFilter) WhereSourceCodes(p entql.BytesP) {
+	f.Where(p.Field(connector.FieldSourceCodes))
+}
+
+// WhereGroupID applies the entql string predicate on the group_id field.
+func (f *ConnectorFilter) WhereGroupID(p entql.StringP) {
+	f.Where(p.Field(connector.FieldGroupID))
+}
+
+// WhereTLS applies the entql bool predicate on the tls field.
+func (f *ConnectorFilter) WhereTLS(p entql.BoolP) {
+	f.Where(p.Field(connector.FieldTLS))
+}
+
+// WhereSaslMechanism applies the entql string predicate on the sasl_mechanism field.
+func (f *ConnectorFilter) WhereSaslMechanism(p entql.StringP) {
+	f.Where(p.Field(connector.FieldSaslMechanism))
+}
+
+// WhereSaslSecretRef applies the entql string predicate on the sasl_secret_ref field.
+func (f *ConnectorFilter) WhereSaslSecretRef(p entql.StringP) {
+	f.Where(p.Field(connector.FieldSaslSecretRef))
+}
+
+// WhereEventTypes applies the entql json.RawMessage predicate on the event_types field.
+func (f *ConnectorFilter) WhereEventTypes(p entql.BytesP) {
+	f.Where(p.Field(connector.FieldEventTypes))
+}
+
+// WhereEncoding applies the entql string predicate on the encoding field.
+func (f *ConnectorFilter) WhereEncoding(p entql.StringP) {
+	f.Where(p.Field(connector.FieldEncoding))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *ConnectorFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(connector.FieldEnabled))
+}
+
+// WhereCursor applies the entql int64 predicate on the cursor field.
+func (f *ConnectorFilter) WhereCursor(p entql.Int64P) {
+	f.Where(p.Field(connector.FieldCursor))
+}
+
+// WhereLeaseHolder applies the entql string predicate on the lease_holder field.
+func (f *ConnectorFilter) WhereLeaseHolder(p entql.StringP) {
+	f.Where(p.Field(connector.FieldLeaseHolder))
+}
+
+// WhereLeaseExpiresAt applies the entql time.Time predicate on the lease_expires_at field.
+func (f *ConnectorFilter) WhereLeaseExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(connector.FieldLeaseExpiresAt))
+}
+
+// WhereLastSuccessAt applies the entql time.Time predicate on the last_success_at field.
+func (f *ConnectorFilter) WhereLastSuccessAt(p entql.TimeP) {
+	f.Where(p.Field(connector.FieldLastSuccessAt))
+}
+
+// WhereLastEventAt applies the entql time.Time predicate on the last_event_at field.
+func (f *ConnectorFilter) WhereLastEventAt(p entql.TimeP) {
+	f.Where(p.Field(connector.FieldLastEventAt))
+}
+
+// WhereLastError applies the entql string predicate on the last_error field.
+func (f *ConnectorFilter) WhereLastError(p entql.StringP) {
+	f.Where(p.Field(connector.FieldLastError))
+}
+
+// WhereFailures applies the entql int predicate on the failures field.
+func (f *ConnectorFilter) WhereFailures(p entql.IntP) {
+	f.Where(p.Field(connector.FieldFailures))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *ConnectorFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *ConnectorFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *DeadLetterQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the DeadLetterQuery builder.
+func (_q *DeadLetterQuery) Filter() *DeadLetterFilter {
+	return &DeadLetterFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *DeadLetterMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the DeadLetterMutation builder.
+func (m *DeadLetterMutation) Filter() *DeadLetterFilter {
+	return &DeadLetterFilter{config: m.config, predicateAdder: m}
+}
+
+// DeadLetterFilter provides a generic filtering capability at runtime for DeadLetterQuery.
+type DeadLetterFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *DeadLetterFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *DeadLetterFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(deadletter.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *DeadLetterFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(deadletter.FieldTenantID))
+}
+
+// WhereConnector applies the entql string predicate on the connector field.
+func (f *DeadLetterFilter) WhereConnector(p entql.StringP) {
+	f.Where(p.Field(deadletter.FieldConnector))
+}
+
+// WhereDirection applies the entql string predicate on the direction field.
+func (f *DeadLetterFilter) WhereDirection(p entql.StringP) {
+	f.Where(p.Field(deadletter.FieldDirection))
+}
+
+// WhereEventID applies the entql string predicate on the event_id field.
+func (f *DeadLetterFilter) WhereEventID(p entql.StringP) {
+	f.Where(p.Field(deadletter.FieldEventID))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *DeadLetterFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(deadletter.FieldSeq))
+}
+
+// WhereEventType applies the entql string predicate on the event_type field.
+func (f *DeadLetterFilter) WhereEventType(p entql.StringP) {
+	f.Where(p.Field(deadletter.FieldEventType))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *DeadLetterFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(deadletter.FieldSource))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *DeadLetterFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(deadletter.FieldReason))
+}
+
+// WhereDetail applies the entql string predicate on the detail field.
+func (f *DeadLetterFilter) WhereDetail(p entql.StringP) {
+	f.Where(p.Field(deadletter.FieldDetail))
+}
+
+// WhereTopic applies the entql string predicate on the topic field.
+func (f *DeadLetterFilter) WhereTopic(p entql.StringP) {
+	f.Where(p.Field(deadletter.FieldTopic))
+}
+
+// WherePartition applies the entql int32 predicate on the partition field.
+func (f *DeadLetterFilter) WherePartition(p entql.Int32P) {
+	f.Where(p.Field(deadletter.FieldPartition))
+}
+
+// WhereOffset applies the entql int64 predicate on the offset field.
+func (f *DeadLetterFilter) WhereOffset(p entql.Int64P) {
+	f.Where(p.Field(deadletter.FieldOffset))
+}
+
+// WherePayload applies the entql []byte predicate on the payload field.
+func (f *DeadLetterFilter) WherePayload(p entql.BytesP) {
+	f.Where(p.Field(deadletter.FieldPayload))
+}
+
+// WhereHeaders applies the entql json.RawMessage predicate on the headers field.
+func (f *DeadLetterFilter) WhereHeaders(p entql.BytesP) {
+	f.Where(p.Field(deadletter.FieldHeaders))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *DeadLetterFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(deadletter.FieldCreatedAt))
+}
+
+// WhereReplayedAt applies the entql time.Time predicate on the replayed_at field.
+func (f *DeadLetterFilter) WhereReplayedAt(p entql.TimeP) {
+	f.Where(p.Field(deadletter.FieldReplayedAt))
+}
+
+// WhereReplayCount applies the entql int predicate on the replay_count field.
+func (f *DeadLetterFilter) WhereReplayCount(p entql.IntP) {
+	f.Where(p.Field(deadletter.FieldReplayCount))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *DeadLetterFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *DeadLetterFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *DepartmentQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2311,7 +2885,7 @@ type DepartmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DepartmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2410,7 +2984,7 @@ type DispatchClassSwitchFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DispatchClassSwitchFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2494,7 +3068,7 @@ type DispatchRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DispatchRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2663,7 +3237,7 @@ type EscalationLevelFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EscalationLevelFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2772,7 +3346,7 @@ type EventHeadFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EventHeadFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2813,6 +3387,507 @@ func (f *EventHeadFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *FederatedCaseQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the FederatedCaseQuery builder.
+func (_q *FederatedCaseQuery) Filter() *FederatedCaseFilter {
+	return &FederatedCaseFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *FederatedCaseMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the FederatedCaseMutation builder.
+func (m *FederatedCaseMutation) Filter() *FederatedCaseFilter {
+	return &FederatedCaseFilter{config: m.config, predicateAdder: m}
+}
+
+// FederatedCaseFilter provides a generic filtering capability at runtime for FederatedCaseQuery.
+type FederatedCaseFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *FederatedCaseFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *FederatedCaseFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(federatedcase.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *FederatedCaseFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(federatedcase.FieldTenantID))
+}
+
+// WhereSourceCode applies the entql string predicate on the source_code field.
+func (f *FederatedCaseFilter) WhereSourceCode(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldSourceCode))
+}
+
+// WhereNumber applies the entql string predicate on the number field.
+func (f *FederatedCaseFilter) WhereNumber(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldNumber))
+}
+
+// WhereState applies the entql string predicate on the state field.
+func (f *FederatedCaseFilter) WhereState(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldState))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *FederatedCaseFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldSource))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *FederatedCaseFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldKind))
+}
+
+// WhereClassCode applies the entql string predicate on the class_code field.
+func (f *FederatedCaseFilter) WhereClassCode(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldClassCode))
+}
+
+// WhereNationalClassCode applies the entql string predicate on the national_class_code field.
+func (f *FederatedCaseFilter) WhereNationalClassCode(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldNationalClassCode))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *FederatedCaseFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldDescription))
+}
+
+// WhereLon applies the entql float64 predicate on the lon field.
+func (f *FederatedCaseFilter) WhereLon(p entql.Float64P) {
+	f.Where(p.Field(federatedcase.FieldLon))
+}
+
+// WhereLat applies the entql float64 predicate on the lat field.
+func (f *FederatedCaseFilter) WhereLat(p entql.Float64P) {
+	f.Where(p.Field(federatedcase.FieldLat))
+}
+
+// WhereAddress applies the entql string predicate on the address field.
+func (f *FederatedCaseFilter) WhereAddress(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldAddress))
+}
+
+// WhereGridCode applies the entql string predicate on the grid_code field.
+func (f *FederatedCaseFilter) WhereGridCode(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldGridCode))
+}
+
+// WhereStreetCode applies the entql string predicate on the street_code field.
+func (f *FederatedCaseFilter) WhereStreetCode(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldStreetCode))
+}
+
+// WhereDistrictCode applies the entql string predicate on the district_code field.
+func (f *FederatedCaseFilter) WhereDistrictCode(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldDistrictCode))
+}
+
+// WhereAreaClass applies the entql string predicate on the area_class field.
+func (f *FederatedCaseFilter) WhereAreaClass(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldAreaClass))
+}
+
+// WhereUrgency applies the entql string predicate on the urgency field.
+func (f *FederatedCaseFilter) WhereUrgency(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldUrgency))
+}
+
+// WherePrimaryDepartmentCode applies the entql string predicate on the primary_department_code field.
+func (f *FederatedCaseFilter) WherePrimaryDepartmentCode(p entql.StringP) {
+	f.Where(p.Field(federatedcase.FieldPrimaryDepartmentCode))
+}
+
+// WhereOverdue applies the entql bool predicate on the overdue field.
+func (f *FederatedCaseFilter) WhereOverdue(p entql.BoolP) {
+	f.Where(p.Field(federatedcase.FieldOverdue))
+}
+
+// WhereSupervised applies the entql bool predicate on the supervised field.
+func (f *FederatedCaseFilter) WhereSupervised(p entql.BoolP) {
+	f.Where(p.Field(federatedcase.FieldSupervised))
+}
+
+// WhereReportedAt applies the entql time.Time predicate on the reported_at field.
+func (f *FederatedCaseFilter) WhereReportedAt(p entql.TimeP) {
+	f.Where(p.Field(federatedcase.FieldReportedAt))
+}
+
+// WhereDisposeDeadline applies the entql time.Time predicate on the dispose_deadline field.
+func (f *FederatedCaseFilter) WhereDisposeDeadline(p entql.TimeP) {
+	f.Where(p.Field(federatedcase.FieldDisposeDeadline))
+}
+
+// WhereClosedAt applies the entql time.Time predicate on the closed_at field.
+func (f *FederatedCaseFilter) WhereClosedAt(p entql.TimeP) {
+	f.Where(p.Field(federatedcase.FieldClosedAt))
+}
+
+// WhereVersion applies the entql int64 predicate on the version field.
+func (f *FederatedCaseFilter) WhereVersion(p entql.Int64P) {
+	f.Where(p.Field(federatedcase.FieldVersion))
+}
+
+// WhereLastSeq applies the entql int64 predicate on the last_seq field.
+func (f *FederatedCaseFilter) WhereLastSeq(p entql.Int64P) {
+	f.Where(p.Field(federatedcase.FieldLastSeq))
+}
+
+// WhereLastEventAt applies the entql time.Time predicate on the last_event_at field.
+func (f *FederatedCaseFilter) WhereLastEventAt(p entql.TimeP) {
+	f.Where(p.Field(federatedcase.FieldLastEventAt))
+}
+
+// WhereData applies the entql []byte predicate on the data field.
+func (f *FederatedCaseFilter) WhereData(p entql.BytesP) {
+	f.Where(p.Field(federatedcase.FieldData))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *FederatedCaseFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *FederatedCaseFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *FederatedEventQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the FederatedEventQuery builder.
+func (_q *FederatedEventQuery) Filter() *FederatedEventFilter {
+	return &FederatedEventFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *FederatedEventMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the FederatedEventMutation builder.
+func (m *FederatedEventMutation) Filter() *FederatedEventFilter {
+	return &FederatedEventFilter{config: m.config, predicateAdder: m}
+}
+
+// FederatedEventFilter provides a generic filtering capability at runtime for FederatedEventQuery.
+type FederatedEventFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *FederatedEventFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *FederatedEventFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(federatedevent.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *FederatedEventFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(federatedevent.FieldTenantID))
+}
+
+// WhereEventID applies the entql string predicate on the event_id field.
+func (f *FederatedEventFilter) WhereEventID(p entql.StringP) {
+	f.Where(p.Field(federatedevent.FieldEventID))
+}
+
+// WhereSourceCode applies the entql string predicate on the source_code field.
+func (f *FederatedEventFilter) WhereSourceCode(p entql.StringP) {
+	f.Where(p.Field(federatedevent.FieldSourceCode))
+}
+
+// WhereSourceSeq applies the entql int64 predicate on the source_seq field.
+func (f *FederatedEventFilter) WhereSourceSeq(p entql.Int64P) {
+	f.Where(p.Field(federatedevent.FieldSourceSeq))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *FederatedEventFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(federatedevent.FieldType))
+}
+
+// WhereSubject applies the entql string predicate on the subject field.
+func (f *FederatedEventFilter) WhereSubject(p entql.StringP) {
+	f.Where(p.Field(federatedevent.FieldSubject))
+}
+
+// WhereTime applies the entql time.Time predicate on the time field.
+func (f *FederatedEventFilter) WhereTime(p entql.TimeP) {
+	f.Where(p.Field(federatedevent.FieldTime))
+}
+
+// WhereData applies the entql []byte predicate on the data field.
+func (f *FederatedEventFilter) WhereData(p entql.BytesP) {
+	f.Where(p.Field(federatedevent.FieldData))
+}
+
+// WhereReceivedAt applies the entql time.Time predicate on the received_at field.
+func (f *FederatedEventFilter) WhereReceivedAt(p entql.TimeP) {
+	f.Where(p.Field(federatedevent.FieldReceivedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *FederatedEventFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *FederatedEventFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *FederatedIndicatorQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the FederatedIndicatorQuery builder.
+func (_q *FederatedIndicatorQuery) Filter() *FederatedIndicatorFilter {
+	return &FederatedIndicatorFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *FederatedIndicatorMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the FederatedIndicatorMutation builder.
+func (m *FederatedIndicatorMutation) Filter() *FederatedIndicatorFilter {
+	return &FederatedIndicatorFilter{config: m.config, predicateAdder: m}
+}
+
+// FederatedIndicatorFilter provides a generic filtering capability at runtime for FederatedIndicatorQuery.
+type FederatedIndicatorFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *FederatedIndicatorFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *FederatedIndicatorFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(federatedindicator.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *FederatedIndicatorFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(federatedindicator.FieldTenantID))
+}
+
+// WhereSourceCode applies the entql string predicate on the source_code field.
+func (f *FederatedIndicatorFilter) WhereSourceCode(p entql.StringP) {
+	f.Where(p.Field(federatedindicator.FieldSourceCode))
+}
+
+// WhereIndicator applies the entql string predicate on the indicator field.
+func (f *FederatedIndicatorFilter) WhereIndicator(p entql.StringP) {
+	f.Where(p.Field(federatedindicator.FieldIndicator))
+}
+
+// WherePeriod applies the entql string predicate on the period field.
+func (f *FederatedIndicatorFilter) WherePeriod(p entql.StringP) {
+	f.Where(p.Field(federatedindicator.FieldPeriod))
+}
+
+// WhereValue applies the entql float64 predicate on the value field.
+func (f *FederatedIndicatorFilter) WhereValue(p entql.Float64P) {
+	f.Where(p.Field(federatedindicator.FieldValue))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *FederatedIndicatorFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(federatedindicator.FieldAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *FederatedIndicatorFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *FederatedIndicatorFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *FederationCommandQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the FederationCommandQuery builder.
+func (_q *FederationCommandQuery) Filter() *FederationCommandFilter {
+	return &FederationCommandFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *FederationCommandMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the FederationCommandMutation builder.
+func (m *FederationCommandMutation) Filter() *FederationCommandFilter {
+	return &FederationCommandFilter{config: m.config, predicateAdder: m}
+}
+
+// FederationCommandFilter provides a generic filtering capability at runtime for FederationCommandQuery.
+type FederationCommandFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *FederationCommandFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *FederationCommandFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(federationcommand.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *FederationCommandFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(federationcommand.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *FederationCommandFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(federationcommand.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *FederationCommandFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(federationcommand.FieldUpdatedAt))
+}
+
+// WhereCommandID applies the entql string predicate on the command_id field.
+func (f *FederationCommandFilter) WhereCommandID(p entql.StringP) {
+	f.Where(p.Field(federationcommand.FieldCommandID))
+}
+
+// WhereTargetCode applies the entql string predicate on the target_code field.
+func (f *FederationCommandFilter) WhereTargetCode(p entql.StringP) {
+	f.Where(p.Field(federationcommand.FieldTargetCode))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *FederationCommandFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(federationcommand.FieldKind))
+}
+
+// WhereCaseNumber applies the entql string predicate on the case_number field.
+func (f *FederationCommandFilter) WhereCaseNumber(p entql.StringP) {
+	f.Where(p.Field(federationcommand.FieldCaseNumber))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *FederationCommandFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(federationcommand.FieldReason))
+}
+
+// WhereDeadline applies the entql time.Time predicate on the deadline field.
+func (f *FederationCommandFilter) WhereDeadline(p entql.TimeP) {
+	f.Where(p.Field(federationcommand.FieldDeadline))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *FederationCommandFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(federationcommand.FieldStatus))
+}
+
+// WhereResponse applies the entql string predicate on the response field.
+func (f *FederationCommandFilter) WhereResponse(p entql.StringP) {
+	f.Where(p.Field(federationcommand.FieldResponse))
+}
+
+// WhereReceivedAt applies the entql time.Time predicate on the received_at field.
+func (f *FederationCommandFilter) WhereReceivedAt(p entql.TimeP) {
+	f.Where(p.Field(federationcommand.FieldReceivedAt))
+}
+
+// WhereAnsweredAt applies the entql time.Time predicate on the answered_at field.
+func (f *FederationCommandFilter) WhereAnsweredAt(p entql.TimeP) {
+	f.Where(p.Field(federationcommand.FieldAnsweredAt))
+}
+
+// WhereCreatedBy applies the entql string predicate on the created_by field.
+func (f *FederationCommandFilter) WhereCreatedBy(p entql.StringP) {
+	f.Where(p.Field(federationcommand.FieldCreatedBy))
+}
+
+// WherePayload applies the entql []byte predicate on the payload field.
+func (f *FederationCommandFilter) WherePayload(p entql.BytesP) {
+	f.Where(p.Field(federationcommand.FieldPayload))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *FederationCommandFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *FederationCommandFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *FilingConditionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2841,7 +3916,7 @@ type FilingConditionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FilingConditionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2950,7 +4025,7 @@ type GridRevisionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *GridRevisionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3019,7 +4094,7 @@ type ImportJobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ImportJobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3133,7 +4208,7 @@ type LeaseFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LeaseFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3193,7 +4268,7 @@ type LoginThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3253,7 +4328,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3329,6 +4404,71 @@ func (f *NotificationFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PeerKeyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PeerKeyQuery builder.
+func (_q *PeerKeyQuery) Filter() *PeerKeyFilter {
+	return &PeerKeyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PeerKeyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PeerKeyMutation builder.
+func (m *PeerKeyMutation) Filter() *PeerKeyFilter {
+	return &PeerKeyFilter{config: m.config, predicateAdder: m}
+}
+
+// PeerKeyFilter provides a generic filtering capability at runtime for PeerKeyQuery.
+type PeerKeyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PeerKeyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PeerKeyFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(peerkey.FieldID))
+}
+
+// WhereTenantCode applies the entql string predicate on the tenant_code field.
+func (f *PeerKeyFilter) WhereTenantCode(p entql.StringP) {
+	f.Where(p.Field(peerkey.FieldTenantCode))
+}
+
+// WhereVersion applies the entql int predicate on the version field.
+func (f *PeerKeyFilter) WhereVersion(p entql.IntP) {
+	f.Where(p.Field(peerkey.FieldVersion))
+}
+
+// WherePublicKey applies the entql []byte predicate on the public_key field.
+func (f *PeerKeyFilter) WherePublicKey(p entql.BytesP) {
+	f.Where(p.Field(peerkey.FieldPublicKey))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PeerKeyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(peerkey.FieldCreatedAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *PeerKeyFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(peerkey.FieldRevokedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *RegionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3357,7 +4497,7 @@ type RegionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RegionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3451,7 +4591,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3569,7 +4709,7 @@ type SupervisionOrderFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SupervisionOrderFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3703,7 +4843,7 @@ type TaxonomyClassFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaxonomyClassFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3827,7 +4967,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3970,7 +5110,7 @@ type TenantEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[32].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4059,7 +5199,7 @@ type UnitGridFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitGridFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[33].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4198,7 +5338,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[34].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4350,7 +5490,7 @@ type WorkGridFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WorkGridFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[35].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

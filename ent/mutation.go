@@ -20,17 +20,24 @@ import (
 	"github.com/cityops/cityops/ent/casenumbercounter"
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
+	"github.com/cityops/cityops/ent/connector"
+	"github.com/cityops/cityops/ent/deadletter"
 	"github.com/cityops/cityops/ent/department"
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
+	"github.com/cityops/cityops/ent/federatedcase"
+	"github.com/cityops/cityops/ent/federatedevent"
+	"github.com/cityops/cityops/ent/federatedindicator"
+	"github.com/cityops/cityops/ent/federationcommand"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
+	"github.com/cityops/cityops/ent/peerkey"
 	"github.com/cityops/cityops/ent/predicate"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/schematype"
@@ -62,17 +69,24 @@ const (
 	TypeCaseNumberCounter   = "CaseNumberCounter"
 	TypeCaseStep            = "CaseStep"
 	TypeComponent           = "Component"
+	TypeConnector           = "Connector"
+	TypeDeadLetter          = "DeadLetter"
 	TypeDepartment          = "Department"
 	TypeDispatchClassSwitch = "DispatchClassSwitch"
 	TypeDispatchRule        = "DispatchRule"
 	TypeEscalationLevel     = "EscalationLevel"
 	TypeEventHead           = "EventHead"
+	TypeFederatedCase       = "FederatedCase"
+	TypeFederatedEvent      = "FederatedEvent"
+	TypeFederatedIndicator  = "FederatedIndicator"
+	TypeFederationCommand   = "FederationCommand"
 	TypeFilingCondition     = "FilingCondition"
 	TypeGridRevision        = "GridRevision"
 	TypeImportJob           = "ImportJob"
 	TypeLease               = "Lease"
 	TypeLoginThrottle       = "LoginThrottle"
 	TypeNotification        = "Notification"
+	TypePeerKey             = "PeerKey"
 	TypeRegion              = "Region"
 	TypeSession             = "Session"
 	TypeSupervisionOrder    = "SupervisionOrder"
@@ -11710,6 +11724,3196 @@ func (m *ComponentMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Component edge %s", name)
 }
 
+// ConnectorMutation represents an operation that mutates the Connector nodes in the graph.
+type ConnectorMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	updated_at         *time.Time
+	name               *string
+	direction          *connector.Direction
+	brokers            *[]string
+	appendbrokers      []string
+	topic              *string
+	source_codes       *[]string
+	appendsource_codes []string
+	group_id           *string
+	tls                *bool
+	sasl_mechanism     *string
+	sasl_secret_ref    *string
+	event_types        *[]string
+	appendevent_types  []string
+	encoding           *connector.Encoding
+	enabled            *bool
+	cursor             *int64
+	addcursor          *int64
+	lease_holder       *string
+	lease_expires_at   *time.Time
+	last_success_at    *time.Time
+	last_event_at      *time.Time
+	last_error         *string
+	failures           *int
+	addfailures        *int
+	clearedFields      map[string]struct{}
+	tenant             *int
+	clearedtenant      bool
+	done               bool
+	oldValue           func(context.Context) (*Connector, error)
+	predicates         []predicate.Connector
+}
+
+var _ ent.Mutation = (*ConnectorMutation)(nil)
+
+// connectorOption allows management of the mutation configuration using functional options.
+type connectorOption func(*ConnectorMutation)
+
+// newConnectorMutation creates new mutation for the Connector entity.
+func newConnectorMutation(c config, op Op, opts ...connectorOption) *ConnectorMutation {
+	m := &ConnectorMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeConnector,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withConnectorID sets the ID field of the mutation.
+func withConnectorID(id int) connectorOption {
+	return func(m *ConnectorMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Connector
+		)
+		m.oldValue = func(ctx context.Context) (*Connector, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Connector.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withConnector sets the old Connector of the mutation.
+func withConnector(node *Connector) connectorOption {
+	return func(m *ConnectorMutation) {
+		m.oldValue = func(context.Context) (*Connector, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ConnectorMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ConnectorMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ConnectorMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ConnectorMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Connector.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *ConnectorMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *ConnectorMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *ConnectorMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ConnectorMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ConnectorMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ConnectorMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ConnectorMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ConnectorMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ConnectorMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetName sets the "name" field.
+func (m *ConnectorMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ConnectorMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ConnectorMutation) ResetName() {
+	m.name = nil
+}
+
+// SetDirection sets the "direction" field.
+func (m *ConnectorMutation) SetDirection(c connector.Direction) {
+	m.direction = &c
+}
+
+// Direction returns the value of the "direction" field in the mutation.
+func (m *ConnectorMutation) Direction() (r connector.Direction, exists bool) {
+	v := m.direction
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDirection returns the old "direction" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldDirection(ctx context.Context) (v connector.Direction, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDirection is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDirection requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDirection: %w", err)
+	}
+	return oldValue.Direction, nil
+}
+
+// ResetDirection resets all changes to the "direction" field.
+func (m *ConnectorMutation) ResetDirection() {
+	m.direction = nil
+}
+
+// SetBrokers sets the "brokers" field.
+func (m *ConnectorMutation) SetBrokers(s []string) {
+	m.brokers = &s
+	m.appendbrokers = nil
+}
+
+// Brokers returns the value of the "brokers" field in the mutation.
+func (m *ConnectorMutation) Brokers() (r []string, exists bool) {
+	v := m.brokers
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBrokers returns the old "brokers" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldBrokers(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBrokers is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBrokers requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBrokers: %w", err)
+	}
+	return oldValue.Brokers, nil
+}
+
+// AppendBrokers adds s to the "brokers" field.
+func (m *ConnectorMutation) AppendBrokers(s []string) {
+	m.appendbrokers = append(m.appendbrokers, s...)
+}
+
+// AppendedBrokers returns the list of values that were appended to the "brokers" field in this mutation.
+func (m *ConnectorMutation) AppendedBrokers() ([]string, bool) {
+	if len(m.appendbrokers) == 0 {
+		return nil, false
+	}
+	return m.appendbrokers, true
+}
+
+// ClearBrokers clears the value of the "brokers" field.
+func (m *ConnectorMutation) ClearBrokers() {
+	m.brokers = nil
+	m.appendbrokers = nil
+	m.clearedFields[connector.FieldBrokers] = struct{}{}
+}
+
+// BrokersCleared returns if the "brokers" field was cleared in this mutation.
+func (m *ConnectorMutation) BrokersCleared() bool {
+	_, ok := m.clearedFields[connector.FieldBrokers]
+	return ok
+}
+
+// ResetBrokers resets all changes to the "brokers" field.
+func (m *ConnectorMutation) ResetBrokers() {
+	m.brokers = nil
+	m.appendbrokers = nil
+	delete(m.clearedFields, connector.FieldBrokers)
+}
+
+// SetTopic sets the "topic" field.
+func (m *ConnectorMutation) SetTopic(s string) {
+	m.topic = &s
+}
+
+// Topic returns the value of the "topic" field in the mutation.
+func (m *ConnectorMutation) Topic() (r string, exists bool) {
+	v := m.topic
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopic returns the old "topic" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldTopic(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopic: %w", err)
+	}
+	return oldValue.Topic, nil
+}
+
+// ResetTopic resets all changes to the "topic" field.
+func (m *ConnectorMutation) ResetTopic() {
+	m.topic = nil
+}
+
+// SetSourceCodes sets the "source_codes" field.
+func (m *ConnectorMutation) SetSourceCodes(s []string) {
+	m.source_codes = &s
+	m.appendsource_codes = nil
+}
+
+// SourceCodes returns the value of the "source_codes" field in the mutation.
+func (m *ConnectorMutation) SourceCodes() (r []string, exists bool) {
+	v := m.source_codes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceCodes returns the old "source_codes" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldSourceCodes(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceCodes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceCodes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceCodes: %w", err)
+	}
+	return oldValue.SourceCodes, nil
+}
+
+// AppendSourceCodes adds s to the "source_codes" field.
+func (m *ConnectorMutation) AppendSourceCodes(s []string) {
+	m.appendsource_codes = append(m.appendsource_codes, s...)
+}
+
+// AppendedSourceCodes returns the list of values that were appended to the "source_codes" field in this mutation.
+func (m *ConnectorMutation) AppendedSourceCodes() ([]string, bool) {
+	if len(m.appendsource_codes) == 0 {
+		return nil, false
+	}
+	return m.appendsource_codes, true
+}
+
+// ClearSourceCodes clears the value of the "source_codes" field.
+func (m *ConnectorMutation) ClearSourceCodes() {
+	m.source_codes = nil
+	m.appendsource_codes = nil
+	m.clearedFields[connector.FieldSourceCodes] = struct{}{}
+}
+
+// SourceCodesCleared returns if the "source_codes" field was cleared in this mutation.
+func (m *ConnectorMutation) SourceCodesCleared() bool {
+	_, ok := m.clearedFields[connector.FieldSourceCodes]
+	return ok
+}
+
+// ResetSourceCodes resets all changes to the "source_codes" field.
+func (m *ConnectorMutation) ResetSourceCodes() {
+	m.source_codes = nil
+	m.appendsource_codes = nil
+	delete(m.clearedFields, connector.FieldSourceCodes)
+}
+
+// SetGroupID sets the "group_id" field.
+func (m *ConnectorMutation) SetGroupID(s string) {
+	m.group_id = &s
+}
+
+// GroupID returns the value of the "group_id" field in the mutation.
+func (m *ConnectorMutation) GroupID() (r string, exists bool) {
+	v := m.group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupID returns the old "group_id" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupID: %w", err)
+	}
+	return oldValue.GroupID, nil
+}
+
+// ResetGroupID resets all changes to the "group_id" field.
+func (m *ConnectorMutation) ResetGroupID() {
+	m.group_id = nil
+}
+
+// SetTLS sets the "tls" field.
+func (m *ConnectorMutation) SetTLS(b bool) {
+	m.tls = &b
+}
+
+// TLS returns the value of the "tls" field in the mutation.
+func (m *ConnectorMutation) TLS() (r bool, exists bool) {
+	v := m.tls
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTLS returns the old "tls" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldTLS(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTLS is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTLS requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTLS: %w", err)
+	}
+	return oldValue.TLS, nil
+}
+
+// ResetTLS resets all changes to the "tls" field.
+func (m *ConnectorMutation) ResetTLS() {
+	m.tls = nil
+}
+
+// SetSaslMechanism sets the "sasl_mechanism" field.
+func (m *ConnectorMutation) SetSaslMechanism(s string) {
+	m.sasl_mechanism = &s
+}
+
+// SaslMechanism returns the value of the "sasl_mechanism" field in the mutation.
+func (m *ConnectorMutation) SaslMechanism() (r string, exists bool) {
+	v := m.sasl_mechanism
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSaslMechanism returns the old "sasl_mechanism" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldSaslMechanism(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSaslMechanism is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSaslMechanism requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSaslMechanism: %w", err)
+	}
+	return oldValue.SaslMechanism, nil
+}
+
+// ResetSaslMechanism resets all changes to the "sasl_mechanism" field.
+func (m *ConnectorMutation) ResetSaslMechanism() {
+	m.sasl_mechanism = nil
+}
+
+// SetSaslSecretRef sets the "sasl_secret_ref" field.
+func (m *ConnectorMutation) SetSaslSecretRef(s string) {
+	m.sasl_secret_ref = &s
+}
+
+// SaslSecretRef returns the value of the "sasl_secret_ref" field in the mutation.
+func (m *ConnectorMutation) SaslSecretRef() (r string, exists bool) {
+	v := m.sasl_secret_ref
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSaslSecretRef returns the old "sasl_secret_ref" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldSaslSecretRef(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSaslSecretRef is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSaslSecretRef requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSaslSecretRef: %w", err)
+	}
+	return oldValue.SaslSecretRef, nil
+}
+
+// ResetSaslSecretRef resets all changes to the "sasl_secret_ref" field.
+func (m *ConnectorMutation) ResetSaslSecretRef() {
+	m.sasl_secret_ref = nil
+}
+
+// SetEventTypes sets the "event_types" field.
+func (m *ConnectorMutation) SetEventTypes(s []string) {
+	m.event_types = &s
+	m.appendevent_types = nil
+}
+
+// EventTypes returns the value of the "event_types" field in the mutation.
+func (m *ConnectorMutation) EventTypes() (r []string, exists bool) {
+	v := m.event_types
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventTypes returns the old "event_types" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldEventTypes(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventTypes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventTypes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventTypes: %w", err)
+	}
+	return oldValue.EventTypes, nil
+}
+
+// AppendEventTypes adds s to the "event_types" field.
+func (m *ConnectorMutation) AppendEventTypes(s []string) {
+	m.appendevent_types = append(m.appendevent_types, s...)
+}
+
+// AppendedEventTypes returns the list of values that were appended to the "event_types" field in this mutation.
+func (m *ConnectorMutation) AppendedEventTypes() ([]string, bool) {
+	if len(m.appendevent_types) == 0 {
+		return nil, false
+	}
+	return m.appendevent_types, true
+}
+
+// ClearEventTypes clears the value of the "event_types" field.
+func (m *ConnectorMutation) ClearEventTypes() {
+	m.event_types = nil
+	m.appendevent_types = nil
+	m.clearedFields[connector.FieldEventTypes] = struct{}{}
+}
+
+// EventTypesCleared returns if the "event_types" field was cleared in this mutation.
+func (m *ConnectorMutation) EventTypesCleared() bool {
+	_, ok := m.clearedFields[connector.FieldEventTypes]
+	return ok
+}
+
+// ResetEventTypes resets all changes to the "event_types" field.
+func (m *ConnectorMutation) ResetEventTypes() {
+	m.event_types = nil
+	m.appendevent_types = nil
+	delete(m.clearedFields, connector.FieldEventTypes)
+}
+
+// SetEncoding sets the "encoding" field.
+func (m *ConnectorMutation) SetEncoding(c connector.Encoding) {
+	m.encoding = &c
+}
+
+// Encoding returns the value of the "encoding" field in the mutation.
+func (m *ConnectorMutation) Encoding() (r connector.Encoding, exists bool) {
+	v := m.encoding
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEncoding returns the old "encoding" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldEncoding(ctx context.Context) (v connector.Encoding, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEncoding is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEncoding requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEncoding: %w", err)
+	}
+	return oldValue.Encoding, nil
+}
+
+// ResetEncoding resets all changes to the "encoding" field.
+func (m *ConnectorMutation) ResetEncoding() {
+	m.encoding = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *ConnectorMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *ConnectorMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *ConnectorMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetCursor sets the "cursor" field.
+func (m *ConnectorMutation) SetCursor(i int64) {
+	m.cursor = &i
+	m.addcursor = nil
+}
+
+// Cursor returns the value of the "cursor" field in the mutation.
+func (m *ConnectorMutation) Cursor() (r int64, exists bool) {
+	v := m.cursor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCursor returns the old "cursor" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldCursor(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCursor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCursor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCursor: %w", err)
+	}
+	return oldValue.Cursor, nil
+}
+
+// AddCursor adds i to the "cursor" field.
+func (m *ConnectorMutation) AddCursor(i int64) {
+	if m.addcursor != nil {
+		*m.addcursor += i
+	} else {
+		m.addcursor = &i
+	}
+}
+
+// AddedCursor returns the value that was added to the "cursor" field in this mutation.
+func (m *ConnectorMutation) AddedCursor() (r int64, exists bool) {
+	v := m.addcursor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCursor resets all changes to the "cursor" field.
+func (m *ConnectorMutation) ResetCursor() {
+	m.cursor = nil
+	m.addcursor = nil
+}
+
+// SetLeaseHolder sets the "lease_holder" field.
+func (m *ConnectorMutation) SetLeaseHolder(s string) {
+	m.lease_holder = &s
+}
+
+// LeaseHolder returns the value of the "lease_holder" field in the mutation.
+func (m *ConnectorMutation) LeaseHolder() (r string, exists bool) {
+	v := m.lease_holder
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseHolder returns the old "lease_holder" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldLeaseHolder(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseHolder is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseHolder requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseHolder: %w", err)
+	}
+	return oldValue.LeaseHolder, nil
+}
+
+// ResetLeaseHolder resets all changes to the "lease_holder" field.
+func (m *ConnectorMutation) ResetLeaseHolder() {
+	m.lease_holder = nil
+}
+
+// SetLeaseExpiresAt sets the "lease_expires_at" field.
+func (m *ConnectorMutation) SetLeaseExpiresAt(t time.Time) {
+	m.lease_expires_at = &t
+}
+
+// LeaseExpiresAt returns the value of the "lease_expires_at" field in the mutation.
+func (m *ConnectorMutation) LeaseExpiresAt() (r time.Time, exists bool) {
+	v := m.lease_expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseExpiresAt returns the old "lease_expires_at" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldLeaseExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseExpiresAt: %w", err)
+	}
+	return oldValue.LeaseExpiresAt, nil
+}
+
+// ClearLeaseExpiresAt clears the value of the "lease_expires_at" field.
+func (m *ConnectorMutation) ClearLeaseExpiresAt() {
+	m.lease_expires_at = nil
+	m.clearedFields[connector.FieldLeaseExpiresAt] = struct{}{}
+}
+
+// LeaseExpiresAtCleared returns if the "lease_expires_at" field was cleared in this mutation.
+func (m *ConnectorMutation) LeaseExpiresAtCleared() bool {
+	_, ok := m.clearedFields[connector.FieldLeaseExpiresAt]
+	return ok
+}
+
+// ResetLeaseExpiresAt resets all changes to the "lease_expires_at" field.
+func (m *ConnectorMutation) ResetLeaseExpiresAt() {
+	m.lease_expires_at = nil
+	delete(m.clearedFields, connector.FieldLeaseExpiresAt)
+}
+
+// SetLastSuccessAt sets the "last_success_at" field.
+func (m *ConnectorMutation) SetLastSuccessAt(t time.Time) {
+	m.last_success_at = &t
+}
+
+// LastSuccessAt returns the value of the "last_success_at" field in the mutation.
+func (m *ConnectorMutation) LastSuccessAt() (r time.Time, exists bool) {
+	v := m.last_success_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSuccessAt returns the old "last_success_at" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldLastSuccessAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSuccessAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSuccessAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSuccessAt: %w", err)
+	}
+	return oldValue.LastSuccessAt, nil
+}
+
+// ClearLastSuccessAt clears the value of the "last_success_at" field.
+func (m *ConnectorMutation) ClearLastSuccessAt() {
+	m.last_success_at = nil
+	m.clearedFields[connector.FieldLastSuccessAt] = struct{}{}
+}
+
+// LastSuccessAtCleared returns if the "last_success_at" field was cleared in this mutation.
+func (m *ConnectorMutation) LastSuccessAtCleared() bool {
+	_, ok := m.clearedFields[connector.FieldLastSuccessAt]
+	return ok
+}
+
+// ResetLastSuccessAt resets all changes to the "last_success_at" field.
+func (m *ConnectorMutation) ResetLastSuccessAt() {
+	m.last_success_at = nil
+	delete(m.clearedFields, connector.FieldLastSuccessAt)
+}
+
+// SetLastEventAt sets the "last_event_at" field.
+func (m *ConnectorMutation) SetLastEventAt(t time.Time) {
+	m.last_event_at = &t
+}
+
+// LastEventAt returns the value of the "last_event_at" field in the mutation.
+func (m *ConnectorMutation) LastEventAt() (r time.Time, exists bool) {
+	v := m.last_event_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastEventAt returns the old "last_event_at" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldLastEventAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastEventAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastEventAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastEventAt: %w", err)
+	}
+	return oldValue.LastEventAt, nil
+}
+
+// ClearLastEventAt clears the value of the "last_event_at" field.
+func (m *ConnectorMutation) ClearLastEventAt() {
+	m.last_event_at = nil
+	m.clearedFields[connector.FieldLastEventAt] = struct{}{}
+}
+
+// LastEventAtCleared returns if the "last_event_at" field was cleared in this mutation.
+func (m *ConnectorMutation) LastEventAtCleared() bool {
+	_, ok := m.clearedFields[connector.FieldLastEventAt]
+	return ok
+}
+
+// ResetLastEventAt resets all changes to the "last_event_at" field.
+func (m *ConnectorMutation) ResetLastEventAt() {
+	m.last_event_at = nil
+	delete(m.clearedFields, connector.FieldLastEventAt)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *ConnectorMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *ConnectorMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *ConnectorMutation) ResetLastError() {
+	m.last_error = nil
+}
+
+// SetFailures sets the "failures" field.
+func (m *ConnectorMutation) SetFailures(i int) {
+	m.failures = &i
+	m.addfailures = nil
+}
+
+// Failures returns the value of the "failures" field in the mutation.
+func (m *ConnectorMutation) Failures() (r int, exists bool) {
+	v := m.failures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailures returns the old "failures" field's value of the Connector entity.
+// If the Connector object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConnectorMutation) OldFailures(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailures is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailures requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailures: %w", err)
+	}
+	return oldValue.Failures, nil
+}
+
+// AddFailures adds i to the "failures" field.
+func (m *ConnectorMutation) AddFailures(i int) {
+	if m.addfailures != nil {
+		*m.addfailures += i
+	} else {
+		m.addfailures = &i
+	}
+}
+
+// AddedFailures returns the value that was added to the "failures" field in this mutation.
+func (m *ConnectorMutation) AddedFailures() (r int, exists bool) {
+	v := m.addfailures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFailures resets all changes to the "failures" field.
+func (m *ConnectorMutation) ResetFailures() {
+	m.failures = nil
+	m.addfailures = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *ConnectorMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[connector.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *ConnectorMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *ConnectorMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *ConnectorMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the ConnectorMutation builder.
+func (m *ConnectorMutation) Where(ps ...predicate.Connector) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ConnectorMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ConnectorMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Connector, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ConnectorMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ConnectorMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Connector).
+func (m *ConnectorMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ConnectorMutation) Fields() []string {
+	fields := make([]string, 0, 22)
+	if m.tenant != nil {
+		fields = append(fields, connector.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, connector.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, connector.FieldUpdatedAt)
+	}
+	if m.name != nil {
+		fields = append(fields, connector.FieldName)
+	}
+	if m.direction != nil {
+		fields = append(fields, connector.FieldDirection)
+	}
+	if m.brokers != nil {
+		fields = append(fields, connector.FieldBrokers)
+	}
+	if m.topic != nil {
+		fields = append(fields, connector.FieldTopic)
+	}
+	if m.source_codes != nil {
+		fields = append(fields, connector.FieldSourceCodes)
+	}
+	if m.group_id != nil {
+		fields = append(fields, connector.FieldGroupID)
+	}
+	if m.tls != nil {
+		fields = append(fields, connector.FieldTLS)
+	}
+	if m.sasl_mechanism != nil {
+		fields = append(fields, connector.FieldSaslMechanism)
+	}
+	if m.sasl_secret_ref != nil {
+		fields = append(fields, connector.FieldSaslSecretRef)
+	}
+	if m.event_types != nil {
+		fields = append(fields, connector.FieldEventTypes)
+	}
+	if m.encoding != nil {
+		fields = append(fields, connector.FieldEncoding)
+	}
+	if m.enabled != nil {
+		fields = append(fields, connector.FieldEnabled)
+	}
+	if m.cursor != nil {
+		fields = append(fields, connector.FieldCursor)
+	}
+	if m.lease_holder != nil {
+		fields = append(fields, connector.FieldLeaseHolder)
+	}
+	if m.lease_expires_at != nil {
+		fields = append(fields, connector.FieldLeaseExpiresAt)
+	}
+	if m.last_success_at != nil {
+		fields = append(fields, connector.FieldLastSuccessAt)
+	}
+	if m.last_event_at != nil {
+		fields = append(fields, connector.FieldLastEventAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, connector.FieldLastError)
+	}
+	if m.failures != nil {
+		fields = append(fields, connector.FieldFailures)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ConnectorMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case connector.FieldTenantID:
+		return m.TenantID()
+	case connector.FieldCreatedAt:
+		return m.CreatedAt()
+	case connector.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case connector.FieldName:
+		return m.Name()
+	case connector.FieldDirection:
+		return m.Direction()
+	case connector.FieldBrokers:
+		return m.Brokers()
+	case connector.FieldTopic:
+		return m.Topic()
+	case connector.FieldSourceCodes:
+		return m.SourceCodes()
+	case connector.FieldGroupID:
+		return m.GroupID()
+	case connector.FieldTLS:
+		return m.TLS()
+	case connector.FieldSaslMechanism:
+		return m.SaslMechanism()
+	case connector.FieldSaslSecretRef:
+		return m.SaslSecretRef()
+	case connector.FieldEventTypes:
+		return m.EventTypes()
+	case connector.FieldEncoding:
+		return m.Encoding()
+	case connector.FieldEnabled:
+		return m.Enabled()
+	case connector.FieldCursor:
+		return m.Cursor()
+	case connector.FieldLeaseHolder:
+		return m.LeaseHolder()
+	case connector.FieldLeaseExpiresAt:
+		return m.LeaseExpiresAt()
+	case connector.FieldLastSuccessAt:
+		return m.LastSuccessAt()
+	case connector.FieldLastEventAt:
+		return m.LastEventAt()
+	case connector.FieldLastError:
+		return m.LastError()
+	case connector.FieldFailures:
+		return m.Failures()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ConnectorMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case connector.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case connector.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case connector.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case connector.FieldName:
+		return m.OldName(ctx)
+	case connector.FieldDirection:
+		return m.OldDirection(ctx)
+	case connector.FieldBrokers:
+		return m.OldBrokers(ctx)
+	case connector.FieldTopic:
+		return m.OldTopic(ctx)
+	case connector.FieldSourceCodes:
+		return m.OldSourceCodes(ctx)
+	case connector.FieldGroupID:
+		return m.OldGroupID(ctx)
+	case connector.FieldTLS:
+		return m.OldTLS(ctx)
+	case connector.FieldSaslMechanism:
+		return m.OldSaslMechanism(ctx)
+	case connector.FieldSaslSecretRef:
+		return m.OldSaslSecretRef(ctx)
+	case connector.FieldEventTypes:
+		return m.OldEventTypes(ctx)
+	case connector.FieldEncoding:
+		return m.OldEncoding(ctx)
+	case connector.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case connector.FieldCursor:
+		return m.OldCursor(ctx)
+	case connector.FieldLeaseHolder:
+		return m.OldLeaseHolder(ctx)
+	case connector.FieldLeaseExpiresAt:
+		return m.OldLeaseExpiresAt(ctx)
+	case connector.FieldLastSuccessAt:
+		return m.OldLastSuccessAt(ctx)
+	case connector.FieldLastEventAt:
+		return m.OldLastEventAt(ctx)
+	case connector.FieldLastError:
+		return m.OldLastError(ctx)
+	case connector.FieldFailures:
+		return m.OldFailures(ctx)
+	}
+	return nil, fmt.Errorf("unknown Connector field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ConnectorMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case connector.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case connector.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case connector.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case connector.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case connector.FieldDirection:
+		v, ok := value.(connector.Direction)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDirection(v)
+		return nil
+	case connector.FieldBrokers:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBrokers(v)
+		return nil
+	case connector.FieldTopic:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopic(v)
+		return nil
+	case connector.FieldSourceCodes:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceCodes(v)
+		return nil
+	case connector.FieldGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupID(v)
+		return nil
+	case connector.FieldTLS:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTLS(v)
+		return nil
+	case connector.FieldSaslMechanism:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSaslMechanism(v)
+		return nil
+	case connector.FieldSaslSecretRef:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSaslSecretRef(v)
+		return nil
+	case connector.FieldEventTypes:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventTypes(v)
+		return nil
+	case connector.FieldEncoding:
+		v, ok := value.(connector.Encoding)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEncoding(v)
+		return nil
+	case connector.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case connector.FieldCursor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCursor(v)
+		return nil
+	case connector.FieldLeaseHolder:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseHolder(v)
+		return nil
+	case connector.FieldLeaseExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseExpiresAt(v)
+		return nil
+	case connector.FieldLastSuccessAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSuccessAt(v)
+		return nil
+	case connector.FieldLastEventAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastEventAt(v)
+		return nil
+	case connector.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	case connector.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailures(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Connector field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ConnectorMutation) AddedFields() []string {
+	var fields []string
+	if m.addcursor != nil {
+		fields = append(fields, connector.FieldCursor)
+	}
+	if m.addfailures != nil {
+		fields = append(fields, connector.FieldFailures)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ConnectorMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case connector.FieldCursor:
+		return m.AddedCursor()
+	case connector.FieldFailures:
+		return m.AddedFailures()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ConnectorMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case connector.FieldCursor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCursor(v)
+		return nil
+	case connector.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFailures(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Connector numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ConnectorMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(connector.FieldBrokers) {
+		fields = append(fields, connector.FieldBrokers)
+	}
+	if m.FieldCleared(connector.FieldSourceCodes) {
+		fields = append(fields, connector.FieldSourceCodes)
+	}
+	if m.FieldCleared(connector.FieldEventTypes) {
+		fields = append(fields, connector.FieldEventTypes)
+	}
+	if m.FieldCleared(connector.FieldLeaseExpiresAt) {
+		fields = append(fields, connector.FieldLeaseExpiresAt)
+	}
+	if m.FieldCleared(connector.FieldLastSuccessAt) {
+		fields = append(fields, connector.FieldLastSuccessAt)
+	}
+	if m.FieldCleared(connector.FieldLastEventAt) {
+		fields = append(fields, connector.FieldLastEventAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ConnectorMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ConnectorMutation) ClearField(name string) error {
+	switch name {
+	case connector.FieldBrokers:
+		m.ClearBrokers()
+		return nil
+	case connector.FieldSourceCodes:
+		m.ClearSourceCodes()
+		return nil
+	case connector.FieldEventTypes:
+		m.ClearEventTypes()
+		return nil
+	case connector.FieldLeaseExpiresAt:
+		m.ClearLeaseExpiresAt()
+		return nil
+	case connector.FieldLastSuccessAt:
+		m.ClearLastSuccessAt()
+		return nil
+	case connector.FieldLastEventAt:
+		m.ClearLastEventAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Connector nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ConnectorMutation) ResetField(name string) error {
+	switch name {
+	case connector.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case connector.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case connector.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case connector.FieldName:
+		m.ResetName()
+		return nil
+	case connector.FieldDirection:
+		m.ResetDirection()
+		return nil
+	case connector.FieldBrokers:
+		m.ResetBrokers()
+		return nil
+	case connector.FieldTopic:
+		m.ResetTopic()
+		return nil
+	case connector.FieldSourceCodes:
+		m.ResetSourceCodes()
+		return nil
+	case connector.FieldGroupID:
+		m.ResetGroupID()
+		return nil
+	case connector.FieldTLS:
+		m.ResetTLS()
+		return nil
+	case connector.FieldSaslMechanism:
+		m.ResetSaslMechanism()
+		return nil
+	case connector.FieldSaslSecretRef:
+		m.ResetSaslSecretRef()
+		return nil
+	case connector.FieldEventTypes:
+		m.ResetEventTypes()
+		return nil
+	case connector.FieldEncoding:
+		m.ResetEncoding()
+		return nil
+	case connector.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case connector.FieldCursor:
+		m.ResetCursor()
+		return nil
+	case connector.FieldLeaseHolder:
+		m.ResetLeaseHolder()
+		return nil
+	case connector.FieldLeaseExpiresAt:
+		m.ResetLeaseExpiresAt()
+		return nil
+	case connector.FieldLastSuccessAt:
+		m.ResetLastSuccessAt()
+		return nil
+	case connector.FieldLastEventAt:
+		m.ResetLastEventAt()
+		return nil
+	case connector.FieldLastError:
+		m.ResetLastError()
+		return nil
+	case connector.FieldFailures:
+		m.ResetFailures()
+		return nil
+	}
+	return fmt.Errorf("unknown Connector field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ConnectorMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, connector.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ConnectorMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case connector.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ConnectorMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ConnectorMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ConnectorMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, connector.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ConnectorMutation) EdgeCleared(name string) bool {
+	switch name {
+	case connector.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ConnectorMutation) ClearEdge(name string) error {
+	switch name {
+	case connector.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Connector unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ConnectorMutation) ResetEdge(name string) error {
+	switch name {
+	case connector.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Connector edge %s", name)
+}
+
+// DeadLetterMutation represents an operation that mutates the DeadLetter nodes in the graph.
+type DeadLetterMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	connector       *string
+	direction       *deadletter.Direction
+	event_id        *string
+	seq             *int64
+	addseq          *int64
+	event_type      *string
+	source          *string
+	reason          *string
+	detail          *string
+	topic           *string
+	partition       *int32
+	addpartition    *int32
+	_offset         *int64
+	add_offset      *int64
+	payload         *[]byte
+	headers         *map[string]string
+	created_at      *time.Time
+	replayed_at     *time.Time
+	replay_count    *int
+	addreplay_count *int
+	clearedFields   map[string]struct{}
+	tenant          *int
+	clearedtenant   bool
+	done            bool
+	oldValue        func(context.Context) (*DeadLetter, error)
+	predicates      []predicate.DeadLetter
+}
+
+var _ ent.Mutation = (*DeadLetterMutation)(nil)
+
+// deadletterOption allows management of the mutation configuration using functional options.
+type deadletterOption func(*DeadLetterMutation)
+
+// newDeadLetterMutation creates new mutation for the DeadLetter entity.
+func newDeadLetterMutation(c config, op Op, opts ...deadletterOption) *DeadLetterMutation {
+	m := &DeadLetterMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDeadLetter,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDeadLetterID sets the ID field of the mutation.
+func withDeadLetterID(id int) deadletterOption {
+	return func(m *DeadLetterMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DeadLetter
+		)
+		m.oldValue = func(ctx context.Context) (*DeadLetter, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DeadLetter.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDeadLetter sets the old DeadLetter of the mutation.
+func withDeadLetter(node *DeadLetter) deadletterOption {
+	return func(m *DeadLetterMutation) {
+		m.oldValue = func(context.Context) (*DeadLetter, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DeadLetterMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DeadLetterMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DeadLetterMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DeadLetterMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DeadLetter.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *DeadLetterMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *DeadLetterMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *DeadLetterMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetConnector sets the "connector" field.
+func (m *DeadLetterMutation) SetConnector(s string) {
+	m.connector = &s
+}
+
+// Connector returns the value of the "connector" field in the mutation.
+func (m *DeadLetterMutation) Connector() (r string, exists bool) {
+	v := m.connector
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConnector returns the old "connector" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldConnector(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConnector is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConnector requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConnector: %w", err)
+	}
+	return oldValue.Connector, nil
+}
+
+// ResetConnector resets all changes to the "connector" field.
+func (m *DeadLetterMutation) ResetConnector() {
+	m.connector = nil
+}
+
+// SetDirection sets the "direction" field.
+func (m *DeadLetterMutation) SetDirection(d deadletter.Direction) {
+	m.direction = &d
+}
+
+// Direction returns the value of the "direction" field in the mutation.
+func (m *DeadLetterMutation) Direction() (r deadletter.Direction, exists bool) {
+	v := m.direction
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDirection returns the old "direction" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldDirection(ctx context.Context) (v deadletter.Direction, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDirection is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDirection requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDirection: %w", err)
+	}
+	return oldValue.Direction, nil
+}
+
+// ResetDirection resets all changes to the "direction" field.
+func (m *DeadLetterMutation) ResetDirection() {
+	m.direction = nil
+}
+
+// SetEventID sets the "event_id" field.
+func (m *DeadLetterMutation) SetEventID(s string) {
+	m.event_id = &s
+}
+
+// EventID returns the value of the "event_id" field in the mutation.
+func (m *DeadLetterMutation) EventID() (r string, exists bool) {
+	v := m.event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventID returns the old "event_id" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldEventID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventID: %w", err)
+	}
+	return oldValue.EventID, nil
+}
+
+// ResetEventID resets all changes to the "event_id" field.
+func (m *DeadLetterMutation) ResetEventID() {
+	m.event_id = nil
+}
+
+// SetSeq sets the "seq" field.
+func (m *DeadLetterMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *DeadLetterMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *DeadLetterMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *DeadLetterMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *DeadLetterMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// SetEventType sets the "event_type" field.
+func (m *DeadLetterMutation) SetEventType(s string) {
+	m.event_type = &s
+}
+
+// EventType returns the value of the "event_type" field in the mutation.
+func (m *DeadLetterMutation) EventType() (r string, exists bool) {
+	v := m.event_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventType returns the old "event_type" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldEventType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventType: %w", err)
+	}
+	return oldValue.EventType, nil
+}
+
+// ResetEventType resets all changes to the "event_type" field.
+func (m *DeadLetterMutation) ResetEventType() {
+	m.event_type = nil
+}
+
+// SetSource sets the "source" field.
+func (m *DeadLetterMutation) SetSource(s string) {
+	m.source = &s
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *DeadLetterMutation) Source() (r string, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *DeadLetterMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *DeadLetterMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *DeadLetterMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *DeadLetterMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetDetail sets the "detail" field.
+func (m *DeadLetterMutation) SetDetail(s string) {
+	m.detail = &s
+}
+
+// Detail returns the value of the "detail" field in the mutation.
+func (m *DeadLetterMutation) Detail() (r string, exists bool) {
+	v := m.detail
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDetail returns the old "detail" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldDetail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDetail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDetail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDetail: %w", err)
+	}
+	return oldValue.Detail, nil
+}
+
+// ResetDetail resets all changes to the "detail" field.
+func (m *DeadLetterMutation) ResetDetail() {
+	m.detail = nil
+}
+
+// SetTopic sets the "topic" field.
+func (m *DeadLetterMutation) SetTopic(s string) {
+	m.topic = &s
+}
+
+// Topic returns the value of the "topic" field in the mutation.
+func (m *DeadLetterMutation) Topic() (r string, exists bool) {
+	v := m.topic
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopic returns the old "topic" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldTopic(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopic: %w", err)
+	}
+	return oldValue.Topic, nil
+}
+
+// ResetTopic resets all changes to the "topic" field.
+func (m *DeadLetterMutation) ResetTopic() {
+	m.topic = nil
+}
+
+// SetPartition sets the "partition" field.
+func (m *DeadLetterMutation) SetPartition(i int32) {
+	m.partition = &i
+	m.addpartition = nil
+}
+
+// Partition returns the value of the "partition" field in the mutation.
+func (m *DeadLetterMutation) Partition() (r int32, exists bool) {
+	v := m.partition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPartition returns the old "partition" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldPartition(ctx context.Context) (v int32, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPartition is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPartition requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPartition: %w", err)
+	}
+	return oldValue.Partition, nil
+}
+
+// AddPartition adds i to the "partition" field.
+func (m *DeadLetterMutation) AddPartition(i int32) {
+	if m.addpartition != nil {
+		*m.addpartition += i
+	} else {
+		m.addpartition = &i
+	}
+}
+
+// AddedPartition returns the value that was added to the "partition" field in this mutation.
+func (m *DeadLetterMutation) AddedPartition() (r int32, exists bool) {
+	v := m.addpartition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPartition resets all changes to the "partition" field.
+func (m *DeadLetterMutation) ResetPartition() {
+	m.partition = nil
+	m.addpartition = nil
+}
+
+// SetOffset sets the "offset" field.
+func (m *DeadLetterMutation) SetOffset(i int64) {
+	m._offset = &i
+	m.add_offset = nil
+}
+
+// Offset returns the value of the "offset" field in the mutation.
+func (m *DeadLetterMutation) Offset() (r int64, exists bool) {
+	v := m._offset
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOffset returns the old "offset" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldOffset(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOffset is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOffset requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOffset: %w", err)
+	}
+	return oldValue.Offset, nil
+}
+
+// AddOffset adds i to the "offset" field.
+func (m *DeadLetterMutation) AddOffset(i int64) {
+	if m.add_offset != nil {
+		*m.add_offset += i
+	} else {
+		m.add_offset = &i
+	}
+}
+
+// AddedOffset returns the value that was added to the "offset" field in this mutation.
+func (m *DeadLetterMutation) AddedOffset() (r int64, exists bool) {
+	v := m.add_offset
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOffset resets all changes to the "offset" field.
+func (m *DeadLetterMutation) ResetOffset() {
+	m._offset = nil
+	m.add_offset = nil
+}
+
+// SetPayload sets the "payload" field.
+func (m *DeadLetterMutation) SetPayload(b []byte) {
+	m.payload = &b
+}
+
+// Payload returns the value of the "payload" field in the mutation.
+func (m *DeadLetterMutation) Payload() (r []byte, exists bool) {
+	v := m.payload
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayload returns the old "payload" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldPayload(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayload is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayload requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayload: %w", err)
+	}
+	return oldValue.Payload, nil
+}
+
+// ClearPayload clears the value of the "payload" field.
+func (m *DeadLetterMutation) ClearPayload() {
+	m.payload = nil
+	m.clearedFields[deadletter.FieldPayload] = struct{}{}
+}
+
+// PayloadCleared returns if the "payload" field was cleared in this mutation.
+func (m *DeadLetterMutation) PayloadCleared() bool {
+	_, ok := m.clearedFields[deadletter.FieldPayload]
+	return ok
+}
+
+// ResetPayload resets all changes to the "payload" field.
+func (m *DeadLetterMutation) ResetPayload() {
+	m.payload = nil
+	delete(m.clearedFields, deadletter.FieldPayload)
+}
+
+// SetHeaders sets the "headers" field.
+func (m *DeadLetterMutation) SetHeaders(value map[string]string) {
+	m.headers = &value
+}
+
+// Headers returns the value of the "headers" field in the mutation.
+func (m *DeadLetterMutation) Headers() (r map[string]string, exists bool) {
+	v := m.headers
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeaders returns the old "headers" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldHeaders(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeaders is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeaders requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeaders: %w", err)
+	}
+	return oldValue.Headers, nil
+}
+
+// ClearHeaders clears the value of the "headers" field.
+func (m *DeadLetterMutation) ClearHeaders() {
+	m.headers = nil
+	m.clearedFields[deadletter.FieldHeaders] = struct{}{}
+}
+
+// HeadersCleared returns if the "headers" field was cleared in this mutation.
+func (m *DeadLetterMutation) HeadersCleared() bool {
+	_, ok := m.clearedFields[deadletter.FieldHeaders]
+	return ok
+}
+
+// ResetHeaders resets all changes to the "headers" field.
+func (m *DeadLetterMutation) ResetHeaders() {
+	m.headers = nil
+	delete(m.clearedFields, deadletter.FieldHeaders)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DeadLetterMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DeadLetterMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DeadLetterMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetReplayedAt sets the "replayed_at" field.
+func (m *DeadLetterMutation) SetReplayedAt(t time.Time) {
+	m.replayed_at = &t
+}
+
+// ReplayedAt returns the value of the "replayed_at" field in the mutation.
+func (m *DeadLetterMutation) ReplayedAt() (r time.Time, exists bool) {
+	v := m.replayed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReplayedAt returns the old "replayed_at" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldReplayedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReplayedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReplayedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReplayedAt: %w", err)
+	}
+	return oldValue.ReplayedAt, nil
+}
+
+// ClearReplayedAt clears the value of the "replayed_at" field.
+func (m *DeadLetterMutation) ClearReplayedAt() {
+	m.replayed_at = nil
+	m.clearedFields[deadletter.FieldReplayedAt] = struct{}{}
+}
+
+// ReplayedAtCleared returns if the "replayed_at" field was cleared in this mutation.
+func (m *DeadLetterMutation) ReplayedAtCleared() bool {
+	_, ok := m.clearedFields[deadletter.FieldReplayedAt]
+	return ok
+}
+
+// ResetReplayedAt resets all changes to the "replayed_at" field.
+func (m *DeadLetterMutation) ResetReplayedAt() {
+	m.replayed_at = nil
+	delete(m.clearedFields, deadletter.FieldReplayedAt)
+}
+
+// SetReplayCount sets the "replay_count" field.
+func (m *DeadLetterMutation) SetReplayCount(i int) {
+	m.replay_count = &i
+	m.addreplay_count = nil
+}
+
+// ReplayCount returns the value of the "replay_count" field in the mutation.
+func (m *DeadLetterMutation) ReplayCount() (r int, exists bool) {
+	v := m.replay_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReplayCount returns the old "replay_count" field's value of the DeadLetter entity.
+// If the DeadLetter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeadLetterMutation) OldReplayCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReplayCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReplayCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReplayCount: %w", err)
+	}
+	return oldValue.ReplayCount, nil
+}
+
+// AddReplayCount adds i to the "replay_count" field.
+func (m *DeadLetterMutation) AddReplayCount(i int) {
+	if m.addreplay_count != nil {
+		*m.addreplay_count += i
+	} else {
+		m.addreplay_count = &i
+	}
+}
+
+// AddedReplayCount returns the value that was added to the "replay_count" field in this mutation.
+func (m *DeadLetterMutation) AddedReplayCount() (r int, exists bool) {
+	v := m.addreplay_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReplayCount resets all changes to the "replay_count" field.
+func (m *DeadLetterMutation) ResetReplayCount() {
+	m.replay_count = nil
+	m.addreplay_count = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *DeadLetterMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[deadletter.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *DeadLetterMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *DeadLetterMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *DeadLetterMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the DeadLetterMutation builder.
+func (m *DeadLetterMutation) Where(ps ...predicate.DeadLetter) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DeadLetterMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DeadLetterMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DeadLetter, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DeadLetterMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DeadLetterMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DeadLetter).
+func (m *DeadLetterMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DeadLetterMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.tenant != nil {
+		fields = append(fields, deadletter.FieldTenantID)
+	}
+	if m.connector != nil {
+		fields = append(fields, deadletter.FieldConnector)
+	}
+	if m.direction != nil {
+		fields = append(fields, deadletter.FieldDirection)
+	}
+	if m.event_id != nil {
+		fields = append(fields, deadletter.FieldEventID)
+	}
+	if m.seq != nil {
+		fields = append(fields, deadletter.FieldSeq)
+	}
+	if m.event_type != nil {
+		fields = append(fields, deadletter.FieldEventType)
+	}
+	if m.source != nil {
+		fields = append(fields, deadletter.FieldSource)
+	}
+	if m.reason != nil {
+		fields = append(fields, deadletter.FieldReason)
+	}
+	if m.detail != nil {
+		fields = append(fields, deadletter.FieldDetail)
+	}
+	if m.topic != nil {
+		fields = append(fields, deadletter.FieldTopic)
+	}
+	if m.partition != nil {
+		fields = append(fields, deadletter.FieldPartition)
+	}
+	if m._offset != nil {
+		fields = append(fields, deadletter.FieldOffset)
+	}
+	if m.payload != nil {
+		fields = append(fields, deadletter.FieldPayload)
+	}
+	if m.headers != nil {
+		fields = append(fields, deadletter.FieldHeaders)
+	}
+	if m.created_at != nil {
+		fields = append(fields, deadletter.FieldCreatedAt)
+	}
+	if m.replayed_at != nil {
+		fields = append(fields, deadletter.FieldReplayedAt)
+	}
+	if m.replay_count != nil {
+		fields = append(fields, deadletter.FieldReplayCount)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DeadLetterMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case deadletter.FieldTenantID:
+		return m.TenantID()
+	case deadletter.FieldConnector:
+		return m.Connector()
+	case deadletter.FieldDirection:
+		return m.Direction()
+	case deadletter.FieldEventID:
+		return m.EventID()
+	case deadletter.FieldSeq:
+		return m.Seq()
+	case deadletter.FieldEventType:
+		return m.EventType()
+	case deadletter.FieldSource:
+		return m.Source()
+	case deadletter.FieldReason:
+		return m.Reason()
+	case deadletter.FieldDetail:
+		return m.Detail()
+	case deadletter.FieldTopic:
+		return m.Topic()
+	case deadletter.FieldPartition:
+		return m.Partition()
+	case deadletter.FieldOffset:
+		return m.Offset()
+	case deadletter.FieldPayload:
+		return m.Payload()
+	case deadletter.FieldHeaders:
+		return m.Headers()
+	case deadletter.FieldCreatedAt:
+		return m.CreatedAt()
+	case deadletter.FieldReplayedAt:
+		return m.ReplayedAt()
+	case deadletter.FieldReplayCount:
+		return m.ReplayCount()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DeadLetterMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case deadletter.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case deadletter.FieldConnector:
+		return m.OldConnector(ctx)
+	case deadletter.FieldDirection:
+		return m.OldDirection(ctx)
+	case deadletter.FieldEventID:
+		return m.OldEventID(ctx)
+	case deadletter.FieldSeq:
+		return m.OldSeq(ctx)
+	case deadletter.FieldEventType:
+		return m.OldEventType(ctx)
+	case deadletter.FieldSource:
+		return m.OldSource(ctx)
+	case deadletter.FieldReason:
+		return m.OldReason(ctx)
+	case deadletter.FieldDetail:
+		return m.OldDetail(ctx)
+	case deadletter.FieldTopic:
+		return m.OldTopic(ctx)
+	case deadletter.FieldPartition:
+		return m.OldPartition(ctx)
+	case deadletter.FieldOffset:
+		return m.OldOffset(ctx)
+	case deadletter.FieldPayload:
+		return m.OldPayload(ctx)
+	case deadletter.FieldHeaders:
+		return m.OldHeaders(ctx)
+	case deadletter.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case deadletter.FieldReplayedAt:
+		return m.OldReplayedAt(ctx)
+	case deadletter.FieldReplayCount:
+		return m.OldReplayCount(ctx)
+	}
+	return nil, fmt.Errorf("unknown DeadLetter field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeadLetterMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case deadletter.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case deadletter.FieldConnector:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConnector(v)
+		return nil
+	case deadletter.FieldDirection:
+		v, ok := value.(deadletter.Direction)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDirection(v)
+		return nil
+	case deadletter.FieldEventID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventID(v)
+		return nil
+	case deadletter.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	case deadletter.FieldEventType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventType(v)
+		return nil
+	case deadletter.FieldSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case deadletter.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case deadletter.FieldDetail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDetail(v)
+		return nil
+	case deadletter.FieldTopic:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopic(v)
+		return nil
+	case deadletter.FieldPartition:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPartition(v)
+		return nil
+	case deadletter.FieldOffset:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOffset(v)
+		return nil
+	case deadletter.FieldPayload:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayload(v)
+		return nil
+	case deadletter.FieldHeaders:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeaders(v)
+		return nil
+	case deadletter.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case deadletter.FieldReplayedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReplayedAt(v)
+		return nil
+	case deadletter.FieldReplayCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReplayCount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeadLetter field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DeadLetterMutation) AddedFields() []string {
+	var fields []string
+	if m.addseq != nil {
+		fields = append(fields, deadletter.FieldSeq)
+	}
+	if m.addpartition != nil {
+		fields = append(fields, deadletter.FieldPartition)
+	}
+	if m.add_offset != nil {
+		fields = append(fields, deadletter.FieldOffset)
+	}
+	if m.addreplay_count != nil {
+		fields = append(fields, deadletter.FieldReplayCount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DeadLetterMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case deadletter.FieldSeq:
+		return m.AddedSeq()
+	case deadletter.FieldPartition:
+		return m.AddedPartition()
+	case deadletter.FieldOffset:
+		return m.AddedOffset()
+	case deadletter.FieldReplayCount:
+		return m.AddedReplayCount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeadLetterMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case deadletter.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	case deadletter.FieldPartition:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPartition(v)
+		return nil
+	case deadletter.FieldOffset:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOffset(v)
+		return nil
+	case deadletter.FieldReplayCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReplayCount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeadLetter numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DeadLetterMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(deadletter.FieldPayload) {
+		fields = append(fields, deadletter.FieldPayload)
+	}
+	if m.FieldCleared(deadletter.FieldHeaders) {
+		fields = append(fields, deadletter.FieldHeaders)
+	}
+	if m.FieldCleared(deadletter.FieldReplayedAt) {
+		fields = append(fields, deadletter.FieldReplayedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DeadLetterMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DeadLetterMutation) ClearField(name string) error {
+	switch name {
+	case deadletter.FieldPayload:
+		m.ClearPayload()
+		return nil
+	case deadletter.FieldHeaders:
+		m.ClearHeaders()
+		return nil
+	case deadletter.FieldReplayedAt:
+		m.ClearReplayedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown DeadLetter nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DeadLetterMutation) ResetField(name string) error {
+	switch name {
+	case deadletter.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case deadletter.FieldConnector:
+		m.ResetConnector()
+		return nil
+	case deadletter.FieldDirection:
+		m.ResetDirection()
+		return nil
+	case deadletter.FieldEventID:
+		m.ResetEventID()
+		return nil
+	case deadletter.FieldSeq:
+		m.ResetSeq()
+		return nil
+	case deadletter.FieldEventType:
+		m.ResetEventType()
+		return nil
+	case deadletter.FieldSource:
+		m.ResetSource()
+		return nil
+	case deadletter.FieldReason:
+		m.ResetReason()
+		return nil
+	case deadletter.FieldDetail:
+		m.ResetDetail()
+		return nil
+	case deadletter.FieldTopic:
+		m.ResetTopic()
+		return nil
+	case deadletter.FieldPartition:
+		m.ResetPartition()
+		return nil
+	case deadletter.FieldOffset:
+		m.ResetOffset()
+		return nil
+	case deadletter.FieldPayload:
+		m.ResetPayload()
+		return nil
+	case deadletter.FieldHeaders:
+		m.ResetHeaders()
+		return nil
+	case deadletter.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case deadletter.FieldReplayedAt:
+		m.ResetReplayedAt()
+		return nil
+	case deadletter.FieldReplayCount:
+		m.ResetReplayCount()
+		return nil
+	}
+	return fmt.Errorf("unknown DeadLetter field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DeadLetterMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, deadletter.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DeadLetterMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case deadletter.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DeadLetterMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DeadLetterMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DeadLetterMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, deadletter.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DeadLetterMutation) EdgeCleared(name string) bool {
+	switch name {
+	case deadletter.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DeadLetterMutation) ClearEdge(name string) error {
+	switch name {
+	case deadletter.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown DeadLetter unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DeadLetterMutation) ResetEdge(name string) error {
+	switch name {
+	case deadletter.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown DeadLetter edge %s", name)
+}
+
 // DepartmentMutation represents an operation that mutates the Department nodes in the graph.
 type DepartmentMutation struct {
 	config
@@ -16510,6 +19714,4756 @@ func (m *EventHeadMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown EventHead edge %s", name)
 }
 
+// FederatedCaseMutation represents an operation that mutates the FederatedCase nodes in the graph.
+type FederatedCaseMutation struct {
+	config
+	op                      Op
+	typ                     string
+	id                      *int
+	source_code             *string
+	number                  *string
+	state                   *string
+	source                  *string
+	kind                    *string
+	class_code              *string
+	national_class_code     *string
+	description             *string
+	lon                     *float64
+	addlon                  *float64
+	lat                     *float64
+	addlat                  *float64
+	address                 *string
+	grid_code               *string
+	street_code             *string
+	district_code           *string
+	area_class              *string
+	urgency                 *string
+	primary_department_code *string
+	overdue                 *bool
+	supervised              *bool
+	reported_at             *time.Time
+	dispose_deadline        *time.Time
+	closed_at               *time.Time
+	version                 *int64
+	addversion              *int64
+	last_seq                *int64
+	addlast_seq             *int64
+	last_event_at           *time.Time
+	data                    *[]byte
+	clearedFields           map[string]struct{}
+	tenant                  *int
+	clearedtenant           bool
+	done                    bool
+	oldValue                func(context.Context) (*FederatedCase, error)
+	predicates              []predicate.FederatedCase
+}
+
+var _ ent.Mutation = (*FederatedCaseMutation)(nil)
+
+// federatedcaseOption allows management of the mutation configuration using functional options.
+type federatedcaseOption func(*FederatedCaseMutation)
+
+// newFederatedCaseMutation creates new mutation for the FederatedCase entity.
+func newFederatedCaseMutation(c config, op Op, opts ...federatedcaseOption) *FederatedCaseMutation {
+	m := &FederatedCaseMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFederatedCase,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFederatedCaseID sets the ID field of the mutation.
+func withFederatedCaseID(id int) federatedcaseOption {
+	return func(m *FederatedCaseMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *FederatedCase
+		)
+		m.oldValue = func(ctx context.Context) (*FederatedCase, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().FederatedCase.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFederatedCase sets the old FederatedCase of the mutation.
+func withFederatedCase(node *FederatedCase) federatedcaseOption {
+	return func(m *FederatedCaseMutation) {
+		m.oldValue = func(context.Context) (*FederatedCase, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FederatedCaseMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FederatedCaseMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FederatedCaseMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FederatedCaseMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().FederatedCase.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *FederatedCaseMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *FederatedCaseMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *FederatedCaseMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetSourceCode sets the "source_code" field.
+func (m *FederatedCaseMutation) SetSourceCode(s string) {
+	m.source_code = &s
+}
+
+// SourceCode returns the value of the "source_code" field in the mutation.
+func (m *FederatedCaseMutation) SourceCode() (r string, exists bool) {
+	v := m.source_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceCode returns the old "source_code" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldSourceCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceCode: %w", err)
+	}
+	return oldValue.SourceCode, nil
+}
+
+// ResetSourceCode resets all changes to the "source_code" field.
+func (m *FederatedCaseMutation) ResetSourceCode() {
+	m.source_code = nil
+}
+
+// SetNumber sets the "number" field.
+func (m *FederatedCaseMutation) SetNumber(s string) {
+	m.number = &s
+}
+
+// Number returns the value of the "number" field in the mutation.
+func (m *FederatedCaseMutation) Number() (r string, exists bool) {
+	v := m.number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumber returns the old "number" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumber: %w", err)
+	}
+	return oldValue.Number, nil
+}
+
+// ResetNumber resets all changes to the "number" field.
+func (m *FederatedCaseMutation) ResetNumber() {
+	m.number = nil
+}
+
+// SetState sets the "state" field.
+func (m *FederatedCaseMutation) SetState(s string) {
+	m.state = &s
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *FederatedCaseMutation) State() (r string, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldState(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *FederatedCaseMutation) ResetState() {
+	m.state = nil
+}
+
+// SetSource sets the "source" field.
+func (m *FederatedCaseMutation) SetSource(s string) {
+	m.source = &s
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *FederatedCaseMutation) Source() (r string, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *FederatedCaseMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *FederatedCaseMutation) SetKind(s string) {
+	m.kind = &s
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *FederatedCaseMutation) Kind() (r string, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldKind(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *FederatedCaseMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetClassCode sets the "class_code" field.
+func (m *FederatedCaseMutation) SetClassCode(s string) {
+	m.class_code = &s
+}
+
+// ClassCode returns the value of the "class_code" field in the mutation.
+func (m *FederatedCaseMutation) ClassCode() (r string, exists bool) {
+	v := m.class_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClassCode returns the old "class_code" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldClassCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClassCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClassCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClassCode: %w", err)
+	}
+	return oldValue.ClassCode, nil
+}
+
+// ResetClassCode resets all changes to the "class_code" field.
+func (m *FederatedCaseMutation) ResetClassCode() {
+	m.class_code = nil
+}
+
+// SetNationalClassCode sets the "national_class_code" field.
+func (m *FederatedCaseMutation) SetNationalClassCode(s string) {
+	m.national_class_code = &s
+}
+
+// NationalClassCode returns the value of the "national_class_code" field in the mutation.
+func (m *FederatedCaseMutation) NationalClassCode() (r string, exists bool) {
+	v := m.national_class_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNationalClassCode returns the old "national_class_code" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldNationalClassCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNationalClassCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNationalClassCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNationalClassCode: %w", err)
+	}
+	return oldValue.NationalClassCode, nil
+}
+
+// ResetNationalClassCode resets all changes to the "national_class_code" field.
+func (m *FederatedCaseMutation) ResetNationalClassCode() {
+	m.national_class_code = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *FederatedCaseMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *FederatedCaseMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *FederatedCaseMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetLon sets the "lon" field.
+func (m *FederatedCaseMutation) SetLon(f float64) {
+	m.lon = &f
+	m.addlon = nil
+}
+
+// Lon returns the value of the "lon" field in the mutation.
+func (m *FederatedCaseMutation) Lon() (r float64, exists bool) {
+	v := m.lon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLon returns the old "lon" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldLon(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLon is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLon requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLon: %w", err)
+	}
+	return oldValue.Lon, nil
+}
+
+// AddLon adds f to the "lon" field.
+func (m *FederatedCaseMutation) AddLon(f float64) {
+	if m.addlon != nil {
+		*m.addlon += f
+	} else {
+		m.addlon = &f
+	}
+}
+
+// AddedLon returns the value that was added to the "lon" field in this mutation.
+func (m *FederatedCaseMutation) AddedLon() (r float64, exists bool) {
+	v := m.addlon
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLon resets all changes to the "lon" field.
+func (m *FederatedCaseMutation) ResetLon() {
+	m.lon = nil
+	m.addlon = nil
+}
+
+// SetLat sets the "lat" field.
+func (m *FederatedCaseMutation) SetLat(f float64) {
+	m.lat = &f
+	m.addlat = nil
+}
+
+// Lat returns the value of the "lat" field in the mutation.
+func (m *FederatedCaseMutation) Lat() (r float64, exists bool) {
+	v := m.lat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLat returns the old "lat" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldLat(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLat: %w", err)
+	}
+	return oldValue.Lat, nil
+}
+
+// AddLat adds f to the "lat" field.
+func (m *FederatedCaseMutation) AddLat(f float64) {
+	if m.addlat != nil {
+		*m.addlat += f
+	} else {
+		m.addlat = &f
+	}
+}
+
+// AddedLat returns the value that was added to the "lat" field in this mutation.
+func (m *FederatedCaseMutation) AddedLat() (r float64, exists bool) {
+	v := m.addlat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLat resets all changes to the "lat" field.
+func (m *FederatedCaseMutation) ResetLat() {
+	m.lat = nil
+	m.addlat = nil
+}
+
+// SetAddress sets the "address" field.
+func (m *FederatedCaseMutation) SetAddress(s string) {
+	m.address = &s
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *FederatedCaseMutation) Address() (r string, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldAddress(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *FederatedCaseMutation) ResetAddress() {
+	m.address = nil
+}
+
+// SetGridCode sets the "grid_code" field.
+func (m *FederatedCaseMutation) SetGridCode(s string) {
+	m.grid_code = &s
+}
+
+// GridCode returns the value of the "grid_code" field in the mutation.
+func (m *FederatedCaseMutation) GridCode() (r string, exists bool) {
+	v := m.grid_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGridCode returns the old "grid_code" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldGridCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGridCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGridCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGridCode: %w", err)
+	}
+	return oldValue.GridCode, nil
+}
+
+// ResetGridCode resets all changes to the "grid_code" field.
+func (m *FederatedCaseMutation) ResetGridCode() {
+	m.grid_code = nil
+}
+
+// SetStreetCode sets the "street_code" field.
+func (m *FederatedCaseMutation) SetStreetCode(s string) {
+	m.street_code = &s
+}
+
+// StreetCode returns the value of the "street_code" field in the mutation.
+func (m *FederatedCaseMutation) StreetCode() (r string, exists bool) {
+	v := m.street_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStreetCode returns the old "street_code" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldStreetCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStreetCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStreetCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStreetCode: %w", err)
+	}
+	return oldValue.StreetCode, nil
+}
+
+// ResetStreetCode resets all changes to the "street_code" field.
+func (m *FederatedCaseMutation) ResetStreetCode() {
+	m.street_code = nil
+}
+
+// SetDistrictCode sets the "district_code" field.
+func (m *FederatedCaseMutation) SetDistrictCode(s string) {
+	m.district_code = &s
+}
+
+// DistrictCode returns the value of the "district_code" field in the mutation.
+func (m *FederatedCaseMutation) DistrictCode() (r string, exists bool) {
+	v := m.district_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictCode returns the old "district_code" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldDistrictCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictCode: %w", err)
+	}
+	return oldValue.DistrictCode, nil
+}
+
+// ResetDistrictCode resets all changes to the "district_code" field.
+func (m *FederatedCaseMutation) ResetDistrictCode() {
+	m.district_code = nil
+}
+
+// SetAreaClass sets the "area_class" field.
+func (m *FederatedCaseMutation) SetAreaClass(s string) {
+	m.area_class = &s
+}
+
+// AreaClass returns the value of the "area_class" field in the mutation.
+func (m *FederatedCaseMutation) AreaClass() (r string, exists bool) {
+	v := m.area_class
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAreaClass returns the old "area_class" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldAreaClass(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAreaClass is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAreaClass requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAreaClass: %w", err)
+	}
+	return oldValue.AreaClass, nil
+}
+
+// ResetAreaClass resets all changes to the "area_class" field.
+func (m *FederatedCaseMutation) ResetAreaClass() {
+	m.area_class = nil
+}
+
+// SetUrgency sets the "urgency" field.
+func (m *FederatedCaseMutation) SetUrgency(s string) {
+	m.urgency = &s
+}
+
+// Urgency returns the value of the "urgency" field in the mutation.
+func (m *FederatedCaseMutation) Urgency() (r string, exists bool) {
+	v := m.urgency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUrgency returns the old "urgency" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldUrgency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUrgency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUrgency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUrgency: %w", err)
+	}
+	return oldValue.Urgency, nil
+}
+
+// ResetUrgency resets all changes to the "urgency" field.
+func (m *FederatedCaseMutation) ResetUrgency() {
+	m.urgency = nil
+}
+
+// SetPrimaryDepartmentCode sets the "primary_department_code" field.
+func (m *FederatedCaseMutation) SetPrimaryDepartmentCode(s string) {
+	m.primary_department_code = &s
+}
+
+// PrimaryDepartmentCode returns the value of the "primary_department_code" field in the mutation.
+func (m *FederatedCaseMutation) PrimaryDepartmentCode() (r string, exists bool) {
+	v := m.primary_department_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrimaryDepartmentCode returns the old "primary_department_code" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldPrimaryDepartmentCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrimaryDepartmentCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrimaryDepartmentCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrimaryDepartmentCode: %w", err)
+	}
+	return oldValue.PrimaryDepartmentCode, nil
+}
+
+// ResetPrimaryDepartmentCode resets all changes to the "primary_department_code" field.
+func (m *FederatedCaseMutation) ResetPrimaryDepartmentCode() {
+	m.primary_department_code = nil
+}
+
+// SetOverdue sets the "overdue" field.
+func (m *FederatedCaseMutation) SetOverdue(b bool) {
+	m.overdue = &b
+}
+
+// Overdue returns the value of the "overdue" field in the mutation.
+func (m *FederatedCaseMutation) Overdue() (r bool, exists bool) {
+	v := m.overdue
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOverdue returns the old "overdue" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldOverdue(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOverdue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOverdue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOverdue: %w", err)
+	}
+	return oldValue.Overdue, nil
+}
+
+// ResetOverdue resets all changes to the "overdue" field.
+func (m *FederatedCaseMutation) ResetOverdue() {
+	m.overdue = nil
+}
+
+// SetSupervised sets the "supervised" field.
+func (m *FederatedCaseMutation) SetSupervised(b bool) {
+	m.supervised = &b
+}
+
+// Supervised returns the value of the "supervised" field in the mutation.
+func (m *FederatedCaseMutation) Supervised() (r bool, exists bool) {
+	v := m.supervised
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupervised returns the old "supervised" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldSupervised(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupervised is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupervised requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupervised: %w", err)
+	}
+	return oldValue.Supervised, nil
+}
+
+// ResetSupervised resets all changes to the "supervised" field.
+func (m *FederatedCaseMutation) ResetSupervised() {
+	m.supervised = nil
+}
+
+// SetReportedAt sets the "reported_at" field.
+func (m *FederatedCaseMutation) SetReportedAt(t time.Time) {
+	m.reported_at = &t
+}
+
+// ReportedAt returns the value of the "reported_at" field in the mutation.
+func (m *FederatedCaseMutation) ReportedAt() (r time.Time, exists bool) {
+	v := m.reported_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReportedAt returns the old "reported_at" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldReportedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReportedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReportedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReportedAt: %w", err)
+	}
+	return oldValue.ReportedAt, nil
+}
+
+// ClearReportedAt clears the value of the "reported_at" field.
+func (m *FederatedCaseMutation) ClearReportedAt() {
+	m.reported_at = nil
+	m.clearedFields[federatedcase.FieldReportedAt] = struct{}{}
+}
+
+// ReportedAtCleared returns if the "reported_at" field was cleared in this mutation.
+func (m *FederatedCaseMutation) ReportedAtCleared() bool {
+	_, ok := m.clearedFields[federatedcase.FieldReportedAt]
+	return ok
+}
+
+// ResetReportedAt resets all changes to the "reported_at" field.
+func (m *FederatedCaseMutation) ResetReportedAt() {
+	m.reported_at = nil
+	delete(m.clearedFields, federatedcase.FieldReportedAt)
+}
+
+// SetDisposeDeadline sets the "dispose_deadline" field.
+func (m *FederatedCaseMutation) SetDisposeDeadline(t time.Time) {
+	m.dispose_deadline = &t
+}
+
+// DisposeDeadline returns the value of the "dispose_deadline" field in the mutation.
+func (m *FederatedCaseMutation) DisposeDeadline() (r time.Time, exists bool) {
+	v := m.dispose_deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDisposeDeadline returns the old "dispose_deadline" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldDisposeDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDisposeDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDisposeDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDisposeDeadline: %w", err)
+	}
+	return oldValue.DisposeDeadline, nil
+}
+
+// ClearDisposeDeadline clears the value of the "dispose_deadline" field.
+func (m *FederatedCaseMutation) ClearDisposeDeadline() {
+	m.dispose_deadline = nil
+	m.clearedFields[federatedcase.FieldDisposeDeadline] = struct{}{}
+}
+
+// DisposeDeadlineCleared returns if the "dispose_deadline" field was cleared in this mutation.
+func (m *FederatedCaseMutation) DisposeDeadlineCleared() bool {
+	_, ok := m.clearedFields[federatedcase.FieldDisposeDeadline]
+	return ok
+}
+
+// ResetDisposeDeadline resets all changes to the "dispose_deadline" field.
+func (m *FederatedCaseMutation) ResetDisposeDeadline() {
+	m.dispose_deadline = nil
+	delete(m.clearedFields, federatedcase.FieldDisposeDeadline)
+}
+
+// SetClosedAt sets the "closed_at" field.
+func (m *FederatedCaseMutation) SetClosedAt(t time.Time) {
+	m.closed_at = &t
+}
+
+// ClosedAt returns the value of the "closed_at" field in the mutation.
+func (m *FederatedCaseMutation) ClosedAt() (r time.Time, exists bool) {
+	v := m.closed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClosedAt returns the old "closed_at" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldClosedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClosedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClosedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClosedAt: %w", err)
+	}
+	return oldValue.ClosedAt, nil
+}
+
+// ClearClosedAt clears the value of the "closed_at" field.
+func (m *FederatedCaseMutation) ClearClosedAt() {
+	m.closed_at = nil
+	m.clearedFields[federatedcase.FieldClosedAt] = struct{}{}
+}
+
+// ClosedAtCleared returns if the "closed_at" field was cleared in this mutation.
+func (m *FederatedCaseMutation) ClosedAtCleared() bool {
+	_, ok := m.clearedFields[federatedcase.FieldClosedAt]
+	return ok
+}
+
+// ResetClosedAt resets all changes to the "closed_at" field.
+func (m *FederatedCaseMutation) ResetClosedAt() {
+	m.closed_at = nil
+	delete(m.clearedFields, federatedcase.FieldClosedAt)
+}
+
+// SetVersion sets the "version" field.
+func (m *FederatedCaseMutation) SetVersion(i int64) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *FederatedCaseMutation) Version() (r int64, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *FederatedCaseMutation) AddVersion(i int64) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *FederatedCaseMutation) AddedVersion() (r int64, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *FederatedCaseMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetLastSeq sets the "last_seq" field.
+func (m *FederatedCaseMutation) SetLastSeq(i int64) {
+	m.last_seq = &i
+	m.addlast_seq = nil
+}
+
+// LastSeq returns the value of the "last_seq" field in the mutation.
+func (m *FederatedCaseMutation) LastSeq() (r int64, exists bool) {
+	v := m.last_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSeq returns the old "last_seq" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldLastSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSeq: %w", err)
+	}
+	return oldValue.LastSeq, nil
+}
+
+// AddLastSeq adds i to the "last_seq" field.
+func (m *FederatedCaseMutation) AddLastSeq(i int64) {
+	if m.addlast_seq != nil {
+		*m.addlast_seq += i
+	} else {
+		m.addlast_seq = &i
+	}
+}
+
+// AddedLastSeq returns the value that was added to the "last_seq" field in this mutation.
+func (m *FederatedCaseMutation) AddedLastSeq() (r int64, exists bool) {
+	v := m.addlast_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLastSeq resets all changes to the "last_seq" field.
+func (m *FederatedCaseMutation) ResetLastSeq() {
+	m.last_seq = nil
+	m.addlast_seq = nil
+}
+
+// SetLastEventAt sets the "last_event_at" field.
+func (m *FederatedCaseMutation) SetLastEventAt(t time.Time) {
+	m.last_event_at = &t
+}
+
+// LastEventAt returns the value of the "last_event_at" field in the mutation.
+func (m *FederatedCaseMutation) LastEventAt() (r time.Time, exists bool) {
+	v := m.last_event_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastEventAt returns the old "last_event_at" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldLastEventAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastEventAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastEventAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastEventAt: %w", err)
+	}
+	return oldValue.LastEventAt, nil
+}
+
+// ResetLastEventAt resets all changes to the "last_event_at" field.
+func (m *FederatedCaseMutation) ResetLastEventAt() {
+	m.last_event_at = nil
+}
+
+// SetData sets the "data" field.
+func (m *FederatedCaseMutation) SetData(b []byte) {
+	m.data = &b
+}
+
+// Data returns the value of the "data" field in the mutation.
+func (m *FederatedCaseMutation) Data() (r []byte, exists bool) {
+	v := m.data
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldData returns the old "data" field's value of the FederatedCase entity.
+// If the FederatedCase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedCaseMutation) OldData(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldData is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldData requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldData: %w", err)
+	}
+	return oldValue.Data, nil
+}
+
+// ClearData clears the value of the "data" field.
+func (m *FederatedCaseMutation) ClearData() {
+	m.data = nil
+	m.clearedFields[federatedcase.FieldData] = struct{}{}
+}
+
+// DataCleared returns if the "data" field was cleared in this mutation.
+func (m *FederatedCaseMutation) DataCleared() bool {
+	_, ok := m.clearedFields[federatedcase.FieldData]
+	return ok
+}
+
+// ResetData resets all changes to the "data" field.
+func (m *FederatedCaseMutation) ResetData() {
+	m.data = nil
+	delete(m.clearedFields, federatedcase.FieldData)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *FederatedCaseMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[federatedcase.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *FederatedCaseMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *FederatedCaseMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *FederatedCaseMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the FederatedCaseMutation builder.
+func (m *FederatedCaseMutation) Where(ps ...predicate.FederatedCase) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FederatedCaseMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FederatedCaseMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.FederatedCase, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FederatedCaseMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FederatedCaseMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (FederatedCase).
+func (m *FederatedCaseMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FederatedCaseMutation) Fields() []string {
+	fields := make([]string, 0, 27)
+	if m.tenant != nil {
+		fields = append(fields, federatedcase.FieldTenantID)
+	}
+	if m.source_code != nil {
+		fields = append(fields, federatedcase.FieldSourceCode)
+	}
+	if m.number != nil {
+		fields = append(fields, federatedcase.FieldNumber)
+	}
+	if m.state != nil {
+		fields = append(fields, federatedcase.FieldState)
+	}
+	if m.source != nil {
+		fields = append(fields, federatedcase.FieldSource)
+	}
+	if m.kind != nil {
+		fields = append(fields, federatedcase.FieldKind)
+	}
+	if m.class_code != nil {
+		fields = append(fields, federatedcase.FieldClassCode)
+	}
+	if m.national_class_code != nil {
+		fields = append(fields, federatedcase.FieldNationalClassCode)
+	}
+	if m.description != nil {
+		fields = append(fields, federatedcase.FieldDescription)
+	}
+	if m.lon != nil {
+		fields = append(fields, federatedcase.FieldLon)
+	}
+	if m.lat != nil {
+		fields = append(fields, federatedcase.FieldLat)
+	}
+	if m.address != nil {
+		fields = append(fields, federatedcase.FieldAddress)
+	}
+	if m.grid_code != nil {
+		fields = append(fields, federatedcase.FieldGridCode)
+	}
+	if m.street_code != nil {
+		fields = append(fields, federatedcase.FieldStreetCode)
+	}
+	if m.district_code != nil {
+		fields = append(fields, federatedcase.FieldDistrictCode)
+	}
+	if m.area_class != nil {
+		fields = append(fields, federatedcase.FieldAreaClass)
+	}
+	if m.urgency != nil {
+		fields = append(fields, federatedcase.FieldUrgency)
+	}
+	if m.primary_department_code != nil {
+		fields = append(fields, federatedcase.FieldPrimaryDepartmentCode)
+	}
+	if m.overdue != nil {
+		fields = append(fields, federatedcase.FieldOverdue)
+	}
+	if m.supervised != nil {
+		fields = append(fields, federatedcase.FieldSupervised)
+	}
+	if m.reported_at != nil {
+		fields = append(fields, federatedcase.FieldReportedAt)
+	}
+	if m.dispose_deadline != nil {
+		fields = append(fields, federatedcase.FieldDisposeDeadline)
+	}
+	if m.closed_at != nil {
+		fields = append(fields, federatedcase.FieldClosedAt)
+	}
+	if m.version != nil {
+		fields = append(fields, federatedcase.FieldVersion)
+	}
+	if m.last_seq != nil {
+		fields = append(fields, federatedcase.FieldLastSeq)
+	}
+	if m.last_event_at != nil {
+		fields = append(fields, federatedcase.FieldLastEventAt)
+	}
+	if m.data != nil {
+		fields = append(fields, federatedcase.FieldData)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FederatedCaseMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case federatedcase.FieldTenantID:
+		return m.TenantID()
+	case federatedcase.FieldSourceCode:
+		return m.SourceCode()
+	case federatedcase.FieldNumber:
+		return m.Number()
+	case federatedcase.FieldState:
+		return m.State()
+	case federatedcase.FieldSource:
+		return m.Source()
+	case federatedcase.FieldKind:
+		return m.Kind()
+	case federatedcase.FieldClassCode:
+		return m.ClassCode()
+	case federatedcase.FieldNationalClassCode:
+		return m.NationalClassCode()
+	case federatedcase.FieldDescription:
+		return m.Description()
+	case federatedcase.FieldLon:
+		return m.Lon()
+	case federatedcase.FieldLat:
+		return m.Lat()
+	case federatedcase.FieldAddress:
+		return m.Address()
+	case federatedcase.FieldGridCode:
+		return m.GridCode()
+	case federatedcase.FieldStreetCode:
+		return m.StreetCode()
+	case federatedcase.FieldDistrictCode:
+		return m.DistrictCode()
+	case federatedcase.FieldAreaClass:
+		return m.AreaClass()
+	case federatedcase.FieldUrgency:
+		return m.Urgency()
+	case federatedcase.FieldPrimaryDepartmentCode:
+		return m.PrimaryDepartmentCode()
+	case federatedcase.FieldOverdue:
+		return m.Overdue()
+	case federatedcase.FieldSupervised:
+		return m.Supervised()
+	case federatedcase.FieldReportedAt:
+		return m.ReportedAt()
+	case federatedcase.FieldDisposeDeadline:
+		return m.DisposeDeadline()
+	case federatedcase.FieldClosedAt:
+		return m.ClosedAt()
+	case federatedcase.FieldVersion:
+		return m.Version()
+	case federatedcase.FieldLastSeq:
+		return m.LastSeq()
+	case federatedcase.FieldLastEventAt:
+		return m.LastEventAt()
+	case federatedcase.FieldData:
+		return m.Data()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FederatedCaseMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case federatedcase.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case federatedcase.FieldSourceCode:
+		return m.OldSourceCode(ctx)
+	case federatedcase.FieldNumber:
+		return m.OldNumber(ctx)
+	case federatedcase.FieldState:
+		return m.OldState(ctx)
+	case federatedcase.FieldSource:
+		return m.OldSource(ctx)
+	case federatedcase.FieldKind:
+		return m.OldKind(ctx)
+	case federatedcase.FieldClassCode:
+		return m.OldClassCode(ctx)
+	case federatedcase.FieldNationalClassCode:
+		return m.OldNationalClassCode(ctx)
+	case federatedcase.FieldDescription:
+		return m.OldDescription(ctx)
+	case federatedcase.FieldLon:
+		return m.OldLon(ctx)
+	case federatedcase.FieldLat:
+		return m.OldLat(ctx)
+	case federatedcase.FieldAddress:
+		return m.OldAddress(ctx)
+	case federatedcase.FieldGridCode:
+		return m.OldGridCode(ctx)
+	case federatedcase.FieldStreetCode:
+		return m.OldStreetCode(ctx)
+	case federatedcase.FieldDistrictCode:
+		return m.OldDistrictCode(ctx)
+	case federatedcase.FieldAreaClass:
+		return m.OldAreaClass(ctx)
+	case federatedcase.FieldUrgency:
+		return m.OldUrgency(ctx)
+	case federatedcase.FieldPrimaryDepartmentCode:
+		return m.OldPrimaryDepartmentCode(ctx)
+	case federatedcase.FieldOverdue:
+		return m.OldOverdue(ctx)
+	case federatedcase.FieldSupervised:
+		return m.OldSupervised(ctx)
+	case federatedcase.FieldReportedAt:
+		return m.OldReportedAt(ctx)
+	case federatedcase.FieldDisposeDeadline:
+		return m.OldDisposeDeadline(ctx)
+	case federatedcase.FieldClosedAt:
+		return m.OldClosedAt(ctx)
+	case federatedcase.FieldVersion:
+		return m.OldVersion(ctx)
+	case federatedcase.FieldLastSeq:
+		return m.OldLastSeq(ctx)
+	case federatedcase.FieldLastEventAt:
+		return m.OldLastEventAt(ctx)
+	case federatedcase.FieldData:
+		return m.OldData(ctx)
+	}
+	return nil, fmt.Errorf("unknown FederatedCase field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FederatedCaseMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case federatedcase.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case federatedcase.FieldSourceCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceCode(v)
+		return nil
+	case federatedcase.FieldNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumber(v)
+		return nil
+	case federatedcase.FieldState:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case federatedcase.FieldSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case federatedcase.FieldKind:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case federatedcase.FieldClassCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClassCode(v)
+		return nil
+	case federatedcase.FieldNationalClassCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNationalClassCode(v)
+		return nil
+	case federatedcase.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case federatedcase.FieldLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLon(v)
+		return nil
+	case federatedcase.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLat(v)
+		return nil
+	case federatedcase.FieldAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
+	case federatedcase.FieldGridCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGridCode(v)
+		return nil
+	case federatedcase.FieldStreetCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStreetCode(v)
+		return nil
+	case federatedcase.FieldDistrictCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictCode(v)
+		return nil
+	case federatedcase.FieldAreaClass:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAreaClass(v)
+		return nil
+	case federatedcase.FieldUrgency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUrgency(v)
+		return nil
+	case federatedcase.FieldPrimaryDepartmentCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrimaryDepartmentCode(v)
+		return nil
+	case federatedcase.FieldOverdue:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOverdue(v)
+		return nil
+	case federatedcase.FieldSupervised:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupervised(v)
+		return nil
+	case federatedcase.FieldReportedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReportedAt(v)
+		return nil
+	case federatedcase.FieldDisposeDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDisposeDeadline(v)
+		return nil
+	case federatedcase.FieldClosedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClosedAt(v)
+		return nil
+	case federatedcase.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case federatedcase.FieldLastSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSeq(v)
+		return nil
+	case federatedcase.FieldLastEventAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastEventAt(v)
+		return nil
+	case federatedcase.FieldData:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetData(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedCase field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FederatedCaseMutation) AddedFields() []string {
+	var fields []string
+	if m.addlon != nil {
+		fields = append(fields, federatedcase.FieldLon)
+	}
+	if m.addlat != nil {
+		fields = append(fields, federatedcase.FieldLat)
+	}
+	if m.addversion != nil {
+		fields = append(fields, federatedcase.FieldVersion)
+	}
+	if m.addlast_seq != nil {
+		fields = append(fields, federatedcase.FieldLastSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FederatedCaseMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case federatedcase.FieldLon:
+		return m.AddedLon()
+	case federatedcase.FieldLat:
+		return m.AddedLat()
+	case federatedcase.FieldVersion:
+		return m.AddedVersion()
+	case federatedcase.FieldLastSeq:
+		return m.AddedLastSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FederatedCaseMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case federatedcase.FieldLon:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLon(v)
+		return nil
+	case federatedcase.FieldLat:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLat(v)
+		return nil
+	case federatedcase.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case federatedcase.FieldLastSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLastSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedCase numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FederatedCaseMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(federatedcase.FieldReportedAt) {
+		fields = append(fields, federatedcase.FieldReportedAt)
+	}
+	if m.FieldCleared(federatedcase.FieldDisposeDeadline) {
+		fields = append(fields, federatedcase.FieldDisposeDeadline)
+	}
+	if m.FieldCleared(federatedcase.FieldClosedAt) {
+		fields = append(fields, federatedcase.FieldClosedAt)
+	}
+	if m.FieldCleared(federatedcase.FieldData) {
+		fields = append(fields, federatedcase.FieldData)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FederatedCaseMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FederatedCaseMutation) ClearField(name string) error {
+	switch name {
+	case federatedcase.FieldReportedAt:
+		m.ClearReportedAt()
+		return nil
+	case federatedcase.FieldDisposeDeadline:
+		m.ClearDisposeDeadline()
+		return nil
+	case federatedcase.FieldClosedAt:
+		m.ClearClosedAt()
+		return nil
+	case federatedcase.FieldData:
+		m.ClearData()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedCase nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FederatedCaseMutation) ResetField(name string) error {
+	switch name {
+	case federatedcase.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case federatedcase.FieldSourceCode:
+		m.ResetSourceCode()
+		return nil
+	case federatedcase.FieldNumber:
+		m.ResetNumber()
+		return nil
+	case federatedcase.FieldState:
+		m.ResetState()
+		return nil
+	case federatedcase.FieldSource:
+		m.ResetSource()
+		return nil
+	case federatedcase.FieldKind:
+		m.ResetKind()
+		return nil
+	case federatedcase.FieldClassCode:
+		m.ResetClassCode()
+		return nil
+	case federatedcase.FieldNationalClassCode:
+		m.ResetNationalClassCode()
+		return nil
+	case federatedcase.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case federatedcase.FieldLon:
+		m.ResetLon()
+		return nil
+	case federatedcase.FieldLat:
+		m.ResetLat()
+		return nil
+	case federatedcase.FieldAddress:
+		m.ResetAddress()
+		return nil
+	case federatedcase.FieldGridCode:
+		m.ResetGridCode()
+		return nil
+	case federatedcase.FieldStreetCode:
+		m.ResetStreetCode()
+		return nil
+	case federatedcase.FieldDistrictCode:
+		m.ResetDistrictCode()
+		return nil
+	case federatedcase.FieldAreaClass:
+		m.ResetAreaClass()
+		return nil
+	case federatedcase.FieldUrgency:
+		m.ResetUrgency()
+		return nil
+	case federatedcase.FieldPrimaryDepartmentCode:
+		m.ResetPrimaryDepartmentCode()
+		return nil
+	case federatedcase.FieldOverdue:
+		m.ResetOverdue()
+		return nil
+	case federatedcase.FieldSupervised:
+		m.ResetSupervised()
+		return nil
+	case federatedcase.FieldReportedAt:
+		m.ResetReportedAt()
+		return nil
+	case federatedcase.FieldDisposeDeadline:
+		m.ResetDisposeDeadline()
+		return nil
+	case federatedcase.FieldClosedAt:
+		m.ResetClosedAt()
+		return nil
+	case federatedcase.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case federatedcase.FieldLastSeq:
+		m.ResetLastSeq()
+		return nil
+	case federatedcase.FieldLastEventAt:
+		m.ResetLastEventAt()
+		return nil
+	case federatedcase.FieldData:
+		m.ResetData()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedCase field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FederatedCaseMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, federatedcase.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FederatedCaseMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case federatedcase.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FederatedCaseMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FederatedCaseMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FederatedCaseMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, federatedcase.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FederatedCaseMutation) EdgeCleared(name string) bool {
+	switch name {
+	case federatedcase.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FederatedCaseMutation) ClearEdge(name string) error {
+	switch name {
+	case federatedcase.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedCase unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FederatedCaseMutation) ResetEdge(name string) error {
+	switch name {
+	case federatedcase.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedCase edge %s", name)
+}
+
+// FederatedEventMutation represents an operation that mutates the FederatedEvent nodes in the graph.
+type FederatedEventMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	event_id      *string
+	source_code   *string
+	source_seq    *int64
+	addsource_seq *int64
+	_type         *string
+	subject       *string
+	time          *time.Time
+	data          *[]byte
+	received_at   *time.Time
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*FederatedEvent, error)
+	predicates    []predicate.FederatedEvent
+}
+
+var _ ent.Mutation = (*FederatedEventMutation)(nil)
+
+// federatedeventOption allows management of the mutation configuration using functional options.
+type federatedeventOption func(*FederatedEventMutation)
+
+// newFederatedEventMutation creates new mutation for the FederatedEvent entity.
+func newFederatedEventMutation(c config, op Op, opts ...federatedeventOption) *FederatedEventMutation {
+	m := &FederatedEventMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFederatedEvent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFederatedEventID sets the ID field of the mutation.
+func withFederatedEventID(id int) federatedeventOption {
+	return func(m *FederatedEventMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *FederatedEvent
+		)
+		m.oldValue = func(ctx context.Context) (*FederatedEvent, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().FederatedEvent.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFederatedEvent sets the old FederatedEvent of the mutation.
+func withFederatedEvent(node *FederatedEvent) federatedeventOption {
+	return func(m *FederatedEventMutation) {
+		m.oldValue = func(context.Context) (*FederatedEvent, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FederatedEventMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FederatedEventMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FederatedEventMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FederatedEventMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().FederatedEvent.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *FederatedEventMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *FederatedEventMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the FederatedEvent entity.
+// If the FederatedEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedEventMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *FederatedEventMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetEventID sets the "event_id" field.
+func (m *FederatedEventMutation) SetEventID(s string) {
+	m.event_id = &s
+}
+
+// EventID returns the value of the "event_id" field in the mutation.
+func (m *FederatedEventMutation) EventID() (r string, exists bool) {
+	v := m.event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventID returns the old "event_id" field's value of the FederatedEvent entity.
+// If the FederatedEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedEventMutation) OldEventID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventID: %w", err)
+	}
+	return oldValue.EventID, nil
+}
+
+// ResetEventID resets all changes to the "event_id" field.
+func (m *FederatedEventMutation) ResetEventID() {
+	m.event_id = nil
+}
+
+// SetSourceCode sets the "source_code" field.
+func (m *FederatedEventMutation) SetSourceCode(s string) {
+	m.source_code = &s
+}
+
+// SourceCode returns the value of the "source_code" field in the mutation.
+func (m *FederatedEventMutation) SourceCode() (r string, exists bool) {
+	v := m.source_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceCode returns the old "source_code" field's value of the FederatedEvent entity.
+// If the FederatedEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedEventMutation) OldSourceCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceCode: %w", err)
+	}
+	return oldValue.SourceCode, nil
+}
+
+// ResetSourceCode resets all changes to the "source_code" field.
+func (m *FederatedEventMutation) ResetSourceCode() {
+	m.source_code = nil
+}
+
+// SetSourceSeq sets the "source_seq" field.
+func (m *FederatedEventMutation) SetSourceSeq(i int64) {
+	m.source_seq = &i
+	m.addsource_seq = nil
+}
+
+// SourceSeq returns the value of the "source_seq" field in the mutation.
+func (m *FederatedEventMutation) SourceSeq() (r int64, exists bool) {
+	v := m.source_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceSeq returns the old "source_seq" field's value of the FederatedEvent entity.
+// If the FederatedEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedEventMutation) OldSourceSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceSeq: %w", err)
+	}
+	return oldValue.SourceSeq, nil
+}
+
+// AddSourceSeq adds i to the "source_seq" field.
+func (m *FederatedEventMutation) AddSourceSeq(i int64) {
+	if m.addsource_seq != nil {
+		*m.addsource_seq += i
+	} else {
+		m.addsource_seq = &i
+	}
+}
+
+// AddedSourceSeq returns the value that was added to the "source_seq" field in this mutation.
+func (m *FederatedEventMutation) AddedSourceSeq() (r int64, exists bool) {
+	v := m.addsource_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSourceSeq resets all changes to the "source_seq" field.
+func (m *FederatedEventMutation) ResetSourceSeq() {
+	m.source_seq = nil
+	m.addsource_seq = nil
+}
+
+// SetType sets the "type" field.
+func (m *FederatedEventMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *FederatedEventMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the FederatedEvent entity.
+// If the FederatedEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedEventMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *FederatedEventMutation) ResetType() {
+	m._type = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *FederatedEventMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *FederatedEventMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the FederatedEvent entity.
+// If the FederatedEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedEventMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *FederatedEventMutation) ResetSubject() {
+	m.subject = nil
+}
+
+// SetTime sets the "time" field.
+func (m *FederatedEventMutation) SetTime(t time.Time) {
+	m.time = &t
+}
+
+// Time returns the value of the "time" field in the mutation.
+func (m *FederatedEventMutation) Time() (r time.Time, exists bool) {
+	v := m.time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTime returns the old "time" field's value of the FederatedEvent entity.
+// If the FederatedEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedEventMutation) OldTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTime: %w", err)
+	}
+	return oldValue.Time, nil
+}
+
+// ResetTime resets all changes to the "time" field.
+func (m *FederatedEventMutation) ResetTime() {
+	m.time = nil
+}
+
+// SetData sets the "data" field.
+func (m *FederatedEventMutation) SetData(b []byte) {
+	m.data = &b
+}
+
+// Data returns the value of the "data" field in the mutation.
+func (m *FederatedEventMutation) Data() (r []byte, exists bool) {
+	v := m.data
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldData returns the old "data" field's value of the FederatedEvent entity.
+// If the FederatedEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedEventMutation) OldData(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldData is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldData requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldData: %w", err)
+	}
+	return oldValue.Data, nil
+}
+
+// ResetData resets all changes to the "data" field.
+func (m *FederatedEventMutation) ResetData() {
+	m.data = nil
+}
+
+// SetReceivedAt sets the "received_at" field.
+func (m *FederatedEventMutation) SetReceivedAt(t time.Time) {
+	m.received_at = &t
+}
+
+// ReceivedAt returns the value of the "received_at" field in the mutation.
+func (m *FederatedEventMutation) ReceivedAt() (r time.Time, exists bool) {
+	v := m.received_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceivedAt returns the old "received_at" field's value of the FederatedEvent entity.
+// If the FederatedEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedEventMutation) OldReceivedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceivedAt: %w", err)
+	}
+	return oldValue.ReceivedAt, nil
+}
+
+// ResetReceivedAt resets all changes to the "received_at" field.
+func (m *FederatedEventMutation) ResetReceivedAt() {
+	m.received_at = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *FederatedEventMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[federatedevent.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *FederatedEventMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *FederatedEventMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *FederatedEventMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the FederatedEventMutation builder.
+func (m *FederatedEventMutation) Where(ps ...predicate.FederatedEvent) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FederatedEventMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FederatedEventMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.FederatedEvent, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FederatedEventMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FederatedEventMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (FederatedEvent).
+func (m *FederatedEventMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FederatedEventMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.tenant != nil {
+		fields = append(fields, federatedevent.FieldTenantID)
+	}
+	if m.event_id != nil {
+		fields = append(fields, federatedevent.FieldEventID)
+	}
+	if m.source_code != nil {
+		fields = append(fields, federatedevent.FieldSourceCode)
+	}
+	if m.source_seq != nil {
+		fields = append(fields, federatedevent.FieldSourceSeq)
+	}
+	if m._type != nil {
+		fields = append(fields, federatedevent.FieldType)
+	}
+	if m.subject != nil {
+		fields = append(fields, federatedevent.FieldSubject)
+	}
+	if m.time != nil {
+		fields = append(fields, federatedevent.FieldTime)
+	}
+	if m.data != nil {
+		fields = append(fields, federatedevent.FieldData)
+	}
+	if m.received_at != nil {
+		fields = append(fields, federatedevent.FieldReceivedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FederatedEventMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case federatedevent.FieldTenantID:
+		return m.TenantID()
+	case federatedevent.FieldEventID:
+		return m.EventID()
+	case federatedevent.FieldSourceCode:
+		return m.SourceCode()
+	case federatedevent.FieldSourceSeq:
+		return m.SourceSeq()
+	case federatedevent.FieldType:
+		return m.GetType()
+	case federatedevent.FieldSubject:
+		return m.Subject()
+	case federatedevent.FieldTime:
+		return m.Time()
+	case federatedevent.FieldData:
+		return m.Data()
+	case federatedevent.FieldReceivedAt:
+		return m.ReceivedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FederatedEventMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case federatedevent.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case federatedevent.FieldEventID:
+		return m.OldEventID(ctx)
+	case federatedevent.FieldSourceCode:
+		return m.OldSourceCode(ctx)
+	case federatedevent.FieldSourceSeq:
+		return m.OldSourceSeq(ctx)
+	case federatedevent.FieldType:
+		return m.OldType(ctx)
+	case federatedevent.FieldSubject:
+		return m.OldSubject(ctx)
+	case federatedevent.FieldTime:
+		return m.OldTime(ctx)
+	case federatedevent.FieldData:
+		return m.OldData(ctx)
+	case federatedevent.FieldReceivedAt:
+		return m.OldReceivedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown FederatedEvent field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FederatedEventMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case federatedevent.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case federatedevent.FieldEventID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventID(v)
+		return nil
+	case federatedevent.FieldSourceCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceCode(v)
+		return nil
+	case federatedevent.FieldSourceSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceSeq(v)
+		return nil
+	case federatedevent.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case federatedevent.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case federatedevent.FieldTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTime(v)
+		return nil
+	case federatedevent.FieldData:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetData(v)
+		return nil
+	case federatedevent.FieldReceivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceivedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedEvent field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FederatedEventMutation) AddedFields() []string {
+	var fields []string
+	if m.addsource_seq != nil {
+		fields = append(fields, federatedevent.FieldSourceSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FederatedEventMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case federatedevent.FieldSourceSeq:
+		return m.AddedSourceSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FederatedEventMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case federatedevent.FieldSourceSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSourceSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedEvent numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FederatedEventMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FederatedEventMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FederatedEventMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown FederatedEvent nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FederatedEventMutation) ResetField(name string) error {
+	switch name {
+	case federatedevent.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case federatedevent.FieldEventID:
+		m.ResetEventID()
+		return nil
+	case federatedevent.FieldSourceCode:
+		m.ResetSourceCode()
+		return nil
+	case federatedevent.FieldSourceSeq:
+		m.ResetSourceSeq()
+		return nil
+	case federatedevent.FieldType:
+		m.ResetType()
+		return nil
+	case federatedevent.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case federatedevent.FieldTime:
+		m.ResetTime()
+		return nil
+	case federatedevent.FieldData:
+		m.ResetData()
+		return nil
+	case federatedevent.FieldReceivedAt:
+		m.ResetReceivedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedEvent field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FederatedEventMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, federatedevent.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FederatedEventMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case federatedevent.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FederatedEventMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FederatedEventMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FederatedEventMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, federatedevent.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FederatedEventMutation) EdgeCleared(name string) bool {
+	switch name {
+	case federatedevent.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FederatedEventMutation) ClearEdge(name string) error {
+	switch name {
+	case federatedevent.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedEvent unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FederatedEventMutation) ResetEdge(name string) error {
+	switch name {
+	case federatedevent.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedEvent edge %s", name)
+}
+
+// FederatedIndicatorMutation represents an operation that mutates the FederatedIndicator nodes in the graph.
+type FederatedIndicatorMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	source_code   *string
+	indicator     *string
+	period        *string
+	value         *float64
+	addvalue      *float64
+	at            *time.Time
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*FederatedIndicator, error)
+	predicates    []predicate.FederatedIndicator
+}
+
+var _ ent.Mutation = (*FederatedIndicatorMutation)(nil)
+
+// federatedindicatorOption allows management of the mutation configuration using functional options.
+type federatedindicatorOption func(*FederatedIndicatorMutation)
+
+// newFederatedIndicatorMutation creates new mutation for the FederatedIndicator entity.
+func newFederatedIndicatorMutation(c config, op Op, opts ...federatedindicatorOption) *FederatedIndicatorMutation {
+	m := &FederatedIndicatorMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFederatedIndicator,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFederatedIndicatorID sets the ID field of the mutation.
+func withFederatedIndicatorID(id int) federatedindicatorOption {
+	return func(m *FederatedIndicatorMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *FederatedIndicator
+		)
+		m.oldValue = func(ctx context.Context) (*FederatedIndicator, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().FederatedIndicator.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFederatedIndicator sets the old FederatedIndicator of the mutation.
+func withFederatedIndicator(node *FederatedIndicator) federatedindicatorOption {
+	return func(m *FederatedIndicatorMutation) {
+		m.oldValue = func(context.Context) (*FederatedIndicator, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FederatedIndicatorMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FederatedIndicatorMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FederatedIndicatorMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FederatedIndicatorMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().FederatedIndicator.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *FederatedIndicatorMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *FederatedIndicatorMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the FederatedIndicator entity.
+// If the FederatedIndicator object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedIndicatorMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *FederatedIndicatorMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetSourceCode sets the "source_code" field.
+func (m *FederatedIndicatorMutation) SetSourceCode(s string) {
+	m.source_code = &s
+}
+
+// SourceCode returns the value of the "source_code" field in the mutation.
+func (m *FederatedIndicatorMutation) SourceCode() (r string, exists bool) {
+	v := m.source_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceCode returns the old "source_code" field's value of the FederatedIndicator entity.
+// If the FederatedIndicator object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedIndicatorMutation) OldSourceCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceCode: %w", err)
+	}
+	return oldValue.SourceCode, nil
+}
+
+// ResetSourceCode resets all changes to the "source_code" field.
+func (m *FederatedIndicatorMutation) ResetSourceCode() {
+	m.source_code = nil
+}
+
+// SetIndicator sets the "indicator" field.
+func (m *FederatedIndicatorMutation) SetIndicator(s string) {
+	m.indicator = &s
+}
+
+// Indicator returns the value of the "indicator" field in the mutation.
+func (m *FederatedIndicatorMutation) Indicator() (r string, exists bool) {
+	v := m.indicator
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIndicator returns the old "indicator" field's value of the FederatedIndicator entity.
+// If the FederatedIndicator object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedIndicatorMutation) OldIndicator(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIndicator is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIndicator requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIndicator: %w", err)
+	}
+	return oldValue.Indicator, nil
+}
+
+// ResetIndicator resets all changes to the "indicator" field.
+func (m *FederatedIndicatorMutation) ResetIndicator() {
+	m.indicator = nil
+}
+
+// SetPeriod sets the "period" field.
+func (m *FederatedIndicatorMutation) SetPeriod(s string) {
+	m.period = &s
+}
+
+// Period returns the value of the "period" field in the mutation.
+func (m *FederatedIndicatorMutation) Period() (r string, exists bool) {
+	v := m.period
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPeriod returns the old "period" field's value of the FederatedIndicator entity.
+// If the FederatedIndicator object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedIndicatorMutation) OldPeriod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPeriod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPeriod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPeriod: %w", err)
+	}
+	return oldValue.Period, nil
+}
+
+// ResetPeriod resets all changes to the "period" field.
+func (m *FederatedIndicatorMutation) ResetPeriod() {
+	m.period = nil
+}
+
+// SetValue sets the "value" field.
+func (m *FederatedIndicatorMutation) SetValue(f float64) {
+	m.value = &f
+	m.addvalue = nil
+}
+
+// Value returns the value of the "value" field in the mutation.
+func (m *FederatedIndicatorMutation) Value() (r float64, exists bool) {
+	v := m.value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValue returns the old "value" field's value of the FederatedIndicator entity.
+// If the FederatedIndicator object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedIndicatorMutation) OldValue(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValue: %w", err)
+	}
+	return oldValue.Value, nil
+}
+
+// AddValue adds f to the "value" field.
+func (m *FederatedIndicatorMutation) AddValue(f float64) {
+	if m.addvalue != nil {
+		*m.addvalue += f
+	} else {
+		m.addvalue = &f
+	}
+}
+
+// AddedValue returns the value that was added to the "value" field in this mutation.
+func (m *FederatedIndicatorMutation) AddedValue() (r float64, exists bool) {
+	v := m.addvalue
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetValue resets all changes to the "value" field.
+func (m *FederatedIndicatorMutation) ResetValue() {
+	m.value = nil
+	m.addvalue = nil
+}
+
+// SetAt sets the "at" field.
+func (m *FederatedIndicatorMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *FederatedIndicatorMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the FederatedIndicator entity.
+// If the FederatedIndicator object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederatedIndicatorMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *FederatedIndicatorMutation) ResetAt() {
+	m.at = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *FederatedIndicatorMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[federatedindicator.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *FederatedIndicatorMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *FederatedIndicatorMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *FederatedIndicatorMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the FederatedIndicatorMutation builder.
+func (m *FederatedIndicatorMutation) Where(ps ...predicate.FederatedIndicator) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FederatedIndicatorMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FederatedIndicatorMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.FederatedIndicator, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FederatedIndicatorMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FederatedIndicatorMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (FederatedIndicator).
+func (m *FederatedIndicatorMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FederatedIndicatorMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.tenant != nil {
+		fields = append(fields, federatedindicator.FieldTenantID)
+	}
+	if m.source_code != nil {
+		fields = append(fields, federatedindicator.FieldSourceCode)
+	}
+	if m.indicator != nil {
+		fields = append(fields, federatedindicator.FieldIndicator)
+	}
+	if m.period != nil {
+		fields = append(fields, federatedindicator.FieldPeriod)
+	}
+	if m.value != nil {
+		fields = append(fields, federatedindicator.FieldValue)
+	}
+	if m.at != nil {
+		fields = append(fields, federatedindicator.FieldAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FederatedIndicatorMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case federatedindicator.FieldTenantID:
+		return m.TenantID()
+	case federatedindicator.FieldSourceCode:
+		return m.SourceCode()
+	case federatedindicator.FieldIndicator:
+		return m.Indicator()
+	case federatedindicator.FieldPeriod:
+		return m.Period()
+	case federatedindicator.FieldValue:
+		return m.Value()
+	case federatedindicator.FieldAt:
+		return m.At()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FederatedIndicatorMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case federatedindicator.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case federatedindicator.FieldSourceCode:
+		return m.OldSourceCode(ctx)
+	case federatedindicator.FieldIndicator:
+		return m.OldIndicator(ctx)
+	case federatedindicator.FieldPeriod:
+		return m.OldPeriod(ctx)
+	case federatedindicator.FieldValue:
+		return m.OldValue(ctx)
+	case federatedindicator.FieldAt:
+		return m.OldAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown FederatedIndicator field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FederatedIndicatorMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case federatedindicator.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case federatedindicator.FieldSourceCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceCode(v)
+		return nil
+	case federatedindicator.FieldIndicator:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIndicator(v)
+		return nil
+	case federatedindicator.FieldPeriod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPeriod(v)
+		return nil
+	case federatedindicator.FieldValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValue(v)
+		return nil
+	case federatedindicator.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedIndicator field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FederatedIndicatorMutation) AddedFields() []string {
+	var fields []string
+	if m.addvalue != nil {
+		fields = append(fields, federatedindicator.FieldValue)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FederatedIndicatorMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case federatedindicator.FieldValue:
+		return m.AddedValue()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FederatedIndicatorMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case federatedindicator.FieldValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddValue(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedIndicator numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FederatedIndicatorMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FederatedIndicatorMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FederatedIndicatorMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown FederatedIndicator nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FederatedIndicatorMutation) ResetField(name string) error {
+	switch name {
+	case federatedindicator.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case federatedindicator.FieldSourceCode:
+		m.ResetSourceCode()
+		return nil
+	case federatedindicator.FieldIndicator:
+		m.ResetIndicator()
+		return nil
+	case federatedindicator.FieldPeriod:
+		m.ResetPeriod()
+		return nil
+	case federatedindicator.FieldValue:
+		m.ResetValue()
+		return nil
+	case federatedindicator.FieldAt:
+		m.ResetAt()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedIndicator field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FederatedIndicatorMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, federatedindicator.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FederatedIndicatorMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case federatedindicator.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FederatedIndicatorMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FederatedIndicatorMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FederatedIndicatorMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, federatedindicator.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FederatedIndicatorMutation) EdgeCleared(name string) bool {
+	switch name {
+	case federatedindicator.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FederatedIndicatorMutation) ClearEdge(name string) error {
+	switch name {
+	case federatedindicator.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedIndicator unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FederatedIndicatorMutation) ResetEdge(name string) error {
+	switch name {
+	case federatedindicator.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FederatedIndicator edge %s", name)
+}
+
+// FederationCommandMutation represents an operation that mutates the FederationCommand nodes in the graph.
+type FederationCommandMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	command_id    *string
+	target_code   *string
+	kind          *federationcommand.Kind
+	case_number   *string
+	reason        *string
+	deadline      *time.Time
+	status        *federationcommand.Status
+	response      *string
+	received_at   *time.Time
+	answered_at   *time.Time
+	created_by    *string
+	payload       *[]byte
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*FederationCommand, error)
+	predicates    []predicate.FederationCommand
+}
+
+var _ ent.Mutation = (*FederationCommandMutation)(nil)
+
+// federationcommandOption allows management of the mutation configuration using functional options.
+type federationcommandOption func(*FederationCommandMutation)
+
+// newFederationCommandMutation creates new mutation for the FederationCommand entity.
+func newFederationCommandMutation(c config, op Op, opts ...federationcommandOption) *FederationCommandMutation {
+	m := &FederationCommandMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeFederationCommand,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withFederationCommandID sets the ID field of the mutation.
+func withFederationCommandID(id int) federationcommandOption {
+	return func(m *FederationCommandMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *FederationCommand
+		)
+		m.oldValue = func(ctx context.Context) (*FederationCommand, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().FederationCommand.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withFederationCommand sets the old FederationCommand of the mutation.
+func withFederationCommand(node *FederationCommand) federationcommandOption {
+	return func(m *FederationCommandMutation) {
+		m.oldValue = func(context.Context) (*FederationCommand, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m FederationCommandMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m FederationCommandMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *FederationCommandMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *FederationCommandMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().FederationCommand.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *FederationCommandMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *FederationCommandMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *FederationCommandMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *FederationCommandMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *FederationCommandMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *FederationCommandMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *FederationCommandMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *FederationCommandMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *FederationCommandMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCommandID sets the "command_id" field.
+func (m *FederationCommandMutation) SetCommandID(s string) {
+	m.command_id = &s
+}
+
+// CommandID returns the value of the "command_id" field in the mutation.
+func (m *FederationCommandMutation) CommandID() (r string, exists bool) {
+	v := m.command_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCommandID returns the old "command_id" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldCommandID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCommandID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCommandID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCommandID: %w", err)
+	}
+	return oldValue.CommandID, nil
+}
+
+// ResetCommandID resets all changes to the "command_id" field.
+func (m *FederationCommandMutation) ResetCommandID() {
+	m.command_id = nil
+}
+
+// SetTargetCode sets the "target_code" field.
+func (m *FederationCommandMutation) SetTargetCode(s string) {
+	m.target_code = &s
+}
+
+// TargetCode returns the value of the "target_code" field in the mutation.
+func (m *FederationCommandMutation) TargetCode() (r string, exists bool) {
+	v := m.target_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTargetCode returns the old "target_code" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldTargetCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTargetCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTargetCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTargetCode: %w", err)
+	}
+	return oldValue.TargetCode, nil
+}
+
+// ResetTargetCode resets all changes to the "target_code" field.
+func (m *FederationCommandMutation) ResetTargetCode() {
+	m.target_code = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *FederationCommandMutation) SetKind(f federationcommand.Kind) {
+	m.kind = &f
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *FederationCommandMutation) Kind() (r federationcommand.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldKind(ctx context.Context) (v federationcommand.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *FederationCommandMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetCaseNumber sets the "case_number" field.
+func (m *FederationCommandMutation) SetCaseNumber(s string) {
+	m.case_number = &s
+}
+
+// CaseNumber returns the value of the "case_number" field in the mutation.
+func (m *FederationCommandMutation) CaseNumber() (r string, exists bool) {
+	v := m.case_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCaseNumber returns the old "case_number" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldCaseNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCaseNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCaseNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCaseNumber: %w", err)
+	}
+	return oldValue.CaseNumber, nil
+}
+
+// ResetCaseNumber resets all changes to the "case_number" field.
+func (m *FederationCommandMutation) ResetCaseNumber() {
+	m.case_number = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *FederationCommandMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *FederationCommandMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *FederationCommandMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetDeadline sets the "deadline" field.
+func (m *FederationCommandMutation) SetDeadline(t time.Time) {
+	m.deadline = &t
+}
+
+// Deadline returns the value of the "deadline" field in the mutation.
+func (m *FederationCommandMutation) Deadline() (r time.Time, exists bool) {
+	v := m.deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeadline returns the old "deadline" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeadline: %w", err)
+	}
+	return oldValue.Deadline, nil
+}
+
+// ClearDeadline clears the value of the "deadline" field.
+func (m *FederationCommandMutation) ClearDeadline() {
+	m.deadline = nil
+	m.clearedFields[federationcommand.FieldDeadline] = struct{}{}
+}
+
+// DeadlineCleared returns if the "deadline" field was cleared in this mutation.
+func (m *FederationCommandMutation) DeadlineCleared() bool {
+	_, ok := m.clearedFields[federationcommand.FieldDeadline]
+	return ok
+}
+
+// ResetDeadline resets all changes to the "deadline" field.
+func (m *FederationCommandMutation) ResetDeadline() {
+	m.deadline = nil
+	delete(m.clearedFields, federationcommand.FieldDeadline)
+}
+
+// SetStatus sets the "status" field.
+func (m *FederationCommandMutation) SetStatus(f federationcommand.Status) {
+	m.status = &f
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *FederationCommandMutation) Status() (r federationcommand.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldStatus(ctx context.Context) (v federationcommand.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *FederationCommandMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetResponse sets the "response" field.
+func (m *FederationCommandMutation) SetResponse(s string) {
+	m.response = &s
+}
+
+// Response returns the value of the "response" field in the mutation.
+func (m *FederationCommandMutation) Response() (r string, exists bool) {
+	v := m.response
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponse returns the old "response" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldResponse(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponse is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponse requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponse: %w", err)
+	}
+	return oldValue.Response, nil
+}
+
+// ResetResponse resets all changes to the "response" field.
+func (m *FederationCommandMutation) ResetResponse() {
+	m.response = nil
+}
+
+// SetReceivedAt sets the "received_at" field.
+func (m *FederationCommandMutation) SetReceivedAt(t time.Time) {
+	m.received_at = &t
+}
+
+// ReceivedAt returns the value of the "received_at" field in the mutation.
+func (m *FederationCommandMutation) ReceivedAt() (r time.Time, exists bool) {
+	v := m.received_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceivedAt returns the old "received_at" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldReceivedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceivedAt: %w", err)
+	}
+	return oldValue.ReceivedAt, nil
+}
+
+// ClearReceivedAt clears the value of the "received_at" field.
+func (m *FederationCommandMutation) ClearReceivedAt() {
+	m.received_at = nil
+	m.clearedFields[federationcommand.FieldReceivedAt] = struct{}{}
+}
+
+// ReceivedAtCleared returns if the "received_at" field was cleared in this mutation.
+func (m *FederationCommandMutation) ReceivedAtCleared() bool {
+	_, ok := m.clearedFields[federationcommand.FieldReceivedAt]
+	return ok
+}
+
+// ResetReceivedAt resets all changes to the "received_at" field.
+func (m *FederationCommandMutation) ResetReceivedAt() {
+	m.received_at = nil
+	delete(m.clearedFields, federationcommand.FieldReceivedAt)
+}
+
+// SetAnsweredAt sets the "answered_at" field.
+func (m *FederationCommandMutation) SetAnsweredAt(t time.Time) {
+	m.answered_at = &t
+}
+
+// AnsweredAt returns the value of the "answered_at" field in the mutation.
+func (m *FederationCommandMutation) AnsweredAt() (r time.Time, exists bool) {
+	v := m.answered_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAnsweredAt returns the old "answered_at" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldAnsweredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAnsweredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAnsweredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAnsweredAt: %w", err)
+	}
+	return oldValue.AnsweredAt, nil
+}
+
+// ClearAnsweredAt clears the value of the "answered_at" field.
+func (m *FederationCommandMutation) ClearAnsweredAt() {
+	m.answered_at = nil
+	m.clearedFields[federationcommand.FieldAnsweredAt] = struct{}{}
+}
+
+// AnsweredAtCleared returns if the "answered_at" field was cleared in this mutation.
+func (m *FederationCommandMutation) AnsweredAtCleared() bool {
+	_, ok := m.clearedFields[federationcommand.FieldAnsweredAt]
+	return ok
+}
+
+// ResetAnsweredAt resets all changes to the "answered_at" field.
+func (m *FederationCommandMutation) ResetAnsweredAt() {
+	m.answered_at = nil
+	delete(m.clearedFields, federationcommand.FieldAnsweredAt)
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *FederationCommandMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *FederationCommandMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *FederationCommandMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetPayload sets the "payload" field.
+func (m *FederationCommandMutation) SetPayload(b []byte) {
+	m.payload = &b
+}
+
+// Payload returns the value of the "payload" field in the mutation.
+func (m *FederationCommandMutation) Payload() (r []byte, exists bool) {
+	v := m.payload
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayload returns the old "payload" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldPayload(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayload is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayload requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayload: %w", err)
+	}
+	return oldValue.Payload, nil
+}
+
+// ClearPayload clears the value of the "payload" field.
+func (m *FederationCommandMutation) ClearPayload() {
+	m.payload = nil
+	m.clearedFields[federationcommand.FieldPayload] = struct{}{}
+}
+
+// PayloadCleared returns if the "payload" field was cleared in this mutation.
+func (m *FederationCommandMutation) PayloadCleared() bool {
+	_, ok := m.clearedFields[federationcommand.FieldPayload]
+	return ok
+}
+
+// ResetPayload resets all changes to the "payload" field.
+func (m *FederationCommandMutation) ResetPayload() {
+	m.payload = nil
+	delete(m.clearedFields, federationcommand.FieldPayload)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *FederationCommandMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[federationcommand.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *FederationCommandMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *FederationCommandMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *FederationCommandMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the FederationCommandMutation builder.
+func (m *FederationCommandMutation) Where(ps ...predicate.FederationCommand) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the FederationCommandMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *FederationCommandMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.FederationCommand, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *FederationCommandMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *FederationCommandMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (FederationCommand).
+func (m *FederationCommandMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *FederationCommandMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.tenant != nil {
+		fields = append(fields, federationcommand.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, federationcommand.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, federationcommand.FieldUpdatedAt)
+	}
+	if m.command_id != nil {
+		fields = append(fields, federationcommand.FieldCommandID)
+	}
+	if m.target_code != nil {
+		fields = append(fields, federationcommand.FieldTargetCode)
+	}
+	if m.kind != nil {
+		fields = append(fields, federationcommand.FieldKind)
+	}
+	if m.case_number != nil {
+		fields = append(fields, federationcommand.FieldCaseNumber)
+	}
+	if m.reason != nil {
+		fields = append(fields, federationcommand.FieldReason)
+	}
+	if m.deadline != nil {
+		fields = append(fields, federationcommand.FieldDeadline)
+	}
+	if m.status != nil {
+		fields = append(fields, federationcommand.FieldStatus)
+	}
+	if m.response != nil {
+		fields = append(fields, federationcommand.FieldResponse)
+	}
+	if m.received_at != nil {
+		fields = append(fields, federationcommand.FieldReceivedAt)
+	}
+	if m.answered_at != nil {
+		fields = append(fields, federationcommand.FieldAnsweredAt)
+	}
+	if m.created_by != nil {
+		fields = append(fields, federationcommand.FieldCreatedBy)
+	}
+	if m.payload != nil {
+		fields = append(fields, federationcommand.FieldPayload)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *FederationCommandMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case federationcommand.FieldTenantID:
+		return m.TenantID()
+	case federationcommand.FieldCreatedAt:
+		return m.CreatedAt()
+	case federationcommand.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case federationcommand.FieldCommandID:
+		return m.CommandID()
+	case federationcommand.FieldTargetCode:
+		return m.TargetCode()
+	case federationcommand.FieldKind:
+		return m.Kind()
+	case federationcommand.FieldCaseNumber:
+		return m.CaseNumber()
+	case federationcommand.FieldReason:
+		return m.Reason()
+	case federationcommand.FieldDeadline:
+		return m.Deadline()
+	case federationcommand.FieldStatus:
+		return m.Status()
+	case federationcommand.FieldResponse:
+		return m.Response()
+	case federationcommand.FieldReceivedAt:
+		return m.ReceivedAt()
+	case federationcommand.FieldAnsweredAt:
+		return m.AnsweredAt()
+	case federationcommand.FieldCreatedBy:
+		return m.CreatedBy()
+	case federationcommand.FieldPayload:
+		return m.Payload()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *FederationCommandMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case federationcommand.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case federationcommand.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case federationcommand.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case federationcommand.FieldCommandID:
+		return m.OldCommandID(ctx)
+	case federationcommand.FieldTargetCode:
+		return m.OldTargetCode(ctx)
+	case federationcommand.FieldKind:
+		return m.OldKind(ctx)
+	case federationcommand.FieldCaseNumber:
+		return m.OldCaseNumber(ctx)
+	case federationcommand.FieldReason:
+		return m.OldReason(ctx)
+	case federationcommand.FieldDeadline:
+		return m.OldDeadline(ctx)
+	case federationcommand.FieldStatus:
+		return m.OldStatus(ctx)
+	case federationcommand.FieldResponse:
+		return m.OldResponse(ctx)
+	case federationcommand.FieldReceivedAt:
+		return m.OldReceivedAt(ctx)
+	case federationcommand.FieldAnsweredAt:
+		return m.OldAnsweredAt(ctx)
+	case federationcommand.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case federationcommand.FieldPayload:
+		return m.OldPayload(ctx)
+	}
+	return nil, fmt.Errorf("unknown FederationCommand field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FederationCommandMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case federationcommand.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case federationcommand.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case federationcommand.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case federationcommand.FieldCommandID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCommandID(v)
+		return nil
+	case federationcommand.FieldTargetCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTargetCode(v)
+		return nil
+	case federationcommand.FieldKind:
+		v, ok := value.(federationcommand.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case federationcommand.FieldCaseNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCaseNumber(v)
+		return nil
+	case federationcommand.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case federationcommand.FieldDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeadline(v)
+		return nil
+	case federationcommand.FieldStatus:
+		v, ok := value.(federationcommand.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case federationcommand.FieldResponse:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponse(v)
+		return nil
+	case federationcommand.FieldReceivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceivedAt(v)
+		return nil
+	case federationcommand.FieldAnsweredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAnsweredAt(v)
+		return nil
+	case federationcommand.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case federationcommand.FieldPayload:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayload(v)
+		return nil
+	}
+	return fmt.Errorf("unknown FederationCommand field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *FederationCommandMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *FederationCommandMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *FederationCommandMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown FederationCommand numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *FederationCommandMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(federationcommand.FieldDeadline) {
+		fields = append(fields, federationcommand.FieldDeadline)
+	}
+	if m.FieldCleared(federationcommand.FieldReceivedAt) {
+		fields = append(fields, federationcommand.FieldReceivedAt)
+	}
+	if m.FieldCleared(federationcommand.FieldAnsweredAt) {
+		fields = append(fields, federationcommand.FieldAnsweredAt)
+	}
+	if m.FieldCleared(federationcommand.FieldPayload) {
+		fields = append(fields, federationcommand.FieldPayload)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *FederationCommandMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *FederationCommandMutation) ClearField(name string) error {
+	switch name {
+	case federationcommand.FieldDeadline:
+		m.ClearDeadline()
+		return nil
+	case federationcommand.FieldReceivedAt:
+		m.ClearReceivedAt()
+		return nil
+	case federationcommand.FieldAnsweredAt:
+		m.ClearAnsweredAt()
+		return nil
+	case federationcommand.FieldPayload:
+		m.ClearPayload()
+		return nil
+	}
+	return fmt.Errorf("unknown FederationCommand nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *FederationCommandMutation) ResetField(name string) error {
+	switch name {
+	case federationcommand.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case federationcommand.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case federationcommand.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case federationcommand.FieldCommandID:
+		m.ResetCommandID()
+		return nil
+	case federationcommand.FieldTargetCode:
+		m.ResetTargetCode()
+		return nil
+	case federationcommand.FieldKind:
+		m.ResetKind()
+		return nil
+	case federationcommand.FieldCaseNumber:
+		m.ResetCaseNumber()
+		return nil
+	case federationcommand.FieldReason:
+		m.ResetReason()
+		return nil
+	case federationcommand.FieldDeadline:
+		m.ResetDeadline()
+		return nil
+	case federationcommand.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case federationcommand.FieldResponse:
+		m.ResetResponse()
+		return nil
+	case federationcommand.FieldReceivedAt:
+		m.ResetReceivedAt()
+		return nil
+	case federationcommand.FieldAnsweredAt:
+		m.ResetAnsweredAt()
+		return nil
+	case federationcommand.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case federationcommand.FieldPayload:
+		m.ResetPayload()
+		return nil
+	}
+	return fmt.Errorf("unknown FederationCommand field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *FederationCommandMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, federationcommand.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *FederationCommandMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case federationcommand.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *FederationCommandMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *FederationCommandMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *FederationCommandMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, federationcommand.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *FederationCommandMutation) EdgeCleared(name string) bool {
+	switch name {
+	case federationcommand.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *FederationCommandMutation) ClearEdge(name string) error {
+	switch name {
+	case federationcommand.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FederationCommand unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *FederationCommandMutation) ResetEdge(name string) error {
+	switch name {
+	case federationcommand.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown FederationCommand edge %s", name)
+}
+
 // FilingConditionMutation represents an operation that mutates the FilingCondition nodes in the graph.
 type FilingConditionMutation struct {
 	config
@@ -21140,6 +29094,606 @@ func (m *NotificationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Notification edge %s", name)
+}
+
+// PeerKeyMutation represents an operation that mutates the PeerKey nodes in the graph.
+type PeerKeyMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	tenant_code   *string
+	version       *int
+	addversion    *int
+	public_key    *[]byte
+	created_at    *time.Time
+	revoked_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*PeerKey, error)
+	predicates    []predicate.PeerKey
+}
+
+var _ ent.Mutation = (*PeerKeyMutation)(nil)
+
+// peerkeyOption allows management of the mutation configuration using functional options.
+type peerkeyOption func(*PeerKeyMutation)
+
+// newPeerKeyMutation creates new mutation for the PeerKey entity.
+func newPeerKeyMutation(c config, op Op, opts ...peerkeyOption) *PeerKeyMutation {
+	m := &PeerKeyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePeerKey,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPeerKeyID sets the ID field of the mutation.
+func withPeerKeyID(id int) peerkeyOption {
+	return func(m *PeerKeyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PeerKey
+		)
+		m.oldValue = func(ctx context.Context) (*PeerKey, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PeerKey.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPeerKey sets the old PeerKey of the mutation.
+func withPeerKey(node *PeerKey) peerkeyOption {
+	return func(m *PeerKeyMutation) {
+		m.oldValue = func(context.Context) (*PeerKey, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PeerKeyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PeerKeyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PeerKeyMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PeerKeyMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PeerKey.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantCode sets the "tenant_code" field.
+func (m *PeerKeyMutation) SetTenantCode(s string) {
+	m.tenant_code = &s
+}
+
+// TenantCode returns the value of the "tenant_code" field in the mutation.
+func (m *PeerKeyMutation) TenantCode() (r string, exists bool) {
+	v := m.tenant_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantCode returns the old "tenant_code" field's value of the PeerKey entity.
+// If the PeerKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PeerKeyMutation) OldTenantCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantCode: %w", err)
+	}
+	return oldValue.TenantCode, nil
+}
+
+// ResetTenantCode resets all changes to the "tenant_code" field.
+func (m *PeerKeyMutation) ResetTenantCode() {
+	m.tenant_code = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *PeerKeyMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *PeerKeyMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the PeerKey entity.
+// If the PeerKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PeerKeyMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *PeerKeyMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *PeerKeyMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *PeerKeyMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetPublicKey sets the "public_key" field.
+func (m *PeerKeyMutation) SetPublicKey(b []byte) {
+	m.public_key = &b
+}
+
+// PublicKey returns the value of the "public_key" field in the mutation.
+func (m *PeerKeyMutation) PublicKey() (r []byte, exists bool) {
+	v := m.public_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPublicKey returns the old "public_key" field's value of the PeerKey entity.
+// If the PeerKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PeerKeyMutation) OldPublicKey(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPublicKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPublicKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPublicKey: %w", err)
+	}
+	return oldValue.PublicKey, nil
+}
+
+// ResetPublicKey resets all changes to the "public_key" field.
+func (m *PeerKeyMutation) ResetPublicKey() {
+	m.public_key = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PeerKeyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PeerKeyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the PeerKey entity.
+// If the PeerKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PeerKeyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PeerKeyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetRevokedAt sets the "revoked_at" field.
+func (m *PeerKeyMutation) SetRevokedAt(t time.Time) {
+	m.revoked_at = &t
+}
+
+// RevokedAt returns the value of the "revoked_at" field in the mutation.
+func (m *PeerKeyMutation) RevokedAt() (r time.Time, exists bool) {
+	v := m.revoked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevokedAt returns the old "revoked_at" field's value of the PeerKey entity.
+// If the PeerKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PeerKeyMutation) OldRevokedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevokedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevokedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevokedAt: %w", err)
+	}
+	return oldValue.RevokedAt, nil
+}
+
+// ClearRevokedAt clears the value of the "revoked_at" field.
+func (m *PeerKeyMutation) ClearRevokedAt() {
+	m.revoked_at = nil
+	m.clearedFields[peerkey.FieldRevokedAt] = struct{}{}
+}
+
+// RevokedAtCleared returns if the "revoked_at" field was cleared in this mutation.
+func (m *PeerKeyMutation) RevokedAtCleared() bool {
+	_, ok := m.clearedFields[peerkey.FieldRevokedAt]
+	return ok
+}
+
+// ResetRevokedAt resets all changes to the "revoked_at" field.
+func (m *PeerKeyMutation) ResetRevokedAt() {
+	m.revoked_at = nil
+	delete(m.clearedFields, peerkey.FieldRevokedAt)
+}
+
+// Where appends a list predicates to the PeerKeyMutation builder.
+func (m *PeerKeyMutation) Where(ps ...predicate.PeerKey) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PeerKeyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PeerKeyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PeerKey, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PeerKeyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PeerKeyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PeerKey).
+func (m *PeerKeyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PeerKeyMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.tenant_code != nil {
+		fields = append(fields, peerkey.FieldTenantCode)
+	}
+	if m.version != nil {
+		fields = append(fields, peerkey.FieldVersion)
+	}
+	if m.public_key != nil {
+		fields = append(fields, peerkey.FieldPublicKey)
+	}
+	if m.created_at != nil {
+		fields = append(fields, peerkey.FieldCreatedAt)
+	}
+	if m.revoked_at != nil {
+		fields = append(fields, peerkey.FieldRevokedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PeerKeyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case peerkey.FieldTenantCode:
+		return m.TenantCode()
+	case peerkey.FieldVersion:
+		return m.Version()
+	case peerkey.FieldPublicKey:
+		return m.PublicKey()
+	case peerkey.FieldCreatedAt:
+		return m.CreatedAt()
+	case peerkey.FieldRevokedAt:
+		return m.RevokedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PeerKeyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case peerkey.FieldTenantCode:
+		return m.OldTenantCode(ctx)
+	case peerkey.FieldVersion:
+		return m.OldVersion(ctx)
+	case peerkey.FieldPublicKey:
+		return m.OldPublicKey(ctx)
+	case peerkey.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case peerkey.FieldRevokedAt:
+		return m.OldRevokedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown PeerKey field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PeerKeyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case peerkey.FieldTenantCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantCode(v)
+		return nil
+	case peerkey.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case peerkey.FieldPublicKey:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPublicKey(v)
+		return nil
+	case peerkey.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case peerkey.FieldRevokedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevokedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PeerKey field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PeerKeyMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, peerkey.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PeerKeyMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case peerkey.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PeerKeyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case peerkey.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PeerKey numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PeerKeyMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(peerkey.FieldRevokedAt) {
+		fields = append(fields, peerkey.FieldRevokedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PeerKeyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PeerKeyMutation) ClearField(name string) error {
+	switch name {
+	case peerkey.FieldRevokedAt:
+		m.ClearRevokedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown PeerKey nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PeerKeyMutation) ResetField(name string) error {
+	switch name {
+	case peerkey.FieldTenantCode:
+		m.ResetTenantCode()
+		return nil
+	case peerkey.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case peerkey.FieldPublicKey:
+		m.ResetPublicKey()
+		return nil
+	case peerkey.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case peerkey.FieldRevokedAt:
+		m.ResetRevokedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown PeerKey field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PeerKeyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PeerKeyMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PeerKeyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PeerKeyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PeerKeyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PeerKeyMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PeerKeyMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PeerKey unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PeerKeyMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PeerKey edge %s", name)
 }
 
 // RegionMutation represents an operation that mutates the Region nodes in the graph.

@@ -32,6 +32,10 @@ type Tx struct {
 	CaseStep *CaseStepClient
 	// Component is the client for interacting with the Component builders.
 	Component *ComponentClient
+	// Connector is the client for interacting with the Connector builders.
+	Connector *ConnectorClient
+	// DeadLetter is the client for interacting with the DeadLetter builders.
+	DeadLetter *DeadLetterClient
 	// Department is the client for interacting with the Department builders.
 	Department *DepartmentClient
 	// DispatchClassSwitch is the client for interacting with the DispatchClassSwitch builders.
@@ -42,6 +46,14 @@ type Tx struct {
 	EscalationLevel *EscalationLevelClient
 	// EventHead is the client for interacting with the EventHead builders.
 	EventHead *EventHeadClient
+	// FederatedCase is the client for interacting with the FederatedCase builders.
+	FederatedCase *FederatedCaseClient
+	// FederatedEvent is the client for interacting with the FederatedEvent builders.
+	FederatedEvent *FederatedEventClient
+	// FederatedIndicator is the client for interacting with the FederatedIndicator builders.
+	FederatedIndicator *FederatedIndicatorClient
+	// FederationCommand is the client for interacting with the FederationCommand builders.
+	FederationCommand *FederationCommandClient
 	// FilingCondition is the client for interacting with the FilingCondition builders.
 	FilingCondition *FilingConditionClient
 	// GridRevision is the client for interacting with the GridRevision builders.
@@ -54,6 +66,8 @@ type Tx struct {
 	LoginThrottle *LoginThrottleClient
 	// Notification is the client for interacting with the Notification builders.
 	Notification *NotificationClient
+	// PeerKey is the client for interacting with the PeerKey builders.
+	PeerKey *PeerKeyClient
 	// Region is the client for interacting with the Region builders.
 	Region *RegionClient
 	// Session is the client for interacting with the Session builders.
@@ -212,17 +226,24 @@ func (tx *Tx) init() {
 	tx.CaseNumberCounter = NewCaseNumberCounterClient(tx.config)
 	tx.CaseStep = NewCaseStepClient(tx.config)
 	tx.Component = NewComponentClient(tx.config)
+	tx.Connector = NewConnectorClient(tx.config)
+	tx.DeadLetter = NewDeadLetterClient(tx.config)
 	tx.Department = NewDepartmentClient(tx.config)
 	tx.DispatchClassSwitch = NewDispatchClassSwitchClient(tx.config)
 	tx.DispatchRule = NewDispatchRuleClient(tx.config)
 	tx.EscalationLevel = NewEscalationLevelClient(tx.config)
 	tx.EventHead = NewEventHeadClient(tx.config)
+	tx.FederatedCase = NewFederatedCaseClient(tx.config)
+	tx.FederatedEvent = NewFederatedEventClient(tx.config)
+	tx.FederatedIndicator = NewFederatedIndicatorClient(tx.config)
+	tx.FederationCommand = NewFederationCommandClient(tx.config)
 	tx.FilingCondition = NewFilingConditionClient(tx.config)
 	tx.GridRevision = NewGridRevisionClient(tx.config)
 	tx.ImportJob = NewImportJobClient(tx.config)
 	tx.Lease = NewLeaseClient(tx.config)
 	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
 	tx.Notification = NewNotificationClient(tx.config)
+	tx.PeerKey = NewPeerKeyClient(tx.config)
 	tx.Region = NewRegionClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.SupervisionOrder = NewSupervisionOrderClient(tx.config)

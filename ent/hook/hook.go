@@ -117,6 +117,30 @@ func (f ComponentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ComponentMutation", m)
 }
 
+// The ConnectorFunc type is an adapter to allow the use of ordinary
+// function as Connector mutator.
+type ConnectorFunc func(context.Context, *ent.ConnectorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ConnectorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ConnectorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConnectorMutation", m)
+}
+
+// The DeadLetterFunc type is an adapter to allow the use of ordinary
+// function as DeadLetter mutator.
+type DeadLetterFunc func(context.Context, *ent.DeadLetterMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DeadLetterFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DeadLetterMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DeadLetterMutation", m)
+}
+
 // The DepartmentFunc type is an adapter to allow the use of ordinary
 // function as Department mutator.
 type DepartmentFunc func(context.Context, *ent.DepartmentMutation) (ent.Value, error)
@@ -175,6 +199,54 @@ func (f EventHeadFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EventHeadMutation", m)
+}
+
+// The FederatedCaseFunc type is an adapter to allow the use of ordinary
+// function as FederatedCase mutator.
+type FederatedCaseFunc func(context.Context, *ent.FederatedCaseMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FederatedCaseFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FederatedCaseMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FederatedCaseMutation", m)
+}
+
+// The FederatedEventFunc type is an adapter to allow the use of ordinary
+// function as FederatedEvent mutator.
+type FederatedEventFunc func(context.Context, *ent.FederatedEventMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FederatedEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FederatedEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FederatedEventMutation", m)
+}
+
+// The FederatedIndicatorFunc type is an adapter to allow the use of ordinary
+// function as FederatedIndicator mutator.
+type FederatedIndicatorFunc func(context.Context, *ent.FederatedIndicatorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FederatedIndicatorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FederatedIndicatorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FederatedIndicatorMutation", m)
+}
+
+// The FederationCommandFunc type is an adapter to allow the use of ordinary
+// function as FederationCommand mutator.
+type FederationCommandFunc func(context.Context, *ent.FederationCommandMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f FederationCommandFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.FederationCommandMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FederationCommandMutation", m)
 }
 
 // The FilingConditionFunc type is an adapter to allow the use of ordinary
@@ -247,6 +319,18 @@ func (f NotificationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.NotificationMutation", m)
+}
+
+// The PeerKeyFunc type is an adapter to allow the use of ordinary
+// function as PeerKey mutator.
+type PeerKeyFunc func(context.Context, *ent.PeerKeyMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PeerKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PeerKeyMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PeerKeyMutation", m)
 }
 
 // The RegionFunc type is an adapter to allow the use of ordinary

@@ -439,6 +439,110 @@ var (
 			},
 		},
 	}
+	// ConnectorsColumns holds the columns for the "connectors" table.
+	ConnectorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 64},
+		{Name: "direction", Type: field.TypeEnum, Enums: []string{"outbound", "inbound", "commands_in", "commands_out"}},
+		{Name: "brokers", Type: field.TypeJSON, Nullable: true},
+		{Name: "topic", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "source_codes", Type: field.TypeJSON, Nullable: true},
+		{Name: "group_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "tls", Type: field.TypeBool, Default: false},
+		{Name: "sasl_mechanism", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "sasl_secret_ref", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "event_types", Type: field.TypeJSON, Nullable: true},
+		{Name: "encoding", Type: field.TypeEnum, Enums: []string{"proto", "json"}, Default: "proto"},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "cursor", Type: field.TypeInt64, Default: 0},
+		{Name: "lease_holder", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "lease_expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_success_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_event_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_error", Type: field.TypeString, Size: 1024, Default: ""},
+		{Name: "failures", Type: field.TypeInt, Default: 0},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// ConnectorsTable holds the schema information for the "connectors" table.
+	ConnectorsTable = &schema.Table{
+		Name:       "connectors",
+		Columns:    ConnectorsColumns,
+		PrimaryKey: []*schema.Column{ConnectorsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "connectors_tenants_tenant",
+				Columns:    []*schema.Column{ConnectorsColumns[22]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "connector_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{ConnectorsColumns[22]},
+			},
+			{
+				Name:    "connector_tenant_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{ConnectorsColumns[22], ConnectorsColumns[3]},
+			},
+		},
+	}
+	// DeadLettersColumns holds the columns for the "dead_letters" table.
+	DeadLettersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "connector", Type: field.TypeString, Size: 64},
+		{Name: "direction", Type: field.TypeEnum, Enums: []string{"outbound", "inbound", "commands_in", "commands_out"}},
+		{Name: "event_id", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "seq", Type: field.TypeInt64, Default: 0},
+		{Name: "event_type", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "source", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "reason", Type: field.TypeString, Size: 32},
+		{Name: "detail", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "topic", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "partition", Type: field.TypeInt32, Default: 0},
+		{Name: "offset", Type: field.TypeInt64, Default: 0},
+		{Name: "payload", Type: field.TypeBytes, Nullable: true},
+		{Name: "headers", Type: field.TypeJSON, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "replayed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "replay_count", Type: field.TypeInt, Default: 0},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// DeadLettersTable holds the schema information for the "dead_letters" table.
+	DeadLettersTable = &schema.Table{
+		Name:       "dead_letters",
+		Columns:    DeadLettersColumns,
+		PrimaryKey: []*schema.Column{DeadLettersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "dead_letters_tenants_tenant",
+				Columns:    []*schema.Column{DeadLettersColumns[17]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "deadletter_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{DeadLettersColumns[17]},
+			},
+			{
+				Name:    "deadletter_tenant_id_connector_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{DeadLettersColumns[17], DeadLettersColumns[1], DeadLettersColumns[14]},
+			},
+			{
+				Name:    "deadletter_tenant_id_reason",
+				Unique:  false,
+				Columns: []*schema.Column{DeadLettersColumns[17], DeadLettersColumns[7]},
+			},
+		},
+	}
 	// DepartmentsColumns holds the columns for the "departments" table.
 	DepartmentsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -646,6 +750,203 @@ var (
 			},
 		},
 	}
+	// FederatedCasesColumns holds the columns for the "federated_cases" table.
+	FederatedCasesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "source_code", Type: field.TypeString, Size: 12},
+		{Name: "number", Type: field.TypeString, Size: 32},
+		{Name: "state", Type: field.TypeString, Size: 32},
+		{Name: "source", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "kind", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "class_code", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "national_class_code", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "description", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "lon", Type: field.TypeFloat64, Default: 0},
+		{Name: "lat", Type: field.TypeFloat64, Default: 0},
+		{Name: "address", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "grid_code", Type: field.TypeString, Size: 15, Default: ""},
+		{Name: "street_code", Type: field.TypeString, Size: 9, Default: ""},
+		{Name: "district_code", Type: field.TypeString, Size: 6, Default: ""},
+		{Name: "area_class", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "urgency", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "primary_department_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "overdue", Type: field.TypeBool, Default: false},
+		{Name: "supervised", Type: field.TypeBool, Default: false},
+		{Name: "reported_at", Type: field.TypeTime, Nullable: true},
+		{Name: "dispose_deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "closed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "version", Type: field.TypeInt64, Default: 0},
+		{Name: "last_seq", Type: field.TypeInt64, Default: 0},
+		{Name: "last_event_at", Type: field.TypeTime},
+		{Name: "data", Type: field.TypeBytes, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// FederatedCasesTable holds the schema information for the "federated_cases" table.
+	FederatedCasesTable = &schema.Table{
+		Name:       "federated_cases",
+		Columns:    FederatedCasesColumns,
+		PrimaryKey: []*schema.Column{FederatedCasesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "federated_cases_tenants_tenant",
+				Columns:    []*schema.Column{FederatedCasesColumns[27]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "federatedcase_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{FederatedCasesColumns[27]},
+			},
+			{
+				Name:    "federatedcase_tenant_id_source_code_number",
+				Unique:  true,
+				Columns: []*schema.Column{FederatedCasesColumns[27], FederatedCasesColumns[1], FederatedCasesColumns[2]},
+			},
+			{
+				Name:    "federatedcase_tenant_id_state",
+				Unique:  false,
+				Columns: []*schema.Column{FederatedCasesColumns[27], FederatedCasesColumns[3]},
+			},
+			{
+				Name:    "federatedcase_tenant_id_last_event_at",
+				Unique:  false,
+				Columns: []*schema.Column{FederatedCasesColumns[27], FederatedCasesColumns[25]},
+			},
+		},
+	}
+	// FederatedEventsColumns holds the columns for the "federated_events" table.
+	FederatedEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "event_id", Type: field.TypeString, Size: 64},
+		{Name: "source_code", Type: field.TypeString, Size: 12},
+		{Name: "source_seq", Type: field.TypeInt64, Default: 0},
+		{Name: "type", Type: field.TypeString, Size: 128},
+		{Name: "subject", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "time", Type: field.TypeTime},
+		{Name: "data", Type: field.TypeBytes},
+		{Name: "received_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// FederatedEventsTable holds the schema information for the "federated_events" table.
+	FederatedEventsTable = &schema.Table{
+		Name:       "federated_events",
+		Columns:    FederatedEventsColumns,
+		PrimaryKey: []*schema.Column{FederatedEventsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "federated_events_tenants_tenant",
+				Columns:    []*schema.Column{FederatedEventsColumns[9]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "federatedevent_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{FederatedEventsColumns[9]},
+			},
+			{
+				Name:    "federatedevent_tenant_id_event_id",
+				Unique:  true,
+				Columns: []*schema.Column{FederatedEventsColumns[9], FederatedEventsColumns[1]},
+			},
+			{
+				Name:    "federatedevent_tenant_id_source_code_subject",
+				Unique:  false,
+				Columns: []*schema.Column{FederatedEventsColumns[9], FederatedEventsColumns[2], FederatedEventsColumns[5]},
+			},
+		},
+	}
+	// FederatedIndicatorsColumns holds the columns for the "federated_indicators" table.
+	FederatedIndicatorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "source_code", Type: field.TypeString, Size: 12},
+		{Name: "indicator", Type: field.TypeString, Size: 64},
+		{Name: "period", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "value", Type: field.TypeFloat64, Default: 0},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// FederatedIndicatorsTable holds the schema information for the "federated_indicators" table.
+	FederatedIndicatorsTable = &schema.Table{
+		Name:       "federated_indicators",
+		Columns:    FederatedIndicatorsColumns,
+		PrimaryKey: []*schema.Column{FederatedIndicatorsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "federated_indicators_tenants_tenant",
+				Columns:    []*schema.Column{FederatedIndicatorsColumns[6]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "federatedindicator_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{FederatedIndicatorsColumns[6]},
+			},
+			{
+				Name:    "federatedindicator_tenant_id_source_code_indicator_period",
+				Unique:  true,
+				Columns: []*schema.Column{FederatedIndicatorsColumns[6], FederatedIndicatorsColumns[1], FederatedIndicatorsColumns[2], FederatedIndicatorsColumns[3]},
+			},
+		},
+	}
+	// FederationCommandsColumns holds the columns for the "federation_commands" table.
+	FederationCommandsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "command_id", Type: field.TypeString, Size: 64},
+		{Name: "target_code", Type: field.TypeString, Size: 12},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"supervise", "assign", "feedback_request"}},
+		{Name: "case_number", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "reason", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"sent", "received", "answered", "overdue", "rejected"}, Default: "sent"},
+		{Name: "response", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "received_at", Type: field.TypeTime, Nullable: true},
+		{Name: "answered_at", Type: field.TypeTime, Nullable: true},
+		{Name: "created_by", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "payload", Type: field.TypeBytes, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// FederationCommandsTable holds the schema information for the "federation_commands" table.
+	FederationCommandsTable = &schema.Table{
+		Name:       "federation_commands",
+		Columns:    FederationCommandsColumns,
+		PrimaryKey: []*schema.Column{FederationCommandsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "federation_commands_tenants_tenant",
+				Columns:    []*schema.Column{FederationCommandsColumns[15]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "federationcommand_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{FederationCommandsColumns[15]},
+			},
+			{
+				Name:    "federationcommand_tenant_id_command_id",
+				Unique:  true,
+				Columns: []*schema.Column{FederationCommandsColumns[15], FederationCommandsColumns[3]},
+			},
+			{
+				Name:    "federationcommand_tenant_id_target_code_status",
+				Unique:  false,
+				Columns: []*schema.Column{FederationCommandsColumns[15], FederationCommandsColumns[4], FederationCommandsColumns[9]},
+			},
+		},
+	}
 	// FilingConditionsColumns holds the columns for the "filing_conditions" table.
 	FilingConditionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -832,6 +1133,28 @@ var (
 				Name:    "notification_tenant_id_case_number",
 				Unique:  false,
 				Columns: []*schema.Column{NotificationsColumns[10], NotificationsColumns[3]},
+			},
+		},
+	}
+	// PeerKeysColumns holds the columns for the "peer_keys" table.
+	PeerKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "tenant_code", Type: field.TypeString, Size: 12},
+		{Name: "version", Type: field.TypeInt},
+		{Name: "public_key", Type: field.TypeBytes},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+	}
+	// PeerKeysTable holds the schema information for the "peer_keys" table.
+	PeerKeysTable = &schema.Table{
+		Name:       "peer_keys",
+		Columns:    PeerKeysColumns,
+		PrimaryKey: []*schema.Column{PeerKeysColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "peerkey_tenant_code_version",
+				Unique:  true,
+				Columns: []*schema.Column{PeerKeysColumns[1], PeerKeysColumns[2]},
 			},
 		},
 	}
@@ -1277,17 +1600,24 @@ var (
 		CaseNumberCountersTable,
 		CaseStepsTable,
 		ComponentsTable,
+		ConnectorsTable,
+		DeadLettersTable,
 		DepartmentsTable,
 		DispatchClassSwitchesTable,
 		DispatchRulesTable,
 		EscalationLevelsTable,
 		EventHeadsTable,
+		FederatedCasesTable,
+		FederatedEventsTable,
+		FederatedIndicatorsTable,
+		FederationCommandsTable,
 		FilingConditionsTable,
 		GridRevisionsTable,
 		ImportJobsTable,
 		LeasesTable,
 		LoginThrottlesTable,
 		NotificationsTable,
+		PeerKeysTable,
 		RegionsTable,
 		SessionsTable,
 		SupervisionOrdersTable,
@@ -1334,6 +1664,14 @@ func init() {
 	ComponentsTable.Annotation = &entsql.Annotation{
 		Table: "components",
 	}
+	ConnectorsTable.ForeignKeys[0].RefTable = TenantsTable
+	ConnectorsTable.Annotation = &entsql.Annotation{
+		Table: "connectors",
+	}
+	DeadLettersTable.ForeignKeys[0].RefTable = TenantsTable
+	DeadLettersTable.Annotation = &entsql.Annotation{
+		Table: "dead_letters",
+	}
 	DepartmentsTable.ForeignKeys[0].RefTable = TenantsTable
 	DepartmentsTable.Annotation = &entsql.Annotation{
 		Table: "departments",
@@ -1353,6 +1691,22 @@ func init() {
 	EventHeadsTable.ForeignKeys[0].RefTable = TenantsTable
 	EventHeadsTable.Annotation = &entsql.Annotation{
 		Table: "event_heads",
+	}
+	FederatedCasesTable.ForeignKeys[0].RefTable = TenantsTable
+	FederatedCasesTable.Annotation = &entsql.Annotation{
+		Table: "federated_cases",
+	}
+	FederatedEventsTable.ForeignKeys[0].RefTable = TenantsTable
+	FederatedEventsTable.Annotation = &entsql.Annotation{
+		Table: "federated_events",
+	}
+	FederatedIndicatorsTable.ForeignKeys[0].RefTable = TenantsTable
+	FederatedIndicatorsTable.Annotation = &entsql.Annotation{
+		Table: "federated_indicators",
+	}
+	FederationCommandsTable.ForeignKeys[0].RefTable = TenantsTable
+	FederationCommandsTable.Annotation = &entsql.Annotation{
+		Table: "federation_commands",
 	}
 	FilingConditionsTable.ForeignKeys[0].RefTable = TenantsTable
 	FilingConditionsTable.Annotation = &entsql.Annotation{
@@ -1375,6 +1729,9 @@ func init() {
 	NotificationsTable.ForeignKeys[0].RefTable = TenantsTable
 	NotificationsTable.Annotation = &entsql.Annotation{
 		Table: "notifications",
+	}
+	PeerKeysTable.Annotation = &entsql.Annotation{
+		Table: "peer_keys",
 	}
 	RegionsTable.ForeignKeys[0].RefTable = TenantsTable
 	RegionsTable.Annotation = &entsql.Annotation{

@@ -33,6 +33,12 @@ type CaseStep func(*sql.Selector)
 // Component is the predicate function for component builders.
 type Component func(*sql.Selector)
 
+// Connector is the predicate function for connector builders.
+type Connector func(*sql.Selector)
+
+// DeadLetter is the predicate function for deadletter builders.
+type DeadLetter func(*sql.Selector)
+
 // Department is the predicate function for department builders.
 type Department func(*sql.Selector)
 
@@ -47,6 +53,18 @@ type EscalationLevel func(*sql.Selector)
 
 // EventHead is the predicate function for eventhead builders.
 type EventHead func(*sql.Selector)
+
+// FederatedCase is the predicate function for federatedcase builders.
+type FederatedCase func(*sql.Selector)
+
+// FederatedEvent is the predicate function for federatedevent builders.
+type FederatedEvent func(*sql.Selector)
+
+// FederatedIndicator is the predicate function for federatedindicator builders.
+type FederatedIndicator func(*sql.Selector)
+
+// FederationCommand is the predicate function for federationcommand builders.
+type FederationCommand func(*sql.Selector)
 
 // FilingCondition is the predicate function for filingcondition builders.
 type FilingCondition func(*sql.Selector)
@@ -65,6 +83,9 @@ type LoginThrottle func(*sql.Selector)
 
 // Notification is the predicate function for notification builders.
 type Notification func(*sql.Selector)
+
+// PeerKey is the predicate function for peerkey builders.
+type PeerKey func(*sql.Selector)
 
 // Region is the predicate function for region builders.
 type Region func(*sql.Selector)

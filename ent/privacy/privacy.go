@@ -327,6 +327,54 @@ func (f ComponentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutat
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ComponentMutation", m)
 }
 
+// The ConnectorQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ConnectorQueryRuleFunc func(context.Context, *ent.ConnectorQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ConnectorQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ConnectorQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ConnectorQuery", q)
+}
+
+// The ConnectorMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ConnectorMutationRuleFunc func(context.Context, *ent.ConnectorMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ConnectorMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ConnectorMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ConnectorMutation", m)
+}
+
+// The DeadLetterQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type DeadLetterQueryRuleFunc func(context.Context, *ent.DeadLetterQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f DeadLetterQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DeadLetterQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.DeadLetterQuery", q)
+}
+
+// The DeadLetterMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type DeadLetterMutationRuleFunc func(context.Context, *ent.DeadLetterMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f DeadLetterMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.DeadLetterMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DeadLetterMutation", m)
+}
+
 // The DepartmentQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type DepartmentQueryRuleFunc func(context.Context, *ent.DepartmentQuery) error
@@ -445,6 +493,102 @@ func (f EventHeadMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutat
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EventHeadMutation", m)
+}
+
+// The FederatedCaseQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type FederatedCaseQueryRuleFunc func(context.Context, *ent.FederatedCaseQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f FederatedCaseQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.FederatedCaseQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.FederatedCaseQuery", q)
+}
+
+// The FederatedCaseMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type FederatedCaseMutationRuleFunc func(context.Context, *ent.FederatedCaseMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f FederatedCaseMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.FederatedCaseMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.FederatedCaseMutation", m)
+}
+
+// The FederatedEventQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type FederatedEventQueryRuleFunc func(context.Context, *ent.FederatedEventQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f FederatedEventQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.FederatedEventQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.FederatedEventQuery", q)
+}
+
+// The FederatedEventMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type FederatedEventMutationRuleFunc func(context.Context, *ent.FederatedEventMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f FederatedEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.FederatedEventMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.FederatedEventMutation", m)
+}
+
+// The FederatedIndicatorQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type FederatedIndicatorQueryRuleFunc func(context.Context, *ent.FederatedIndicatorQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f FederatedIndicatorQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.FederatedIndicatorQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.FederatedIndicatorQuery", q)
+}
+
+// The FederatedIndicatorMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type FederatedIndicatorMutationRuleFunc func(context.Context, *ent.FederatedIndicatorMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f FederatedIndicatorMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.FederatedIndicatorMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.FederatedIndicatorMutation", m)
+}
+
+// The FederationCommandQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type FederationCommandQueryRuleFunc func(context.Context, *ent.FederationCommandQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f FederationCommandQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.FederationCommandQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.FederationCommandQuery", q)
+}
+
+// The FederationCommandMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type FederationCommandMutationRuleFunc func(context.Context, *ent.FederationCommandMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f FederationCommandMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.FederationCommandMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.FederationCommandMutation", m)
 }
 
 // The FilingConditionQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -589,6 +733,30 @@ func (f NotificationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.NotificationMutation", m)
+}
+
+// The PeerKeyQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PeerKeyQueryRuleFunc func(context.Context, *ent.PeerKeyQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PeerKeyQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PeerKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PeerKeyQuery", q)
+}
+
+// The PeerKeyMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PeerKeyMutationRuleFunc func(context.Context, *ent.PeerKeyMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PeerKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PeerKeyMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PeerKeyMutation", m)
 }
 
 // The RegionQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -860,6 +1028,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.ComponentQuery:
 		return q.Filter(), nil
+	case *ent.ConnectorQuery:
+		return q.Filter(), nil
+	case *ent.DeadLetterQuery:
+		return q.Filter(), nil
 	case *ent.DepartmentQuery:
 		return q.Filter(), nil
 	case *ent.DispatchClassSwitchQuery:
@@ -869,6 +1041,14 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.EscalationLevelQuery:
 		return q.Filter(), nil
 	case *ent.EventHeadQuery:
+		return q.Filter(), nil
+	case *ent.FederatedCaseQuery:
+		return q.Filter(), nil
+	case *ent.FederatedEventQuery:
+		return q.Filter(), nil
+	case *ent.FederatedIndicatorQuery:
+		return q.Filter(), nil
+	case *ent.FederationCommandQuery:
 		return q.Filter(), nil
 	case *ent.FilingConditionQuery:
 		return q.Filter(), nil
@@ -881,6 +1061,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.LoginThrottleQuery:
 		return q.Filter(), nil
 	case *ent.NotificationQuery:
+		return q.Filter(), nil
+	case *ent.PeerKeyQuery:
 		return q.Filter(), nil
 	case *ent.RegionQuery:
 		return q.Filter(), nil
@@ -925,6 +1107,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.ComponentMutation:
 		return m.Filter(), nil
+	case *ent.ConnectorMutation:
+		return m.Filter(), nil
+	case *ent.DeadLetterMutation:
+		return m.Filter(), nil
 	case *ent.DepartmentMutation:
 		return m.Filter(), nil
 	case *ent.DispatchClassSwitchMutation:
@@ -934,6 +1120,14 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.EscalationLevelMutation:
 		return m.Filter(), nil
 	case *ent.EventHeadMutation:
+		return m.Filter(), nil
+	case *ent.FederatedCaseMutation:
+		return m.Filter(), nil
+	case *ent.FederatedEventMutation:
+		return m.Filter(), nil
+	case *ent.FederatedIndicatorMutation:
+		return m.Filter(), nil
+	case *ent.FederationCommandMutation:
 		return m.Filter(), nil
 	case *ent.FilingConditionMutation:
 		return m.Filter(), nil
@@ -946,6 +1140,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.LoginThrottleMutation:
 		return m.Filter(), nil
 	case *ent.NotificationMutation:
+		return m.Filter(), nil
+	case *ent.PeerKeyMutation:
 		return m.Filter(), nil
 	case *ent.RegionMutation:
 		return m.Filter(), nil

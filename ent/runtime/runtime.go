@@ -15,17 +15,24 @@ import (
 	"github.com/cityops/cityops/ent/casenumbercounter"
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/component"
+	"github.com/cityops/cityops/ent/connector"
+	"github.com/cityops/cityops/ent/deadletter"
 	"github.com/cityops/cityops/ent/department"
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
 	"github.com/cityops/cityops/ent/eventhead"
+	"github.com/cityops/cityops/ent/federatedcase"
+	"github.com/cityops/cityops/ent/federatedevent"
+	"github.com/cityops/cityops/ent/federatedindicator"
+	"github.com/cityops/cityops/ent/federationcommand"
 	"github.com/cityops/cityops/ent/filingcondition"
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
+	"github.com/cityops/cityops/ent/peerkey"
 	"github.com/cityops/cityops/ent/region"
 	"github.com/cityops/cityops/ent/schema"
 	"github.com/cityops/cityops/ent/schematype"
@@ -875,6 +882,192 @@ func init() {
 	component.DefaultRowHash = componentDescRowHash.Default.(string)
 	// component.RowHashValidator is a validator for the "row_hash" field. It is called by the builders before save.
 	component.RowHashValidator = componentDescRowHash.Validators[0].(func(string) error)
+	connectorMixin := schema.Connector{}.Mixin()
+	connector.Policy = privacy.NewPolicies(connectorMixin[0], schema.Connector{})
+	connector.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := connector.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	connectorMixinFields1 := connectorMixin[1].Fields()
+	_ = connectorMixinFields1
+	connectorFields := schema.Connector{}.Fields()
+	_ = connectorFields
+	// connectorDescCreatedAt is the schema descriptor for created_at field.
+	connectorDescCreatedAt := connectorMixinFields1[0].Descriptor()
+	// connector.DefaultCreatedAt holds the default value on creation for the created_at field.
+	connector.DefaultCreatedAt = connectorDescCreatedAt.Default.(func() time.Time)
+	// connectorDescUpdatedAt is the schema descriptor for updated_at field.
+	connectorDescUpdatedAt := connectorMixinFields1[1].Descriptor()
+	// connector.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	connector.DefaultUpdatedAt = connectorDescUpdatedAt.Default.(func() time.Time)
+	// connector.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	connector.UpdateDefaultUpdatedAt = connectorDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// connectorDescName is the schema descriptor for name field.
+	connectorDescName := connectorFields[0].Descriptor()
+	// connector.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	connector.NameValidator = func() func(string) error {
+		validators := connectorDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// connectorDescTopic is the schema descriptor for topic field.
+	connectorDescTopic := connectorFields[3].Descriptor()
+	// connector.DefaultTopic holds the default value on creation for the topic field.
+	connector.DefaultTopic = connectorDescTopic.Default.(string)
+	// connector.TopicValidator is a validator for the "topic" field. It is called by the builders before save.
+	connector.TopicValidator = connectorDescTopic.Validators[0].(func(string) error)
+	// connectorDescGroupID is the schema descriptor for group_id field.
+	connectorDescGroupID := connectorFields[5].Descriptor()
+	// connector.DefaultGroupID holds the default value on creation for the group_id field.
+	connector.DefaultGroupID = connectorDescGroupID.Default.(string)
+	// connector.GroupIDValidator is a validator for the "group_id" field. It is called by the builders before save.
+	connector.GroupIDValidator = connectorDescGroupID.Validators[0].(func(string) error)
+	// connectorDescTLS is the schema descriptor for tls field.
+	connectorDescTLS := connectorFields[6].Descriptor()
+	// connector.DefaultTLS holds the default value on creation for the tls field.
+	connector.DefaultTLS = connectorDescTLS.Default.(bool)
+	// connectorDescSaslMechanism is the schema descriptor for sasl_mechanism field.
+	connectorDescSaslMechanism := connectorFields[7].Descriptor()
+	// connector.DefaultSaslMechanism holds the default value on creation for the sasl_mechanism field.
+	connector.DefaultSaslMechanism = connectorDescSaslMechanism.Default.(string)
+	// connector.SaslMechanismValidator is a validator for the "sasl_mechanism" field. It is called by the builders before save.
+	connector.SaslMechanismValidator = connectorDescSaslMechanism.Validators[0].(func(string) error)
+	// connectorDescSaslSecretRef is the schema descriptor for sasl_secret_ref field.
+	connectorDescSaslSecretRef := connectorFields[8].Descriptor()
+	// connector.DefaultSaslSecretRef holds the default value on creation for the sasl_secret_ref field.
+	connector.DefaultSaslSecretRef = connectorDescSaslSecretRef.Default.(string)
+	// connector.SaslSecretRefValidator is a validator for the "sasl_secret_ref" field. It is called by the builders before save.
+	connector.SaslSecretRefValidator = connectorDescSaslSecretRef.Validators[0].(func(string) error)
+	// connectorDescEnabled is the schema descriptor for enabled field.
+	connectorDescEnabled := connectorFields[11].Descriptor()
+	// connector.DefaultEnabled holds the default value on creation for the enabled field.
+	connector.DefaultEnabled = connectorDescEnabled.Default.(bool)
+	// connectorDescCursor is the schema descriptor for cursor field.
+	connectorDescCursor := connectorFields[12].Descriptor()
+	// connector.DefaultCursor holds the default value on creation for the cursor field.
+	connector.DefaultCursor = connectorDescCursor.Default.(int64)
+	// connectorDescLeaseHolder is the schema descriptor for lease_holder field.
+	connectorDescLeaseHolder := connectorFields[13].Descriptor()
+	// connector.DefaultLeaseHolder holds the default value on creation for the lease_holder field.
+	connector.DefaultLeaseHolder = connectorDescLeaseHolder.Default.(string)
+	// connector.LeaseHolderValidator is a validator for the "lease_holder" field. It is called by the builders before save.
+	connector.LeaseHolderValidator = connectorDescLeaseHolder.Validators[0].(func(string) error)
+	// connectorDescLastError is the schema descriptor for last_error field.
+	connectorDescLastError := connectorFields[17].Descriptor()
+	// connector.DefaultLastError holds the default value on creation for the last_error field.
+	connector.DefaultLastError = connectorDescLastError.Default.(string)
+	// connector.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
+	connector.LastErrorValidator = connectorDescLastError.Validators[0].(func(string) error)
+	// connectorDescFailures is the schema descriptor for failures field.
+	connectorDescFailures := connectorFields[18].Descriptor()
+	// connector.DefaultFailures holds the default value on creation for the failures field.
+	connector.DefaultFailures = connectorDescFailures.Default.(int)
+	deadletterMixin := schema.DeadLetter{}.Mixin()
+	deadletter.Policy = privacy.NewPolicies(deadletterMixin[0], schema.DeadLetter{})
+	deadletter.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := deadletter.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	deadletterFields := schema.DeadLetter{}.Fields()
+	_ = deadletterFields
+	// deadletterDescConnector is the schema descriptor for connector field.
+	deadletterDescConnector := deadletterFields[0].Descriptor()
+	// deadletter.ConnectorValidator is a validator for the "connector" field. It is called by the builders before save.
+	deadletter.ConnectorValidator = func() func(string) error {
+		validators := deadletterDescConnector.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(connector string) error {
+			for _, fn := range fns {
+				if err := fn(connector); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// deadletterDescEventID is the schema descriptor for event_id field.
+	deadletterDescEventID := deadletterFields[2].Descriptor()
+	// deadletter.DefaultEventID holds the default value on creation for the event_id field.
+	deadletter.DefaultEventID = deadletterDescEventID.Default.(string)
+	// deadletter.EventIDValidator is a validator for the "event_id" field. It is called by the builders before save.
+	deadletter.EventIDValidator = deadletterDescEventID.Validators[0].(func(string) error)
+	// deadletterDescSeq is the schema descriptor for seq field.
+	deadletterDescSeq := deadletterFields[3].Descriptor()
+	// deadletter.DefaultSeq holds the default value on creation for the seq field.
+	deadletter.DefaultSeq = deadletterDescSeq.Default.(int64)
+	// deadletterDescEventType is the schema descriptor for event_type field.
+	deadletterDescEventType := deadletterFields[4].Descriptor()
+	// deadletter.DefaultEventType holds the default value on creation for the event_type field.
+	deadletter.DefaultEventType = deadletterDescEventType.Default.(string)
+	// deadletter.EventTypeValidator is a validator for the "event_type" field. It is called by the builders before save.
+	deadletter.EventTypeValidator = deadletterDescEventType.Validators[0].(func(string) error)
+	// deadletterDescSource is the schema descriptor for source field.
+	deadletterDescSource := deadletterFields[5].Descriptor()
+	// deadletter.DefaultSource holds the default value on creation for the source field.
+	deadletter.DefaultSource = deadletterDescSource.Default.(string)
+	// deadletter.SourceValidator is a validator for the "source" field. It is called by the builders before save.
+	deadletter.SourceValidator = deadletterDescSource.Validators[0].(func(string) error)
+	// deadletterDescReason is the schema descriptor for reason field.
+	deadletterDescReason := deadletterFields[6].Descriptor()
+	// deadletter.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	deadletter.ReasonValidator = func() func(string) error {
+		validators := deadletterDescReason.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(reason string) error {
+			for _, fn := range fns {
+				if err := fn(reason); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// deadletterDescDetail is the schema descriptor for detail field.
+	deadletterDescDetail := deadletterFields[7].Descriptor()
+	// deadletter.DefaultDetail holds the default value on creation for the detail field.
+	deadletter.DefaultDetail = deadletterDescDetail.Default.(string)
+	// deadletterDescTopic is the schema descriptor for topic field.
+	deadletterDescTopic := deadletterFields[8].Descriptor()
+	// deadletter.DefaultTopic holds the default value on creation for the topic field.
+	deadletter.DefaultTopic = deadletterDescTopic.Default.(string)
+	// deadletter.TopicValidator is a validator for the "topic" field. It is called by the builders before save.
+	deadletter.TopicValidator = deadletterDescTopic.Validators[0].(func(string) error)
+	// deadletterDescPartition is the schema descriptor for partition field.
+	deadletterDescPartition := deadletterFields[9].Descriptor()
+	// deadletter.DefaultPartition holds the default value on creation for the partition field.
+	deadletter.DefaultPartition = deadletterDescPartition.Default.(int32)
+	// deadletterDescOffset is the schema descriptor for offset field.
+	deadletterDescOffset := deadletterFields[10].Descriptor()
+	// deadletter.DefaultOffset holds the default value on creation for the offset field.
+	deadletter.DefaultOffset = deadletterDescOffset.Default.(int64)
+	// deadletterDescReplayCount is the schema descriptor for replay_count field.
+	deadletterDescReplayCount := deadletterFields[15].Descriptor()
+	// deadletter.DefaultReplayCount holds the default value on creation for the replay_count field.
+	deadletter.DefaultReplayCount = deadletterDescReplayCount.Default.(int)
 	departmentMixin := schema.Department{}.Mixin()
 	department.Policy = privacy.NewPolicies(departmentMixin[0], schema.Department{})
 	department.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1193,6 +1386,380 @@ func init() {
 	eventheadDescLast := eventheadFields[1].Descriptor()
 	// eventhead.DefaultLast holds the default value on creation for the last field.
 	eventhead.DefaultLast = eventheadDescLast.Default.(int64)
+	federatedcaseMixin := schema.FederatedCase{}.Mixin()
+	federatedcase.Policy = privacy.NewPolicies(federatedcaseMixin[0], schema.FederatedCase{})
+	federatedcase.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := federatedcase.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	federatedcaseFields := schema.FederatedCase{}.Fields()
+	_ = federatedcaseFields
+	// federatedcaseDescSourceCode is the schema descriptor for source_code field.
+	federatedcaseDescSourceCode := federatedcaseFields[0].Descriptor()
+	// federatedcase.SourceCodeValidator is a validator for the "source_code" field. It is called by the builders before save.
+	federatedcase.SourceCodeValidator = func() func(string) error {
+		validators := federatedcaseDescSourceCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(source_code string) error {
+			for _, fn := range fns {
+				if err := fn(source_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federatedcaseDescNumber is the schema descriptor for number field.
+	federatedcaseDescNumber := federatedcaseFields[1].Descriptor()
+	// federatedcase.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	federatedcase.NumberValidator = func() func(string) error {
+		validators := federatedcaseDescNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(number string) error {
+			for _, fn := range fns {
+				if err := fn(number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federatedcaseDescState is the schema descriptor for state field.
+	federatedcaseDescState := federatedcaseFields[2].Descriptor()
+	// federatedcase.StateValidator is a validator for the "state" field. It is called by the builders before save.
+	federatedcase.StateValidator = func() func(string) error {
+		validators := federatedcaseDescState.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(state string) error {
+			for _, fn := range fns {
+				if err := fn(state); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federatedcaseDescSource is the schema descriptor for source field.
+	federatedcaseDescSource := federatedcaseFields[3].Descriptor()
+	// federatedcase.DefaultSource holds the default value on creation for the source field.
+	federatedcase.DefaultSource = federatedcaseDescSource.Default.(string)
+	// federatedcase.SourceValidator is a validator for the "source" field. It is called by the builders before save.
+	federatedcase.SourceValidator = federatedcaseDescSource.Validators[0].(func(string) error)
+	// federatedcaseDescKind is the schema descriptor for kind field.
+	federatedcaseDescKind := federatedcaseFields[4].Descriptor()
+	// federatedcase.DefaultKind holds the default value on creation for the kind field.
+	federatedcase.DefaultKind = federatedcaseDescKind.Default.(string)
+	// federatedcase.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	federatedcase.KindValidator = federatedcaseDescKind.Validators[0].(func(string) error)
+	// federatedcaseDescClassCode is the schema descriptor for class_code field.
+	federatedcaseDescClassCode := federatedcaseFields[5].Descriptor()
+	// federatedcase.DefaultClassCode holds the default value on creation for the class_code field.
+	federatedcase.DefaultClassCode = federatedcaseDescClassCode.Default.(string)
+	// federatedcase.ClassCodeValidator is a validator for the "class_code" field. It is called by the builders before save.
+	federatedcase.ClassCodeValidator = federatedcaseDescClassCode.Validators[0].(func(string) error)
+	// federatedcaseDescNationalClassCode is the schema descriptor for national_class_code field.
+	federatedcaseDescNationalClassCode := federatedcaseFields[6].Descriptor()
+	// federatedcase.DefaultNationalClassCode holds the default value on creation for the national_class_code field.
+	federatedcase.DefaultNationalClassCode = federatedcaseDescNationalClassCode.Default.(string)
+	// federatedcase.NationalClassCodeValidator is a validator for the "national_class_code" field. It is called by the builders before save.
+	federatedcase.NationalClassCodeValidator = federatedcaseDescNationalClassCode.Validators[0].(func(string) error)
+	// federatedcaseDescDescription is the schema descriptor for description field.
+	federatedcaseDescDescription := federatedcaseFields[7].Descriptor()
+	// federatedcase.DefaultDescription holds the default value on creation for the description field.
+	federatedcase.DefaultDescription = federatedcaseDescDescription.Default.(string)
+	// federatedcaseDescLon is the schema descriptor for lon field.
+	federatedcaseDescLon := federatedcaseFields[8].Descriptor()
+	// federatedcase.DefaultLon holds the default value on creation for the lon field.
+	federatedcase.DefaultLon = federatedcaseDescLon.Default.(float64)
+	// federatedcaseDescLat is the schema descriptor for lat field.
+	federatedcaseDescLat := federatedcaseFields[9].Descriptor()
+	// federatedcase.DefaultLat holds the default value on creation for the lat field.
+	federatedcase.DefaultLat = federatedcaseDescLat.Default.(float64)
+	// federatedcaseDescAddress is the schema descriptor for address field.
+	federatedcaseDescAddress := federatedcaseFields[10].Descriptor()
+	// federatedcase.DefaultAddress holds the default value on creation for the address field.
+	federatedcase.DefaultAddress = federatedcaseDescAddress.Default.(string)
+	// federatedcase.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	federatedcase.AddressValidator = federatedcaseDescAddress.Validators[0].(func(string) error)
+	// federatedcaseDescGridCode is the schema descriptor for grid_code field.
+	federatedcaseDescGridCode := federatedcaseFields[11].Descriptor()
+	// federatedcase.DefaultGridCode holds the default value on creation for the grid_code field.
+	federatedcase.DefaultGridCode = federatedcaseDescGridCode.Default.(string)
+	// federatedcase.GridCodeValidator is a validator for the "grid_code" field. It is called by the builders before save.
+	federatedcase.GridCodeValidator = federatedcaseDescGridCode.Validators[0].(func(string) error)
+	// federatedcaseDescStreetCode is the schema descriptor for street_code field.
+	federatedcaseDescStreetCode := federatedcaseFields[12].Descriptor()
+	// federatedcase.DefaultStreetCode holds the default value on creation for the street_code field.
+	federatedcase.DefaultStreetCode = federatedcaseDescStreetCode.Default.(string)
+	// federatedcase.StreetCodeValidator is a validator for the "street_code" field. It is called by the builders before save.
+	federatedcase.StreetCodeValidator = federatedcaseDescStreetCode.Validators[0].(func(string) error)
+	// federatedcaseDescDistrictCode is the schema descriptor for district_code field.
+	federatedcaseDescDistrictCode := federatedcaseFields[13].Descriptor()
+	// federatedcase.DefaultDistrictCode holds the default value on creation for the district_code field.
+	federatedcase.DefaultDistrictCode = federatedcaseDescDistrictCode.Default.(string)
+	// federatedcase.DistrictCodeValidator is a validator for the "district_code" field. It is called by the builders before save.
+	federatedcase.DistrictCodeValidator = federatedcaseDescDistrictCode.Validators[0].(func(string) error)
+	// federatedcaseDescAreaClass is the schema descriptor for area_class field.
+	federatedcaseDescAreaClass := federatedcaseFields[14].Descriptor()
+	// federatedcase.DefaultAreaClass holds the default value on creation for the area_class field.
+	federatedcase.DefaultAreaClass = federatedcaseDescAreaClass.Default.(string)
+	// federatedcase.AreaClassValidator is a validator for the "area_class" field. It is called by the builders before save.
+	federatedcase.AreaClassValidator = federatedcaseDescAreaClass.Validators[0].(func(string) error)
+	// federatedcaseDescUrgency is the schema descriptor for urgency field.
+	federatedcaseDescUrgency := federatedcaseFields[15].Descriptor()
+	// federatedcase.DefaultUrgency holds the default value on creation for the urgency field.
+	federatedcase.DefaultUrgency = federatedcaseDescUrgency.Default.(string)
+	// federatedcase.UrgencyValidator is a validator for the "urgency" field. It is called by the builders before save.
+	federatedcase.UrgencyValidator = federatedcaseDescUrgency.Validators[0].(func(string) error)
+	// federatedcaseDescPrimaryDepartmentCode is the schema descriptor for primary_department_code field.
+	federatedcaseDescPrimaryDepartmentCode := federatedcaseFields[16].Descriptor()
+	// federatedcase.DefaultPrimaryDepartmentCode holds the default value on creation for the primary_department_code field.
+	federatedcase.DefaultPrimaryDepartmentCode = federatedcaseDescPrimaryDepartmentCode.Default.(string)
+	// federatedcase.PrimaryDepartmentCodeValidator is a validator for the "primary_department_code" field. It is called by the builders before save.
+	federatedcase.PrimaryDepartmentCodeValidator = federatedcaseDescPrimaryDepartmentCode.Validators[0].(func(string) error)
+	// federatedcaseDescOverdue is the schema descriptor for overdue field.
+	federatedcaseDescOverdue := federatedcaseFields[17].Descriptor()
+	// federatedcase.DefaultOverdue holds the default value on creation for the overdue field.
+	federatedcase.DefaultOverdue = federatedcaseDescOverdue.Default.(bool)
+	// federatedcaseDescSupervised is the schema descriptor for supervised field.
+	federatedcaseDescSupervised := federatedcaseFields[18].Descriptor()
+	// federatedcase.DefaultSupervised holds the default value on creation for the supervised field.
+	federatedcase.DefaultSupervised = federatedcaseDescSupervised.Default.(bool)
+	// federatedcaseDescVersion is the schema descriptor for version field.
+	federatedcaseDescVersion := federatedcaseFields[22].Descriptor()
+	// federatedcase.DefaultVersion holds the default value on creation for the version field.
+	federatedcase.DefaultVersion = federatedcaseDescVersion.Default.(int64)
+	// federatedcaseDescLastSeq is the schema descriptor for last_seq field.
+	federatedcaseDescLastSeq := federatedcaseFields[23].Descriptor()
+	// federatedcase.DefaultLastSeq holds the default value on creation for the last_seq field.
+	federatedcase.DefaultLastSeq = federatedcaseDescLastSeq.Default.(int64)
+	federatedeventMixin := schema.FederatedEvent{}.Mixin()
+	federatedevent.Policy = privacy.NewPolicies(federatedeventMixin[0], schema.FederatedEvent{})
+	federatedevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := federatedevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	federatedeventFields := schema.FederatedEvent{}.Fields()
+	_ = federatedeventFields
+	// federatedeventDescEventID is the schema descriptor for event_id field.
+	federatedeventDescEventID := federatedeventFields[0].Descriptor()
+	// federatedevent.EventIDValidator is a validator for the "event_id" field. It is called by the builders before save.
+	federatedevent.EventIDValidator = func() func(string) error {
+		validators := federatedeventDescEventID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(event_id string) error {
+			for _, fn := range fns {
+				if err := fn(event_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federatedeventDescSourceCode is the schema descriptor for source_code field.
+	federatedeventDescSourceCode := federatedeventFields[1].Descriptor()
+	// federatedevent.SourceCodeValidator is a validator for the "source_code" field. It is called by the builders before save.
+	federatedevent.SourceCodeValidator = func() func(string) error {
+		validators := federatedeventDescSourceCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(source_code string) error {
+			for _, fn := range fns {
+				if err := fn(source_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federatedeventDescSourceSeq is the schema descriptor for source_seq field.
+	federatedeventDescSourceSeq := federatedeventFields[2].Descriptor()
+	// federatedevent.DefaultSourceSeq holds the default value on creation for the source_seq field.
+	federatedevent.DefaultSourceSeq = federatedeventDescSourceSeq.Default.(int64)
+	// federatedeventDescType is the schema descriptor for type field.
+	federatedeventDescType := federatedeventFields[3].Descriptor()
+	// federatedevent.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	federatedevent.TypeValidator = func() func(string) error {
+		validators := federatedeventDescType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(_type string) error {
+			for _, fn := range fns {
+				if err := fn(_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federatedeventDescSubject is the schema descriptor for subject field.
+	federatedeventDescSubject := federatedeventFields[4].Descriptor()
+	// federatedevent.DefaultSubject holds the default value on creation for the subject field.
+	federatedevent.DefaultSubject = federatedeventDescSubject.Default.(string)
+	// federatedevent.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	federatedevent.SubjectValidator = federatedeventDescSubject.Validators[0].(func(string) error)
+	federatedindicatorMixin := schema.FederatedIndicator{}.Mixin()
+	federatedindicator.Policy = privacy.NewPolicies(federatedindicatorMixin[0], schema.FederatedIndicator{})
+	federatedindicator.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := federatedindicator.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	federatedindicatorFields := schema.FederatedIndicator{}.Fields()
+	_ = federatedindicatorFields
+	// federatedindicatorDescSourceCode is the schema descriptor for source_code field.
+	federatedindicatorDescSourceCode := federatedindicatorFields[0].Descriptor()
+	// federatedindicator.SourceCodeValidator is a validator for the "source_code" field. It is called by the builders before save.
+	federatedindicator.SourceCodeValidator = func() func(string) error {
+		validators := federatedindicatorDescSourceCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(source_code string) error {
+			for _, fn := range fns {
+				if err := fn(source_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federatedindicatorDescIndicator is the schema descriptor for indicator field.
+	federatedindicatorDescIndicator := federatedindicatorFields[1].Descriptor()
+	// federatedindicator.IndicatorValidator is a validator for the "indicator" field. It is called by the builders before save.
+	federatedindicator.IndicatorValidator = func() func(string) error {
+		validators := federatedindicatorDescIndicator.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(indicator string) error {
+			for _, fn := range fns {
+				if err := fn(indicator); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federatedindicatorDescPeriod is the schema descriptor for period field.
+	federatedindicatorDescPeriod := federatedindicatorFields[2].Descriptor()
+	// federatedindicator.DefaultPeriod holds the default value on creation for the period field.
+	federatedindicator.DefaultPeriod = federatedindicatorDescPeriod.Default.(string)
+	// federatedindicator.PeriodValidator is a validator for the "period" field. It is called by the builders before save.
+	federatedindicator.PeriodValidator = federatedindicatorDescPeriod.Validators[0].(func(string) error)
+	// federatedindicatorDescValue is the schema descriptor for value field.
+	federatedindicatorDescValue := federatedindicatorFields[3].Descriptor()
+	// federatedindicator.DefaultValue holds the default value on creation for the value field.
+	federatedindicator.DefaultValue = federatedindicatorDescValue.Default.(float64)
+	federationcommandMixin := schema.FederationCommand{}.Mixin()
+	federationcommand.Policy = privacy.NewPolicies(federationcommandMixin[0], schema.FederationCommand{})
+	federationcommand.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := federationcommand.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	federationcommandMixinFields1 := federationcommandMixin[1].Fields()
+	_ = federationcommandMixinFields1
+	federationcommandFields := schema.FederationCommand{}.Fields()
+	_ = federationcommandFields
+	// federationcommandDescCreatedAt is the schema descriptor for created_at field.
+	federationcommandDescCreatedAt := federationcommandMixinFields1[0].Descriptor()
+	// federationcommand.DefaultCreatedAt holds the default value on creation for the created_at field.
+	federationcommand.DefaultCreatedAt = federationcommandDescCreatedAt.Default.(func() time.Time)
+	// federationcommandDescUpdatedAt is the schema descriptor for updated_at field.
+	federationcommandDescUpdatedAt := federationcommandMixinFields1[1].Descriptor()
+	// federationcommand.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	federationcommand.DefaultUpdatedAt = federationcommandDescUpdatedAt.Default.(func() time.Time)
+	// federationcommand.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	federationcommand.UpdateDefaultUpdatedAt = federationcommandDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// federationcommandDescCommandID is the schema descriptor for command_id field.
+	federationcommandDescCommandID := federationcommandFields[0].Descriptor()
+	// federationcommand.CommandIDValidator is a validator for the "command_id" field. It is called by the builders before save.
+	federationcommand.CommandIDValidator = func() func(string) error {
+		validators := federationcommandDescCommandID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(command_id string) error {
+			for _, fn := range fns {
+				if err := fn(command_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federationcommandDescTargetCode is the schema descriptor for target_code field.
+	federationcommandDescTargetCode := federationcommandFields[1].Descriptor()
+	// federationcommand.TargetCodeValidator is a validator for the "target_code" field. It is called by the builders before save.
+	federationcommand.TargetCodeValidator = func() func(string) error {
+		validators := federationcommandDescTargetCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(target_code string) error {
+			for _, fn := range fns {
+				if err := fn(target_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// federationcommandDescCaseNumber is the schema descriptor for case_number field.
+	federationcommandDescCaseNumber := federationcommandFields[3].Descriptor()
+	// federationcommand.DefaultCaseNumber holds the default value on creation for the case_number field.
+	federationcommand.DefaultCaseNumber = federationcommandDescCaseNumber.Default.(string)
+	// federationcommand.CaseNumberValidator is a validator for the "case_number" field. It is called by the builders before save.
+	federationcommand.CaseNumberValidator = federationcommandDescCaseNumber.Validators[0].(func(string) error)
+	// federationcommandDescReason is the schema descriptor for reason field.
+	federationcommandDescReason := federationcommandFields[4].Descriptor()
+	// federationcommand.DefaultReason holds the default value on creation for the reason field.
+	federationcommand.DefaultReason = federationcommandDescReason.Default.(string)
+	// federationcommandDescResponse is the schema descriptor for response field.
+	federationcommandDescResponse := federationcommandFields[7].Descriptor()
+	// federationcommand.DefaultResponse holds the default value on creation for the response field.
+	federationcommand.DefaultResponse = federationcommandDescResponse.Default.(string)
+	// federationcommandDescCreatedBy is the schema descriptor for created_by field.
+	federationcommandDescCreatedBy := federationcommandFields[10].Descriptor()
+	// federationcommand.DefaultCreatedBy holds the default value on creation for the created_by field.
+	federationcommand.DefaultCreatedBy = federationcommandDescCreatedBy.Default.(string)
+	// federationcommand.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
+	federationcommand.CreatedByValidator = federationcommandDescCreatedBy.Validators[0].(func(string) error)
 	filingconditionMixin := schema.FilingCondition{}.Mixin()
 	filingcondition.Policy = privacy.NewPolicies(filingconditionMixin[0], schema.FilingCondition{})
 	filingcondition.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1521,6 +2088,44 @@ func init() {
 	notification.DefaultMessageEn = notificationDescMessageEn.Default.(string)
 	// notification.MessageEnValidator is a validator for the "message_en" field. It is called by the builders before save.
 	notification.MessageEnValidator = notificationDescMessageEn.Validators[0].(func(string) error)
+	peerkeyMixin := schema.PeerKey{}.Mixin()
+	peerkey.Policy = privacy.NewPolicies(peerkeyMixin[0], schema.PeerKey{})
+	peerkey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := peerkey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	peerkeyFields := schema.PeerKey{}.Fields()
+	_ = peerkeyFields
+	// peerkeyDescTenantCode is the schema descriptor for tenant_code field.
+	peerkeyDescTenantCode := peerkeyFields[0].Descriptor()
+	// peerkey.TenantCodeValidator is a validator for the "tenant_code" field. It is called by the builders before save.
+	peerkey.TenantCodeValidator = func() func(string) error {
+		validators := peerkeyDescTenantCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(tenant_code string) error {
+			for _, fn := range fns {
+				if err := fn(tenant_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// peerkeyDescVersion is the schema descriptor for version field.
+	peerkeyDescVersion := peerkeyFields[1].Descriptor()
+	// peerkey.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	peerkey.VersionValidator = peerkeyDescVersion.Validators[0].(func(int) error)
+	// peerkeyDescPublicKey is the schema descriptor for public_key field.
+	peerkeyDescPublicKey := peerkeyFields[2].Descriptor()
+	// peerkey.PublicKeyValidator is a validator for the "public_key" field. It is called by the builders before save.
+	peerkey.PublicKeyValidator = peerkeyDescPublicKey.Validators[0].(func([]byte) error)
 	regionMixin := schema.Region{}.Mixin()
 	region.Policy = privacy.NewPolicies(regionMixin[0], schema.Region{})
 	region.Hooks[0] = func(next ent.Mutator) ent.Mutator {
