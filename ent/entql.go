@@ -581,21 +581,22 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "FederationCommand",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			federationcommand.FieldTenantID:   {Type: field.TypeInt, Column: federationcommand.FieldTenantID},
-			federationcommand.FieldCreatedAt:  {Type: field.TypeTime, Column: federationcommand.FieldCreatedAt},
-			federationcommand.FieldUpdatedAt:  {Type: field.TypeTime, Column: federationcommand.FieldUpdatedAt},
-			federationcommand.FieldCommandID:  {Type: field.TypeString, Column: federationcommand.FieldCommandID},
-			federationcommand.FieldTargetCode: {Type: field.TypeString, Column: federationcommand.FieldTargetCode},
-			federationcommand.FieldKind:       {Type: field.TypeEnum, Column: federationcommand.FieldKind},
-			federationcommand.FieldCaseNumber: {Type: field.TypeString, Column: federationcommand.FieldCaseNumber},
-			federationcommand.FieldReason:     {Type: field.TypeString, Column: federationcommand.FieldReason},
-			federationcommand.FieldDeadline:   {Type: field.TypeTime, Column: federationcommand.FieldDeadline},
-			federationcommand.FieldStatus:     {Type: field.TypeEnum, Column: federationcommand.FieldStatus},
-			federationcommand.FieldResponse:   {Type: field.TypeString, Column: federationcommand.FieldResponse},
-			federationcommand.FieldReceivedAt: {Type: field.TypeTime, Column: federationcommand.FieldReceivedAt},
-			federationcommand.FieldAnsweredAt: {Type: field.TypeTime, Column: federationcommand.FieldAnsweredAt},
-			federationcommand.FieldCreatedBy:  {Type: field.TypeString, Column: federationcommand.FieldCreatedBy},
-			federationcommand.FieldPayload:    {Type: field.TypeBytes, Column: federationcommand.FieldPayload},
+			federationcommand.FieldTenantID:    {Type: field.TypeInt, Column: federationcommand.FieldTenantID},
+			federationcommand.FieldCreatedAt:   {Type: field.TypeTime, Column: federationcommand.FieldCreatedAt},
+			federationcommand.FieldUpdatedAt:   {Type: field.TypeTime, Column: federationcommand.FieldUpdatedAt},
+			federationcommand.FieldCommandID:   {Type: field.TypeString, Column: federationcommand.FieldCommandID},
+			federationcommand.FieldTargetCode:  {Type: field.TypeString, Column: federationcommand.FieldTargetCode},
+			federationcommand.FieldKind:        {Type: field.TypeEnum, Column: federationcommand.FieldKind},
+			federationcommand.FieldCaseNumber:  {Type: field.TypeString, Column: federationcommand.FieldCaseNumber},
+			federationcommand.FieldReason:      {Type: field.TypeString, Column: federationcommand.FieldReason},
+			federationcommand.FieldDeadline:    {Type: field.TypeTime, Column: federationcommand.FieldDeadline},
+			federationcommand.FieldStatus:      {Type: field.TypeEnum, Column: federationcommand.FieldStatus},
+			federationcommand.FieldResponse:    {Type: field.TypeString, Column: federationcommand.FieldResponse},
+			federationcommand.FieldPublishedAt: {Type: field.TypeTime, Column: federationcommand.FieldPublishedAt},
+			federationcommand.FieldReceivedAt:  {Type: field.TypeTime, Column: federationcommand.FieldReceivedAt},
+			federationcommand.FieldAnsweredAt:  {Type: field.TypeTime, Column: federationcommand.FieldAnsweredAt},
+			federationcommand.FieldCreatedBy:   {Type: field.TypeString, Column: federationcommand.FieldCreatedBy},
+			federationcommand.FieldPayload:     {Type: field.TypeBytes, Column: federationcommand.FieldPayload},
 		},
 	}
 	graph.Nodes[20] = &sqlgraph.Node{
@@ -3851,6 +3852,11 @@ func (f *FederationCommandFilter) WhereStatus(p entql.StringP) {
 // WhereResponse applies the entql string predicate on the response field.
 func (f *FederationCommandFilter) WhereResponse(p entql.StringP) {
 	f.Where(p.Field(federationcommand.FieldResponse))
+}
+
+// WherePublishedAt applies the entql time.Time predicate on the published_at field.
+func (f *FederationCommandFilter) WherePublishedAt(p entql.TimeP) {
+	f.Where(p.Field(federationcommand.FieldPublishedAt))
 }
 
 // WhereReceivedAt applies the entql time.Time predicate on the received_at field.

@@ -40,6 +40,8 @@ type FederationCommand struct {
 	Status federationcommand.Status `json:"status,omitempty"`
 	// Response holds the value of the "response" field.
 	Response string `json:"response,omitempty"`
+	// When the broker acknowledged the command (the commands outbox).
+	PublishedAt *time.Time `json:"published_at,omitempty"`
 	// ReceivedAt holds the value of the "received_at" field.
 	ReceivedAt *time.Time `json:"received_at,omitempty"`
 	// AnsweredAt holds the value of the "answered_at" field.
@@ -85,7 +87,7 @@ func (*FederationCommand) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case federationcommand.FieldCommandID, federationcommand.FieldTargetCode, federationcommand.FieldKind, federationcommand.FieldCaseNumber, federationcommand.FieldReason, federationcommand.FieldStatus, federationcommand.FieldResponse, federationcommand.FieldCreatedBy:
 			values[i] = new(sql.NullString)
-		case federationcommand.FieldCreatedAt, federationcommand.FieldUpdatedAt, federationcommand.FieldDeadline, federationcommand.FieldReceivedAt, federationcommand.FieldAnsweredAt:
+		case federationcommand.FieldCreatedAt, federationcommand.FieldUpdatedAt, federationcommand.FieldDeadline, federationcommand.FieldPublishedAt, federationcommand.FieldReceivedAt, federationcommand.FieldAnsweredAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -174,6 +176,13 @@ func (_m *FederationCommand) assignValues(columns []string, values []any) error 
 				return fmt.Errorf("unexpected type %T for field response", values[i])
 			} else if value.Valid {
 				_m.Response = value.String
+			}
+		case federationcommand.FieldPublishedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field published_at", values[i])
+			} else if value.Valid {
+				_m.PublishedAt = new(time.Time)
+				*_m.PublishedAt = value.Time
 			}
 		case federationcommand.FieldReceivedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -276,6 +285,11 @@ func (_m *FederationCommand) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("response=")
 	builder.WriteString(_m.Response)
+	builder.WriteString(", ")
+	if v := _m.PublishedAt; v != nil {
+		builder.WriteString("published_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	if v := _m.ReceivedAt; v != nil {
 		builder.WriteString("received_at=")

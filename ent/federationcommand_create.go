@@ -145,6 +145,20 @@ func (_c *FederationCommandCreate) SetNillableResponse(v *string) *FederationCom
 	return _c
 }
 
+// SetPublishedAt sets the "published_at" field.
+func (_c *FederationCommandCreate) SetPublishedAt(v time.Time) *FederationCommandCreate {
+	_c.mutation.SetPublishedAt(v)
+	return _c
+}
+
+// SetNillablePublishedAt sets the "published_at" field if the given value is not nil.
+func (_c *FederationCommandCreate) SetNillablePublishedAt(v *time.Time) *FederationCommandCreate {
+	if v != nil {
+		_c.SetPublishedAt(*v)
+	}
+	return _c
+}
+
 // SetReceivedAt sets the "received_at" field.
 func (_c *FederationCommandCreate) SetReceivedAt(v time.Time) *FederationCommandCreate {
 	_c.mutation.SetReceivedAt(v)
@@ -407,6 +421,10 @@ func (_c *FederationCommandCreate) createSpec() (*FederationCommand, *sqlgraph.C
 		_spec.SetField(federationcommand.FieldResponse, field.TypeString, value)
 		_node.Response = value
 	}
+	if value, ok := _c.mutation.PublishedAt(); ok {
+		_spec.SetField(federationcommand.FieldPublishedAt, field.TypeTime, value)
+		_node.PublishedAt = &value
+	}
 	if value, ok := _c.mutation.ReceivedAt(); ok {
 		_spec.SetField(federationcommand.FieldReceivedAt, field.TypeTime, value)
 		_node.ReceivedAt = &value
@@ -591,6 +609,24 @@ func (u *FederationCommandUpsert) SetResponse(v string) *FederationCommandUpsert
 // UpdateResponse sets the "response" field to the value that was provided on create.
 func (u *FederationCommandUpsert) UpdateResponse() *FederationCommandUpsert {
 	u.SetExcluded(federationcommand.FieldResponse)
+	return u
+}
+
+// SetPublishedAt sets the "published_at" field.
+func (u *FederationCommandUpsert) SetPublishedAt(v time.Time) *FederationCommandUpsert {
+	u.Set(federationcommand.FieldPublishedAt, v)
+	return u
+}
+
+// UpdatePublishedAt sets the "published_at" field to the value that was provided on create.
+func (u *FederationCommandUpsert) UpdatePublishedAt() *FederationCommandUpsert {
+	u.SetExcluded(federationcommand.FieldPublishedAt)
+	return u
+}
+
+// ClearPublishedAt clears the value of the "published_at" field.
+func (u *FederationCommandUpsert) ClearPublishedAt() *FederationCommandUpsert {
+	u.SetNull(federationcommand.FieldPublishedAt)
 	return u
 }
 
@@ -827,6 +863,27 @@ func (u *FederationCommandUpsertOne) SetResponse(v string) *FederationCommandUps
 func (u *FederationCommandUpsertOne) UpdateResponse() *FederationCommandUpsertOne {
 	return u.Update(func(s *FederationCommandUpsert) {
 		s.UpdateResponse()
+	})
+}
+
+// SetPublishedAt sets the "published_at" field.
+func (u *FederationCommandUpsertOne) SetPublishedAt(v time.Time) *FederationCommandUpsertOne {
+	return u.Update(func(s *FederationCommandUpsert) {
+		s.SetPublishedAt(v)
+	})
+}
+
+// UpdatePublishedAt sets the "published_at" field to the value that was provided on create.
+func (u *FederationCommandUpsertOne) UpdatePublishedAt() *FederationCommandUpsertOne {
+	return u.Update(func(s *FederationCommandUpsert) {
+		s.UpdatePublishedAt()
+	})
+}
+
+// ClearPublishedAt clears the value of the "published_at" field.
+func (u *FederationCommandUpsertOne) ClearPublishedAt() *FederationCommandUpsertOne {
+	return u.Update(func(s *FederationCommandUpsert) {
+		s.ClearPublishedAt()
 	})
 }
 
@@ -1240,6 +1297,27 @@ func (u *FederationCommandUpsertBulk) SetResponse(v string) *FederationCommandUp
 func (u *FederationCommandUpsertBulk) UpdateResponse() *FederationCommandUpsertBulk {
 	return u.Update(func(s *FederationCommandUpsert) {
 		s.UpdateResponse()
+	})
+}
+
+// SetPublishedAt sets the "published_at" field.
+func (u *FederationCommandUpsertBulk) SetPublishedAt(v time.Time) *FederationCommandUpsertBulk {
+	return u.Update(func(s *FederationCommandUpsert) {
+		s.SetPublishedAt(v)
+	})
+}
+
+// UpdatePublishedAt sets the "published_at" field to the value that was provided on create.
+func (u *FederationCommandUpsertBulk) UpdatePublishedAt() *FederationCommandUpsertBulk {
+	return u.Update(func(s *FederationCommandUpsert) {
+		s.UpdatePublishedAt()
+	})
+}
+
+// ClearPublishedAt clears the value of the "published_at" field.
+func (u *FederationCommandUpsertBulk) ClearPublishedAt() *FederationCommandUpsertBulk {
+	return u.Update(func(s *FederationCommandUpsert) {
+		s.ClearPublishedAt()
 	})
 }
 

@@ -138,6 +138,26 @@ func (_u *FederationCommandUpdate) SetNillableResponse(v *string) *FederationCom
 	return _u
 }
 
+// SetPublishedAt sets the "published_at" field.
+func (_u *FederationCommandUpdate) SetPublishedAt(v time.Time) *FederationCommandUpdate {
+	_u.mutation.SetPublishedAt(v)
+	return _u
+}
+
+// SetNillablePublishedAt sets the "published_at" field if the given value is not nil.
+func (_u *FederationCommandUpdate) SetNillablePublishedAt(v *time.Time) *FederationCommandUpdate {
+	if v != nil {
+		_u.SetPublishedAt(*v)
+	}
+	return _u
+}
+
+// ClearPublishedAt clears the value of the "published_at" field.
+func (_u *FederationCommandUpdate) ClearPublishedAt() *FederationCommandUpdate {
+	_u.mutation.ClearPublishedAt()
+	return _u
+}
+
 // SetReceivedAt sets the "received_at" field.
 func (_u *FederationCommandUpdate) SetReceivedAt(v time.Time) *FederationCommandUpdate {
 	_u.mutation.SetReceivedAt(v)
@@ -323,6 +343,12 @@ func (_u *FederationCommandUpdate) sqlSave(ctx context.Context) (_node int, err 
 	if value, ok := _u.mutation.Response(); ok {
 		_spec.SetField(federationcommand.FieldResponse, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.PublishedAt(); ok {
+		_spec.SetField(federationcommand.FieldPublishedAt, field.TypeTime, value)
+	}
+	if _u.mutation.PublishedAtCleared() {
+		_spec.ClearField(federationcommand.FieldPublishedAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.ReceivedAt(); ok {
 		_spec.SetField(federationcommand.FieldReceivedAt, field.TypeTime, value)
 	}
@@ -471,6 +497,26 @@ func (_u *FederationCommandUpdateOne) SetNillableResponse(v *string) *Federation
 	if v != nil {
 		_u.SetResponse(*v)
 	}
+	return _u
+}
+
+// SetPublishedAt sets the "published_at" field.
+func (_u *FederationCommandUpdateOne) SetPublishedAt(v time.Time) *FederationCommandUpdateOne {
+	_u.mutation.SetPublishedAt(v)
+	return _u
+}
+
+// SetNillablePublishedAt sets the "published_at" field if the given value is not nil.
+func (_u *FederationCommandUpdateOne) SetNillablePublishedAt(v *time.Time) *FederationCommandUpdateOne {
+	if v != nil {
+		_u.SetPublishedAt(*v)
+	}
+	return _u
+}
+
+// ClearPublishedAt clears the value of the "published_at" field.
+func (_u *FederationCommandUpdateOne) ClearPublishedAt() *FederationCommandUpdateOne {
+	_u.mutation.ClearPublishedAt()
 	return _u
 }
 
@@ -688,6 +734,12 @@ func (_u *FederationCommandUpdateOne) sqlSave(ctx context.Context) (_node *Feder
 	}
 	if value, ok := _u.mutation.Response(); ok {
 		_spec.SetField(federationcommand.FieldResponse, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.PublishedAt(); ok {
+		_spec.SetField(federationcommand.FieldPublishedAt, field.TypeTime, value)
+	}
+	if _u.mutation.PublishedAtCleared() {
+		_spec.ClearField(federationcommand.FieldPublishedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.ReceivedAt(); ok {
 		_spec.SetField(federationcommand.FieldReceivedAt, field.TypeTime, value)

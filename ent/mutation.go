@@ -23262,6 +23262,7 @@ type FederationCommandMutation struct {
 	deadline      *time.Time
 	status        *federationcommand.Status
 	response      *string
+	published_at  *time.Time
 	received_at   *time.Time
 	answered_at   *time.Time
 	created_by    *string
@@ -23781,6 +23782,55 @@ func (m *FederationCommandMutation) ResetResponse() {
 	m.response = nil
 }
 
+// SetPublishedAt sets the "published_at" field.
+func (m *FederationCommandMutation) SetPublishedAt(t time.Time) {
+	m.published_at = &t
+}
+
+// PublishedAt returns the value of the "published_at" field in the mutation.
+func (m *FederationCommandMutation) PublishedAt() (r time.Time, exists bool) {
+	v := m.published_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPublishedAt returns the old "published_at" field's value of the FederationCommand entity.
+// If the FederationCommand object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FederationCommandMutation) OldPublishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPublishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPublishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPublishedAt: %w", err)
+	}
+	return oldValue.PublishedAt, nil
+}
+
+// ClearPublishedAt clears the value of the "published_at" field.
+func (m *FederationCommandMutation) ClearPublishedAt() {
+	m.published_at = nil
+	m.clearedFields[federationcommand.FieldPublishedAt] = struct{}{}
+}
+
+// PublishedAtCleared returns if the "published_at" field was cleared in this mutation.
+func (m *FederationCommandMutation) PublishedAtCleared() bool {
+	_, ok := m.clearedFields[federationcommand.FieldPublishedAt]
+	return ok
+}
+
+// ResetPublishedAt resets all changes to the "published_at" field.
+func (m *FederationCommandMutation) ResetPublishedAt() {
+	m.published_at = nil
+	delete(m.clearedFields, federationcommand.FieldPublishedAt)
+}
+
 // SetReceivedAt sets the "received_at" field.
 func (m *FederationCommandMutation) SetReceivedAt(t time.Time) {
 	m.received_at = &t
@@ -24025,7 +24075,7 @@ func (m *FederationCommandMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *FederationCommandMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.tenant != nil {
 		fields = append(fields, federationcommand.FieldTenantID)
 	}
@@ -24058,6 +24108,9 @@ func (m *FederationCommandMutation) Fields() []string {
 	}
 	if m.response != nil {
 		fields = append(fields, federationcommand.FieldResponse)
+	}
+	if m.published_at != nil {
+		fields = append(fields, federationcommand.FieldPublishedAt)
 	}
 	if m.received_at != nil {
 		fields = append(fields, federationcommand.FieldReceivedAt)
@@ -24101,6 +24154,8 @@ func (m *FederationCommandMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case federationcommand.FieldResponse:
 		return m.Response()
+	case federationcommand.FieldPublishedAt:
+		return m.PublishedAt()
 	case federationcommand.FieldReceivedAt:
 		return m.ReceivedAt()
 	case federationcommand.FieldAnsweredAt:
@@ -24140,6 +24195,8 @@ func (m *FederationCommandMutation) OldField(ctx context.Context, name string) (
 		return m.OldStatus(ctx)
 	case federationcommand.FieldResponse:
 		return m.OldResponse(ctx)
+	case federationcommand.FieldPublishedAt:
+		return m.OldPublishedAt(ctx)
 	case federationcommand.FieldReceivedAt:
 		return m.OldReceivedAt(ctx)
 	case federationcommand.FieldAnsweredAt:
@@ -24234,6 +24291,13 @@ func (m *FederationCommandMutation) SetField(name string, value ent.Value) error
 		}
 		m.SetResponse(v)
 		return nil
+	case federationcommand.FieldPublishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPublishedAt(v)
+		return nil
 	case federationcommand.FieldReceivedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -24298,6 +24362,9 @@ func (m *FederationCommandMutation) ClearedFields() []string {
 	if m.FieldCleared(federationcommand.FieldDeadline) {
 		fields = append(fields, federationcommand.FieldDeadline)
 	}
+	if m.FieldCleared(federationcommand.FieldPublishedAt) {
+		fields = append(fields, federationcommand.FieldPublishedAt)
+	}
 	if m.FieldCleared(federationcommand.FieldReceivedAt) {
 		fields = append(fields, federationcommand.FieldReceivedAt)
 	}
@@ -24323,6 +24390,9 @@ func (m *FederationCommandMutation) ClearField(name string) error {
 	switch name {
 	case federationcommand.FieldDeadline:
 		m.ClearDeadline()
+		return nil
+	case federationcommand.FieldPublishedAt:
+		m.ClearPublishedAt()
 		return nil
 	case federationcommand.FieldReceivedAt:
 		m.ClearReceivedAt()
@@ -24373,6 +24443,9 @@ func (m *FederationCommandMutation) ResetField(name string) error {
 		return nil
 	case federationcommand.FieldResponse:
 		m.ResetResponse()
+		return nil
+	case federationcommand.FieldPublishedAt:
+		m.ResetPublishedAt()
 		return nil
 	case federationcommand.FieldReceivedAt:
 		m.ResetReceivedAt()

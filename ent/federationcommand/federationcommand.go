@@ -38,6 +38,8 @@ const (
 	FieldStatus = "status"
 	// FieldResponse holds the string denoting the response field in the database.
 	FieldResponse = "response"
+	// FieldPublishedAt holds the string denoting the published_at field in the database.
+	FieldPublishedAt = "published_at"
 	// FieldReceivedAt holds the string denoting the received_at field in the database.
 	FieldReceivedAt = "received_at"
 	// FieldAnsweredAt holds the string denoting the answered_at field in the database.
@@ -73,6 +75,7 @@ var Columns = []string{
 	FieldDeadline,
 	FieldStatus,
 	FieldResponse,
+	FieldPublishedAt,
 	FieldReceivedAt,
 	FieldAnsweredAt,
 	FieldCreatedBy,
@@ -235,6 +238,11 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByResponse orders the results by the response field.
 func ByResponse(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldResponse, opts...).ToFunc()
+}
+
+// ByPublishedAt orders the results by the published_at field.
+func ByPublishedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPublishedAt, opts...).ToFunc()
 }
 
 // ByReceivedAt orders the results by the received_at field.

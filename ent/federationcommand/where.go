@@ -100,6 +100,11 @@ func Response(v string) predicate.FederationCommand {
 	return predicate.FederationCommand(sql.FieldEQ(FieldResponse, v))
 }
 
+// PublishedAt applies equality check predicate on the "published_at" field. It's identical to PublishedAtEQ.
+func PublishedAt(v time.Time) predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldEQ(FieldPublishedAt, v))
+}
+
 // ReceivedAt applies equality check predicate on the "received_at" field. It's identical to ReceivedAtEQ.
 func ReceivedAt(v time.Time) predicate.FederationCommand {
 	return predicate.FederationCommand(sql.FieldEQ(FieldReceivedAt, v))
@@ -633,6 +638,56 @@ func ResponseEqualFold(v string) predicate.FederationCommand {
 // ResponseContainsFold applies the ContainsFold predicate on the "response" field.
 func ResponseContainsFold(v string) predicate.FederationCommand {
 	return predicate.FederationCommand(sql.FieldContainsFold(FieldResponse, v))
+}
+
+// PublishedAtEQ applies the EQ predicate on the "published_at" field.
+func PublishedAtEQ(v time.Time) predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldEQ(FieldPublishedAt, v))
+}
+
+// PublishedAtNEQ applies the NEQ predicate on the "published_at" field.
+func PublishedAtNEQ(v time.Time) predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldNEQ(FieldPublishedAt, v))
+}
+
+// PublishedAtIn applies the In predicate on the "published_at" field.
+func PublishedAtIn(vs ...time.Time) predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldIn(FieldPublishedAt, vs...))
+}
+
+// PublishedAtNotIn applies the NotIn predicate on the "published_at" field.
+func PublishedAtNotIn(vs ...time.Time) predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldNotIn(FieldPublishedAt, vs...))
+}
+
+// PublishedAtGT applies the GT predicate on the "published_at" field.
+func PublishedAtGT(v time.Time) predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldGT(FieldPublishedAt, v))
+}
+
+// PublishedAtGTE applies the GTE predicate on the "published_at" field.
+func PublishedAtGTE(v time.Time) predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldGTE(FieldPublishedAt, v))
+}
+
+// PublishedAtLT applies the LT predicate on the "published_at" field.
+func PublishedAtLT(v time.Time) predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldLT(FieldPublishedAt, v))
+}
+
+// PublishedAtLTE applies the LTE predicate on the "published_at" field.
+func PublishedAtLTE(v time.Time) predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldLTE(FieldPublishedAt, v))
+}
+
+// PublishedAtIsNil applies the IsNil predicate on the "published_at" field.
+func PublishedAtIsNil() predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldIsNull(FieldPublishedAt))
+}
+
+// PublishedAtNotNil applies the NotNil predicate on the "published_at" field.
+func PublishedAtNotNil() predicate.FederationCommand {
+	return predicate.FederationCommand(sql.FieldNotNull(FieldPublishedAt))
 }
 
 // ReceivedAtEQ applies the EQ predicate on the "received_at" field.

@@ -910,6 +910,7 @@ var (
 		{Name: "deadline", Type: field.TypeTime, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"sent", "received", "answered", "overdue", "rejected"}, Default: "sent"},
 		{Name: "response", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "published_at", Type: field.TypeTime, Nullable: true},
 		{Name: "received_at", Type: field.TypeTime, Nullable: true},
 		{Name: "answered_at", Type: field.TypeTime, Nullable: true},
 		{Name: "created_by", Type: field.TypeString, Size: 64, Default: ""},
@@ -924,7 +925,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "federation_commands_tenants_tenant",
-				Columns:    []*schema.Column{FederationCommandsColumns[15]},
+				Columns:    []*schema.Column{FederationCommandsColumns[16]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -933,17 +934,17 @@ var (
 			{
 				Name:    "federationcommand_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{FederationCommandsColumns[15]},
+				Columns: []*schema.Column{FederationCommandsColumns[16]},
 			},
 			{
 				Name:    "federationcommand_tenant_id_command_id",
 				Unique:  true,
-				Columns: []*schema.Column{FederationCommandsColumns[15], FederationCommandsColumns[3]},
+				Columns: []*schema.Column{FederationCommandsColumns[16], FederationCommandsColumns[3]},
 			},
 			{
 				Name:    "federationcommand_tenant_id_target_code_status",
 				Unique:  false,
-				Columns: []*schema.Column{FederationCommandsColumns[15], FederationCommandsColumns[4], FederationCommandsColumns[9]},
+				Columns: []*schema.Column{FederationCommandsColumns[16], FederationCommandsColumns[4], FederationCommandsColumns[9]},
 			},
 		},
 	}

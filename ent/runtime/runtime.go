@@ -1755,7 +1755,7 @@ func init() {
 	// federationcommand.DefaultResponse holds the default value on creation for the response field.
 	federationcommand.DefaultResponse = federationcommandDescResponse.Default.(string)
 	// federationcommandDescCreatedBy is the schema descriptor for created_by field.
-	federationcommandDescCreatedBy := federationcommandFields[10].Descriptor()
+	federationcommandDescCreatedBy := federationcommandFields[11].Descriptor()
 	// federationcommand.DefaultCreatedBy holds the default value on creation for the created_by field.
 	federationcommand.DefaultCreatedBy = federationcommandDescCreatedBy.Default.(string)
 	// federationcommand.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.

@@ -263,6 +263,7 @@ func (FederationCommand) Fields() []ent.Field {
 		field.Time("deadline").Optional().Nillable(),
 		field.Enum("status").Values("sent", "received", "answered", "overdue", "rejected").Default("sent"),
 		field.Text("response").Default(""),
+		field.Time("published_at").Optional().Nillable().Comment("When the broker acknowledged the command (the commands outbox)."),
 		field.Time("received_at").Optional().Nillable(),
 		field.Time("answered_at").Optional().Nillable(),
 		field.String("created_by").Default("").MaxLen(64),
