@@ -35,6 +35,7 @@ type Bootstrap struct {
 	Onboarding    *Onboarding            `protobuf:"bytes,4,opt,name=onboarding,proto3" json:"onboarding,omitempty"`
 	Security      *Security              `protobuf:"bytes,5,opt,name=security,proto3" json:"security,omitempty"`
 	Supervision   *Supervision           `protobuf:"bytes,6,opt,name=supervision,proto3" json:"supervision,omitempty"`
+	CaseLoop      *CaseLoop              `protobuf:"bytes,7,opt,name=case_loop,json=caseLoop,proto3" json:"case_loop,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -107,6 +108,13 @@ func (x *Bootstrap) GetSecurity() *Security {
 func (x *Bootstrap) GetSupervision() *Supervision {
 	if x != nil {
 		return x.Supervision
+	}
+	return nil
+}
+
+func (x *Bootstrap) GetCaseLoop() *CaseLoop {
+	if x != nil {
+		return x.CaseLoop
 	}
 	return nil
 }
@@ -580,6 +588,80 @@ func (x *Supervision) GetSuperviseFor() *durationpb.Duration {
 	return nil
 }
 
+// CaseLoop tunes the case loop.
+type CaseLoop struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant codes (comma-separated) whose disposal clock stands still while
+	// a department's request (回退, 延期, 挂账) waits for approval; "*" for all.
+	PauseForApproval string `protobuf:"bytes,1,opt,name=pause_for_approval,json=pauseForApproval,proto3" json:"pause_for_approval,omitempty"`
+	// Feedback (处置反馈) needs an after-photo.
+	FeedbackPhotoRequired bool `protobuf:"varint,2,opt,name=feedback_photo_required,json=feedbackPhotoRequired,proto3" json:"feedback_photo_required,omitempty"`
+	// Duplicate candidates: the same class within this radius, reported
+	// within this window.
+	DuplicateRadiusM float64              `protobuf:"fixed64,3,opt,name=duplicate_radius_m,json=duplicateRadiusM,proto3" json:"duplicate_radius_m,omitempty"`
+	DuplicateWindow  *durationpb.Duration `protobuf:"bytes,4,opt,name=duplicate_window,json=duplicateWindow,proto3" json:"duplicate_window,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CaseLoop) Reset() {
+	*x = CaseLoop{}
+	mi := &file_conf_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseLoop) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseLoop) ProtoMessage() {}
+
+func (x *CaseLoop) ProtoReflect() protoreflect.Message {
+	mi := &file_conf_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseLoop.ProtoReflect.Descriptor instead.
+func (*CaseLoop) Descriptor() ([]byte, []int) {
+	return file_conf_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CaseLoop) GetPauseForApproval() string {
+	if x != nil {
+		return x.PauseForApproval
+	}
+	return ""
+}
+
+func (x *CaseLoop) GetFeedbackPhotoRequired() bool {
+	if x != nil {
+		return x.FeedbackPhotoRequired
+	}
+	return false
+}
+
+func (x *CaseLoop) GetDuplicateRadiusM() float64 {
+	if x != nil {
+		return x.DuplicateRadiusM
+	}
+	return 0
+}
+
+func (x *CaseLoop) GetDuplicateWindow() *durationpb.Duration {
+	if x != nil {
+		return x.DuplicateWindow
+	}
+	return nil
+}
+
 type Server_HTTP struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Addr    string                 `protobuf:"bytes,1,opt,name=addr,proto3" json:"addr,omitempty"`
@@ -594,7 +676,7 @@ type Server_HTTP struct {
 
 func (x *Server_HTTP) Reset() {
 	*x = Server_HTTP{}
-	mi := &file_conf_proto_msgTypes[7]
+	mi := &file_conf_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +688,7 @@ func (x *Server_HTTP) String() string {
 func (*Server_HTTP) ProtoMessage() {}
 
 func (x *Server_HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[7]
+	mi := &file_conf_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +742,7 @@ type Server_GRPC struct {
 
 func (x *Server_GRPC) Reset() {
 	*x = Server_GRPC{}
-	mi := &file_conf_proto_msgTypes[8]
+	mi := &file_conf_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +754,7 @@ func (x *Server_GRPC) String() string {
 func (*Server_GRPC) ProtoMessage() {}
 
 func (x *Server_GRPC) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[8]
+	mi := &file_conf_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +802,7 @@ type Data_Database struct {
 
 func (x *Data_Database) Reset() {
 	*x = Data_Database{}
-	mi := &file_conf_proto_msgTypes[9]
+	mi := &file_conf_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +814,7 @@ func (x *Data_Database) String() string {
 func (*Data_Database) ProtoMessage() {}
 
 func (x *Data_Database) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[9]
+	mi := &file_conf_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +890,7 @@ type Data_Evidence struct {
 
 func (x *Data_Evidence) Reset() {
 	*x = Data_Evidence{}
-	mi := &file_conf_proto_msgTypes[10]
+	mi := &file_conf_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +902,7 @@ func (x *Data_Evidence) String() string {
 func (*Data_Evidence) ProtoMessage() {}
 
 func (x *Data_Evidence) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[10]
+	mi := &file_conf_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +957,7 @@ type Security_Secrets struct {
 
 func (x *Security_Secrets) Reset() {
 	*x = Security_Secrets{}
-	mi := &file_conf_proto_msgTypes[11]
+	mi := &file_conf_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +969,7 @@ func (x *Security_Secrets) String() string {
 func (*Security_Secrets) ProtoMessage() {}
 
 func (x *Security_Secrets) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[11]
+	mi := &file_conf_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1046,7 @@ var File_conf_proto protoreflect.FileDescriptor
 const file_conf_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"conf.proto\x12\x15cityops.platform.conf\x1a\x1egoogle/protobuf/duration.proto\"\x85\x03\n" +
+	"conf.proto\x12\x15cityops.platform.conf\x1a\x1egoogle/protobuf/duration.proto\"\xc3\x03\n" +
 	"\tBootstrap\x125\n" +
 	"\x06server\x18\x01 \x01(\v2\x1d.cityops.platform.conf.ServerR\x06server\x12/\n" +
 	"\x04data\x18\x02 \x01(\v2\x1b.cityops.platform.conf.DataR\x04data\x12J\n" +
@@ -973,7 +1055,8 @@ const file_conf_proto_rawDesc = "" +
 	"onboarding\x18\x04 \x01(\v2!.cityops.platform.conf.OnboardingR\n" +
 	"onboarding\x12;\n" +
 	"\bsecurity\x18\x05 \x01(\v2\x1f.cityops.platform.conf.SecurityR\bsecurity\x12D\n" +
-	"\vsupervision\x18\x06 \x01(\v2\".cityops.platform.conf.SupervisionR\vsupervision\"\xa2\x03\n" +
+	"\vsupervision\x18\x06 \x01(\v2\".cityops.platform.conf.SupervisionR\vsupervision\x12<\n" +
+	"\tcase_loop\x18\a \x01(\v2\x1f.cityops.platform.conf.CaseLoopR\bcaseLoop\"\xa2\x03\n" +
 	"\x06Server\x126\n" +
 	"\x04http\x18\x01 \x01(\v2\".cityops.platform.conf.Server.HTTPR\x04http\x126\n" +
 	"\x04grpc\x18\x02 \x01(\v2\".cityops.platform.conf.Server.GRPCR\x04grpc\x12@\n" +
@@ -1040,7 +1123,12 @@ const file_conf_proto_rawDesc = "" +
 	"\binterval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\binterval\x12>\n" +
 	"\rremind_before\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fremindBefore\x12B\n" +
 	"\x0fsupervise_after\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0esuperviseAfter\x12>\n" +
-	"\rsupervise_for\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fsuperviseForB<Z:github.com/cityops/cityops/app/platform/internal/conf;confb\x06proto3"
+	"\rsupervise_for\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fsuperviseFor\"\xe4\x01\n" +
+	"\bCaseLoop\x12,\n" +
+	"\x12pause_for_approval\x18\x01 \x01(\tR\x10pauseForApproval\x126\n" +
+	"\x17feedback_photo_required\x18\x02 \x01(\bR\x15feedbackPhotoRequired\x12,\n" +
+	"\x12duplicate_radius_m\x18\x03 \x01(\x01R\x10duplicateRadiusM\x12D\n" +
+	"\x10duplicate_window\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fduplicateWindowB<Z:github.com/cityops/cityops/app/platform/internal/conf;confb\x06proto3"
 
 var (
 	file_conf_proto_rawDescOnce sync.Once
@@ -1054,7 +1142,7 @@ func file_conf_proto_rawDescGZIP() []byte {
 	return file_conf_proto_rawDescData
 }
 
-var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_conf_proto_goTypes = []any{
 	(*Bootstrap)(nil),           // 0: cityops.platform.conf.Bootstrap
 	(*Server)(nil),              // 1: cityops.platform.conf.Server
@@ -1063,12 +1151,13 @@ var file_conf_proto_goTypes = []any{
 	(*Onboarding)(nil),          // 4: cityops.platform.conf.Onboarding
 	(*Security)(nil),            // 5: cityops.platform.conf.Security
 	(*Supervision)(nil),         // 6: cityops.platform.conf.Supervision
-	(*Server_HTTP)(nil),         // 7: cityops.platform.conf.Server.HTTP
-	(*Server_GRPC)(nil),         // 8: cityops.platform.conf.Server.GRPC
-	(*Data_Database)(nil),       // 9: cityops.platform.conf.Data.Database
-	(*Data_Evidence)(nil),       // 10: cityops.platform.conf.Data.Evidence
-	(*Security_Secrets)(nil),    // 11: cityops.platform.conf.Security.Secrets
-	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
+	(*CaseLoop)(nil),            // 7: cityops.platform.conf.CaseLoop
+	(*Server_HTTP)(nil),         // 8: cityops.platform.conf.Server.HTTP
+	(*Server_GRPC)(nil),         // 9: cityops.platform.conf.Server.GRPC
+	(*Data_Database)(nil),       // 10: cityops.platform.conf.Data.Database
+	(*Data_Evidence)(nil),       // 11: cityops.platform.conf.Data.Evidence
+	(*Security_Secrets)(nil),    // 12: cityops.platform.conf.Security.Secrets
+	(*durationpb.Duration)(nil), // 13: google.protobuf.Duration
 }
 var file_conf_proto_depIdxs = []int32{
 	1,  // 0: cityops.platform.conf.Bootstrap.server:type_name -> cityops.platform.conf.Server
@@ -1077,27 +1166,29 @@ var file_conf_proto_depIdxs = []int32{
 	4,  // 3: cityops.platform.conf.Bootstrap.onboarding:type_name -> cityops.platform.conf.Onboarding
 	5,  // 4: cityops.platform.conf.Bootstrap.security:type_name -> cityops.platform.conf.Security
 	6,  // 5: cityops.platform.conf.Bootstrap.supervision:type_name -> cityops.platform.conf.Supervision
-	7,  // 6: cityops.platform.conf.Server.http:type_name -> cityops.platform.conf.Server.HTTP
-	8,  // 7: cityops.platform.conf.Server.grpc:type_name -> cityops.platform.conf.Server.GRPC
-	12, // 8: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
-	9,  // 9: cityops.platform.conf.Data.database:type_name -> cityops.platform.conf.Data.Database
-	10, // 10: cityops.platform.conf.Data.evidence:type_name -> cityops.platform.conf.Data.Evidence
-	11, // 11: cityops.platform.conf.Security.secrets:type_name -> cityops.platform.conf.Security.Secrets
-	12, // 12: cityops.platform.conf.Security.access_token_ttl:type_name -> google.protobuf.Duration
-	12, // 13: cityops.platform.conf.Security.refresh_token_ttl:type_name -> google.protobuf.Duration
-	12, // 14: cityops.platform.conf.Security.reload_interval:type_name -> google.protobuf.Duration
-	12, // 15: cityops.platform.conf.Supervision.interval:type_name -> google.protobuf.Duration
-	12, // 16: cityops.platform.conf.Supervision.remind_before:type_name -> google.protobuf.Duration
-	12, // 17: cityops.platform.conf.Supervision.supervise_after:type_name -> google.protobuf.Duration
-	12, // 18: cityops.platform.conf.Supervision.supervise_for:type_name -> google.protobuf.Duration
-	12, // 19: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
-	12, // 20: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
-	12, // 21: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	7,  // 6: cityops.platform.conf.Bootstrap.case_loop:type_name -> cityops.platform.conf.CaseLoop
+	8,  // 7: cityops.platform.conf.Server.http:type_name -> cityops.platform.conf.Server.HTTP
+	9,  // 8: cityops.platform.conf.Server.grpc:type_name -> cityops.platform.conf.Server.GRPC
+	13, // 9: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
+	10, // 10: cityops.platform.conf.Data.database:type_name -> cityops.platform.conf.Data.Database
+	11, // 11: cityops.platform.conf.Data.evidence:type_name -> cityops.platform.conf.Data.Evidence
+	12, // 12: cityops.platform.conf.Security.secrets:type_name -> cityops.platform.conf.Security.Secrets
+	13, // 13: cityops.platform.conf.Security.access_token_ttl:type_name -> google.protobuf.Duration
+	13, // 14: cityops.platform.conf.Security.refresh_token_ttl:type_name -> google.protobuf.Duration
+	13, // 15: cityops.platform.conf.Security.reload_interval:type_name -> google.protobuf.Duration
+	13, // 16: cityops.platform.conf.Supervision.interval:type_name -> google.protobuf.Duration
+	13, // 17: cityops.platform.conf.Supervision.remind_before:type_name -> google.protobuf.Duration
+	13, // 18: cityops.platform.conf.Supervision.supervise_after:type_name -> google.protobuf.Duration
+	13, // 19: cityops.platform.conf.Supervision.supervise_for:type_name -> google.protobuf.Duration
+	13, // 20: cityops.platform.conf.CaseLoop.duplicate_window:type_name -> google.protobuf.Duration
+	13, // 21: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
+	13, // 22: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
+	13, // 23: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_conf_proto_init() }
@@ -1111,7 +1202,7 @@ func file_conf_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_conf_proto_rawDesc), len(file_conf_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -138,4 +139,72 @@ func (a caseEvidence) Check(ctx context.Context, tenantCode string, keys []strin
 		}
 	}
 	return nil
+}
+
+// Review implements caseflow.EvidenceReviewer with evidence.Pair.
+func (a caseEvidence) Review(ctx context.Context, tenantCode string, before, after []string) (map[string]string, error) {
+	load := func(keys []string) ([]*evidence.Attachment, error) {
+		out := make([]*evidence.Attachment, 0, len(keys))
+		for _, k := range keys {
+			at, err := a.store.Stat(ctx, tenantCode, k)
+			if err != nil {
+				return nil, caseflow.AttachmentError(err, k)
+			}
+			out = append(out, at)
+		}
+		return out, nil
+	}
+	b, err := load(before)
+	if err != nil {
+		return nil, err
+	}
+	af, err := load(after)
+	if err != nil {
+		return nil, err
+	}
+	rep := evidence.Pair(b, af, evidence.PairRule{})
+	if len(rep.Reused) > 0 {
+		return nil, caseflow.Invalid("attachments", "处置后照片与处置前照片相同，请上传处置后的现场照片",
+			"an after-photo is the same file as a before-photo; upload a photo of the place after disposal")
+	}
+	notes := map[string]string{}
+	if len(rep.Far) > 0 {
+		notes["evidence_far"] = strings.Join(rep.Far, ",")
+	}
+	if len(rep.Earlier) > 0 {
+		notes["evidence_earlier"] = strings.Join(rep.Earlier, ",")
+	}
+	return notes, nil
+}
+
+// CaseLoopOptions are the case loop's settings from the configuration.
+type CaseLoopOptions struct {
+	// PauseForApproval lists the tenants whose clock stops while a request
+	// waits for approval; "*" means every tenant.
+	PauseForApproval []string
+	// NoFeedbackPhoto lets feedback go without an after-photo.
+	NoFeedbackPhoto  bool
+	DuplicateRadiusM float64
+	DuplicateWindow  time.Duration
+}
+
+func (o CaseLoopOptions) pauses() func(string) bool {
+	if len(o.PauseForApproval) == 0 {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, c := range o.PauseForApproval {
+		set[c] = true
+	}
+	return func(code string) bool { return set["*"] || set[code] }
+}
+
+func splitCodes(s string) []string {
+	var out []string
+	for _, c := range strings.Split(s, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -229,6 +229,12 @@ func TestCaseLoopThroughTheAPI(t *testing.T) {
 		if _, err := step(cgj, a.GetNumber(), caseflowv1.CaseOperation_CASE_OPERATION_FEEDBACK, nil); reason(err) != "INVALID_ARGUMENT" {
 			t.Fatalf("feedback without photos: %v", err)
 		}
+		// The report's own photo is no proof of disposal.
+		if _, err := step(cgj, a.GetNumber(), caseflowv1.CaseOperation_CASE_OPERATION_FEEDBACK, func(r *caseflowv1.TransitionCaseRequest) {
+			r.Attachments, r.Opinion = []string{before.GetKey()}, "已清理"
+		}); reason(err) != "INVALID_ARGUMENT" {
+			t.Fatalf("feedback with the before-photo: %v", err)
+		}
 		afterPhoto, err := upload(cgj, a.GetNumber(), "after", photo(t, 90))
 		if err != nil || afterPhoto.GetCaseNumber() != a.GetNumber() {
 			t.Fatalf("after photo: %v %v", afterPhoto, err)

@@ -98,6 +98,8 @@ type CoreOptions struct {
 	// running in this process (cityctl, tests that drive ticks by hand).
 	Supervision  supervision.Config
 	SchedulerOff bool
+	// CaseLoop tunes the case loop (clock pauses, photos, duplicates).
+	CaseLoop CaseLoopOptions
 	// EvidenceURL is the bucket of case attachments ("" for none).
 	EvidenceURL string
 	Evidence    evidence.Config
@@ -167,13 +169,16 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 		componentdata.NewRepo(db), tenants, db, dispatch.Config{})
 	cases := caseflow.NewUsecase(caseflowdata.NewRepo(db.Ent), caseflowdata.NewEventLogOn(db),
 		caseflowdata.NewDepartments(db.Ent), db, caseflow.Config{
-			Deadlines:      &caseflow.WorkingDeadlines{Limits: taxonomyLimits{tax}},
-			Locator:        caseLocator{locator},
-			Classes:        newCaseClasses(tax),
-			Components:     caseComponents{components},
-			Evidence:       evidenceCheck,
-			Dispatcher:     dispatcher,
-			FeedbackPhotos: func(string, string) bool { return true },
+			Deadlines:        &caseflow.WorkingDeadlines{Limits: taxonomyLimits{tax}},
+			Locator:          caseLocator{locator},
+			Classes:          newCaseClasses(tax),
+			Components:       caseComponents{components},
+			Evidence:         evidenceCheck,
+			Dispatcher:       dispatcher,
+			FeedbackPhotos:   func(string, string) bool { return !o.CaseLoop.NoFeedbackPhoto },
+			PauseForApproval: o.CaseLoop.pauses(),
+			DuplicateRadiusM: o.CaseLoop.DuplicateRadiusM,
+			DuplicateWindow:  o.CaseLoop.DuplicateWindow,
 		})
 	sdeps := supervision.Deps{Cases: cases, Repo: supervisiondata.NewRepo(db), Leases: supervisiondata.NewLeaseRepo(db), Tenants: tenants, Tx: db}
 	if o.Supervision.Logger == nil {
@@ -416,6 +421,11 @@ func CoreOptionsFrom(bc *conf.Bootstrap, logger log.Logger) CoreOptions {
 		RefreshTTL: sec.GetRefreshTokenTtl().AsDuration(), ReloadInterval: sec.GetReloadInterval().AsDuration(),
 		EvidenceURL:  bc.GetData().GetEvidence().GetUrl(),
 		SchedulerOff: !bc.GetSupervision().GetEnabled(),
+		CaseLoop: CaseLoopOptions{
+			PauseForApproval: splitCodes(bc.GetCaseLoop().GetPauseForApproval()),
+			NoFeedbackPhoto:  !bc.GetCaseLoop().GetFeedbackPhotoRequired(),
+			DuplicateRadiusM: bc.GetCaseLoop().GetDuplicateRadiusM(), DuplicateWindow: bc.GetCaseLoop().GetDuplicateWindow().AsDuration(),
+		},
 		Supervision: supervision.Config{
 			Interval: bc.GetSupervision().GetInterval().AsDuration(), RemindBefore: bc.GetSupervision().GetRemindBefore().AsDuration(),
 			SuperviseAfter: bc.GetSupervision().GetSuperviseAfter().AsDuration(), SuperviseFor: bc.GetSupervision().GetSuperviseFor().AsDuration(),

@@ -50,6 +50,16 @@ type Evidence interface {
 	Check(ctx context.Context, tenantCode string, keys []string) error
 }
 
+// EvidenceReviewer compares the after-photos of a feedback with the
+// before-photos of its case (处置前后对比): it returns notes for the step's
+// detail (photos taken far from the problem), or an error refusing the
+// feedback (an "after" photo identical to a "before" one shows the problem,
+// not its disposal). An Evidence that also implements it is asked on every
+// feedback.
+type EvidenceReviewer interface {
+	Review(ctx context.Context, tenantCode string, before, after []string) (map[string]string, error)
+}
+
 // Duplicate is an open case that may report the same problem.
 type Duplicate struct {
 	Case      *Case

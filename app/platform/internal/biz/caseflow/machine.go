@@ -294,3 +294,7 @@ const EventTypeDuplicateAttached = EventTypePrefix + "duplicate_attached.v1"
 func EventType(op Operation) string { return eventType(op) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Invalid is the INVALID_ARGUMENT error of the case loop, naming the field,
+// for adapters (the evidence review) to refuse with.
+func Invalid(field, zh, en string) error { return invalid(field, zh, en) }

@@ -40,6 +40,10 @@ type Config struct {
 	// FeedbackPhotos says whether feedback (处置反馈) on a class needs an
 	// after-photo; nil asks for none unless the caller does.
 	FeedbackPhotos func(tenantCode, classCode string) bool
+	// PauseForApproval says whether a tenant's disposal clock stands still
+	// while a request of the department (回退, 延期, 挂账) waits for
+	// approval, as it does while hung; nil: it runs on.
+	PauseForApproval func(tenantCode string) bool
 	// DuplicateRadiusM and DuplicateWindow bound the duplicate check;
 	// defaults DefaultDuplicateRadiusM and DefaultDuplicateWindow.
 	DuplicateRadiusM float64
@@ -348,6 +352,11 @@ func (u *Usecase) Transition(ctx context.Context, number string, op Operation, i
 		if err := u.apply(ctx, v, op, next, &in, now, detail); err != nil {
 			return err
 		}
+		if op == OpFeedback {
+			if err := u.review(ctx, v, c, &in, detail); err != nil {
+				return err
+			}
+		}
 		var master *Case
 		if op == OpMerge {
 			if master, err = u.master(ctx, in.MergeInto); err != nil {
@@ -467,6 +476,33 @@ func (u *Usecase) Mark(ctx context.Context, number string, op Operation, post st
 	return present(v, out), nil
 }
 
+// review compares a feedback's photos with the case's earlier ones (those
+// of the report and of merged duplicates).
+func (u *Usecase) review(ctx context.Context, v *viewer.Viewer, c *Case, in *Input, detail map[string]string) error {
+	r, ok := u.cfg.Evidence.(EvidenceReviewer)
+	if !ok || len(in.Attachments) == 0 {
+		return nil
+	}
+	steps, err := u.repo.Steps(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	var before []string
+	for _, s := range steps {
+		if s.Operation == OpSubmit || s.Operation == OpMerge || s.Operation == OpVerify {
+			before = append(before, s.Attachments...)
+		}
+	}
+	notes, err := r.Review(ctx, v.TenantCode, before, in.Attachments)
+	if err != nil {
+		return err
+	}
+	for k, val := range notes {
+		detail[k] = val
+	}
+	return nil
+}
+
 // checkEvidence checks that attachment keys name the tenant's files.
 func (u *Usecase) checkEvidence(ctx context.Context, v *viewer.Viewer, keys []string) error {
 	if u.cfg.Evidence == nil || len(keys) == 0 {
@@ -533,6 +569,18 @@ func (u *Usecase) apply(ctx context.Context, v *viewer.Viewer, op Operation, c *
 			c.Overdue = true
 		}
 	}
+	pausing := u.cfg.PauseForApproval != nil && u.cfg.PauseForApproval(v.TenantCode)
+	switch op {
+	case OpRequestReturn, OpRequestDelay, OpRequestHang:
+		if pausing && c.HungAt == nil {
+			c.HungAt = &now // the clock stops until the request is decided
+		}
+	case OpDenyReturn, OpDenyDelay, OpDenyHang:
+		err = u.resumeClock(ctx, v, c, now, detail)
+	}
+	if err != nil {
+		return err
+	}
 	switch op {
 	case OpRequestVerify:
 		c.VerifyDeadline, err = u.due(ctx, v, c, StageVerify, now)
@@ -572,12 +620,15 @@ func (u *Usecase) apply(ctx context.Context, v *viewer.Viewer, op Operation, c *
 		c.ReturnCount++
 		detail["returned_by"] = c.PrimaryDepartmentCode
 		c.PrimaryDepartmentCode, c.CoDepartmentCodes = "", []string{}
-		c.DisposeDeadline = nil
+		c.DisposeDeadline, c.HungAt = nil, nil
 	case OpRequestDelay:
 		if in.Duration > 0 {
 			detail["requested"] = in.Duration.String()
 		}
 	case OpApproveDelay:
+		if err := u.resumeClock(ctx, v, c, now, detail); err != nil {
+			return err
+		}
 		c.ExtensionCount++
 		detail["granted"] = in.Duration.String()
 		if c.DisposeDeadline != nil {
@@ -588,22 +639,13 @@ func (u *Usecase) apply(ctx context.Context, v *viewer.Viewer, op Operation, c *
 		}
 	case OpApproveHang:
 		c.HangCount++
-		c.HungAt = &now
+		if c.HungAt == nil { // paused since the request when the tenant pauses for approval
+			c.HungAt = &now
+		}
 	case OpResume:
 		// The disposal clock stood still while hung: the deadline moves by
 		// the time paused.
-		if c.HungAt != nil {
-			paused := now.Sub(*c.HungAt)
-			c.HangSeconds += int64(paused / time.Second)
-			detail["paused"] = paused.String()
-			if c.DisposeDeadline != nil {
-				var d time.Time
-				if d, err = u.cfg.Deadlines.Extend(ctx, v.TenantCode, *c.DisposeDeadline, paused); err == nil {
-					c.DisposeDeadline = &d
-				}
-			}
-		}
-		c.HungAt = nil
+		err = u.resumeClock(ctx, v, c, now, detail)
 	case OpFeedback:
 		late(c.DisposeDeadline)
 		c.FeedbackAt = &now
@@ -631,6 +673,27 @@ func (u *Usecase) apply(ctx context.Context, v *viewer.Viewer, op Operation, c *
 		c.DisposeDeadline, err = u.due(ctx, v, c, StageDispose, now)
 	}
 	return err
+}
+
+// resumeClock restarts a stopped disposal clock: the deadline moves by the
+// time it stood still, which is added to the case's paused total.
+func (u *Usecase) resumeClock(ctx context.Context, v *viewer.Viewer, c *Case, now time.Time, detail map[string]string) error {
+	if c.HungAt == nil {
+		return nil
+	}
+	paused := now.Sub(*c.HungAt)
+	c.HangSeconds += int64(paused / time.Second)
+	detail["paused"] = paused.String()
+	c.HungAt = nil
+	if c.DisposeDeadline == nil {
+		return nil
+	}
+	d, err := u.cfg.Deadlines.Extend(ctx, v.TenantCode, *c.DisposeDeadline, paused)
+	if err != nil {
+		return err
+	}
+	c.DisposeDeadline = &d
+	return nil
 }
 
 func (u *Usecase) due(ctx context.Context, v *viewer.Viewer, c *Case, stage Stage, from time.Time) (*time.Time, error) {

@@ -772,3 +772,44 @@ func TestNumbersRaceFree(t *testing.T) {
 		gapless(t, e.events(t, e.a))
 	})
 }
+
+// TestPauseForApproval: a tenant that stops the disposal clock while a
+// department's request waits for approval gets the waiting time back on
+// the deadline, whether the request is granted or refused.
+func TestPauseForApproval(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, nil)
+		a := e.a
+		uc := biz.NewUsecase(e.repo, e.log, data.NewDepartments(db.Ent), db, biz.Config{Now: e.clock.Now,
+			PauseForApproval: func(code string) bool { return code == a.code }})
+		for _, tc := range []struct {
+			name              string
+			request, decision biz.Operation
+			in                biz.Input
+			extra             time.Duration
+		}{
+			{"delay refused", biz.OpRequestDelay, biz.OpDenyDelay, biz.Input{Opinion: "不予延期"}, 0},
+			{"delay granted", biz.OpRequestDelay, biz.OpApproveDelay, biz.Input{Duration: time.Hour}, time.Hour},
+			{"return refused", biz.OpRequestReturn, biz.OpDenyReturn, biz.Input{Opinion: "属于你单位"}, 0},
+		} {
+			c := e.toDisposal(t, a)
+			before := *c.DisposeDeadline
+			c, err := uc.Transition(a.as(handler, a.deptA), c.Number, tc.request, biz.Input{Opinion: "申请"})
+			if err != nil || c.HungAt == nil {
+				t.Fatalf("%s: request: %+v %v", tc.name, c, err)
+			}
+			e.clock.Add(5 * time.Hour)
+			c, err = uc.Transition(a.as(dispatcher, 0), c.Number, tc.decision, tc.in)
+			if err != nil {
+				t.Fatalf("%s: decision: %v", tc.name, err)
+			}
+			// The test clock ticks a second per read, so "5 hours" is a few
+			// seconds more.
+			moved := c.DisposeDeadline.Sub(before) - tc.extra
+			if c.HungAt != nil || c.HangSeconds < 5*3600 || c.HangSeconds > 5*3600+10 || moved < 5*time.Hour || moved > 5*time.Hour+10*time.Second {
+				t.Errorf("%s: deadline %v (was %v), paused %ds", tc.name, c.DisposeDeadline, before, c.HangSeconds)
+			}
+		}
+	})
+}
