@@ -26,6 +26,13 @@
 // automatically only when exactly one rule wins, all its departments are
 // active and the case's class is switched to auto; otherwise every matching
 // rule is handed to the dispatcher as a candidate, best first.
+//
+// Decisions are made from a per-tenant snapshot in memory (the enabled
+// rules indexed by class and region, the class switches, the active
+// departments), so the only query of a decision is a linked component's.
+// Writes through the use case reload it at once in this process; other
+// changes are found within Config.RefreshInterval (see there for the
+// staleness bound).
 package dispatch
 
 import (
@@ -303,6 +310,11 @@ type Repo interface {
 	ListSwitches(ctx context.Context, tenantID int) ([]*Switch, error)
 	// AutoOn reports whether the class's switch exists and is on.
 	AutoOn(ctx context.Context, tenantID int, classCode string) (bool, error)
+	// Stamp fingerprints the tenant's rules and class switches in one
+	// cheap read: it changes whenever a rule or switch is created, changed
+	// or deleted, and not when only a rule's counters move. The engine
+	// compares it to decide whether its in-memory snapshot is current.
+	Stamp(ctx context.Context, tenantID int) (string, error)
 }
 
 // Departments answers which codes are active departments (责任单位) of a
@@ -310,6 +322,13 @@ type Repo interface {
 type Departments interface {
 	// Active returns the subset of codes that are active departments.
 	Active(ctx context.Context, tenantID int, codes []string) (map[string]bool, error)
+	// ActiveCodes returns the codes of the tenant's active departments,
+	// at most limit of them (in no particular order).
+	ActiveCodes(ctx context.Context, tenantID int, limit int) ([]string, error)
+	// Stamp fingerprints the tenant's departments like Repo.Stamp does
+	// its rules: it changes whenever a department is created, changed
+	// (its status included) or deleted.
+	Stamp(ctx context.Context, tenantID int) (string, error)
 }
 
 // Components reads the component (部件) a case is linked to; the component

@@ -247,12 +247,22 @@ type unit struct {
 	role, zh, code string
 }
 
-// decide runs the resolution order for s in the tenant.
+// decide runs the resolution order for s in the tenant, from the
+// tenant's snapshot when it has one (no query but the component's), else
+// from storage.
 func (u *Usecase) decide(ctx context.Context, tenantID int, s Subject) (*Decision, error) {
 	s.normalize()
+	snap, err := u.snapshot(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var rd reads = storage{u}
+	if snap != nil {
+		rd = snap
+	}
 	d := &Decision{Stage: StageNone}
 	if s.ClassCode != "" {
-		on, err := u.repo.AutoOn(ctx, tenantID, s.ClassCode)
+		on, err := rd.autoOn(ctx, tenantID, s.ClassCode)
 		if err != nil {
 			return nil, err
 		}
@@ -260,17 +270,17 @@ func (u *Usecase) decide(ctx context.Context, tenantID int, s Subject) (*Decisio
 	}
 	var notes []string
 	if s.ComponentObjID != "" && u.comps != nil {
-		done, note, err := u.byComponent(ctx, tenantID, &s, d)
+		done, note, err := u.byComponent(ctx, rd, tenantID, &s, d)
 		if err != nil || done {
 			return d, err
 		}
 		notes = append(notes, note)
 	}
-	done, err := u.byRules(ctx, tenantID, &s, d, notes)
+	done, err := u.byRules(ctx, rd, tenantID, &s, d, notes)
 	if err != nil || done {
 		return d, err
 	}
-	return d, u.byTerritory(ctx, tenantID, &s, d, notes)
+	return d, u.byTerritory(ctx, rd, tenantID, &s, d, notes)
 }
 
 // withSwitch finishes a decision that has a winner: automatic when the
@@ -289,7 +299,7 @@ func (d *Decision) withSwitch(classCode, why string, inactive []string) {
 	}
 }
 
-func (u *Usecase) byComponent(ctx context.Context, tenantID int, s *Subject, d *Decision) (bool, string, error) {
+func (u *Usecase) byComponent(ctx context.Context, rd reads, tenantID int, s *Subject, d *Decision) (bool, string, error) {
 	c, err := u.comps.Get(ctx, tenantID, s.ComponentObjID)
 	if err != nil {
 		if registryv1.IsComponentNotFound(err) {
@@ -307,7 +317,7 @@ func (u *Usecase) byComponent(ctx context.Context, tenantID int, s *Subject, d *
 	if len(codes) == 0 {
 		return false, "部件 " + s.ComponentObjID + " 没有养护、权属或主管单位", nil
 	}
-	active, err := u.deps.Active(ctx, tenantID, codes)
+	active, err := rd.active(ctx, tenantID, codes)
 	if err != nil {
 		return false, "", err
 	}
@@ -331,8 +341,8 @@ func (u *Usecase) byComponent(ctx context.Context, tenantID int, s *Subject, d *
 	return true, "", nil
 }
 
-func (u *Usecase) byRules(ctx context.Context, tenantID int, s *Subject, d *Decision, notes []string) (bool, error) {
-	rules, err := u.repo.Candidates(ctx, tenantID, *s)
+func (u *Usecase) byRules(ctx context.Context, rd reads, tenantID int, s *Subject, d *Decision, notes []string) (bool, error) {
+	rules, err := rd.candidates(ctx, tenantID, s)
 	if err != nil {
 		return false, err
 	}
@@ -363,7 +373,7 @@ func (u *Usecase) byRules(ctx context.Context, tenantID int, s *Subject, d *Deci
 		codes = append(codes, x.department)
 		codes = append(codes, x.co...)
 	}
-	active, err := u.deps.Active(ctx, tenantID, uniq(codes))
+	active, err := rd.active(ctx, tenantID, codes)
 	if err != nil {
 		return false, err
 	}
@@ -377,7 +387,7 @@ func (u *Usecase) byRules(ctx context.Context, tenantID int, s *Subject, d *Deci
 		return out
 	}
 	for _, x := range tier {
-		reason := x.rule.describe()
+		reason := rd.describe(x.rule)
 		if in := inactiveOf(x); len(in) > 0 {
 			reason += "；责任单位不存在或已停用：" + strings.Join(in, ",")
 		}
@@ -404,11 +414,11 @@ func (u *Usecase) byRules(ctx context.Context, tenantID int, s *Subject, d *Deci
 	}
 	w := tier[0]
 	d.RuleCode, d.Department, d.CoDepartments = w.rule.Code, w.department, nonNil(w.co)
-	d.withSwitch(s.ClassCode, prefix+w.rule.describe(), inactiveOf(w))
+	d.withSwitch(s.ClassCode, prefix+rd.describe(w.rule), inactiveOf(w))
 	return true, nil
 }
 
-func (u *Usecase) byTerritory(ctx context.Context, tenantID int, s *Subject, d *Decision, notes []string) error {
+func (u *Usecase) byTerritory(ctx context.Context, rd reads, tenantID int, s *Subject, d *Decision, notes []string) error {
 	prefix := strings.Join(notes, "；")
 	if prefix != "" {
 		prefix += "；"
@@ -423,7 +433,7 @@ func (u *Usecase) byTerritory(ctx context.Context, tenantID int, s *Subject, d *
 		}
 	}
 	if len(codes) > 0 {
-		active, err := u.deps.Active(ctx, tenantID, codes)
+		active, err := rd.active(ctx, tenantID, codes)
 		if err != nil {
 			return err
 		}

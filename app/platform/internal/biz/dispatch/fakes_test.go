@@ -2,7 +2,9 @@ package dispatch_test
 
 import (
 	"context"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,10 +23,38 @@ type memRepo struct {
 	switches map[int]map[string]*dispatch.Switch
 	// index is the rules by tenant and class code, dropped on every write.
 	index map[int]map[string][]*dispatch.Rule
+	// versions count each tenant's writes (counters aside): its stamp.
+	versions map[int]int
+	// calls count the calls of each method.
+	calls map[string]int
 }
 
 func newMemRepo() *memRepo {
-	return &memRepo{rules: map[int]map[string]*dispatch.Rule{}, switches: map[int]map[string]*dispatch.Switch{}}
+	return &memRepo{rules: map[int]map[string]*dispatch.Rule{}, switches: map[int]map[string]*dispatch.Switch{},
+		versions: map[int]int{}, calls: map[string]int{}}
+}
+
+// called counts a call; m.mu is held.
+func (m *memRepo) called(name string) { m.calls[name]++ }
+
+// wrote records a write of the tenant's rules or switches; m.mu is held.
+func (m *memRepo) wrote(tid int) {
+	m.versions[tid]++
+	m.index = nil
+}
+
+// callCounts returns a copy of the call counts.
+func (m *memRepo) callCounts() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.calls)
+}
+
+func (m *memRepo) Stamp(_ context.Context, tid int) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.called("Stamp")
+	return strconv.Itoa(m.versions[tid]), nil
 }
 
 func clone(r *dispatch.Rule) *dispatch.Rule {
@@ -43,9 +73,10 @@ func (m *memRepo) Create(_ context.Context, tid int, r *dispatch.Rule) (*dispatc
 	if _, ok := m.rules[tid][r.Code]; ok {
 		return nil, dispatch.Exists(r.Code)
 	}
+	m.called("Create")
 	c := clone(r)
 	m.rules[tid][r.Code] = c
-	m.index = nil
+	m.wrote(tid)
 	return clone(c), nil
 }
 
@@ -61,8 +92,9 @@ func (m *memRepo) Update(_ context.Context, tid int, r *dispatch.Rule, reset boo
 	if reset {
 		c.DispatchCount, c.ReturnCount = 0, 0
 	}
+	m.called("Update")
 	m.rules[tid][r.Code] = c
-	m.index = nil
+	m.wrote(tid)
 	return clone(c), nil
 }
 
@@ -72,14 +104,16 @@ func (m *memRepo) Delete(_ context.Context, tid int, code string) error {
 	if _, ok := m.rules[tid][code]; !ok {
 		return dispatch.NotFound(code)
 	}
+	m.called("Delete")
 	delete(m.rules[tid], code)
-	m.index = nil
+	m.wrote(tid)
 	return nil
 }
 
 func (m *memRepo) Get(_ context.Context, tid int, code string) (*dispatch.Rule, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.called("Get")
 	r, ok := m.rules[tid][code]
 	if !ok {
 		return nil, dispatch.NotFound(code)
@@ -99,9 +133,11 @@ func (m *memRepo) sorted(tid int) []*dispatch.Rule {
 func (m *memRepo) List(_ context.Context, tid int, f dispatch.Filter, _ dispatch.Order, p dispatch.Page) ([]*dispatch.Rule, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.called("List")
+	m.called("List:" + strconv.Itoa(tid))
 	var out []*dispatch.Rule
 	for _, r := range m.sorted(tid) {
-		if f.ClassCode != "" && r.ClassCode != f.ClassCode {
+		if (f.ClassCode != "" && r.ClassCode != f.ClassCode) || (f.Enabled != nil && r.Enabled != *f.Enabled) {
 			continue
 		}
 		out = append(out, r)
@@ -116,12 +152,14 @@ func (m *memRepo) List(_ context.Context, tid int, f dispatch.Filter, _ dispatch
 func (m *memRepo) All(_ context.Context, tid int) ([]*dispatch.Rule, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.called("All")
 	return m.sorted(tid), nil
 }
 
 func (m *memRepo) Candidates(_ context.Context, tid int, s dispatch.Subject) ([]*dispatch.Rule, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.called("Candidates")
 	classes := append([]string{""}, s.ClassPrefixes()...)
 	codes := map[dispatch.RegionLevel]string{dispatch.LevelGrid: s.GridCode, dispatch.LevelCommunity: s.CommunityCode,
 		dispatch.LevelStreet: s.StreetCode, dispatch.LevelDistrict: s.DistrictCode}
@@ -164,6 +202,7 @@ func (m *memRepo) byClass(tid int, classes []string) []*dispatch.Rule {
 func (m *memRepo) Count(_ context.Context, tid int, code string, d, r int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.called("Count")
 	if x, ok := m.rules[tid][code]; ok {
 		x.DispatchCount += d
 		x.ReturnCount += r
@@ -177,14 +216,17 @@ func (m *memRepo) SetSwitch(_ context.Context, tid int, s *dispatch.Switch) (*di
 	if m.switches[tid] == nil {
 		m.switches[tid] = map[string]*dispatch.Switch{}
 	}
+	m.called("SetSwitch")
 	c := *s
 	m.switches[tid][s.ClassCode] = &c
+	m.wrote(tid)
 	return &c, nil
 }
 
 func (m *memRepo) ListSwitches(_ context.Context, tid int) ([]*dispatch.Switch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.called("ListSwitches")
 	var out []*dispatch.Switch
 	for _, s := range m.switches[tid] {
 		c := *s
@@ -197,6 +239,7 @@ func (m *memRepo) ListSwitches(_ context.Context, tid int) ([]*dispatch.Switch, 
 func (m *memRepo) AutoOn(_ context.Context, tid int, class string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.called("AutoOn")
 	s, ok := m.switches[tid][class]
 	return ok && s.Auto, nil
 }
@@ -213,6 +256,19 @@ func (d deps) Active(_ context.Context, _ int, codes []string) (map[string]bool,
 	}
 	return out, nil
 }
+
+func (d deps) ActiveCodes(_ context.Context, _ int, limit int) ([]string, error) {
+	var out []string
+	for c, on := range d {
+		if on && len(out) < limit {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Stamp never changes: a deps map is not changed once made.
+func (d deps) Stamp(context.Context, int) (string, error) { return "static", nil }
 
 // comps are the components by id.
 type comps map[string]*component.Component

@@ -108,6 +108,7 @@ func (u *Usecase) Import(ctx context.Context, in ImportInput) (*ImportResult, er
 		}
 		return res, nil
 	}
+	defer u.invalidate(t.ID)
 	err = u.tx.InTx(ctx, func(ctx context.Context) error {
 		return u.apply(ctx, t.ID, rules, in.Replace, res, true)
 	})

@@ -17,12 +17,34 @@ import (
 // Config tunes the use cases; the zero value is the documented defaults.
 type Config struct {
 	// Now is the clock; default time.Now. Decide uses the case's filing
-	// time when it has one.
+	// time when it has one; the snapshot's RefreshInterval runs on it.
 	Now func() time.Time
 	// Location is where rule time windows and rotation turns are read;
 	// default China Standard Time as a fixed UTC+8 zone (no daylight
 	// saving, so no tz database is needed).
 	Location *time.Location
+	// RefreshInterval bounds how stale the engine's in-memory snapshot of
+	// a tenant (its enabled rules, class switches and active departments,
+	// loaded at the tenant's first decision) may be; default
+	// DefaultRefreshInterval (10 s). A write through this use case
+	// (Create, Update, Delete, SetAuto, Import) reloads it at the next
+	// decision of this process. Any other change — made on another
+	// replica, by cityctl, in SQL, or to the departments — is found by
+	// comparing Repo.Stamp and Departments.Stamp at most every
+	// RefreshInterval: a decision that starts more than RefreshInterval
+	// after the change committed sees it. A write through the use case
+	// inside a caller's transaction invalidates when the call returns,
+	// before that transaction commits; a decision in between may load the
+	// old state, which the stamps then replace within RefreshInterval too.
+	// Counter updates (Dispatched, Returned) change neither the snapshot
+	// nor the stamps. Negative turns the snapshot off: every decision
+	// reads storage.
+	RefreshInterval time.Duration
+	// MaxSnapshotRows bounds a tenant's snapshot: a tenant with more
+	// enabled rules, class switches or active departments than this is
+	// not held in memory and its decisions read storage; default
+	// DefaultMaxSnapshotRows (20,000).
+	MaxSnapshotRows int
 }
 
 func (c *Config) setDefaults() {
@@ -31,6 +53,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Location == nil {
 		c.Location = time.FixedZone("CST", 8*60*60)
+	}
+	if c.RefreshInterval == 0 {
+		c.RefreshInterval = DefaultRefreshInterval
+	}
+	if c.MaxSnapshotRows <= 0 {
+		c.MaxSnapshotRows = DefaultMaxSnapshotRows
 	}
 }
 
@@ -43,6 +71,8 @@ type Usecase struct {
 	tenants TenantScoper
 	tx      Transaction
 	cfg     Config
+	// snaps are the tenants' snapshots; nil when turned off.
+	snaps *snapshots
 }
 
 var _ caseflow.AutoDispatcher = (*Usecase)(nil)
@@ -51,7 +81,11 @@ var _ caseflow.AutoDispatcher = (*Usecase)(nil)
 // linked cases then go straight to the matrix.
 func NewUsecase(repo Repo, deps Departments, comps Components, tenants TenantScoper, tx Transaction, cfg Config) *Usecase {
 	cfg.setDefaults()
-	return &Usecase{repo: repo, deps: deps, comps: comps, tenants: tenants, tx: tx, cfg: cfg}
+	u := &Usecase{repo: repo, deps: deps, comps: comps, tenants: tenants, tx: tx, cfg: cfg}
+	if cfg.RefreshInterval > 0 {
+		u.snaps = newSnapshots()
+	}
+	return u
 }
 
 // scope resolves the tenant of a call and checks that the viewer acts in
@@ -105,6 +139,7 @@ func (u *Usecase) Create(ctx context.Context, tenantCode string, r *Rule) (*Rule
 	in := *r
 	in.DispatchCount, in.ReturnCount = 0, 0
 	var out *Rule
+	defer u.invalidate(t.ID)
 	err = u.tx.InTx(ctx, func(ctx context.Context) error {
 		if err := u.validate(ctx, t.ID, &in); err != nil {
 			return err
@@ -131,6 +166,7 @@ func (u *Usecase) Update(ctx context.Context, tenantCode, code string, r *Rule, 
 	}
 	in.Code = code
 	var out *Rule
+	defer u.invalidate(t.ID)
 	err = u.tx.InTx(ctx, func(ctx context.Context) error {
 		if _, err := u.repo.Get(ctx, t.ID, code); err != nil {
 			return err
@@ -153,6 +189,7 @@ func (u *Usecase) Delete(ctx context.Context, tenantCode, code string) error {
 	if err != nil {
 		return err
 	}
+	defer u.invalidate(t.ID)
 	if err := u.repo.Delete(ctx, t.ID, code); err != nil {
 		return fmt.Errorf("dispatch rule delete: %w", err)
 	}
@@ -235,6 +272,7 @@ func (u *Usecase) SetAuto(ctx context.Context, tenantCode, classCode string, aut
 	}
 	v, _ := viewer.FromContext(ctx)
 	var out *Switch
+	defer u.invalidate(t.ID)
 	err = u.tx.InTx(ctx, func(ctx context.Context) error {
 		out, err = u.repo.SetSwitch(ctx, t.ID, &Switch{ClassCode: classCode, Auto: auto, UpdatedBy: v.Actor()})
 		return err

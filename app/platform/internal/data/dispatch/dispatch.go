@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/cityops/cityops/app/pkg/database"
@@ -301,6 +302,40 @@ func (r *repo) AutoOn(ctx context.Context, tenantID int, classCode string) (bool
 	return ok, nil
 }
 
+// stampOf is an aggregate fingerprinting the selected rows: their number
+// and the sum of their updated_at in the finest unit both databases keep
+// exactly (PostgreSQL microseconds, SQLite milliseconds). A sum rather
+// than max(updated_at): a row changed with an earlier time than the
+// current maximum — a transaction committing after a later one, or a
+// replica whose clock lags — still moves it. Counters do not touch
+// updated_at, so counting moves nothing.
+func stampOf(dia string) ent.AggregateFunc {
+	return func(s *entsql.Selector) string {
+		c := s.C("updated_at")
+		if dia == dialect.Postgres {
+			return fmt.Sprintf("COUNT(*) || ':' || COALESCE(SUM((EXTRACT(EPOCH FROM %s) * 1000000)::bigint), 0)", c)
+		}
+		// julianday keeps milliseconds exactly (SQLite computes in
+		// integer milliseconds), and the integer sum cannot round.
+		return fmt.Sprintf("COUNT(*) || ':' || COALESCE(SUM(CAST(ROUND((julianday(%s) - 2440587.5) * 86400000.0) AS INTEGER)), 0)", c)
+	}
+}
+
+// Stamp is stampOf the tenant's rules and class switches: two aggregate
+// queries (one statement each), no row read.
+func (r *repo) Stamp(ctx context.Context, tenantID int) (string, error) {
+	c := r.c(ctx)
+	rs, err := c.DispatchRule.Query().Where(dispatchrule.TenantID(tenantID)).Aggregate(stampOf(r.db.Dialect)).String(ctx)
+	if err != nil {
+		return "", fmt.Errorf("stamp dispatch rules: %w", err)
+	}
+	ss, err := c.DispatchClassSwitch.Query().Where(dispatchclassswitch.TenantID(tenantID)).Aggregate(stampOf(r.db.Dialect)).String(ctx)
+	if err != nil {
+		return "", fmt.Errorf("stamp dispatch switches: %w", err)
+	}
+	return "r" + rs + ";s" + ss, nil
+}
+
 type departments struct{ db *database.DB }
 
 // NewDepartments returns the department look-up of the dispatch engine.
@@ -323,4 +358,22 @@ func (d *departments) Active(ctx context.Context, tenantID int, codes []string) 
 		out[c] = true
 	}
 	return out, nil
+}
+
+func (d *departments) ActiveCodes(ctx context.Context, tenantID int, limit int) ([]string, error) {
+	codes, err := d.db.Client(ctx).Department.Query().Where(entdep.TenantID(tenantID), entdep.StatusEQ(entdep.StatusActive)).
+		Limit(limit).Select(entdep.FieldCode).Strings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("departments: %w", err)
+	}
+	return codes, nil
+}
+
+// Stamp is stampOf the tenant's departments, whatever their status.
+func (d *departments) Stamp(ctx context.Context, tenantID int) (string, error) {
+	s, err := d.db.Client(ctx).Department.Query().Where(entdep.TenantID(tenantID)).Aggregate(stampOf(d.db.Dialect)).String(ctx)
+	if err != nil {
+		return "", fmt.Errorf("stamp departments: %w", err)
+	}
+	return "d" + s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -553,9 +554,17 @@ func TestCaseLoop(t *testing.T) {
 	})
 }
 
-// BenchmarkDecideStored measures decisions over a 2,000-rule matrix read
-// from the database (one query for the class switch, one for the rules,
-// one for the departments), outside and inside a transaction.
+// BenchmarkDecideStored measures decisions over a 2,000-rule matrix
+// stored in the database, outside and inside a transaction:
+//   - decide, decide_in_tx: Decide, as the case loop calls it, from the
+//     tenant's snapshot (no query per decision);
+//   - storage/…: with the snapshot off, the queries of every decision (the
+//     class switch, the candidate rules, the departments);
+//   - preview: Preview from the snapshot, which adds the tenant look-up
+//     of a tenant-scoped call;
+//   - stamp_every_time: the snapshot checked against the stamps at every
+//     decision, what the check every RefreshInterval costs;
+//   - cold: a tenant's first decision, loading its snapshot.
 func BenchmarkDecideStored(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
@@ -604,7 +613,51 @@ func BenchmarkDecideStored(b *testing.B) {
 					GridCode: fmt.Sprintf("450126%03d%03d%03d", i%10+1, (i/10)%10+1, (i/100)%10+1),
 					At:       at("2026-11-23 08:00").Add(time.Duration(i) * 37 * time.Minute)}
 			}
-			b.Run("decide", func(b *testing.B) {
+			asCase := func(i int) *caseflowbiz.Case {
+				s := subject(i)
+				return &caseflowbiz.Case{TenantID: e.a.ID, ClassCode: s.ClassCode, GridCode: s.GridCode, FiledAt: &s.At}
+			}
+			decide := func(u *biz.Usecase) func(b *testing.B) {
+				return func(b *testing.B) {
+					b.ReportAllocs()
+					i := 0
+					for b.Loop() {
+						if _, err := u.Decide(ctx, asCase(i)); err != nil {
+							b.Fatal(err)
+						}
+						i++
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+				}
+			}
+			decideInTx := func(u *biz.Usecase) func(b *testing.B) {
+				return func(b *testing.B) {
+					b.ReportAllocs()
+					err := db.InTx(ctx, func(ctx context.Context) error {
+						i := 0
+						for b.Loop() {
+							if _, err := u.Decide(ctx, asCase(i)); err != nil {
+								return err
+							}
+							i++
+						}
+						return nil
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+				}
+			}
+			with := func(cfg biz.Config) *biz.Usecase {
+				return biz.NewUsecase(data.NewRepo(db), data.NewDepartments(db), componentdata.NewRepo(db), e.tenants, db, cfg)
+			}
+			b.Run("decide", decide(e.uc))
+			b.Run("decide_in_tx", decideInTx(e.uc))
+			storage := with(biz.Config{RefreshInterval: -1})
+			b.Run("storage/decide", decide(storage))
+			b.Run("storage/decide_in_tx", decideInTx(storage))
+			b.Run("preview", func(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
 				for b.Loop() {
@@ -615,23 +668,179 @@ func BenchmarkDecideStored(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 			})
-			b.Run("decide_in_tx", func(b *testing.B) {
+			b.Run("stamp_every_time", decide(with(biz.Config{RefreshInterval: time.Nanosecond})))
+			b.Run("cold", func(b *testing.B) {
 				b.ReportAllocs()
-				err := db.InTx(ctx, func(ctx context.Context) error {
-					i := 0
-					for b.Loop() {
-						if _, err := e.uc.Preview(ctx, "450126", subject(i)); err != nil {
-							return err
-						}
-						i++
+				i := 0
+				for b.Loop() {
+					if _, err := with(biz.Config{}).Decide(ctx, asCase(i)); err != nil {
+						b.Fatal(err)
 					}
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
+					i++
 				}
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 			})
 		})
 	}
+}
+
+// TestStamp: the stamps move with every change of what decisions read,
+// not with the counters, and a viewer of another tenant stamps nothing
+// of the tenant's.
+func TestStamp(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		ctx := e.admin(e.a)
+		repo, deps := data.NewRepo(db), data.NewDepartments(db)
+		stamp := func() string {
+			t.Helper()
+			rs, err := repo.Stamp(ctx, e.a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds, err := deps.Stamp(ctx, e.a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rs + "|" + ds
+		}
+		seen := map[string]string{}
+		step := func(name string, change bool, fn func() error) {
+			t.Helper()
+			before := stamp()
+			// Both databases keep times finer than this: two writes in one
+			// millisecond are not what the stamp is for.
+			time.Sleep(2 * time.Millisecond)
+			if err := fn(); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			after := stamp()
+			if moved := after != before; moved != change {
+				t.Errorf("%s: stamp %q → %q; moved %v, want %v", name, before, after, moved, change)
+			}
+			if prev, ok := seen[after]; ok && change {
+				t.Errorf("%s: stamp %q repeats the one after %s", name, after, prev)
+			}
+			seen[after] = name
+		}
+		step("create", true, func() error {
+			_, err := e.uc.Create(ctx, "450126", &biz.Rule{Code: "R1", DepartmentCode: "cgj", Enabled: true})
+			return err
+		})
+		step("create another", true, func() error {
+			_, err := e.uc.Create(ctx, "450126", &biz.Rule{Code: "R2", DepartmentCode: "szj", Enabled: true})
+			return err
+		})
+		step("count", false, func() error { return e.uc.Dispatched(ctx, "R1") })
+		step("return", false, func() error { return e.uc.Returned(ctx, "R1") })
+		step("update an older rule", true, func() error {
+			_, err := e.uc.Update(ctx, "450126", "R1", &biz.Rule{DepartmentCode: "hw", Enabled: true}, false)
+			return err
+		})
+		step("switch on", true, func() error { _, err := e.uc.SetAuto(ctx, "450126", "0101", true); return err })
+		step("switch off", true, func() error { _, err := e.uc.SetAuto(ctx, "450126", "0101", false); return err })
+		sys := viewer.SystemContext(context.Background(), "test")
+		step("department stops", true, func() error {
+			return db.Ent.Department.UpdateOneID(e.deps[e.a.ID]["ld"]).SetStatus(department.StatusInactive).Exec(sys)
+		})
+		step("department added", true, func() error {
+			return db.Ent.Department.Create().SetTenantID(e.a.ID).SetCode("new").SetNameZh("new").SetKind(department.KindGovernment).Exec(sys)
+		})
+		step("delete", true, func() error { return e.uc.Delete(ctx, "450126", "R2") })
+		step("another tenant's rule", false, func() error {
+			_, err := e.uc.Create(e.admin(e.b), "450181", &biz.Rule{Code: "R1", DepartmentCode: "cgj", Enabled: true})
+			return err
+		})
+		// Tenant B's viewer sees none of A's rows, switches or departments.
+		mine, err := repo.Stamp(e.admin(e.b), e.b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign, err := repo.Stamp(e.admin(e.b), e.a.ID)
+		if err != nil || strings.HasPrefix(mine, "r0:") || !strings.HasPrefix(foreign, "r0:0;s0:0") {
+			t.Fatalf("B's stamps: own %q, of A %q, %v", mine, foreign, err)
+		}
+		if ds, err := deps.Stamp(e.admin(e.b), e.a.ID); err != nil || ds != "d0:0" {
+			t.Fatalf("B's stamp of A's departments %q, %v", ds, err)
+		}
+		codes, err := deps.ActiveCodes(ctx, e.a.ID, 100)
+		if err != nil || len(codes) != 8 || slices.Contains(codes, "old") || slices.Contains(codes, "ld") {
+			t.Fatalf("active codes %v, %v", codes, err)
+		}
+		if codes, err := deps.ActiveCodes(ctx, e.a.ID, 3); err != nil || len(codes) != 3 {
+			t.Fatalf("3 active codes %v, %v", codes, err)
+		}
+		if codes, err := deps.ActiveCodes(e.admin(e.b), e.a.ID, 100); err != nil || len(codes) != 0 {
+			t.Fatalf("B's view of A's active codes %v, %v", codes, err)
+		}
+	})
+}
+
+// TestSnapshotReplicas: two replicas over one database. A write through
+// one is seen by the other's decisions once RefreshInterval has passed,
+// and by its own at once; so is a department stopped outside the use case.
+func TestSnapshotReplicas(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		ctx := e.admin(e.a)
+		var mu sync.Mutex
+		now := time.Now()
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+		replica := func() *biz.Usecase {
+			return biz.NewUsecase(data.NewRepo(db), data.NewDepartments(db), componentdata.NewRepo(db), e.tenants, db,
+				biz.Config{Now: clock, RefreshInterval: 10 * time.Second})
+		}
+		one, two := replica(), replica()
+		mustCreate(t, ctx, one, "450126", &biz.Rule{Code: "S", ClassCode: "0101", RegionLevel: biz.LevelStreet, RegionCode: street,
+			DepartmentCode: "cgj", Enabled: true})
+		if _, err := one.SetAuto(ctx, "450126", "0101", true); err != nil {
+			t.Fatal(err)
+		}
+		filed := at("2026-11-23 10:00")
+		decide := func(u *biz.Usecase) *caseflowbiz.DispatchDecision {
+			t.Helper()
+			var d *caseflowbiz.DispatchDecision
+			// As the case loop does: inside its transaction.
+			err := db.InTx(ctx, func(ctx context.Context) error {
+				var err error
+				d, err = u.Decide(ctx, &caseflowbiz.Case{TenantID: e.a.ID, ClassCode: "0101", GridCode: grid, FiledAt: &filed})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		if d := decide(one); d.RuleCode != "S" || !d.Auto {
+			t.Fatalf("one = %+v", d)
+		}
+		if d := decide(two); d.RuleCode != "S" || !d.Auto {
+			t.Fatalf("two = %+v", d)
+		}
+		mustCreate(t, ctx, two, "450126", &biz.Rule{Code: "G", ClassCode: "0101", RegionLevel: biz.LevelGrid, RegionCode: grid,
+			DepartmentCode: "hw", Enabled: true})
+		if d := decide(two); d.RuleCode != "G" {
+			t.Fatalf("two after its own write = %+v", d)
+		}
+		advance(9 * time.Second)
+		if d := decide(one); d.RuleCode != "S" {
+			t.Fatalf("one within the interval = %+v (the snapshot may be stale this long)", d)
+		}
+		advance(time.Second)
+		if d := decide(one); d.RuleCode != "G" {
+			t.Fatalf("one after the interval = %+v", d)
+		}
+		sys := viewer.SystemContext(context.Background(), "test")
+		if err := db.Ent.Department.UpdateOneID(e.deps[e.a.ID]["hw"]).SetStatus(department.StatusInactive).Exec(sys); err != nil {
+			t.Fatal(err)
+		}
+		advance(10 * time.Second)
+		for _, u := range []*biz.Usecase{one, two} {
+			if d := decide(u); d.RuleCode != "G" || d.Auto || !strings.Contains(d.Reason, "已停用：hw") {
+				t.Fatalf("after hw stopped = %+v", d)
+			}
+		}
+	})
 }
