@@ -153,7 +153,7 @@ func BenchmarkNearby50m(b *testing.B) {
 	batch := make([]*componentbiz.Component, 0, 5000)
 	flush := func() {
 		if err := db.InTx(ctx, func(ctx context.Context) error {
-			_, err := repo.Upsert(ctx, tid, batch)
+			_, err := repo.Upsert(ctx, tid, batch, false)
 			return err
 		}); err != nil {
 			b.Fatal(err)

@@ -180,6 +180,9 @@ func ParseDate(field, s string) (string, *Problem) {
 	if s == "" {
 		return "", nil
 	}
+	if isYYYYMMDD(s) {
+		return s, nil // what the first layout would parse and format back
+	}
 	for _, l := range dateLayouts {
 		if t, err := time.Parse(l, s); err == nil && t.Year() >= 1900 && t.Year() <= 2200 {
 			return t.Format("20060102"), nil
@@ -187,6 +190,51 @@ func ParseDate(field, s string) (string, *Problem) {
 	}
 	return "", problem(field, ReasonDateInvalid, "日期 %q 无效（应为 YYYYMMDD）", "date %q is not valid (want YYYYMMDD)", s)
 }
+
+// isYYYYMMDD reports whether s is a valid date of the standard's form in
+// ParseDate's years, without time.Parse (a census has a date in every
+// row).
+func isYYYYMMDD(s string) bool {
+	if len(s) != 8 || !allIn(s, digits) {
+		return false
+	}
+	y := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	m := time.Month(int(s[4]-'0')*10 + int(s[5]-'0'))
+	d := int(s[6]-'0')*10 + int(s[7]-'0')
+	if y < 1900 || y > 2200 || m < time.January || m > time.December || d < 1 {
+		return false
+	}
+	// Day 0 of the next month is the last day of this one.
+	return d <= time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// charset is a set of ASCII bytes.
+type charset [256]bool
+
+func newCharset(chars string) *charset {
+	var c charset
+	for i := range len(chars) {
+		c[chars[i]] = true
+	}
+	return &c
+}
+
+// allIn reports whether every byte of s is in c (strings.Trim(s, chars) ==
+// "" for an ASCII set, without building the set each call).
+func allIn(s string, c *charset) bool {
+	for i := range len(s) {
+		if !c[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	digits        = newCharset("0123456789")
+	creditChars   = newCharset(creditCharset)
+	gridCodeChars = newCharset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+)
 
 // creditCharset is the alphabet of 统一社会信用代码 (GB 32100-2015): digits
 // and capitals without I, O, S, V, Z.
@@ -200,7 +248,7 @@ func CheckCreditCode(field, s string) *Problem {
 	if s == "" {
 		return nil
 	}
-	if len(s) != 18 || strings.Trim(s, creditCharset) != "" {
+	if len(s) != 18 || !allIn(s, creditChars) {
 		return problem(field, ReasonCreditCodeInvalid,
 			"统一社会信用代码 %q 无效（应为 18 位数字或大写字母）",
 			"unified social credit code %q is not valid (want 18 digits or capital letters)", s)
@@ -214,7 +262,7 @@ func CheckGridCode(s string) *Problem {
 	if s == "" {
 		return nil
 	}
-	if len(s) != 15 || strings.Trim(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+	if len(s) != 15 || !allIn(s, gridCodeChars) {
 		return problem("grid_code", ReasonGridInvalid,
 			"单元网格标识码 %q 无效（应为 15 位数字或大写字母）", "unit grid code %q is not valid (want 15 digits or capital letters)", s)
 	}

@@ -120,8 +120,11 @@ type Repo interface {
 	UpdateStatus(ctx context.Context, tenantID int, objID string, s Status, changeDate, note string) (*Component, error)
 	// Upsert writes a batch in the caller's transaction: new obj_ids are
 	// inserted, rows whose RowHash differs are updated, the rest untouched.
-	// obj_ids are unique within the batch.
-	Upsert(ctx context.Context, tenantID int, rows []*Component) (UpsertResult, error)
+	// obj_ids are unique within the batch. likelyNew says the rows are
+	// probably all new (the import's previous batch was): the repository
+	// may then try a cheaper plain insert first. It changes nothing but
+	// the speed.
+	Upsert(ctx context.Context, tenantID int, rows []*Component, likelyNew bool) (UpsertResult, error)
 }
 
 // JobStatus is the state of an import job.
@@ -152,6 +155,19 @@ type JobRepo interface {
 	Create(ctx context.Context, tenantID int, j *Job) (*Job, error)
 	// Save stores the position, counters and status of j.
 	Save(ctx context.Context, j *Job) error
+}
+
+// BatchLocker lets the transactions of an import's batches overlap and
+// still commit in file order (see batchWriter). A job repository that
+// implements it gets several writers; one that does not (SQLite, whose
+// single writer lock would deadlock them) gets one.
+type BatchLocker interface {
+	// HoldBatch takes the lock of batch seq of the job in the caller's
+	// transaction, until that transaction ends.
+	HoldBatch(ctx context.Context, jobID int, seq int64) error
+	// AwaitBatch waits, in the caller's transaction, until no other
+	// transaction holds the lock of batch seq of the job.
+	AwaitBatch(ctx context.Context, jobID int, seq int64) error
 }
 
 // ClassChecker answers whether the tenant's taxonomy has a class; the

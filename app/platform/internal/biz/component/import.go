@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -33,10 +34,11 @@ func FormatOf(name string) (Format, bool) {
 }
 
 // DefaultBatchSize is how many rows one transaction writes. Measured on
-// PostgreSQL (BenchmarkImportComponents): 2,000–5,000 rows per batch are
-// within a few percent of each other; smaller batches pay the commit and
-// the row-level security setting too often, larger ones hold locks longer
-// and redo more work after an interruption.
+// PostgreSQL with two writers (BenchmarkImportComponents,
+// CITYOPS_BENCH_IMPORT_BATCH): 2,000 rows a batch were the fastest,
+// 1,000 and 5,000–10,000 within 10%; smaller batches pay the commit and
+// the row-level security setting too often, larger ones hold locks longer,
+// overlap less and redo more work after an interruption.
 const DefaultBatchSize = 2000
 
 // MaxReportedRejections bounds the rejections a report lists; Rejected
@@ -116,9 +118,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // Import imports a census file into the tenant:
 //
-//   - streaming: rows are read, checked and written a batch at a time, so
-//     memory does not grow with the file, except for the set of ids seen
-//     (8 bytes an id, about 20 MB for 1.25 M rows) that finds duplicates;
+//   - streaming: rows are read, checked and written a few batches at a
+//     time (on PostgreSQL Config.ImportWriters transactions overlap, and
+//     commit in file order), so memory does not grow with the file, except
+//     for the set of ids seen (8 bytes an id, about 20 MB for 1.25 M rows)
+//     that finds duplicates;
 //   - resumable: the job of the file (keyed by its SHA-256) records the
 //     rows committed; the same file after an interruption resumes there
 //     (the rows before it are re-read and re-checked, not re-written, so the
@@ -202,33 +206,49 @@ func (u *Usecase) Import(ctx context.Context, in ImportInput) (*ImportReport, er
 	// interrupted run stopped.
 	resumeAt := job.Position
 	w := &batchWriter{
-		u: u, tenantID: t.ID, job: job, rep: rep, start: time.Now(), size: size, bytes: &counted.n, progress: in.Progress,
+		u: u, tenantID: t.ID, jobID: job.ID, job: job, rep: rep, start: time.Now(), size: size, bytes: &counted.n,
+		progress: in.Progress,
 	}
-	// Reading and checking rows overlaps with writing the previous batch:
-	// the writer goroutine commits batches in order (so the job's position
-	// only moves forward over committed rows) while this one parses the
-	// next. Two batch buffers circulate between them.
-	batches := make(chan writeBatch, 1)
-	free := make(chan []*Component, 2)
-	free <- make([]*Component, 0, batchSize)
-	free <- make([]*Component, 0, batchSize)
-	done := make(chan error, 1)
-	// A failed write stops the reader through rctx; the writer itself
-	// keeps ctx, so a batch in flight is not cut by that.
+	w.likelyNew.Store(true)
+	// Reading and checking rows overlaps with writing: writer goroutines
+	// commit the batches in order (so the job's position only moves
+	// forward over committed rows) while this one parses the next. With a
+	// BatchLocker several batches are written at once; without, one.
+	writers := 1
+	if locker, ok := u.jobs.(BatchLocker); ok && u.cfg.ImportWriters > 1 {
+		w.locker, writers = locker, u.cfg.ImportWriters
+	}
+	batches := make(chan writeBatch, writers)
+	free := make(chan []*Component, writers+1) // every buffer fits: handing one back never blocks
+	for range writers + 1 {
+		free <- make([]*Component, 0, batchSize)
+	}
+	// A failed write stops the reader through rctx; the writers keep ctx,
+	// so a batch in flight is not cut by that.
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() { done <- w.run(ctx, batches, free, stop) }()
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() { w.run(ctx, batches, free, stop) })
+	}
 
 	readErr := func() error {
 		defer close(batches)
 		batch := <-free
 		pending := 0 // rows read since the last batch, rejected ones included
+		var (
+			seq  int64
+			prev *batchTurn
+		)
 		send := func(final bool) error {
+			seq++
+			turn := &batchTurn{locked: make(chan struct{}), done: make(chan struct{})}
 			select {
-			case batches <- writeBatch{rows: batch, position: rep.Rows, rejected: rep.Rejected, final: final}:
+			case batches <- writeBatch{rows: batch, position: rep.Rows, rejected: rep.Rejected, final: final, seq: seq, prev: prev, turn: turn}:
 			case <-rctx.Done():
 				return rctx.Err()
 			}
+			prev = turn
 			pending = 0
 			if !final {
 				select {
@@ -270,7 +290,8 @@ func (u *Usecase) Import(ctx context.Context, in ImportInput) (*ImportReport, er
 			}
 		}
 	}()
-	writeErr := <-done
+	wg.Wait()
+	writeErr := w.failure()
 	switch {
 	case writeErr != nil:
 		return rep, fmt.Errorf("import components: %w", writeErr)
@@ -288,52 +309,136 @@ type writeBatch struct {
 	position int64 // rows of the file read, up to and including this batch
 	rejected int64 // rejected so far
 	final    bool
+	seq      int64      // 1, 2, … in file order
+	prev     *batchTurn // of batch seq-1; nil for the first
+	turn     *batchTurn
 }
+
+// batchTurn is how the transaction of a batch tells the next batch's
+// where it stands.
+type batchTurn struct {
+	locked chan struct{} // closed once it holds its batch lock, or will not run
+	done   chan struct{} // closed once it ended and its job counts are in the report
+	err    error         // set before done is closed; nil when it committed
+}
+
+// errAfterFailure rolls back the batches after a failed one.
+var errAfterFailure = errors.New("an earlier batch failed")
 
 // batchWriter commits batches, each with the job's new position, in one
 // transaction per batch (the row-level security scope is set once per
 // transaction).
+//
+// With a locker, several writers run, and the transaction of batch k+1
+// inserts its rows while batch k's is still at work — the database does
+// most of an import's work, and so gets a core for each. It then saves
+// the job and commits only after batch k committed: it begins once k's
+// transaction holds the lock of batch k, and waits for that lock in the
+// database, not in Go, so that the database's deadlock detector sees the
+// wait (two imports writing the same ids could otherwise wait on each
+// other unseen). Only then is the job saved, so positions and counts
+// move in file order, as with one writer.
 type batchWriter struct {
 	u        *Usecase
 	tenantID int
-	job      *Job
-	rep      *ImportReport // Inserted/Updated/Unchanged are the writer's
+	jobID    int
+	locker   BatchLocker   // nil: one writer
+	job      *Job          // read and written in turn (after the previous batch's done)
+	rep      *ImportReport // Inserted/Updated/Unchanged are the writers'
 	start    time.Time
 	size     int64
 	bytes    *atomic.Int64 // bytes of the file the reader has read
 	progress func(Progress)
+	// likelyNew is Repo.Upsert's hint: whether the last batch written
+	// inserted all its rows (true before the first).
+	likelyNew atomic.Bool
+
+	mu       sync.Mutex
+	failed   error // the failure of the earliest failed batch
+	failedAt int64
 }
 
-// run writes the batches in order until the reader closes the channel.
-// After a failure it stops the reader and only drains, handing buffers
-// back so the reader is never stuck waiting for one.
-func (w *batchWriter) run(ctx context.Context, batches <-chan writeBatch, free chan<- []*Component, stop func()) error {
-	var failed error
+// run writes batches until the reader closes the channel. After a failure
+// it stops the reader; the batches after the failed one only drain,
+// handing buffers back so the reader is never stuck waiting for one.
+func (w *batchWriter) run(ctx context.Context, batches <-chan writeBatch, free chan<- []*Component, stop func()) {
 	for b := range batches {
-		if failed == nil {
-			if err := w.write(ctx, b); err != nil {
-				failed = err
-				stop()
+		if err := w.write(ctx, b); err != nil {
+			if !errors.Is(err, errAfterFailure) {
+				w.mu.Lock()
+				if w.failed == nil || b.seq < w.failedAt {
+					w.failed, w.failedAt = err, b.seq
+				}
+				w.mu.Unlock()
 			}
+			stop()
 		}
 		if !b.final {
 			free <- b.rows[:0]
 		}
 	}
-	return failed
 }
 
-func (w *batchWriter) write(ctx context.Context, b writeBatch) error {
+// failure is the error that stopped the writers, or nil.
+func (w *batchWriter) failure() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failed
+}
+
+func (w *batchWriter) write(ctx context.Context, b writeBatch) (err error) {
 	u := w.u
-	err := u.tx.InTx(ctx, func(ctx context.Context) error {
-		res := UpsertResult{}
-		if len(b.rows) > 0 {
-			var err error
-			if res, err = u.repo.Upsert(ctx, w.tenantID, b.rows); err != nil {
+	locked := sync.OnceFunc(func() { close(b.turn.locked) })
+	defer func() {
+		locked()
+		b.turn.err = err
+		close(b.turn.done)
+	}()
+	if b.prev != nil {
+		select {
+		case <-b.prev.locked:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if w.failure() != nil {
+			return errAfterFailure
+		}
+	}
+	var j Job
+	err = u.tx.InTx(ctx, func(ctx context.Context) error {
+		if w.locker != nil {
+			if err := w.locker.HoldBatch(ctx, w.jobID, b.seq); err != nil {
 				return err
 			}
 		}
-		j := *w.job
+		locked()
+		res := UpsertResult{}
+		if len(b.rows) > 0 {
+			var err error
+			if res, err = u.repo.Upsert(ctx, w.tenantID, b.rows, w.likelyNew.Load()); err != nil {
+				return err
+			}
+			// A first import inserts every row; once a batch finds stored
+			// ones, the next probably will too.
+			w.likelyNew.Store(res.Inserted == len(b.rows))
+		}
+		if b.prev != nil {
+			if w.locker != nil {
+				if err := w.locker.AwaitBatch(ctx, w.jobID, b.seq-1); err != nil {
+					return err
+				}
+			}
+			// Its transaction has ended; its writer is about to say how.
+			select {
+			case <-b.prev.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if b.prev.err != nil {
+				return errAfterFailure
+			}
+		}
+		j = *w.job
 		j.Position = b.position
 		j.Inserted += int64(res.Inserted)
 		j.Updated += int64(res.Updated)
@@ -342,22 +447,19 @@ func (w *batchWriter) write(ctx context.Context, b writeBatch) error {
 		if b.final {
 			j.Status = JobDone
 		}
-		if err := u.jobs.Save(ctx, &j); err != nil {
-			return err
-		}
-		*w.job = j
-		return nil
+		return u.jobs.Save(ctx, &j)
 	})
 	if err != nil {
 		return err
 	}
-	w.rep.Inserted, w.rep.Updated, w.rep.Unchanged = w.job.Inserted, w.job.Updated, w.job.Unchanged
-	if w.job.Inserted+w.job.Updated > 0 {
+	*w.job = j
+	w.rep.Inserted, w.rep.Updated, w.rep.Unchanged = j.Inserted, j.Updated, j.Unchanged
+	if j.Inserted+j.Updated > 0 {
 		u.index.bump(w.tenantID)
 	}
 	if w.progress != nil {
 		el := time.Since(w.start)
-		// The reader is ahead by up to a batch; close enough for an ETA.
+		// The reader is ahead by a few batches; close enough for an ETA.
 		read := w.bytes.Load()
 		p := Progress{Rows: b.position, Rejected: b.rejected, Bytes: read, Size: w.size, Elapsed: el, Done: b.final}
 		if s := el.Seconds(); s > 0 {

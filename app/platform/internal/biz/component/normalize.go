@@ -16,6 +16,18 @@ import (
 type normalizer struct {
 	region     Region
 	defaultCRS string
+	hashBuf    []byte      // RowHash's input, reused
+	slab       []Component // components are allocated a slab at a time
+}
+
+// newComponent returns a zero component from the slab.
+func (n *normalizer) newComponent() *Component {
+	if len(n.slab) == 0 {
+		n.slab = make([]Component, 256)
+	}
+	c := &n.slab[0]
+	n.slab = n.slab[1:]
+	return c
 }
 
 func (n *normalizer) normalize(r *row) (*Component, *Problem) {
@@ -30,7 +42,8 @@ func (n *normalizer) normalize(r *row) (*Component, *Problem) {
 	if p != nil {
 		return nil, p
 	}
-	c := &Component{
+	c := n.newComponent()
+	*c = Component{
 		ObjID: v[colObjID], Scheme: id.Scheme, ClassCode: id.ClassCode, Name: v[colName],
 		MainDeptCode: v[colMainDeptCode], MainDeptName: v[colMainDeptName],
 		OwnerCode: v[colOwnerCode], OwnerName: v[colOwnerName],
@@ -75,7 +88,8 @@ func (n *normalizer) normalize(r *row) (*Component, *Problem) {
 	if p := n.locate(r, c); p != nil {
 		return nil, p
 	}
-	c.RowHash = RowHash(c)
+	n.hashBuf = appendHashInput(n.hashBuf[:0], c)
+	c.RowHash = hashHex(n.hashBuf)
 	return c, nil
 }
 
@@ -138,16 +152,28 @@ func round7(f float64) float64 {
 
 // RowHash identifies the normalized attributes of a component: a re-import
 // of an unchanged row finds the same hash and writes nothing.
-func RowHash(c *Component) string {
-	h := sha256.New()
-	for _, s := range []string{
+func RowHash(c *Component) string { return hashHex(appendHashInput(nil, c)) }
+
+// appendHashInput appends what RowHash hashes: each attribute followed by
+// the unit separator 0x1f, coordinates with 7 decimals.
+func appendHashInput(b []byte, c *Component) []byte {
+	for _, s := range [...]string{
 		c.ObjID, c.Scheme, c.ClassCode, c.Name, c.MainDeptCode, c.MainDeptName, c.OwnerCode, c.OwnerName,
 		c.MaintainerCode, c.MaintainerName, c.GridCode, c.StreetCode, c.CommunityCode, string(c.Status),
 		c.InitialDate, c.ChangeDate, c.DataSource, c.Note,
-		strconv.FormatFloat(c.Lon, 'f', 7, 64), strconv.FormatFloat(c.Lat, 'f', 7, 64), c.Geometry,
 	} {
-		h.Write([]byte(s))
-		h.Write([]byte{0x1f})
+		b = append(b, s...)
+		b = append(b, 0x1f)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	b = strconv.AppendFloat(b, c.Lon, 'f', 7, 64)
+	b = append(b, 0x1f)
+	b = strconv.AppendFloat(b, c.Lat, 'f', 7, 64)
+	b = append(b, 0x1f)
+	b = append(b, c.Geometry...)
+	return append(b, 0x1f)
+}
+
+func hashHex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -21,9 +21,17 @@ type Config struct {
 	PollInterval time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
+	// ImportWriters is how many batches of an import are written at once
+	// when the job repository is a BatchLocker (PostgreSQL): each takes a
+	// database connection and keeps a core of the database busy. Default
+	// 2; 1 writes one batch at a time.
+	ImportWriters int
 }
 
 func (c *Config) setDefaults() {
+	if c.ImportWriters <= 0 {
+		c.ImportWriters = 2
+	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 10 * time.Second
 	}

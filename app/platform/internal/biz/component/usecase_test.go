@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	kerrors "github.com/go-kratos/kratos/v2/errors"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -411,6 +413,53 @@ func TestTenantIsolation(t *testing.T) {
 		rep, err = e.uc.Import(e.as("450100"), biz.ImportInput{TenantCode: "450100", Name: "x.csv", Source: strings.NewReader(census)})
 		if err != nil || counts(rep) != "rows=3 ins=3 upd=0 same=0 rej=0" {
 			t.Errorf("南宁市 importing district ids: %+v %v", rep, err)
+		}
+	})
+}
+
+// TestConcurrentImportsOfOverlappingFiles imports the same ids in opposite
+// orders at once, in small batches that several transactions write each:
+// the imports may block each other, but only in ways the database sees
+// (batchWriter), so they finish, or one ends with a detected deadlock and
+// resumes when run again.
+func TestConcurrentImportsOfOverlappingFiles(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		lines := strings.SplitAfter(bigCensus(1005), "\n")
+		lines = lines[:len(lines)-1] // after the last newline
+		down := []string{lines[0]}
+		for i := len(lines) - 1; i > 0; i-- {
+			down = append(down, lines[i])
+		}
+		files := []string{strings.Join(lines, ""), strings.Join(down, "")}
+		ctx, cancel := context.WithTimeout(e.as("450126"), time.Minute)
+		defer cancel()
+		run := func(i int) error {
+			_, err := e.uc.Import(ctx, biz.ImportInput{
+				TenantCode: "450126", Name: fmt.Sprintf("part%d.csv", i), Source: strings.NewReader(files[i]), BatchSize: 10,
+			})
+			return err
+		}
+		errs := make([]error, len(files))
+		var wg sync.WaitGroup
+		for i := range files {
+			wg.Go(func() { errs[i] = run(i) })
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			t.Fatalf("the imports did not finish: %v", errs)
+		}
+		for i, err := range errs {
+			if err != nil {
+				t.Logf("import %d: %v; again", i, err)
+				if err := run(i); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if n, err := db.Ent.Component.Query().Count(e.as("450126")); err != nil || n != 1005 {
+			t.Fatalf("%d rows, %v", n, err)
 		}
 	})
 }

@@ -1,9 +1,11 @@
 // Package component stores city components and their import jobs with ent,
 // implementing the repositories the component use cases declare. Bulk
 // writes bypass ent's per-row builders: on PostgreSQL one INSERT … SELECT
-// FROM unnest(…) ON CONFLICT DO UPDATE per batch, on SQLite multi-row
+// FROM unnest(…) per batch (a plain insert while the rows are new, ON
+// CONFLICT DO UPDATE once stored ones turn up), on SQLite multi-row
 // upserts; both inside the caller's transaction, where row-level security
-// is scoped once.
+// is scoped once. On PostgreSQL the job repository also orders the
+// overlapping transactions of an import's batches with advisory locks.
 package component
 
 import (
@@ -16,6 +18,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cityops/cityops/app/pkg/database"
 	biz "github.com/cityops/cityops/app/platform/internal/biz/component"
@@ -207,7 +210,7 @@ func (r *repo) UpdateStatus(ctx context.Context, tenantID int, objID string, s b
 // need the transaction that carries the row-level security scope.
 var errNoTx = errors.New("component upsert: must run inside InTx")
 
-func (r *repo) Upsert(ctx context.Context, tenantID int, rows []*biz.Component) (biz.UpsertResult, error) {
+func (r *repo) Upsert(ctx context.Context, tenantID int, rows []*biz.Component, likelyNew bool) (biz.UpsertResult, error) {
 	if len(rows) == 0 {
 		return biz.UpsertResult{}, nil
 	}
@@ -216,7 +219,7 @@ func (r *repo) Upsert(ctx context.Context, tenantID int, rows []*biz.Component) 
 		return biz.UpsertResult{}, errNoTx
 	}
 	if r.db.Dialect == dialect.Postgres {
-		return r.upsertPostgres(ctx, tx, tenantID, rows)
+		return r.upsertPostgres(ctx, tx, tenantID, rows, likelyNew)
 	}
 	return r.upsertSQLite(ctx, tx, tenantID, rows)
 }
@@ -247,63 +250,163 @@ func conflictClause() string {
 	return b.String()
 }
 
-// postgresUpsert sends a whole batch as one array per column: one statement
-// with 24 parameters whatever the batch size, parsed and planned once, and
-// (xmax = 0) tells an inserted row from an updated one; unchanged rows are
-// not returned. It avoids multi-row VALUES' 65,535-parameter cap and
-// per-batch statement text, which change with every batch size
-// (BenchmarkImportComponents compares it with COPY).
-var postgresUpsert = func() string {
+// columnArgs binds a batch for postgresInsertSelect: $1 the tenant, $2
+// the time, then for each column of upsertColumns an array of its values
+// ($3 … $24) and a scalar ($25 … $46). One array per column keeps the
+// statement at 46 parameters whatever the batch size (parsed and planned
+// once, far from the 65,535-parameter cap of multi-row VALUES). A column
+// that has the same value in every row — an empty note, the file's one
+// data source, the status of a census — is bound once, as its scalar next
+// to an empty array: unnest pads the short array with NULL and coalesce
+// takes the scalar. On a census file that halves the array elements the
+// client encodes and the server decodes (server time −10%). obj_id, unique
+// in a batch, always goes as an array, so unnest yields every row.
+func columnArgs(tenantID int, now time.Time, rows []*biz.Component) []any {
+	n := len(rows)
+	arrays := make([]any, len(upsertColumns))
+	scalars := make([]any, len(upsertColumns))
+	for i, name := range upsertColumns {
+		if name == "lon" || name == "lat" {
+			col := make([]float64, n)
+			for j, c := range rows {
+				col[j] = c.Lon
+				if name == "lat" {
+					col[j] = c.Lat
+				}
+			}
+			arrays[i] = col
+			continue
+		}
+		get := textColumns[i]
+		first, same := get(rows[0]), i > 0 // never obj_id
+		for _, c := range rows[1:] {
+			if !same {
+				break
+			}
+			same = get(c) == first
+		}
+		if same {
+			arrays[i], scalars[i] = []string{}, first
+			continue
+		}
+		col := make([]string, n)
+		for j, c := range rows {
+			col[j] = get(c)
+		}
+		arrays[i] = col
+	}
+	args := make([]any, 0, 2*len(upsertColumns)+2)
+	args = append(args, tenantID, now)
+	args = append(args, arrays...)
+	return append(args, scalars...)
+}
+
+// textColumns reads the text columns of upsertColumns (by their index;
+// nil for lon and lat) from a component.
+var textColumns = []func(c *biz.Component) string{
+	func(c *biz.Component) string { return c.ObjID },
+	func(c *biz.Component) string { return c.Scheme },
+	func(c *biz.Component) string { return c.ClassCode },
+	func(c *biz.Component) string { return c.Name },
+	func(c *biz.Component) string { return c.MainDeptCode },
+	func(c *biz.Component) string { return c.MainDeptName },
+	func(c *biz.Component) string { return c.OwnerCode },
+	func(c *biz.Component) string { return c.OwnerName },
+	func(c *biz.Component) string { return c.MaintainerCode },
+	func(c *biz.Component) string { return c.MaintainerName },
+	func(c *biz.Component) string { return c.GridCode },
+	func(c *biz.Component) string { return c.StreetCode },
+	func(c *biz.Component) string { return c.CommunityCode },
+	func(c *biz.Component) string { return string(c.Status) },
+	func(c *biz.Component) string { return c.InitialDate },
+	func(c *biz.Component) string { return c.ChangeDate },
+	func(c *biz.Component) string { return c.DataSource },
+	func(c *biz.Component) string { return c.Note },
+	nil, // lon
+	nil, // lat
+	func(c *biz.Component) string { return c.Geometry },
+	func(c *biz.Component) string { return c.RowHash },
+}
+
+// postgresInsertSelect is INSERT … SELECT FROM unnest of the arrays
+// columnArgs binds, each column coalesced with its scalar.
+var postgresInsertSelect = func() string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO components (tenant_id, created_at, updated_at, " + strings.Join(upsertColumns, ", ") + ") SELECT $1::bigint, $2::timestamptz, $2::timestamptz, u.* FROM unnest(")
+	b.WriteString("INSERT INTO components (tenant_id, created_at, updated_at, " + strings.Join(upsertColumns, ", ") + ") SELECT $1::bigint, $2::timestamptz, $2::timestamptz")
+	typ := func(c string) string {
+		if c == "lon" || c == "lat" {
+			return "float8"
+		}
+		return "text"
+	}
+	for i, c := range upsertColumns {
+		fmt.Fprintf(&b, ", coalesce(u.%s, $%d::%s)", c, i+3+len(upsertColumns), typ(c))
+	}
+	b.WriteString(" FROM unnest(")
 	for i, c := range upsertColumns {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		typ := "text[]"
-		if c == "lon" || c == "lat" {
-			typ = "float8[]"
-		}
-		fmt.Fprintf(&b, "$%d::%s", i+3, typ)
+		fmt.Fprintf(&b, "$%d::%s[]", i+3, typ(c))
 	}
-	b.WriteString(") AS u")
-	b.WriteString(conflictClause())
-	b.WriteString(" RETURNING (xmax = 0)")
+	b.WriteString(") AS u(" + strings.Join(upsertColumns, ", ") + ")")
 	return b.String()
 }()
 
-func (r *repo) upsertPostgres(ctx context.Context, tx *ent.Tx, tenantID int, rows []*biz.Component) (biz.UpsertResult, error) {
-	cols := make([][]string, len(upsertColumns))
-	lon := make([]float64, len(rows))
-	lat := make([]float64, len(rows))
-	for i := range cols {
-		cols[i] = make([]string, len(rows))
+// postgresInsert is the fast path of Upsert: a plain insert, which costs
+// the server about a fifth less than the speculative insertion of ON
+// CONFLICT (200k rows into components with all its indexes: 2.6 s against
+// 3.2–3.7 s).
+var postgresInsert = postgresInsertSelect
+
+// postgresUpsert writes rows that may exist: (xmax = 0) tells an inserted
+// row from an updated one; unchanged rows are not returned.
+var postgresUpsert = postgresInsertSelect + conflictClause() + " RETURNING (xmax = 0)"
+
+// savepointInsert scopes the fast path, so that its failure rolls back
+// only itself and not the caller's transaction.
+const savepointInsert = "component_insert"
+
+// uniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const uniqueViolation = "23505"
+
+// upsertPostgres upserts rows with ON CONFLICT; when they are likely new
+// it first tries them as a plain insert, and the first row that exists
+// fails that insert with a unique violation (at once for a file imported
+// before), after which the batch is upserted. It does not read the stored
+// ids first: with the statistics of a table an import is filling, the
+// planner answered `obj_id = ANY(…)` with a scan of all the tenant's
+// rows, making each batch slower than the last (100k rows in batches of
+// 1,000: 25 s), while ON CONFLICT and the unique check of a plain insert
+// always probe the unique index.
+func (r *repo) upsertPostgres(ctx context.Context, tx *ent.Tx, tenantID int, rows []*biz.Component, likelyNew bool) (biz.UpsertResult, error) {
+	now := r.now().UTC()
+	args := columnArgs(tenantID, now, rows)
+	if !likelyNew {
+		return upsertReturning(ctx, tx, args, len(rows))
 	}
-	for j, c := range rows {
-		for i, v := range rowValues(c) {
-			switch v := v.(type) {
-			case string:
-				cols[i][j] = v
-			case float64:
-				if upsertColumns[i] == "lon" {
-					lon[j] = v
-				} else {
-					lat[j] = v
-				}
-			}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+savepointInsert); err != nil {
+		return biz.UpsertResult{}, fmt.Errorf("component insert: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, postgresInsert, args...)
+	if err == nil {
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepointInsert); err != nil {
+			return biz.UpsertResult{}, fmt.Errorf("component insert: %w", err)
 		}
+		return biz.UpsertResult{Inserted: len(rows)}, nil
 	}
-	args := []any{tenantID, r.now().UTC()}
-	for i, c := range upsertColumns {
-		switch c {
-		case "lon":
-			args = append(args, lon)
-		case "lat":
-			args = append(args, lat)
-		default:
-			args = append(args, cols[i])
-		}
+	if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != uniqueViolation {
+		return biz.UpsertResult{}, fmt.Errorf("component insert: %w", err)
 	}
+	if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepointInsert); rerr != nil {
+		return biz.UpsertResult{}, fmt.Errorf("component insert: %w", errors.Join(err, rerr))
+	}
+	return upsertReturning(ctx, tx, args, len(rows))
+}
+
+// upsertReturning upserts the n rows of args and counts what happened to
+// each.
+func upsertReturning(ctx context.Context, tx *ent.Tx, args []any, n int) (biz.UpsertResult, error) {
 	res, err := tx.QueryContext(ctx, postgresUpsert, args...)
 	if err != nil {
 		return biz.UpsertResult{}, fmt.Errorf("component upsert: %w", err)
@@ -324,7 +427,7 @@ func (r *repo) upsertPostgres(ctx context.Context, tx *ent.Tx, tenantID int, row
 	if err := res.Err(); err != nil {
 		return biz.UpsertResult{}, fmt.Errorf("component upsert: %w", err)
 	}
-	out.Unchanged = len(rows) - out.Inserted - out.Updated
+	out.Unchanged = n - out.Inserted - out.Updated
 	return out, nil
 }
 
@@ -410,10 +513,45 @@ func slicesChunk[T any](s []T, n int) iter.Seq[[]T] {
 
 type jobRepo struct{ db *database.DB }
 
-// NewJobRepo returns the ent-backed import job repository.
-func NewJobRepo(db *database.DB) biz.JobRepo { return &jobRepo{db: db} }
+// NewJobRepo returns the ent-backed import job repository; on PostgreSQL
+// it is also a biz.BatchLocker, so imports write several batches at once.
+func NewJobRepo(db *database.DB) biz.JobRepo {
+	if db.Dialect == dialect.Postgres {
+		return &pgJobRepo{jobRepo{db: db}}
+	}
+	return &jobRepo{db: db}
+}
 
-var _ biz.JobRepo = (*jobRepo)(nil)
+var (
+	_ biz.JobRepo     = (*jobRepo)(nil)
+	_ biz.BatchLocker = (*pgJobRepo)(nil)
+)
+
+// pgJobRepo locks batches with transaction-level advisory locks, keyed by
+// (job id, batch) in the two-int4 key space. An id beyond 2³¹ wraps; a
+// collision only makes two imports wait on each other a little.
+type pgJobRepo struct{ jobRepo }
+
+func (r *pgJobRepo) HoldBatch(ctx context.Context, jobID int, seq int64) error {
+	return r.advisory(ctx, "SELECT pg_advisory_xact_lock($1::int4, $2::int4)", jobID, seq)
+}
+
+// AwaitBatch queues for the lock in shared mode: it returns once the
+// holder's transaction ended, and blocks no one after.
+func (r *pgJobRepo) AwaitBatch(ctx context.Context, jobID int, seq int64) error {
+	return r.advisory(ctx, "SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)", jobID, seq)
+}
+
+func (r *pgJobRepo) advisory(ctx context.Context, query string, jobID int, seq int64) error {
+	tx := database.TxFromContext(ctx)
+	if tx == nil {
+		return errors.New("import batch lock: must run inside InTx")
+	}
+	if _, err := tx.ExecContext(ctx, query, int32(jobID), int32(seq)); err != nil {
+		return fmt.Errorf("import batch lock: %w", err)
+	}
+	return nil
+}
 
 func jobToBiz(j *ent.ImportJob) *biz.Job {
 	return &biz.Job{
