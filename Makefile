@@ -36,6 +36,7 @@ deps: ## install and start what the tests need (idempotent)
 	deploy/dev/ensure-protoc.sh
 	deploy/dev/ensure-postgres.sh
 	deploy/dev/ensure-vault.sh >/dev/null
+	deploy/dev/ensure-kcat.sh
 
 .PHONY: tools
 tools: ## build the pinned protoc plugins and ours into ./var/bin

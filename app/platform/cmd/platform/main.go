@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/go-kratos/kratos/v2"
@@ -68,6 +69,14 @@ func realMain(ctx context.Context) error {
 		}
 	}
 	app.Core.Run(ctx)
+	transport, err := app.Core.StartFederation(ctx, bc, logger)
+	if err != nil {
+		return err
+	}
+	defer transport.Close()
+	if transport != nil && transport.Broker != nil {
+		fmt.Printf("federation: embedded Kafka-protocol broker on %s; relay, consumers and commands running\n", strings.Join(transport.Brokers, ","))
+	}
 
 	k := kratos.New(
 		kratos.Name(obs.GetServiceName()),

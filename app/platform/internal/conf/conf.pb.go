@@ -36,6 +36,7 @@ type Bootstrap struct {
 	Security      *Security              `protobuf:"bytes,5,opt,name=security,proto3" json:"security,omitempty"`
 	Supervision   *Supervision           `protobuf:"bytes,6,opt,name=supervision,proto3" json:"supervision,omitempty"`
 	CaseLoop      *CaseLoop              `protobuf:"bytes,7,opt,name=case_loop,json=caseLoop,proto3" json:"case_loop,omitempty"`
+	Kafka         *Kafka                 `protobuf:"bytes,8,opt,name=kafka,proto3" json:"kafka,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -115,6 +116,13 @@ func (x *Bootstrap) GetSupervision() *Supervision {
 func (x *Bootstrap) GetCaseLoop() *CaseLoop {
 	if x != nil {
 		return x.CaseLoop
+	}
+	return nil
+}
+
+func (x *Bootstrap) GetKafka() *Kafka {
+	if x != nil {
+		return x.Kafka
 	}
 	return nil
 }
@@ -662,6 +670,100 @@ func (x *CaseLoop) GetDuplicateWindow() *durationpb.Duration {
 	return nil
 }
 
+// Kafka is the federation's transport: where the relay publishes tenants'
+// feeds, consumers read children's feeds and commands travel down.
+type Kafka struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Run the relay, consumers and command publisher in this process.
+	Enabled bool `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// Bootstrap servers, comma-separated; empty starts an in-process
+	// Kafka-protocol broker on 127.0.0.1 (embedded mode).
+	Brokers string `protobuf:"bytes,2,opt,name=brokers,proto3" json:"brokers,omitempty"`
+	// Where the embedded broker keeps its records across restarts.
+	DataDir string `protobuf:"bytes,3,opt,name=data_dir,json=dataDir,proto3" json:"data_dir,omitempty"`
+	// Partitions of the topics the embedded broker creates.
+	Partitions int32 `protobuf:"varint,4,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	// Give every onboarded tenant the standard connectors (its feed up, its
+	// commands in, its children's feeds in) when it has none.
+	SampleConnectors bool `protobuf:"varint,5,opt,name=sample_connectors,json=sampleConnectors,proto3" json:"sample_connectors,omitempty"`
+	// This replica's name in connector leases (e.g. the pod name).
+	Holder        string `protobuf:"bytes,6,opt,name=holder,proto3" json:"holder,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Kafka) Reset() {
+	*x = Kafka{}
+	mi := &file_conf_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Kafka) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Kafka) ProtoMessage() {}
+
+func (x *Kafka) ProtoReflect() protoreflect.Message {
+	mi := &file_conf_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Kafka.ProtoReflect.Descriptor instead.
+func (*Kafka) Descriptor() ([]byte, []int) {
+	return file_conf_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Kafka) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *Kafka) GetBrokers() string {
+	if x != nil {
+		return x.Brokers
+	}
+	return ""
+}
+
+func (x *Kafka) GetDataDir() string {
+	if x != nil {
+		return x.DataDir
+	}
+	return ""
+}
+
+func (x *Kafka) GetPartitions() int32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *Kafka) GetSampleConnectors() bool {
+	if x != nil {
+		return x.SampleConnectors
+	}
+	return false
+}
+
+func (x *Kafka) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
 type Server_HTTP struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Addr    string                 `protobuf:"bytes,1,opt,name=addr,proto3" json:"addr,omitempty"`
@@ -676,7 +778,7 @@ type Server_HTTP struct {
 
 func (x *Server_HTTP) Reset() {
 	*x = Server_HTTP{}
-	mi := &file_conf_proto_msgTypes[8]
+	mi := &file_conf_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +790,7 @@ func (x *Server_HTTP) String() string {
 func (*Server_HTTP) ProtoMessage() {}
 
 func (x *Server_HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[8]
+	mi := &file_conf_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +844,7 @@ type Server_GRPC struct {
 
 func (x *Server_GRPC) Reset() {
 	*x = Server_GRPC{}
-	mi := &file_conf_proto_msgTypes[9]
+	mi := &file_conf_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +856,7 @@ func (x *Server_GRPC) String() string {
 func (*Server_GRPC) ProtoMessage() {}
 
 func (x *Server_GRPC) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[9]
+	mi := &file_conf_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +904,7 @@ type Data_Database struct {
 
 func (x *Data_Database) Reset() {
 	*x = Data_Database{}
-	mi := &file_conf_proto_msgTypes[10]
+	mi := &file_conf_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +916,7 @@ func (x *Data_Database) String() string {
 func (*Data_Database) ProtoMessage() {}
 
 func (x *Data_Database) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[10]
+	mi := &file_conf_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +992,7 @@ type Data_Evidence struct {
 
 func (x *Data_Evidence) Reset() {
 	*x = Data_Evidence{}
-	mi := &file_conf_proto_msgTypes[11]
+	mi := &file_conf_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1004,7 @@ func (x *Data_Evidence) String() string {
 func (*Data_Evidence) ProtoMessage() {}
 
 func (x *Data_Evidence) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[11]
+	mi := &file_conf_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -957,7 +1059,7 @@ type Security_Secrets struct {
 
 func (x *Security_Secrets) Reset() {
 	*x = Security_Secrets{}
-	mi := &file_conf_proto_msgTypes[12]
+	mi := &file_conf_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +1071,7 @@ func (x *Security_Secrets) String() string {
 func (*Security_Secrets) ProtoMessage() {}
 
 func (x *Security_Secrets) ProtoReflect() protoreflect.Message {
-	mi := &file_conf_proto_msgTypes[12]
+	mi := &file_conf_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1148,7 @@ var File_conf_proto protoreflect.FileDescriptor
 const file_conf_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"conf.proto\x12\x15cityops.platform.conf\x1a\x1egoogle/protobuf/duration.proto\"\xc3\x03\n" +
+	"conf.proto\x12\x15cityops.platform.conf\x1a\x1egoogle/protobuf/duration.proto\"\xf7\x03\n" +
 	"\tBootstrap\x125\n" +
 	"\x06server\x18\x01 \x01(\v2\x1d.cityops.platform.conf.ServerR\x06server\x12/\n" +
 	"\x04data\x18\x02 \x01(\v2\x1b.cityops.platform.conf.DataR\x04data\x12J\n" +
@@ -1056,7 +1158,8 @@ const file_conf_proto_rawDesc = "" +
 	"onboarding\x12;\n" +
 	"\bsecurity\x18\x05 \x01(\v2\x1f.cityops.platform.conf.SecurityR\bsecurity\x12D\n" +
 	"\vsupervision\x18\x06 \x01(\v2\".cityops.platform.conf.SupervisionR\vsupervision\x12<\n" +
-	"\tcase_loop\x18\a \x01(\v2\x1f.cityops.platform.conf.CaseLoopR\bcaseLoop\"\xa2\x03\n" +
+	"\tcase_loop\x18\a \x01(\v2\x1f.cityops.platform.conf.CaseLoopR\bcaseLoop\x122\n" +
+	"\x05kafka\x18\b \x01(\v2\x1c.cityops.platform.conf.KafkaR\x05kafka\"\xa2\x03\n" +
 	"\x06Server\x126\n" +
 	"\x04http\x18\x01 \x01(\v2\".cityops.platform.conf.Server.HTTPR\x04http\x126\n" +
 	"\x04grpc\x18\x02 \x01(\v2\".cityops.platform.conf.Server.GRPCR\x04grpc\x12@\n" +
@@ -1128,7 +1231,16 @@ const file_conf_proto_rawDesc = "" +
 	"\x12pause_for_approval\x18\x01 \x01(\tR\x10pauseForApproval\x126\n" +
 	"\x17feedback_photo_required\x18\x02 \x01(\bR\x15feedbackPhotoRequired\x12,\n" +
 	"\x12duplicate_radius_m\x18\x03 \x01(\x01R\x10duplicateRadiusM\x12D\n" +
-	"\x10duplicate_window\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fduplicateWindowB<Z:github.com/cityops/cityops/app/platform/internal/conf;confb\x06proto3"
+	"\x10duplicate_window\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fduplicateWindow\"\xbb\x01\n" +
+	"\x05Kafka\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x18\n" +
+	"\abrokers\x18\x02 \x01(\tR\abrokers\x12\x19\n" +
+	"\bdata_dir\x18\x03 \x01(\tR\adataDir\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x04 \x01(\x05R\n" +
+	"partitions\x12+\n" +
+	"\x11sample_connectors\x18\x05 \x01(\bR\x10sampleConnectors\x12\x16\n" +
+	"\x06holder\x18\x06 \x01(\tR\x06holderB<Z:github.com/cityops/cityops/app/platform/internal/conf;confb\x06proto3"
 
 var (
 	file_conf_proto_rawDescOnce sync.Once
@@ -1142,7 +1254,7 @@ func file_conf_proto_rawDescGZIP() []byte {
 	return file_conf_proto_rawDescData
 }
 
-var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_conf_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_conf_proto_goTypes = []any{
 	(*Bootstrap)(nil),           // 0: cityops.platform.conf.Bootstrap
 	(*Server)(nil),              // 1: cityops.platform.conf.Server
@@ -1152,12 +1264,13 @@ var file_conf_proto_goTypes = []any{
 	(*Security)(nil),            // 5: cityops.platform.conf.Security
 	(*Supervision)(nil),         // 6: cityops.platform.conf.Supervision
 	(*CaseLoop)(nil),            // 7: cityops.platform.conf.CaseLoop
-	(*Server_HTTP)(nil),         // 8: cityops.platform.conf.Server.HTTP
-	(*Server_GRPC)(nil),         // 9: cityops.platform.conf.Server.GRPC
-	(*Data_Database)(nil),       // 10: cityops.platform.conf.Data.Database
-	(*Data_Evidence)(nil),       // 11: cityops.platform.conf.Data.Evidence
-	(*Security_Secrets)(nil),    // 12: cityops.platform.conf.Security.Secrets
-	(*durationpb.Duration)(nil), // 13: google.protobuf.Duration
+	(*Kafka)(nil),               // 8: cityops.platform.conf.Kafka
+	(*Server_HTTP)(nil),         // 9: cityops.platform.conf.Server.HTTP
+	(*Server_GRPC)(nil),         // 10: cityops.platform.conf.Server.GRPC
+	(*Data_Database)(nil),       // 11: cityops.platform.conf.Data.Database
+	(*Data_Evidence)(nil),       // 12: cityops.platform.conf.Data.Evidence
+	(*Security_Secrets)(nil),    // 13: cityops.platform.conf.Security.Secrets
+	(*durationpb.Duration)(nil), // 14: google.protobuf.Duration
 }
 var file_conf_proto_depIdxs = []int32{
 	1,  // 0: cityops.platform.conf.Bootstrap.server:type_name -> cityops.platform.conf.Server
@@ -1167,28 +1280,29 @@ var file_conf_proto_depIdxs = []int32{
 	5,  // 4: cityops.platform.conf.Bootstrap.security:type_name -> cityops.platform.conf.Security
 	6,  // 5: cityops.platform.conf.Bootstrap.supervision:type_name -> cityops.platform.conf.Supervision
 	7,  // 6: cityops.platform.conf.Bootstrap.case_loop:type_name -> cityops.platform.conf.CaseLoop
-	8,  // 7: cityops.platform.conf.Server.http:type_name -> cityops.platform.conf.Server.HTTP
-	9,  // 8: cityops.platform.conf.Server.grpc:type_name -> cityops.platform.conf.Server.GRPC
-	13, // 9: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
-	10, // 10: cityops.platform.conf.Data.database:type_name -> cityops.platform.conf.Data.Database
-	11, // 11: cityops.platform.conf.Data.evidence:type_name -> cityops.platform.conf.Data.Evidence
-	12, // 12: cityops.platform.conf.Security.secrets:type_name -> cityops.platform.conf.Security.Secrets
-	13, // 13: cityops.platform.conf.Security.access_token_ttl:type_name -> google.protobuf.Duration
-	13, // 14: cityops.platform.conf.Security.refresh_token_ttl:type_name -> google.protobuf.Duration
-	13, // 15: cityops.platform.conf.Security.reload_interval:type_name -> google.protobuf.Duration
-	13, // 16: cityops.platform.conf.Supervision.interval:type_name -> google.protobuf.Duration
-	13, // 17: cityops.platform.conf.Supervision.remind_before:type_name -> google.protobuf.Duration
-	13, // 18: cityops.platform.conf.Supervision.supervise_after:type_name -> google.protobuf.Duration
-	13, // 19: cityops.platform.conf.Supervision.supervise_for:type_name -> google.protobuf.Duration
-	13, // 20: cityops.platform.conf.CaseLoop.duplicate_window:type_name -> google.protobuf.Duration
-	13, // 21: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
-	13, // 22: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
-	13, // 23: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	8,  // 7: cityops.platform.conf.Bootstrap.kafka:type_name -> cityops.platform.conf.Kafka
+	9,  // 8: cityops.platform.conf.Server.http:type_name -> cityops.platform.conf.Server.HTTP
+	10, // 9: cityops.platform.conf.Server.grpc:type_name -> cityops.platform.conf.Server.GRPC
+	14, // 10: cityops.platform.conf.Server.shutdown_grace:type_name -> google.protobuf.Duration
+	11, // 11: cityops.platform.conf.Data.database:type_name -> cityops.platform.conf.Data.Database
+	12, // 12: cityops.platform.conf.Data.evidence:type_name -> cityops.platform.conf.Data.Evidence
+	13, // 13: cityops.platform.conf.Security.secrets:type_name -> cityops.platform.conf.Security.Secrets
+	14, // 14: cityops.platform.conf.Security.access_token_ttl:type_name -> google.protobuf.Duration
+	14, // 15: cityops.platform.conf.Security.refresh_token_ttl:type_name -> google.protobuf.Duration
+	14, // 16: cityops.platform.conf.Security.reload_interval:type_name -> google.protobuf.Duration
+	14, // 17: cityops.platform.conf.Supervision.interval:type_name -> google.protobuf.Duration
+	14, // 18: cityops.platform.conf.Supervision.remind_before:type_name -> google.protobuf.Duration
+	14, // 19: cityops.platform.conf.Supervision.supervise_after:type_name -> google.protobuf.Duration
+	14, // 20: cityops.platform.conf.Supervision.supervise_for:type_name -> google.protobuf.Duration
+	14, // 21: cityops.platform.conf.CaseLoop.duplicate_window:type_name -> google.protobuf.Duration
+	14, // 22: cityops.platform.conf.Server.HTTP.timeout:type_name -> google.protobuf.Duration
+	14, // 23: cityops.platform.conf.Server.GRPC.timeout:type_name -> google.protobuf.Duration
+	14, // 24: cityops.platform.conf.Data.Database.conn_max_lifetime:type_name -> google.protobuf.Duration
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_conf_proto_init() }
@@ -1202,7 +1316,7 @@ func file_conf_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_conf_proto_rawDesc), len(file_conf_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -18,6 +18,7 @@ import (
 	auditv1 "github.com/cityops/cityops/api/audit/v1"
 	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
 	dispatchv1 "github.com/cityops/cityops/api/dispatch/v1"
+	federationv1 "github.com/cityops/cityops/api/federation/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
 	supervisionv1 "github.com/cityops/cityops/api/supervision/v1"
@@ -122,6 +123,21 @@ var expected = map[string]grant{
 	"/cityops.supervision.v1.SupervisionService/GetEscalationChain":     {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleInspector, viewer.RoleTenantAdmin}},
 	"/cityops.supervision.v1.SupervisionService/ListEscalationChains":   {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleInspector, viewer.RoleTenantAdmin}},
 	"/cityops.supervision.v1.SupervisionService/SetEscalationChain":     {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}},
+	"/cityops.federation.v1.ConnectorService/CreateConnector":           {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.federation.v1.ConnectorService/UpdateConnector":           {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.federation.v1.ConnectorService/DeleteConnector":           {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.federation.v1.ConnectorService/GetConnector":              {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}, overseer: true},
+	"/cityops.federation.v1.ConnectorService/ListConnectors":            {own: []string{viewer.RoleTenantAdmin, viewer.RoleLeader}, overseer: true},
+	"/cityops.federation.v1.ConnectorService/ListDeadLetters":           {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.federation.v1.ConnectorService/GetDeadLetter":             {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.federation.v1.ConnectorService/ReplayDeadLetter":          {own: []string{viewer.RoleTenantAdmin}},
+	"/cityops.federation.v1.OversightService/ListChildCases":            {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleInspector, viewer.RoleEvaluator}, overseer: true},
+	"/cityops.federation.v1.OversightService/GetChildCase":              {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleInspector, viewer.RoleEvaluator}, overseer: true},
+	"/cityops.federation.v1.OversightService/ListChildIndicators":       {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleInspector, viewer.RoleEvaluator}, overseer: true},
+	"/cityops.federation.v1.OversightService/GetFeedHealth":             {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleTenantAdmin}, overseer: true},
+	"/cityops.federation.v1.OversightService/IssueCommand":              {overseer: true},
+	"/cityops.federation.v1.OversightService/ListCommands":              {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleInspector}, overseer: true},
+	"/cityops.federation.v1.OversightService/AnswerCommand":             {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader}},
 	"/cityops.caseflow.v1.CaseService/ExportCases":                      {own: []string{viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
 }
 
@@ -292,6 +308,36 @@ func request(op, code string) proto.Message {
 		return &supervisionv1.ListEscalationChainsRequest{TenantCode: code}
 	case "/cityops.supervision.v1.SupervisionService/SetEscalationChain":
 		return &supervisionv1.SetEscalationChainRequest{TenantCode: code, ScopeKind: "street", ScopeCode: "ghost"}
+	case "/cityops.federation.v1.ConnectorService/CreateConnector":
+		return &federationv1.CreateConnectorRequest{TenantCode: code, Connector: &federationv1.Connector{Name: fmt.Sprintf("m%d", n), Direction: federationv1.ConnectorDirection_CONNECTOR_DIRECTION_OUTBOUND}}
+	case "/cityops.federation.v1.ConnectorService/UpdateConnector":
+		return &federationv1.UpdateConnectorRequest{TenantCode: code, Name: "ghost", Connector: &federationv1.Connector{Direction: federationv1.ConnectorDirection_CONNECTOR_DIRECTION_OUTBOUND}}
+	case "/cityops.federation.v1.ConnectorService/DeleteConnector":
+		return &federationv1.DeleteConnectorRequest{TenantCode: code, Name: "ghost"}
+	case "/cityops.federation.v1.ConnectorService/GetConnector":
+		return &federationv1.GetConnectorRequest{TenantCode: code, Name: "ghost"}
+	case "/cityops.federation.v1.ConnectorService/ListConnectors":
+		return &federationv1.ListConnectorsRequest{TenantCode: code}
+	case "/cityops.federation.v1.ConnectorService/ListDeadLetters":
+		return &federationv1.ListDeadLettersRequest{TenantCode: code}
+	case "/cityops.federation.v1.ConnectorService/GetDeadLetter":
+		return &federationv1.GetDeadLetterRequest{TenantCode: code, Id: 999999}
+	case "/cityops.federation.v1.ConnectorService/ReplayDeadLetter":
+		return &federationv1.ReplayDeadLetterRequest{TenantCode: code, Id: 999999}
+	case "/cityops.federation.v1.OversightService/ListChildCases":
+		return &federationv1.ListChildCasesRequest{TenantCode: code}
+	case "/cityops.federation.v1.OversightService/GetChildCase":
+		return &federationv1.GetChildCaseRequest{TenantCode: code, SourceCode: code, Number: "2099010100001"}
+	case "/cityops.federation.v1.OversightService/ListChildIndicators":
+		return &federationv1.ListChildIndicatorsRequest{TenantCode: code}
+	case "/cityops.federation.v1.OversightService/GetFeedHealth":
+		return &federationv1.GetFeedHealthRequest{TenantCode: code}
+	case "/cityops.federation.v1.OversightService/IssueCommand":
+		return &federationv1.IssueCommandRequest{TenantCode: code, Kind: federationv1.CommandKind_COMMAND_KIND_SUPERVISE, CaseNumber: "2099010100001", Reason: "matrix"}
+	case "/cityops.federation.v1.OversightService/ListCommands":
+		return &federationv1.ListCommandsRequest{TenantCode: code}
+	case "/cityops.federation.v1.OversightService/AnswerCommand":
+		return &federationv1.AnswerCommandRequest{TenantCode: code, CommandId: "ghost", Response: "matrix"}
 	case "/cityops.caseflow.v1.CaseService/ExportCases":
 		return &caseflowv1.ExportCasesRequest{TenantCode: code}
 	}

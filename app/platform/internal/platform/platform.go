@@ -20,6 +20,7 @@ import (
 
 	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
 	dispatchv1 "github.com/cityops/cityops/api/dispatch/v1"
+	federationv1 "github.com/cityops/cityops/api/federation/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
 	supervisionv1 "github.com/cityops/cityops/api/supervision/v1"
 	"github.com/cityops/cityops/app/pkg/apierr"
@@ -34,7 +35,9 @@ import (
 	"github.com/cityops/cityops/app/platform/internal/biz/authz"
 	"github.com/cityops/cityops/app/platform/internal/biz/caseflow"
 	"github.com/cityops/cityops/app/platform/internal/biz/component"
+	"github.com/cityops/cityops/app/platform/internal/biz/connector"
 	"github.com/cityops/cityops/app/platform/internal/biz/dispatch"
+	fed "github.com/cityops/cityops/app/platform/internal/biz/federation"
 	"github.com/cityops/cityops/app/platform/internal/biz/grid"
 	"github.com/cityops/cityops/app/platform/internal/biz/identity"
 	"github.com/cityops/cityops/app/platform/internal/biz/onboarding"
@@ -46,7 +49,9 @@ import (
 	authzdata "github.com/cityops/cityops/app/platform/internal/data/authz"
 	caseflowdata "github.com/cityops/cityops/app/platform/internal/data/caseflow"
 	componentdata "github.com/cityops/cityops/app/platform/internal/data/component"
+	connectordata "github.com/cityops/cityops/app/platform/internal/data/connector"
 	dispatchdata "github.com/cityops/cityops/app/platform/internal/data/dispatch"
+	feddata "github.com/cityops/cityops/app/platform/internal/data/federation"
 	griddata "github.com/cityops/cityops/app/platform/internal/data/grid"
 	identitydata "github.com/cityops/cityops/app/platform/internal/data/identity"
 	supervisiondata "github.com/cityops/cityops/app/platform/internal/data/supervision"
@@ -54,6 +59,7 @@ import (
 	tenantdata "github.com/cityops/cityops/app/platform/internal/data/tenant"
 	"github.com/cityops/cityops/app/platform/internal/server"
 	"github.com/cityops/cityops/app/platform/internal/service"
+	"github.com/cityops/cityops/app/relay"
 	"github.com/cityops/cityops/ent/migrations"
 )
 
@@ -79,6 +85,15 @@ type Core struct {
 	// (nil when the configuration turns it off for this process).
 	Supervision *supervision.Usecase
 	Scheduler   *supervision.Scheduler
+	// Federation applies what children and parents send; Oversight is the
+	// overseer's view of descendants; Connectors manages the Kafka links.
+	Federation *fed.Engine
+	Oversight  *fed.Oversight
+	Connectors *connector.Usecase
+
+	fedStore fed.Store
+	dialer   *relay.Dialer
+	kick     *kicker
 	// Evidence stores case attachments; nil when no store is configured
 	// (attachment keys are then taken as given).
 	Evidence *evidence.Store
@@ -190,13 +205,28 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 			return nil, err
 		}
 	}
+	fedStore := feddata.NewStore(db.Ent)
+	fedEvents := caseflowdata.NewEventLogOn(db)
+	supervisionUC := supervision.NewUsecase(sdeps, o.Supervision)
+	engine, err := fed.NewEngine(fed.Deps{Store: fedStore, Tenants: tenantdata.NewTenantRepo(db.Ent), Signer: sm,
+		Peers: feddata.NewPeerKeys(db.Ent), Tx: db, Events: fedEvents, Cases: cases, Supervisor: supervisionUC},
+		fed.EngineConfig{KeyName: SigningKeyName, Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	kick := &kicker{}
+	dialer := &relay.Dialer{Secrets: sm}
 	c := &Core{
 		DB: db, Secrets: sm, Tenants: tenants, Onboarding: onboarding.NewUsecase(tenants),
 		Authz: az, Keys: keys, Identity: id,
 		Audit:    audit.NewUsecase(auditdata.NewRepo(db), db),
 		Taxonomy: tax, Grids: grids, Locator: locator, Components: components, Cases: cases, Evidence: store, Dispatch: dispatcher,
-		Supervision: supervision.NewUsecase(sdeps, o.Supervision), Scheduler: sched,
-		stop: []func(){stopLocator},
+		Supervision: supervisionUC, Scheduler: sched,
+		Federation: engine, fedStore: fedStore, dialer: dialer, kick: kick,
+		Oversight: fed.NewOversight(fed.OversightDeps{Store: fedStore, Tenants: tenantdata.NewTenantRepo(db.Ent), Tx: db,
+			Events: fedEvents, Kick: kick.Kick}, fed.OversightConfig{}),
+		Connectors: connector.NewUsecase(connectordata.NewRepo(db), tenants, db, connectordata.NewPublisher(dialer), nil, connector.Config{}),
+		stop:       []func(){stopLocator},
 	}
 	c.Accounts = &onboarding.Accounts{
 		Create: func(ctx context.Context, t *tenantbiz.Tenant, login, name, pw string, roles []string) (bool, error) {
@@ -610,7 +640,8 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 	hs, gs, err := server.New(server.Options{
 		HTTPAddr: bc.GetServer().GetHttp().GetAddr(), GRPCAddr: bc.GetServer().GetGrpc().GetAddr(),
 		Timeout: timeout, MaxBodyBytes: bc.GetServer().GetHttp().GetMaxBodyBytes(),
-		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage, caseflowv1.ErrorReasonMessage, dispatchv1.ErrorReasonMessage, supervisionv1.ErrorReasonMessage),
+		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage, caseflowv1.ErrorReasonMessage, dispatchv1.ErrorReasonMessage, supervisionv1.ErrorReasonMessage,
+			federationv1.ErrorReasonMessage, federationv1.OversightErrorReasonMessage),
 		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access, StaticViewer: o.StaticViewer,
 	}, server.Services{
 		Tenant:      service.NewTenantService(core.Tenants),
@@ -623,6 +654,8 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 		Attachment:  service.NewAttachmentService(core.Cases, core.Evidence),
 		Dispatch:    service.NewDispatchService(core.Dispatch),
 		Supervision: service.NewSupervisionService(core.Supervision),
+		Connector:   service.NewConnectorService(core.Connectors),
+		Oversight:   service.NewOversightService(core.Oversight),
 	})
 	if err != nil {
 		return fail(err)

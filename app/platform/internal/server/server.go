@@ -30,6 +30,7 @@ import (
 	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
 	dispatchv1 "github.com/cityops/cityops/api/dispatch/v1"
 	errorsv1 "github.com/cityops/cityops/api/errors/v1"
+	federationv1 "github.com/cityops/cityops/api/federation/v1"
 	identityv1 "github.com/cityops/cityops/api/identity/v1"
 	registryv1 "github.com/cityops/cityops/api/registry/v1"
 	supervisionv1 "github.com/cityops/cityops/api/supervision/v1"
@@ -76,6 +77,8 @@ type Services struct {
 	Attachment  *service.AttachmentService
 	Dispatch    *service.DispatchService
 	Supervision *service.SupervisionService
+	Connector   *service.ConnectorService
+	Oversight   *service.OversightService
 }
 
 func (o Options) chain(m *Metrics, svc Services) []middleware.Middleware {
@@ -157,6 +160,14 @@ func New(o Options, svc Services) (*http.Server, *grpc.Server, error) {
 	if svc.Supervision != nil {
 		supervisionv1.RegisterSupervisionServiceHTTPServer(hs, svc.Supervision)
 		supervisionv1.RegisterSupervisionServiceServer(gs, svc.Supervision)
+	}
+	if svc.Connector != nil {
+		federationv1.RegisterConnectorServiceHTTPServer(hs, svc.Connector)
+		federationv1.RegisterConnectorServiceServer(gs, svc.Connector)
+	}
+	if svc.Oversight != nil {
+		federationv1.RegisterOversightServiceHTTPServer(hs, svc.Oversight)
+		federationv1.RegisterOversightServiceServer(gs, svc.Oversight)
 	}
 	if svc.Attachment != nil {
 		caseflowv1.RegisterAttachmentServiceHTTPServer(hs, svc.Attachment)

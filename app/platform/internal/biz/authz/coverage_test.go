@@ -16,6 +16,7 @@ import (
 	_ "github.com/cityops/cityops/api/caseflow/v1"
 	_ "github.com/cityops/cityops/api/dispatch/v1"
 	_ "github.com/cityops/cityops/api/errors/v1"
+	_ "github.com/cityops/cityops/api/federation/v1"
 	_ "github.com/cityops/cityops/api/identity/v1"
 	_ "github.com/cityops/cityops/api/registry/v1"
 	_ "github.com/cityops/cityops/api/supervision/v1"
