@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/cityops/cityops/ent/casefile"
+	"github.com/cityops/cityops/ent/schematype"
 	"github.com/cityops/cityops/ent/tenant"
 )
 
@@ -135,6 +136,8 @@ type CaseFile struct {
 	EscalationLevel int `json:"escalation_level,omitempty"`
 	// Deadline of the open 督办, if any.
 	SuperviseDeadline *time.Time `json:"supervise_deadline,omitempty"`
+	// Deadlines of the stages of a staged disposal limit (停工 → 处罚 → 拆除), in order.
+	StageDeadlines []schematype.StageDeadline `json:"stage_deadlines,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the CaseFileQuery when eager-loading is set.
 	Edges        CaseFileEdges `json:"edges"`
@@ -177,7 +180,7 @@ func (*CaseFile) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case casefile.FieldCoDepartmentCodes:
+		case casefile.FieldCoDepartmentCodes, casefile.FieldStageDeadlines:
 			values[i] = new([]byte)
 		case casefile.FieldOverdue, casefile.FieldSupervised, casefile.FieldSelfHandled, casefile.FieldAutoDispatched:
 			values[i] = new(sql.NullBool)
@@ -577,6 +580,14 @@ func (_m *CaseFile) assignValues(columns []string, values []any) error {
 				_m.SuperviseDeadline = new(time.Time)
 				*_m.SuperviseDeadline = value.Time
 			}
+		case casefile.FieldStageDeadlines:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field stage_deadlines", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.StageDeadlines); err != nil {
+					return fmt.Errorf("unmarshal field stage_deadlines: %w", err)
+				}
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -830,6 +841,9 @@ func (_m *CaseFile) String() string {
 		builder.WriteString("supervise_deadline=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("stage_deadlines=")
+	builder.WriteString(fmt.Sprintf("%v", _m.StageDeadlines))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/cityops/cityops/ent/casefile"
 	"github.com/cityops/cityops/ent/casestep"
+	"github.com/cityops/cityops/ent/schematype"
 	"github.com/cityops/cityops/ent/tenant"
 )
 
@@ -788,6 +789,12 @@ func (_c *CaseFileCreate) SetNillableSuperviseDeadline(v *time.Time) *CaseFileCr
 	return _c
 }
 
+// SetStageDeadlines sets the "stage_deadlines" field.
+func (_c *CaseFileCreate) SetStageDeadlines(v []schematype.StageDeadline) *CaseFileCreate {
+	_c.mutation.SetStageDeadlines(v)
+	return _c
+}
+
 // SetTenant sets the "tenant" edge to the Tenant entity.
 func (_c *CaseFileCreate) SetTenant(v *Tenant) *CaseFileCreate {
 	return _c.SetTenantID(v.ID)
@@ -1490,6 +1497,10 @@ func (_c *CaseFileCreate) createSpec() (*CaseFile, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.SuperviseDeadline(); ok {
 		_spec.SetField(casefile.FieldSuperviseDeadline, field.TypeTime, value)
 		_node.SuperviseDeadline = &value
+	}
+	if value, ok := _c.mutation.StageDeadlines(); ok {
+		_spec.SetField(casefile.FieldStageDeadlines, field.TypeJSON, value)
+		_node.StageDeadlines = value
 	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -2371,6 +2382,24 @@ func (u *CaseFileUpsert) UpdateSuperviseDeadline() *CaseFileUpsert {
 // ClearSuperviseDeadline clears the value of the "supervise_deadline" field.
 func (u *CaseFileUpsert) ClearSuperviseDeadline() *CaseFileUpsert {
 	u.SetNull(casefile.FieldSuperviseDeadline)
+	return u
+}
+
+// SetStageDeadlines sets the "stage_deadlines" field.
+func (u *CaseFileUpsert) SetStageDeadlines(v []schematype.StageDeadline) *CaseFileUpsert {
+	u.Set(casefile.FieldStageDeadlines, v)
+	return u
+}
+
+// UpdateStageDeadlines sets the "stage_deadlines" field to the value that was provided on create.
+func (u *CaseFileUpsert) UpdateStageDeadlines() *CaseFileUpsert {
+	u.SetExcluded(casefile.FieldStageDeadlines)
+	return u
+}
+
+// ClearStageDeadlines clears the value of the "stage_deadlines" field.
+func (u *CaseFileUpsert) ClearStageDeadlines() *CaseFileUpsert {
+	u.SetNull(casefile.FieldStageDeadlines)
 	return u
 }
 
@@ -3359,6 +3388,27 @@ func (u *CaseFileUpsertOne) UpdateSuperviseDeadline() *CaseFileUpsertOne {
 func (u *CaseFileUpsertOne) ClearSuperviseDeadline() *CaseFileUpsertOne {
 	return u.Update(func(s *CaseFileUpsert) {
 		s.ClearSuperviseDeadline()
+	})
+}
+
+// SetStageDeadlines sets the "stage_deadlines" field.
+func (u *CaseFileUpsertOne) SetStageDeadlines(v []schematype.StageDeadline) *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetStageDeadlines(v)
+	})
+}
+
+// UpdateStageDeadlines sets the "stage_deadlines" field to the value that was provided on create.
+func (u *CaseFileUpsertOne) UpdateStageDeadlines() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateStageDeadlines()
+	})
+}
+
+// ClearStageDeadlines clears the value of the "stage_deadlines" field.
+func (u *CaseFileUpsertOne) ClearStageDeadlines() *CaseFileUpsertOne {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.ClearStageDeadlines()
 	})
 }
 
@@ -4513,6 +4563,27 @@ func (u *CaseFileUpsertBulk) UpdateSuperviseDeadline() *CaseFileUpsertBulk {
 func (u *CaseFileUpsertBulk) ClearSuperviseDeadline() *CaseFileUpsertBulk {
 	return u.Update(func(s *CaseFileUpsert) {
 		s.ClearSuperviseDeadline()
+	})
+}
+
+// SetStageDeadlines sets the "stage_deadlines" field.
+func (u *CaseFileUpsertBulk) SetStageDeadlines(v []schematype.StageDeadline) *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.SetStageDeadlines(v)
+	})
+}
+
+// UpdateStageDeadlines sets the "stage_deadlines" field to the value that was provided on create.
+func (u *CaseFileUpsertBulk) UpdateStageDeadlines() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.UpdateStageDeadlines()
+	})
+}
+
+// ClearStageDeadlines clears the value of the "stage_deadlines" field.
+func (u *CaseFileUpsertBulk) ClearStageDeadlines() *CaseFileUpsertBulk {
+	return u.Update(func(s *CaseFileUpsert) {
+		s.ClearStageDeadlines()
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/cityops/cityops/ent/casefile"
 	"github.com/cityops/cityops/ent/casestep"
 	"github.com/cityops/cityops/ent/predicate"
+	"github.com/cityops/cityops/ent/schematype"
 )
 
 // CaseFileUpdate is the builder for updating CaseFile entities.
@@ -934,6 +935,24 @@ func (_u *CaseFileUpdate) ClearSuperviseDeadline() *CaseFileUpdate {
 	return _u
 }
 
+// SetStageDeadlines sets the "stage_deadlines" field.
+func (_u *CaseFileUpdate) SetStageDeadlines(v []schematype.StageDeadline) *CaseFileUpdate {
+	_u.mutation.SetStageDeadlines(v)
+	return _u
+}
+
+// AppendStageDeadlines appends value to the "stage_deadlines" field.
+func (_u *CaseFileUpdate) AppendStageDeadlines(v []schematype.StageDeadline) *CaseFileUpdate {
+	_u.mutation.AppendStageDeadlines(v)
+	return _u
+}
+
+// ClearStageDeadlines clears the value of the "stage_deadlines" field.
+func (_u *CaseFileUpdate) ClearStageDeadlines() *CaseFileUpdate {
+	_u.mutation.ClearStageDeadlines()
+	return _u
+}
+
 // AddStepIDs adds the "steps" edge to the CaseStep entity by IDs.
 func (_u *CaseFileUpdate) AddStepIDs(ids ...int) *CaseFileUpdate {
 	_u.mutation.AddStepIDs(ids...)
@@ -1376,6 +1395,17 @@ func (_u *CaseFileUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.SuperviseDeadlineCleared() {
 		_spec.ClearField(casefile.FieldSuperviseDeadline, field.TypeTime)
+	}
+	if value, ok := _u.mutation.StageDeadlines(); ok {
+		_spec.SetField(casefile.FieldStageDeadlines, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedStageDeadlines(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, casefile.FieldStageDeadlines, value)
+		})
+	}
+	if _u.mutation.StageDeadlinesCleared() {
+		_spec.ClearField(casefile.FieldStageDeadlines, field.TypeJSON)
 	}
 	if _u.mutation.StepsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -2346,6 +2376,24 @@ func (_u *CaseFileUpdateOne) ClearSuperviseDeadline() *CaseFileUpdateOne {
 	return _u
 }
 
+// SetStageDeadlines sets the "stage_deadlines" field.
+func (_u *CaseFileUpdateOne) SetStageDeadlines(v []schematype.StageDeadline) *CaseFileUpdateOne {
+	_u.mutation.SetStageDeadlines(v)
+	return _u
+}
+
+// AppendStageDeadlines appends value to the "stage_deadlines" field.
+func (_u *CaseFileUpdateOne) AppendStageDeadlines(v []schematype.StageDeadline) *CaseFileUpdateOne {
+	_u.mutation.AppendStageDeadlines(v)
+	return _u
+}
+
+// ClearStageDeadlines clears the value of the "stage_deadlines" field.
+func (_u *CaseFileUpdateOne) ClearStageDeadlines() *CaseFileUpdateOne {
+	_u.mutation.ClearStageDeadlines()
+	return _u
+}
+
 // AddStepIDs adds the "steps" edge to the CaseStep entity by IDs.
 func (_u *CaseFileUpdateOne) AddStepIDs(ids ...int) *CaseFileUpdateOne {
 	_u.mutation.AddStepIDs(ids...)
@@ -2818,6 +2866,17 @@ func (_u *CaseFileUpdateOne) sqlSave(ctx context.Context) (_node *CaseFile, err 
 	}
 	if _u.mutation.SuperviseDeadlineCleared() {
 		_spec.ClearField(casefile.FieldSuperviseDeadline, field.TypeTime)
+	}
+	if value, ok := _u.mutation.StageDeadlines(); ok {
+		_spec.SetField(casefile.FieldStageDeadlines, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedStageDeadlines(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, casefile.FieldStageDeadlines, value)
+		})
+	}
+	if _u.mutation.StageDeadlinesCleared() {
+		_spec.ClearField(casefile.FieldStageDeadlines, field.TypeJSON)
 	}
 	if _u.mutation.StepsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -223,6 +223,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			casefile.FieldPreRemindedFor:        {Type: field.TypeTime, Column: casefile.FieldPreRemindedFor},
 			casefile.FieldEscalationLevel:       {Type: field.TypeInt, Column: casefile.FieldEscalationLevel},
 			casefile.FieldSuperviseDeadline:     {Type: field.TypeTime, Column: casefile.FieldSuperviseDeadline},
+			casefile.FieldStageDeadlines:        {Type: field.TypeJSON, Column: casefile.FieldStageDeadlines},
 		},
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
@@ -2133,6 +2134,11 @@ func (f *CaseFileFilter) WhereEscalationLevel(p entql.IntP) {
 // WhereSuperviseDeadline applies the entql time.Time predicate on the supervise_deadline field.
 func (f *CaseFileFilter) WhereSuperviseDeadline(p entql.TimeP) {
 	f.Where(p.Field(casefile.FieldSuperviseDeadline))
+}
+
+// WhereStageDeadlines applies the entql json.RawMessage predicate on the stage_deadlines field.
+func (f *CaseFileFilter) WhereStageDeadlines(p entql.BytesP) {
+	f.Where(p.Field(casefile.FieldStageDeadlines))
 }
 
 // WhereHasTenant applies a predicate to check if query has an edge tenant.

@@ -3955,6 +3955,8 @@ type CaseFileMutation struct {
 	escalation_level          *int
 	addescalation_level       *int
 	supervise_deadline        *time.Time
+	stage_deadlines           *[]schematype.StageDeadline
+	appendstage_deadlines     []schematype.StageDeadline
 	clearedFields             map[string]struct{}
 	tenant                    *int
 	clearedtenant             bool
@@ -6588,6 +6590,71 @@ func (m *CaseFileMutation) ResetSuperviseDeadline() {
 	delete(m.clearedFields, casefile.FieldSuperviseDeadline)
 }
 
+// SetStageDeadlines sets the "stage_deadlines" field.
+func (m *CaseFileMutation) SetStageDeadlines(sd []schematype.StageDeadline) {
+	m.stage_deadlines = &sd
+	m.appendstage_deadlines = nil
+}
+
+// StageDeadlines returns the value of the "stage_deadlines" field in the mutation.
+func (m *CaseFileMutation) StageDeadlines() (r []schematype.StageDeadline, exists bool) {
+	v := m.stage_deadlines
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStageDeadlines returns the old "stage_deadlines" field's value of the CaseFile entity.
+// If the CaseFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaseFileMutation) OldStageDeadlines(ctx context.Context) (v []schematype.StageDeadline, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStageDeadlines is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStageDeadlines requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStageDeadlines: %w", err)
+	}
+	return oldValue.StageDeadlines, nil
+}
+
+// AppendStageDeadlines adds sd to the "stage_deadlines" field.
+func (m *CaseFileMutation) AppendStageDeadlines(sd []schematype.StageDeadline) {
+	m.appendstage_deadlines = append(m.appendstage_deadlines, sd...)
+}
+
+// AppendedStageDeadlines returns the list of values that were appended to the "stage_deadlines" field in this mutation.
+func (m *CaseFileMutation) AppendedStageDeadlines() ([]schematype.StageDeadline, bool) {
+	if len(m.appendstage_deadlines) == 0 {
+		return nil, false
+	}
+	return m.appendstage_deadlines, true
+}
+
+// ClearStageDeadlines clears the value of the "stage_deadlines" field.
+func (m *CaseFileMutation) ClearStageDeadlines() {
+	m.stage_deadlines = nil
+	m.appendstage_deadlines = nil
+	m.clearedFields[casefile.FieldStageDeadlines] = struct{}{}
+}
+
+// StageDeadlinesCleared returns if the "stage_deadlines" field was cleared in this mutation.
+func (m *CaseFileMutation) StageDeadlinesCleared() bool {
+	_, ok := m.clearedFields[casefile.FieldStageDeadlines]
+	return ok
+}
+
+// ResetStageDeadlines resets all changes to the "stage_deadlines" field.
+func (m *CaseFileMutation) ResetStageDeadlines() {
+	m.stage_deadlines = nil
+	m.appendstage_deadlines = nil
+	delete(m.clearedFields, casefile.FieldStageDeadlines)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *CaseFileMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -6703,7 +6770,7 @@ func (m *CaseFileMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CaseFileMutation) Fields() []string {
-	fields := make([]string, 0, 58)
+	fields := make([]string, 0, 59)
 	if m.tenant != nil {
 		fields = append(fields, casefile.FieldTenantID)
 	}
@@ -6878,6 +6945,9 @@ func (m *CaseFileMutation) Fields() []string {
 	if m.supervise_deadline != nil {
 		fields = append(fields, casefile.FieldSuperviseDeadline)
 	}
+	if m.stage_deadlines != nil {
+		fields = append(fields, casefile.FieldStageDeadlines)
+	}
 	return fields
 }
 
@@ -7002,6 +7072,8 @@ func (m *CaseFileMutation) Field(name string) (ent.Value, bool) {
 		return m.EscalationLevel()
 	case casefile.FieldSuperviseDeadline:
 		return m.SuperviseDeadline()
+	case casefile.FieldStageDeadlines:
+		return m.StageDeadlines()
 	}
 	return nil, false
 }
@@ -7127,6 +7199,8 @@ func (m *CaseFileMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldEscalationLevel(ctx)
 	case casefile.FieldSuperviseDeadline:
 		return m.OldSuperviseDeadline(ctx)
+	case casefile.FieldStageDeadlines:
+		return m.OldStageDeadlines(ctx)
 	}
 	return nil, fmt.Errorf("unknown CaseFile field %s", name)
 }
@@ -7542,6 +7616,13 @@ func (m *CaseFileMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSuperviseDeadline(v)
 		return nil
+	case casefile.FieldStageDeadlines:
+		v, ok := value.([]schematype.StageDeadline)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStageDeadlines(v)
+		return nil
 	}
 	return fmt.Errorf("unknown CaseFile field %s", name)
 }
@@ -7746,6 +7827,9 @@ func (m *CaseFileMutation) ClearedFields() []string {
 	if m.FieldCleared(casefile.FieldSuperviseDeadline) {
 		fields = append(fields, casefile.FieldSuperviseDeadline)
 	}
+	if m.FieldCleared(casefile.FieldStageDeadlines) {
+		fields = append(fields, casefile.FieldStageDeadlines)
+	}
 	return fields
 }
 
@@ -7810,6 +7894,9 @@ func (m *CaseFileMutation) ClearField(name string) error {
 		return nil
 	case casefile.FieldSuperviseDeadline:
 		m.ClearSuperviseDeadline()
+		return nil
+	case casefile.FieldStageDeadlines:
+		m.ClearStageDeadlines()
 		return nil
 	}
 	return fmt.Errorf("unknown CaseFile nullable field %s", name)
@@ -7992,6 +8079,9 @@ func (m *CaseFileMutation) ResetField(name string) error {
 		return nil
 	case casefile.FieldSuperviseDeadline:
 		m.ResetSuperviseDeadline()
+		return nil
+	case casefile.FieldStageDeadlines:
+		m.ResetStageDeadlines()
 		return nil
 	}
 	return fmt.Errorf("unknown CaseFile field %s", name)

@@ -132,6 +132,8 @@ const (
 	FieldEscalationLevel = "escalation_level"
 	// FieldSuperviseDeadline holds the string denoting the supervise_deadline field in the database.
 	FieldSuperviseDeadline = "supervise_deadline"
+	// FieldStageDeadlines holds the string denoting the stage_deadlines field in the database.
+	FieldStageDeadlines = "stage_deadlines"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// EdgeSteps holds the string denoting the steps edge name in mutations.
@@ -215,6 +217,7 @@ var Columns = []string{
 	FieldPreRemindedFor,
 	FieldEscalationLevel,
 	FieldSuperviseDeadline,
+	FieldStageDeadlines,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).

@@ -3025,6 +3025,16 @@ func SuperviseDeadlineNotNil() predicate.CaseFile {
 	return predicate.CaseFile(sql.FieldNotNull(FieldSuperviseDeadline))
 }
 
+// StageDeadlinesIsNil applies the IsNil predicate on the "stage_deadlines" field.
+func StageDeadlinesIsNil() predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldIsNull(FieldStageDeadlines))
+}
+
+// StageDeadlinesNotNil applies the NotNil predicate on the "stage_deadlines" field.
+func StageDeadlinesNotNil() predicate.CaseFile {
+	return predicate.CaseFile(sql.FieldNotNull(FieldStageDeadlines))
+}
+
 // HasTenant applies the HasEdge predicate on the "tenant" edge.
 func HasTenant() predicate.CaseFile {
 	return predicate.CaseFile(func(s *sql.Selector) {

@@ -212,6 +212,7 @@ var (
 		{Name: "pre_reminded_for", Type: field.TypeTime, Nullable: true},
 		{Name: "escalation_level", Type: field.TypeInt, Default: 0},
 		{Name: "supervise_deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "stage_deadlines", Type: field.TypeJSON, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeInt},
 	}
 	// CasesTable holds the schema information for the "cases" table.
@@ -222,7 +223,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "cases_tenants_tenant",
-				Columns:    []*schema.Column{CasesColumns[58]},
+				Columns:    []*schema.Column{CasesColumns[59]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -231,42 +232,42 @@ var (
 			{
 				Name:    "casefile_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[58]},
+				Columns: []*schema.Column{CasesColumns[59]},
 			},
 			{
 				Name:    "casefile_tenant_id_number",
 				Unique:  true,
-				Columns: []*schema.Column{CasesColumns[58], CasesColumns[3]},
+				Columns: []*schema.Column{CasesColumns[59], CasesColumns[3]},
 			},
 			{
 				Name:    "casefile_tenant_id_state",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[58], CasesColumns[26]},
+				Columns: []*schema.Column{CasesColumns[59], CasesColumns[26]},
 			},
 			{
 				Name:    "casefile_tenant_id_primary_department_code_state",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[58], CasesColumns[24], CasesColumns[26]},
+				Columns: []*schema.Column{CasesColumns[59], CasesColumns[24], CasesColumns[26]},
 			},
 			{
 				Name:    "casefile_tenant_id_grid_code",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[58], CasesColumns[14]},
+				Columns: []*schema.Column{CasesColumns[59], CasesColumns[14]},
 			},
 			{
 				Name:    "casefile_tenant_id_merged_into",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[58], CasesColumns[51]},
+				Columns: []*schema.Column{CasesColumns[59], CasesColumns[51]},
 			},
 			{
 				Name:    "casefile_tenant_id_class_code_lat",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[58], CasesColumns[6], CasesColumns[12]},
+				Columns: []*schema.Column{CasesColumns[59], CasesColumns[6], CasesColumns[12]},
 			},
 			{
 				Name:    "casefile_tenant_id_reported_at",
 				Unique:  false,
-				Columns: []*schema.Column{CasesColumns[58], CasesColumns[28]},
+				Columns: []*schema.Column{CasesColumns[59], CasesColumns[28]},
 			},
 		},
 	}

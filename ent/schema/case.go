@@ -7,6 +7,8 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/cityops/cityops/ent/schematype"
 )
 
 // caseStates are the states of the case loop (DOMAIN §4.4), in the order
@@ -100,6 +102,8 @@ func (CaseFile) Fields() []ent.Field {
 		field.Time("pre_reminded_for").Optional().Nillable().Comment("The disposal deadline the before-deadline 催办 was sent for."),
 		field.Int("escalation_level").Default(0).Comment("Highest responsibility-chain level notified (路长 level)."),
 		field.Time("supervise_deadline").Optional().Nillable().Comment("Deadline of the open 督办, if any."),
+		field.JSON("stage_deadlines", []schematype.StageDeadline{}).Optional().
+			Comment("Deadlines of the stages of a staged disposal limit (停工 → 处罚 → 拆除), in order."),
 	}
 }
 

@@ -3,6 +3,8 @@
 // the biz layer can import them without importing the schema definitions.
 package schematype
 
+import "time"
+
 // DepartmentContact is one contact person of a responsible department
 // (责任单位联系人), stored in Department.contacts. Phone is kept as text
 // because hotline numbers carry area codes and extensions.
@@ -22,4 +24,11 @@ type TimeLimit struct {
 	Amount    float64     `json:"amount"`
 	Unit      string      `json:"unit"` // work_hour, work_day, natural_minute, natural_hour
 	Stages    []TimeLimit `json:"stages,omitempty"`
+}
+
+// StageDeadline is the deadline of one stage of a staged disposal limit
+// (停工 → 处罚 → 拆除), stored in CaseFile.stage_deadlines in stage order.
+type StageDeadline struct {
+	Stage string    `json:"stage"`
+	Due   time.Time `json:"due"`
 }

@@ -887,12 +887,15 @@ func (x *CaseLocation) GetAreaClass() string {
 
 // CaseDeadlines are the stage deadlines in force after the change.
 type CaseDeadlines struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Verify        *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=verify,proto3" json:"verify,omitempty"`
-	Dispatch      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=dispatch,proto3" json:"dispatch,omitempty"`
-	Dispose       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=dispose,proto3" json:"dispose,omitempty"`
-	Check         *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=check,proto3" json:"check,omitempty"`
-	Close         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=close,proto3" json:"close,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Verify   *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=verify,proto3" json:"verify,omitempty"`
+	Dispatch *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=dispatch,proto3" json:"dispatch,omitempty"`
+	Dispose  *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=dispose,proto3" json:"dispose,omitempty"`
+	Check    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=check,proto3" json:"check,omitempty"`
+	Close    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=close,proto3" json:"close,omitempty"`
+	// The stages of a staged disposal limit (停工 → 处罚 → 拆除), in order;
+	// dispose is the first one's.
+	Stages        []*StageDeadline `protobuf:"bytes,6,rep,name=stages,proto3" json:"stages,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -962,6 +965,66 @@ func (x *CaseDeadlines) GetClose() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CaseDeadlines) GetStages() []*StageDeadline {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
+// StageDeadline is the deadline of one stage of a staged limit.
+type StageDeadline struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stage         string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	Due           *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due,proto3" json:"due,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageDeadline) Reset() {
+	*x = StageDeadline{}
+	mi := &file_caseflow_v1_caseflow_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageDeadline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageDeadline) ProtoMessage() {}
+
+func (x *StageDeadline) ProtoReflect() protoreflect.Message {
+	mi := &file_caseflow_v1_caseflow_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageDeadline.ProtoReflect.Descriptor instead.
+func (*StageDeadline) Descriptor() ([]byte, []int) {
+	return file_caseflow_v1_caseflow_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *StageDeadline) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *StageDeadline) GetDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
 // CaseCounters are the counts the evaluation (考评) reads as facts.
 type CaseCounters struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -978,7 +1041,7 @@ type CaseCounters struct {
 
 func (x *CaseCounters) Reset() {
 	*x = CaseCounters{}
-	mi := &file_caseflow_v1_caseflow_proto_msgTypes[4]
+	mi := &file_caseflow_v1_caseflow_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1053,7 @@ func (x *CaseCounters) String() string {
 func (*CaseCounters) ProtoMessage() {}
 
 func (x *CaseCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_caseflow_proto_msgTypes[4]
+	mi := &file_caseflow_v1_caseflow_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1066,7 @@ func (x *CaseCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseCounters.ProtoReflect.Descriptor instead.
 func (*CaseCounters) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_caseflow_proto_rawDescGZIP(), []int{4}
+	return file_caseflow_v1_caseflow_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CaseCounters) GetRework() int32 {
@@ -1060,7 +1123,7 @@ type CaseFlags struct {
 
 func (x *CaseFlags) Reset() {
 	*x = CaseFlags{}
-	mi := &file_caseflow_v1_caseflow_proto_msgTypes[5]
+	mi := &file_caseflow_v1_caseflow_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1135,7 @@ func (x *CaseFlags) String() string {
 func (*CaseFlags) ProtoMessage() {}
 
 func (x *CaseFlags) ProtoReflect() protoreflect.Message {
-	mi := &file_caseflow_v1_caseflow_proto_msgTypes[5]
+	mi := &file_caseflow_v1_caseflow_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1148,7 @@ func (x *CaseFlags) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseFlags.ProtoReflect.Descriptor instead.
 func (*CaseFlags) Descriptor() ([]byte, []int) {
-	return file_caseflow_v1_caseflow_proto_rawDescGZIP(), []int{5}
+	return file_caseflow_v1_caseflow_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CaseFlags) GetOverdue() bool {
@@ -1170,13 +1233,17 @@ const file_caseflow_v1_caseflow_proto_rawDesc = "" +
 	"streetCode\x12#\n" +
 	"\rdistrict_code\x18\a \x01(\tR\fdistrictCode\x12\x1d\n" +
 	"\n" +
-	"area_class\x18\b \x01(\tR\tareaClass\"\x95\x02\n" +
+	"area_class\x18\b \x01(\tR\tareaClass\"\xd1\x02\n" +
 	"\rCaseDeadlines\x122\n" +
 	"\x06verify\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x06verify\x126\n" +
 	"\bdispatch\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bdispatch\x124\n" +
 	"\adispose\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\adispose\x120\n" +
 	"\x05check\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05check\x120\n" +
-	"\x05close\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05close\"\xaf\x01\n" +
+	"\x05close\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05close\x12:\n" +
+	"\x06stages\x18\x06 \x03(\v2\".cityops.caseflow.v1.StageDeadlineR\x06stages\"S\n" +
+	"\rStageDeadline\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12,\n" +
+	"\x03due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03due\"\xaf\x01\n" +
 	"\fCaseCounters\x12\x16\n" +
 	"\x06rework\x18\x01 \x01(\x05R\x06rework\x12\x16\n" +
 	"\x06return\x18\x02 \x01(\x05R\x06return\x12\x1c\n" +
@@ -1279,7 +1346,7 @@ func file_caseflow_v1_caseflow_proto_rawDescGZIP() []byte {
 }
 
 var file_caseflow_v1_caseflow_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_caseflow_v1_caseflow_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_caseflow_v1_caseflow_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_caseflow_v1_caseflow_proto_goTypes = []any{
 	(CaseState)(0),                // 0: cityops.caseflow.v1.CaseState
 	(CaseOperation)(0),            // 1: cityops.caseflow.v1.CaseOperation
@@ -1289,12 +1356,13 @@ var file_caseflow_v1_caseflow_proto_goTypes = []any{
 	(*CaseClass)(nil),             // 5: cityops.caseflow.v1.CaseClass
 	(*CaseLocation)(nil),          // 6: cityops.caseflow.v1.CaseLocation
 	(*CaseDeadlines)(nil),         // 7: cityops.caseflow.v1.CaseDeadlines
-	(*CaseCounters)(nil),          // 8: cityops.caseflow.v1.CaseCounters
-	(*CaseFlags)(nil),             // 9: cityops.caseflow.v1.CaseFlags
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*StageDeadline)(nil),         // 8: cityops.caseflow.v1.StageDeadline
+	(*CaseCounters)(nil),          // 9: cityops.caseflow.v1.CaseCounters
+	(*CaseFlags)(nil),             // 10: cityops.caseflow.v1.CaseFlags
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_caseflow_v1_caseflow_proto_depIdxs = []int32{
-	10, // 0: cityops.caseflow.v1.CaseEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	11, // 0: cityops.caseflow.v1.CaseEvent.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: cityops.caseflow.v1.CaseEvent.operation:type_name -> cityops.caseflow.v1.CaseOperation
 	0,  // 2: cityops.caseflow.v1.CaseEvent.from_state:type_name -> cityops.caseflow.v1.CaseState
 	0,  // 3: cityops.caseflow.v1.CaseEvent.to_state:type_name -> cityops.caseflow.v1.CaseState
@@ -1302,19 +1370,21 @@ var file_caseflow_v1_caseflow_proto_depIdxs = []int32{
 	5,  // 5: cityops.caseflow.v1.CaseEvent.class:type_name -> cityops.caseflow.v1.CaseClass
 	6,  // 6: cityops.caseflow.v1.CaseEvent.location:type_name -> cityops.caseflow.v1.CaseLocation
 	7,  // 7: cityops.caseflow.v1.CaseEvent.deadlines:type_name -> cityops.caseflow.v1.CaseDeadlines
-	8,  // 8: cityops.caseflow.v1.CaseEvent.counters:type_name -> cityops.caseflow.v1.CaseCounters
-	9,  // 9: cityops.caseflow.v1.CaseEvent.flags:type_name -> cityops.caseflow.v1.CaseFlags
+	9,  // 8: cityops.caseflow.v1.CaseEvent.counters:type_name -> cityops.caseflow.v1.CaseCounters
+	10, // 9: cityops.caseflow.v1.CaseEvent.flags:type_name -> cityops.caseflow.v1.CaseFlags
 	3,  // 10: cityops.caseflow.v1.CaseClass.kind:type_name -> cityops.caseflow.v1.CaseKind
-	10, // 11: cityops.caseflow.v1.CaseDeadlines.verify:type_name -> google.protobuf.Timestamp
-	10, // 12: cityops.caseflow.v1.CaseDeadlines.dispatch:type_name -> google.protobuf.Timestamp
-	10, // 13: cityops.caseflow.v1.CaseDeadlines.dispose:type_name -> google.protobuf.Timestamp
-	10, // 14: cityops.caseflow.v1.CaseDeadlines.check:type_name -> google.protobuf.Timestamp
-	10, // 15: cityops.caseflow.v1.CaseDeadlines.close:type_name -> google.protobuf.Timestamp
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	11, // 11: cityops.caseflow.v1.CaseDeadlines.verify:type_name -> google.protobuf.Timestamp
+	11, // 12: cityops.caseflow.v1.CaseDeadlines.dispatch:type_name -> google.protobuf.Timestamp
+	11, // 13: cityops.caseflow.v1.CaseDeadlines.dispose:type_name -> google.protobuf.Timestamp
+	11, // 14: cityops.caseflow.v1.CaseDeadlines.check:type_name -> google.protobuf.Timestamp
+	11, // 15: cityops.caseflow.v1.CaseDeadlines.close:type_name -> google.protobuf.Timestamp
+	8,  // 16: cityops.caseflow.v1.CaseDeadlines.stages:type_name -> cityops.caseflow.v1.StageDeadline
+	11, // 17: cityops.caseflow.v1.StageDeadline.due:type_name -> google.protobuf.Timestamp
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_caseflow_v1_caseflow_proto_init() }
@@ -1328,7 +1398,7 @@ func file_caseflow_v1_caseflow_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_caseflow_v1_caseflow_proto_rawDesc), len(file_caseflow_v1_caseflow_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

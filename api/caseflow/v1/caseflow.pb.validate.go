@@ -741,6 +741,40 @@ func (m *CaseDeadlines) validate(all bool) error {
 		}
 	}
 
+	for idx, item := range m.GetStages() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, CaseDeadlinesValidationError{
+						field:  fmt.Sprintf("Stages[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, CaseDeadlinesValidationError{
+						field:  fmt.Sprintf("Stages[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return CaseDeadlinesValidationError{
+					field:  fmt.Sprintf("Stages[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
 	if len(errors) > 0 {
 		return CaseDeadlinesMultiError(errors)
 	}
@@ -818,6 +852,137 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = CaseDeadlinesValidationError{}
+
+// Validate checks the field values on StageDeadline with the rules defined in
+// the proto definition for this message. If any rules are violated, the first
+// error encountered is returned, or nil if there are no violations.
+func (m *StageDeadline) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on StageDeadline with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// result is a list of violation errors wrapped in StageDeadlineMultiError, or
+// nil if none found.
+func (m *StageDeadline) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *StageDeadline) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Stage
+
+	if all {
+		switch v := interface{}(m.GetDue()).(type) {
+		case interface{ ValidateAll() error }:
+			if err := v.ValidateAll(); err != nil {
+				errors = append(errors, StageDeadlineValidationError{
+					field:  "Due",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		case interface{ Validate() error }:
+			if err := v.Validate(); err != nil {
+				errors = append(errors, StageDeadlineValidationError{
+					field:  "Due",
+					reason: "embedded message failed validation",
+					cause:  err,
+				})
+			}
+		}
+	} else if v, ok := interface{}(m.GetDue()).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return StageDeadlineValidationError{
+				field:  "Due",
+				reason: "embedded message failed validation",
+				cause:  err,
+			}
+		}
+	}
+
+	if len(errors) > 0 {
+		return StageDeadlineMultiError(errors)
+	}
+
+	return nil
+}
+
+// StageDeadlineMultiError is an error wrapping multiple validation errors
+// returned by StageDeadline.ValidateAll() if the designated constraints
+// aren't met.
+type StageDeadlineMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m StageDeadlineMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m StageDeadlineMultiError) AllErrors() []error { return m }
+
+// StageDeadlineValidationError is the validation error returned by
+// StageDeadline.Validate if the designated constraints aren't met.
+type StageDeadlineValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e StageDeadlineValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e StageDeadlineValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e StageDeadlineValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e StageDeadlineValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e StageDeadlineValidationError) ErrorName() string { return "StageDeadlineValidationError" }
+
+// Error satisfies the builtin error interface
+func (e StageDeadlineValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sStageDeadline.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = StageDeadlineValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = StageDeadlineValidationError{}
 
 // Validate checks the field values on CaseCounters with the rules defined in
 // the proto definition for this message. If any rules are violated, the first

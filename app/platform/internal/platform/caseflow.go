@@ -83,12 +83,40 @@ func (a caseComponents) Component(ctx context.Context, tenantCode, objID string)
 type taxonomyLimits struct{ tax *taxonomy.Usecase }
 
 func (a taxonomyLimits) DisposeLimit(ctx context.Context, req caseflow.DeadlineRequest) (calendar.Duration, bool, error) {
+	l, err := a.limit(ctx, req)
+	if err != nil || l == nil {
+		return calendar.Duration{}, false, err
+	}
+	return toDuration(l)
+}
+
+// DisposeStages implements caseflow.StagedLimits: the stages of a staged
+// limit (停工 → 处罚 → 拆除) in order.
+func (a taxonomyLimits) DisposeStages(ctx context.Context, req caseflow.DeadlineRequest) ([]caseflow.NamedLimit, bool, error) {
+	l, err := a.limit(ctx, req)
+	if err != nil || l == nil || len(l.Stages) == 0 {
+		return nil, false, err
+	}
+	out := make([]caseflow.NamedLimit, 0, len(l.Stages))
+	for i := range l.Stages {
+		d, ok, _ := toDuration(&l.Stages[i])
+		if !ok {
+			return nil, false, nil
+		}
+		out = append(out, caseflow.NamedLimit{Stage: l.Stages[i].Stage, Limit: d})
+	}
+	return out, true, nil
+}
+
+// limit finds the time limit of the case's filing condition for its area
+// class (or the condition's limit for every area class).
+func (a taxonomyLimits) limit(ctx context.Context, req caseflow.DeadlineRequest) (*taxonomy.TimeLimit, error) {
 	if req.FilingConditionCode == "" || req.ClassCode == "" || req.Kind == "" {
-		return calendar.Duration{}, false, nil
+		return nil, nil
 	}
 	conds, err := a.tax.ListFilingConditions(ctx, req.TenantCode, taxonomy.Kind(req.Kind), req.ClassCode, 0)
 	if err != nil {
-		return calendar.Duration{}, false, err
+		return nil, err
 	}
 	for _, c := range conds {
 		if c.Code != req.FilingConditionCode {
@@ -101,17 +129,15 @@ func (a taxonomyLimits) DisposeLimit(ctx context.Context, req caseflow.DeadlineR
 				continue
 			}
 			if l.AreaClass == req.AreaClass {
-				return toDuration(l)
+				return l, nil
 			}
 			if l.AreaClass == "" && fallback == nil {
 				fallback = l
 			}
 		}
-		if fallback != nil {
-			return toDuration(fallback)
-		}
+		return fallback, nil
 	}
-	return calendar.Duration{}, false, nil
+	return nil, nil
 }
 
 func toDuration(l *taxonomy.TimeLimit) (calendar.Duration, bool, error) {

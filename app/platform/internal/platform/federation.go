@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/go-kratos/kratos/v2/log"
 
@@ -172,4 +173,23 @@ func (c *Core) sampleConnectors(ctx context.Context, tenants []*tenantbiz.Tenant
 		}
 	}
 	return nil
+}
+
+// inboundReplayer replays an inbound or commands dead letter: the record is
+// rebuilt from the row and handed to the same processor the consumer uses,
+// so it is verified again and applied once (or dead-lettered again, with
+// the reason of now).
+type inboundReplayer struct{ e *fed.Engine }
+
+func (r inboundReplayer) ReplayInbound(ctx context.Context, t *tenantbiz.Tenant, _ *connector.Connector, d *connector.DeadLetter) error {
+	hs := make([]cloudevent.Header, 0, len(d.Headers))
+	for k, v := range d.Headers {
+		hs = append(hs, cloudevent.Header{Key: k, Value: []byte(v)})
+	}
+	m := &fed.Message{Topic: d.Topic, Partition: int(d.Partition), Offset: d.Offset, Value: d.Payload, Headers: hs, Time: time.Now()}
+	p := r.e.Inbound(t.Code, d.Connector)
+	if d.Direction == connector.CommandsIn {
+		p = r.e.CommandsIn(t.Code, d.Connector)
+	}
+	return p.Process(ctx, m)
 }

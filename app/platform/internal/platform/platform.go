@@ -228,6 +228,7 @@ func NewCore(ctx context.Context, db *database.DB, sm secrets.Manager, o CoreOpt
 		Connectors: connector.NewUsecase(connectordata.NewRepo(db), tenants, db, connectordata.NewPublisher(dialer), nil, connector.Config{}),
 		stop:       []func(){stopLocator},
 	}
+	c.Connectors.SetInboundReplayer(inboundReplayer{engine})
 	c.Accounts = &onboarding.Accounts{
 		Create: func(ctx context.Context, t *tenantbiz.Tenant, login, name, pw string, roles []string) (bool, error) {
 			return id.Bootstrap(ctx, t.Code, login, name, pw, roles)

@@ -92,7 +92,7 @@ func caseToProto(c *biz.Case) *caseflowv1.Case {
 		},
 		Deadlines: &caseflowv1.CaseDeadlines{
 			Verify: ts(c.VerifyDeadline), Dispatch: ts(c.DispatchDeadline), Dispose: ts(c.DisposeDeadline),
-			Check: ts(c.CheckDeadline), Close: ts(c.CloseDeadline),
+			Check: ts(c.CheckDeadline), Close: ts(c.CloseDeadline), Stages: biz.StagesToProto(c.StageDeadlines),
 		},
 		Counters: &caseflowv1.CaseCounters{
 			Rework: int32(c.ReworkCount), Return: int32(c.ReturnCount), Extension: int32(c.ExtensionCount),

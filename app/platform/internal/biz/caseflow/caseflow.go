@@ -218,14 +218,24 @@ type Case struct {
 	// notified; SuperviseDeadline the deadline of the open 督办.
 	OverdueAt, PreRemindedFor, SuperviseDeadline *time.Time
 	EscalationLevel                              int
+	// StageDeadlines are the deadlines of a staged disposal limit
+	// (停工 → 处罚 → 拆除), in order; empty when the limit has no stages.
+	StageDeadlines []StageDeadline
 
 	CreatedAt, UpdatedAt time.Time
+}
+
+// StageDeadline is the deadline of one stage of a staged limit.
+type StageDeadline struct {
+	Stage string
+	Due   time.Time
 }
 
 // clone returns a deep enough copy of c for a transition to change.
 func (c *Case) clone() *Case {
 	cp := *c
 	cp.CoDepartmentCodes = append([]string(nil), c.CoDepartmentCodes...)
+	cp.StageDeadlines = append([]StageDeadline(nil), c.StageDeadlines...)
 	return &cp
 }
 

@@ -607,7 +607,9 @@ func (u *Usecase) apply(ctx context.Context, v *viewer.Viewer, op Operation, c *
 		c.CoDepartmentCodes = append([]string{}, in.CoDepartments...)
 		c.DispatchedAt = &now
 		c.AcceptedAt = nil
-		c.DisposeDeadline, err = u.due(ctx, v, c, StageDispose, now)
+		if c.DisposeDeadline, err = u.due(ctx, v, c, StageDispose, now); err == nil {
+			c.StageDeadlines, err = u.stages(ctx, v, c, now)
+		}
 		detail["department"] = in.Department
 		if len(in.CoDepartments) > 0 {
 			detail["co_departments"] = strings.Join(in.CoDepartments, ",")
@@ -620,7 +622,7 @@ func (u *Usecase) apply(ctx context.Context, v *viewer.Viewer, op Operation, c *
 		c.ReturnCount++
 		detail["returned_by"] = c.PrimaryDepartmentCode
 		c.PrimaryDepartmentCode, c.CoDepartmentCodes = "", []string{}
-		c.DisposeDeadline, c.HungAt = nil, nil
+		c.DisposeDeadline, c.HungAt, c.StageDeadlines = nil, nil, nil
 	case OpRequestDelay:
 		if in.Duration > 0 {
 			detail["requested"] = in.Duration.String()
@@ -635,6 +637,7 @@ func (u *Usecase) apply(ctx context.Context, v *viewer.Viewer, op Operation, c *
 			var d time.Time
 			if d, err = u.cfg.Deadlines.Extend(ctx, v.TenantCode, *c.DisposeDeadline, in.Duration); err == nil {
 				c.DisposeDeadline = &d
+				err = u.shiftStages(ctx, v, c, in.Duration)
 			}
 		}
 	case OpApproveHang:
@@ -670,7 +673,9 @@ func (u *Usecase) apply(ctx context.Context, v *viewer.Viewer, op Operation, c *
 		// it counts as rework.
 		c.ReworkCount++
 		c.ClosedAt, c.FeedbackAt = nil, nil
-		c.DisposeDeadline, err = u.due(ctx, v, c, StageDispose, now)
+		if c.DisposeDeadline, err = u.due(ctx, v, c, StageDispose, now); err == nil {
+			c.StageDeadlines, err = u.stages(ctx, v, c, now)
+		}
 	}
 	return err
 }
@@ -693,6 +698,32 @@ func (u *Usecase) resumeClock(ctx context.Context, v *viewer.Viewer, c *Case, no
 		return err
 	}
 	c.DisposeDeadline = &d
+	return u.shiftStages(ctx, v, c, paused)
+}
+
+// stages computes the staged deadlines of the case's disposal limit from
+// from; nil when the limit has no stages or the calendar cannot say.
+func (u *Usecase) stages(ctx context.Context, v *viewer.Viewer, c *Case, from time.Time) ([]StageDeadline, error) {
+	sd, ok := u.cfg.Deadlines.(StagedDeadlines)
+	if !ok {
+		return nil, nil
+	}
+	return sd.Stages(ctx, DeadlineRequest{
+		TenantCode: v.TenantCode, Stage: StageDispose, Urgency: c.Urgency, Kind: c.Kind, ClassCode: c.ClassCode,
+		FilingConditionCode: c.FilingConditionCode, AreaClass: c.AreaClass, From: from,
+	})
+}
+
+// shiftStages moves every stage deadline by d of working time, as the
+// disposal deadline moves (clock paused, extension granted).
+func (u *Usecase) shiftStages(ctx context.Context, v *viewer.Viewer, c *Case, d time.Duration) error {
+	for i := range c.StageDeadlines {
+		t, err := u.cfg.Deadlines.Extend(ctx, v.TenantCode, c.StageDeadlines[i].Due, d)
+		if err != nil {
+			return err
+		}
+		c.StageDeadlines[i].Due = t.UTC().Truncate(time.Microsecond)
+	}
 	return nil
 }
 
@@ -779,7 +810,7 @@ func toEvent(c *Case, v *viewer.Viewer, s *Step, seq int64, id, typ, mergedFrom 
 		PrimaryDepartmentCode: c.PrimaryDepartmentCode, CoDepartmentCodes: c.CoDepartmentCodes,
 		Deadlines: &caseflowv1.CaseDeadlines{
 			Verify: ts(c.VerifyDeadline), Dispatch: ts(c.DispatchDeadline), Dispose: ts(c.DisposeDeadline),
-			Check: ts(c.CheckDeadline), Close: ts(c.CloseDeadline),
+			Check: ts(c.CheckDeadline), Close: ts(c.CloseDeadline), Stages: stagesToProto(c.StageDeadlines),
 		},
 		Counters: &caseflowv1.CaseCounters{
 			Rework: int32(c.ReworkCount), Return: int32(c.ReturnCount), Extension: int32(c.ExtensionCount),
@@ -793,6 +824,18 @@ func toEvent(c *Case, v *viewer.Viewer, s *Step, seq int64, id, typ, mergedFrom 
 	}
 	return ev
 }
+
+// stagesToProto maps staged deadlines to the API.
+func stagesToProto(ss []StageDeadline) []*caseflowv1.StageDeadline {
+	out := make([]*caseflowv1.StageDeadline, len(ss))
+	for i, s := range ss {
+		out[i] = &caseflowv1.StageDeadline{Stage: s.Stage, Due: timestamppb.New(s.Due)}
+	}
+	return out
+}
+
+// StagesToProto maps staged deadlines to the API.
+func StagesToProto(ss []StageDeadline) []*caseflowv1.StageDeadline { return stagesToProto(ss) }
 
 // ProtoState maps a state to the API enum (UNSPECIFIED for "").
 func ProtoState(s State) caseflowv1.CaseState {

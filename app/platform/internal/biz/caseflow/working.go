@@ -17,6 +17,52 @@ type StageLimits interface {
 	DisposeLimit(ctx context.Context, req DeadlineRequest) (limit calendar.Duration, ok bool, err error)
 }
 
+// NamedLimit is the limit of one stage of a staged disposal limit.
+type NamedLimit struct {
+	Stage string
+	Limit calendar.Duration
+}
+
+// StagedLimits is a StageLimits that also knows staged disposal limits
+// (停工 → 处罚 → 拆除): ok false when the case's condition has none.
+type StagedLimits interface {
+	DisposeStages(ctx context.Context, req DeadlineRequest) (stages []NamedLimit, ok bool, err error)
+}
+
+// StagedDeadlines is a Deadlines that also computes the deadlines of the
+// stages of a staged disposal limit, one after the other from req.From.
+type StagedDeadlines interface {
+	Stages(ctx context.Context, req DeadlineRequest) ([]StageDeadline, error)
+}
+
+var _ StagedDeadlines = (*WorkingDeadlines)(nil)
+
+// Stages implements StagedDeadlines: each stage starts when the one
+// before it is due.
+func (w *WorkingDeadlines) Stages(ctx context.Context, req DeadlineRequest) ([]StageDeadline, error) {
+	sl, ok := w.Limits.(StagedLimits)
+	if !ok || req.Urgency == UrgencyUrgent {
+		return nil, nil
+	}
+	stages, ok, err := sl.DisposeStages(ctx, req)
+	if err != nil || !ok {
+		return nil, err
+	}
+	cal, err := w.calendar(req.TenantCode)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StageDeadline, 0, len(stages))
+	at := req.From
+	for _, s := range stages {
+		if at, err = cal.Add(at, s.Limit); err != nil {
+			return nil, fmt.Errorf("stage %s: %w", s.Stage, err)
+		}
+		out = append(out, StageDeadline{Stage: s.Stage, Due: at.UTC().Truncate(time.Microsecond)})
+	}
+	return out, nil
+}
+
 // WorkingDeadlines computes stage deadlines on each tenant's working
 // calendar (national holidays and 调休 days, the province's own holidays, the
 // tenant's working hours): a limit in 工作时/工作日 skips nights, weekends

@@ -21,6 +21,7 @@ import (
 	"github.com/cityops/cityops/ent/casestep"
 	entdep "github.com/cityops/cityops/ent/department"
 	"github.com/cityops/cityops/ent/eventhead"
+	"github.com/cityops/cityops/ent/schematype"
 	"github.com/cityops/cityops/ent/tenantevent"
 )
 
@@ -84,6 +85,7 @@ func (r *repo) Create(ctx context.Context, k *biz.Case) (*biz.Case, error) {
 		SetDispatchRuleCode(k.DispatchRuleCode).SetAutoDispatched(k.AutoDispatched).
 		SetNillableOverdueAt(k.OverdueAt).SetNillablePreRemindedFor(k.PreRemindedFor).
 		SetNillableSuperviseDeadline(k.SuperviseDeadline).SetEscalationLevel(k.EscalationLevel).
+		SetStageDeadlines(stagesToRow(k.StageDeadlines)).
 		SetCreatedAt(orNow(k.CreatedAt)).SetUpdatedAt(orNow(k.UpdatedAt)).
 		Save(ctx)
 	if err != nil {
@@ -121,7 +123,7 @@ func (r *repo) Update(ctx context.Context, k *biz.Case, expected int64) error {
 		SetHangCount(k.HangCount).SetReminderCount(k.ReminderCount).SetOverdue(k.Overdue).
 		SetSupervised(k.Supervised).SetSelfHandled(k.SelfHandled).SetMergedInto(k.MergedInto).
 		SetDispatchRuleCode(k.DispatchRuleCode).SetAutoDispatched(k.AutoDispatched).
-		SetEscalationLevel(k.EscalationLevel).
+		SetEscalationLevel(k.EscalationLevel).SetStageDeadlines(stagesToRow(k.StageDeadlines)).
 		SetUpdatedAt(orNow(k.UpdatedAt))
 	for _, t := range []struct {
 		v   *time.Time
@@ -362,7 +364,7 @@ func toBiz(r *ent.CaseFile) *biz.Case {
 		Overdue: r.Overdue, Supervised: r.Supervised, SelfHandled: r.SelfHandled, MergedInto: r.MergedInto,
 		DispatchRuleCode: r.DispatchRuleCode, AutoDispatched: r.AutoDispatched, OverdueAt: utc(r.OverdueAt),
 		PreRemindedFor: utc(r.PreRemindedFor), SuperviseDeadline: utc(r.SuperviseDeadline),
-		EscalationLevel: r.EscalationLevel,
+		EscalationLevel: r.EscalationLevel, StageDeadlines: stagesFromRow(r.StageDeadlines),
 		CreatedAt:       r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -388,4 +390,23 @@ func orNow(t time.Time) time.Time {
 		return time.Now()
 	}
 	return t
+}
+
+func stagesToRow(ss []biz.StageDeadline) []schematype.StageDeadline {
+	out := make([]schematype.StageDeadline, len(ss))
+	for i, s := range ss {
+		out[i] = schematype.StageDeadline{Stage: s.Stage, Due: s.Due}
+	}
+	return out
+}
+
+func stagesFromRow(ss []schematype.StageDeadline) []biz.StageDeadline {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := make([]biz.StageDeadline, len(ss))
+	for i, s := range ss {
+		out[i] = biz.StageDeadline{Stage: s.Stage, Due: s.Due.UTC()}
+	}
+	return out
 }

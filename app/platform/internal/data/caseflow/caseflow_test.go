@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	caseflowv1 "github.com/cityops/cityops/api/caseflow/v1"
+	"github.com/cityops/cityops/app/pkg/calendar"
 	"github.com/cityops/cityops/app/pkg/database"
 	"github.com/cityops/cityops/app/pkg/region"
 	"github.com/cityops/cityops/app/pkg/testdb"
@@ -809,6 +810,49 @@ func TestPauseForApproval(t *testing.T) {
 			moved := c.DisposeDeadline.Sub(before) - tc.extra
 			if c.HungAt != nil || c.HangSeconds < 5*3600 || c.HangSeconds > 5*3600+10 || moved < 5*time.Hour || moved > 5*time.Hour+10*time.Second {
 				t.Errorf("%s: deadline %v (was %v), paused %ds", tc.name, c.DisposeDeadline, before, c.HangSeconds)
+			}
+		}
+	})
+}
+
+// stagedLimits gives every case the staged limit of an illegal building
+// (违法建设): 停工 within 1 working day, 处罚 within 5 more, 拆除 within 20.
+type stagedLimits struct{}
+
+func (stagedLimits) DisposeLimit(context.Context, biz.DeadlineRequest) (calendar.Duration, bool, error) {
+	return calendar.WorkDays(1), true, nil
+}
+
+func (stagedLimits) DisposeStages(context.Context, biz.DeadlineRequest) ([]biz.NamedLimit, bool, error) {
+	return []biz.NamedLimit{{Stage: "停工", Limit: calendar.WorkDays(1)}, {Stage: "处罚", Limit: calendar.WorkDays(5)},
+		{Stage: "拆除", Limit: calendar.WorkDays(20)}}, true, nil
+}
+
+// TestStagedDeadlines: a staged limit gives the case one deadline per stage
+// on the working calendar, the first being the disposal deadline; a granted
+// extension moves them all, and they are stored and read back.
+func TestStagedDeadlines(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, nil)
+		a := e.a
+		e.uc = biz.NewUsecase(e.repo, e.log, data.NewDepartments(db.Ent), db, biz.Config{Now: e.clock.Now,
+			Deadlines: &biz.WorkingDeadlines{Limits: stagedLimits{}}})
+		c := e.toDisposal(t, a)
+		if len(c.StageDeadlines) != 3 || c.StageDeadlines[0].Stage != "停工" || !c.StageDeadlines[0].Due.Equal(*c.DisposeDeadline) ||
+			!c.StageDeadlines[1].Due.After(c.StageDeadlines[0].Due) || !c.StageDeadlines[2].Due.After(c.StageDeadlines[1].Due) {
+			t.Fatalf("stages %+v, dispose %v", c.StageDeadlines, c.DisposeDeadline)
+		}
+		first := c.StageDeadlines
+		c = e.step(t, a, c, handler, a.deptA, biz.OpRequestDelay, biz.Input{Opinion: "需走处罚程序"})
+		c = e.step(t, a, c, dispatcher, 0, biz.OpApproveDelay, biz.Input{Duration: 8 * time.Hour})
+		stored, err := e.uc.Get(a.as(dispatcher, 0), c.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range stored.StageDeadlines {
+			if !s.Due.After(first[i].Due) {
+				t.Errorf("stage %s not moved by the extension: %v → %v", s.Stage, first[i].Due, s.Due)
 			}
 		}
 	})
