@@ -19,6 +19,10 @@ const (
 	APIKey    Kind = "apikey"
 	Anonymous Kind = "anonymous"
 	System    Kind = "system"
+	// Service is a process of the platform acting inside one tenant (the
+	// supervision scheduler, the federation consumer): narrowed to the
+	// tenant like a user, named by Reason on timelines and in the audit.
+	Service Kind = "service"
 )
 
 // Viewer is the actor of a request and the tenant it acts in.
@@ -58,6 +62,10 @@ func (v *Viewer) Actor() string {
 	switch v.Kind {
 	case User, APIKey:
 		return string(v.Kind) + ":" + itoa(v.ActorID)
+	case Service:
+		if v.Reason != "" {
+			return "service:" + v.Reason
+		}
 	}
 	return string(v.Kind)
 }

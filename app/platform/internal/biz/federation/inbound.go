@@ -114,7 +114,7 @@ type BatchProcessor interface {
 // privacy rules and row-level security see t only.
 func actingIn(ctx context.Context, t *tenant.Tenant, name string, roles ...string) context.Context {
 	return viewer.NewContext(ctx, &viewer.Viewer{
-		Kind: viewer.Anonymous, ActorName: name, Reason: "federation",
+		Kind: viewer.Service, ActorName: name, Reason: "federation",
 		HomeTenantID: t.ID, HomeTenantCode: t.Code, TenantID: t.ID, TenantCode: t.Code, TenantPath: t.Path,
 		Roles: roles,
 	})

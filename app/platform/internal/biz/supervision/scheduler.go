@@ -229,7 +229,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (Report, error) {
 // all-tenant system viewer would see every tenant's case 2026112200001.
 func ActingIn(ctx context.Context, t *tenant.Tenant) context.Context {
 	return viewer.NewContext(ctx, &viewer.Viewer{
-		Kind: viewer.Anonymous, ActorName: SchedulerActorName, Reason: "supervision scheduler",
+		Kind: viewer.Service, ActorName: SchedulerActorName, Reason: "supervision",
 		HomeTenantID: t.ID, HomeTenantCode: t.Code, TenantID: t.ID, TenantCode: t.Code, TenantPath: t.Path,
 	})
 }

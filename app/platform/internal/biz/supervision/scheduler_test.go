@@ -82,7 +82,7 @@ func TestSchedulerLifecycle(t *testing.T) {
 			t.Fatalf("timeline (-want +got):\n%s", diff)
 		}
 		for _, s := range marks {
-			if s.Actor != "anonymous" || s.ActorName != biz.SchedulerActorName || s.Post != biz.SchedulerPost || s.Detail["auto"] != "true" {
+			if s.Actor != "service:supervision" || s.ActorName != biz.SchedulerActorName || s.Post != biz.SchedulerPost || s.Detail["auto"] != "true" {
 				t.Errorf("step %s by %s/%s in %s: %v", s.Operation, s.Actor, s.ActorName, s.Post, s.Detail)
 			}
 		}
