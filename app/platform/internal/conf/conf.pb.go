@@ -608,6 +608,9 @@ type CaseLoop struct {
 	// within this window.
 	DuplicateRadiusM float64              `protobuf:"fixed64,3,opt,name=duplicate_radius_m,json=duplicateRadiusM,proto3" json:"duplicate_radius_m,omitempty"`
 	DuplicateWindow  *durationpb.Duration `protobuf:"bytes,4,opt,name=duplicate_window,json=duplicateWindow,proto3" json:"duplicate_window,omitempty"`
+	// Tenant codes (comma-separated) that take citizens' reports without a
+	// contact (Open311 without email or phone).
+	AnonymousReports string `protobuf:"bytes,5,opt,name=anonymous_reports,json=anonymousReports,proto3" json:"anonymous_reports,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -668,6 +671,13 @@ func (x *CaseLoop) GetDuplicateWindow() *durationpb.Duration {
 		return x.DuplicateWindow
 	}
 	return nil
+}
+
+func (x *CaseLoop) GetAnonymousReports() string {
+	if x != nil {
+		return x.AnonymousReports
+	}
+	return ""
 }
 
 // Kafka is the federation's transport: where the relay publishes tenants'
@@ -1226,12 +1236,13 @@ const file_conf_proto_rawDesc = "" +
 	"\binterval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\binterval\x12>\n" +
 	"\rremind_before\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fremindBefore\x12B\n" +
 	"\x0fsupervise_after\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0esuperviseAfter\x12>\n" +
-	"\rsupervise_for\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fsuperviseFor\"\xe4\x01\n" +
+	"\rsupervise_for\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fsuperviseFor\"\x91\x02\n" +
 	"\bCaseLoop\x12,\n" +
 	"\x12pause_for_approval\x18\x01 \x01(\tR\x10pauseForApproval\x126\n" +
 	"\x17feedback_photo_required\x18\x02 \x01(\bR\x15feedbackPhotoRequired\x12,\n" +
 	"\x12duplicate_radius_m\x18\x03 \x01(\x01R\x10duplicateRadiusM\x12D\n" +
-	"\x10duplicate_window\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fduplicateWindow\"\xbb\x01\n" +
+	"\x10duplicate_window\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fduplicateWindow\x12+\n" +
+	"\x11anonymous_reports\x18\x05 \x01(\tR\x10anonymousReports\"\xbb\x01\n" +
 	"\x05Kafka\x12\x18\n" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x18\n" +
 	"\abrokers\x18\x02 \x01(\tR\abrokers\x12\x19\n" +

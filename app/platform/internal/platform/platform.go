@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/go-kratos/kratos/v2/log"
@@ -57,6 +58,7 @@ import (
 	supervisiondata "github.com/cityops/cityops/app/platform/internal/data/supervision"
 	taxonomydata "github.com/cityops/cityops/app/platform/internal/data/taxonomy"
 	tenantdata "github.com/cityops/cityops/app/platform/internal/data/tenant"
+	"github.com/cityops/cityops/app/platform/internal/open311"
 	"github.com/cityops/cityops/app/platform/internal/server"
 	"github.com/cityops/cityops/app/platform/internal/service"
 	"github.com/cityops/cityops/app/relay"
@@ -638,11 +640,12 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 	if o.StaticViewer == nil {
 		app.Access = access
 	}
+	localizer := apierr.NewLocalizer(registryv1.ErrorReasonMessage, caseflowv1.ErrorReasonMessage, dispatchv1.ErrorReasonMessage,
+		supervisionv1.ErrorReasonMessage, federationv1.ErrorReasonMessage, federationv1.OversightErrorReasonMessage)
 	hs, gs, err := server.New(server.Options{
 		HTTPAddr: bc.GetServer().GetHttp().GetAddr(), GRPCAddr: bc.GetServer().GetGrpc().GetAddr(),
 		Timeout: timeout, MaxBodyBytes: bc.GetServer().GetHttp().GetMaxBodyBytes(),
-		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: apierr.NewLocalizer(registryv1.ErrorReasonMessage, caseflowv1.ErrorReasonMessage, dispatchv1.ErrorReasonMessage, supervisionv1.ErrorReasonMessage,
-			federationv1.ErrorReasonMessage, federationv1.OversightErrorReasonMessage),
+		Logger: o.Logger, Tracer: tp, Registry: app.Registry, Localizer: localizer,
 		Ready: core.Ready, Disabled: o.DisableMiddleware, Access: app.Access, StaticViewer: o.StaticViewer,
 	}, server.Services{
 		Tenant:      service.NewTenantService(core.Tenants),
@@ -661,6 +664,15 @@ func New(ctx context.Context, bc *conf.Bootstrap, o Options) (*App, func(), erro
 	if err != nil {
 		return fail(err)
 	}
+	// Citizens (Open311 GeoReport v2) and the public case status page: plain
+	// routes that check their api_key themselves.
+	open311.Register(hs, open311.Deps{
+		Tenants: core.Tenants, Taxonomy: core.Taxonomy, Cases: core.Cases, Identity: core.Identity, Roles: core.Authz,
+		AllowAnonymous: func(code string) bool {
+			return slices.Contains(splitCodes(bc.GetCaseLoop().GetAnonymousReports()), code)
+		},
+		Localizer: localizer, Logger: o.Logger,
+	})
 	app.HTTP, app.GRPC = hs, gs
 	return app, closeCore, nil
 }
