@@ -365,7 +365,7 @@ func toBiz(r *ent.CaseFile) *biz.Case {
 		DispatchRuleCode: r.DispatchRuleCode, AutoDispatched: r.AutoDispatched, OverdueAt: utc(r.OverdueAt),
 		PreRemindedFor: utc(r.PreRemindedFor), SuperviseDeadline: utc(r.SuperviseDeadline),
 		EscalationLevel: r.EscalationLevel, StageDeadlines: stagesFromRow(r.StageDeadlines),
-		CreatedAt:       r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
