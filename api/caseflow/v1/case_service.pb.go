@@ -2307,6 +2307,189 @@ func (x *ExportCasesResponse) GetTruncated() bool {
 	return false
 }
 
+type SuggestClassRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantCode string                 `protobuf:"bytes,1,opt,name=tenant_code,json=tenantCode,proto3" json:"tenant_code,omitempty"`
+	Text       string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// Only suggestions of this kind; unspecified for both.
+	Kind CaseKind `protobuf:"varint,3,opt,name=kind,proto3,enum=cityops.caseflow.v1.CaseKind" json:"kind,omitempty"`
+	// At most this many (default 5, at most 20).
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestClassRequest) Reset() {
+	*x = SuggestClassRequest{}
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestClassRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestClassRequest) ProtoMessage() {}
+
+func (x *SuggestClassRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestClassRequest.ProtoReflect.Descriptor instead.
+func (*SuggestClassRequest) Descriptor() ([]byte, []int) {
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SuggestClassRequest) GetTenantCode() string {
+	if x != nil {
+		return x.TenantCode
+	}
+	return ""
+}
+
+func (x *SuggestClassRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *SuggestClassRequest) GetKind() CaseKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CaseKind_CASE_KIND_UNSPECIFIED
+}
+
+func (x *SuggestClassRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ClassSuggestion struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Kind      CaseKind               `protobuf:"varint,1,opt,name=kind,proto3,enum=cityops.caseflow.v1.CaseKind" json:"kind,omitempty"`
+	ClassCode string                 `protobuf:"bytes,2,opt,name=class_code,json=classCode,proto3" json:"class_code,omitempty"`
+	Name      string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Share of the class name's words found in the text, 0–1.
+	Score         float64 `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassSuggestion) Reset() {
+	*x = ClassSuggestion{}
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassSuggestion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassSuggestion) ProtoMessage() {}
+
+func (x *ClassSuggestion) ProtoReflect() protoreflect.Message {
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassSuggestion.ProtoReflect.Descriptor instead.
+func (*ClassSuggestion) Descriptor() ([]byte, []int) {
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ClassSuggestion) GetKind() CaseKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CaseKind_CASE_KIND_UNSPECIFIED
+}
+
+func (x *ClassSuggestion) GetClassCode() string {
+	if x != nil {
+		return x.ClassCode
+	}
+	return ""
+}
+
+func (x *ClassSuggestion) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ClassSuggestion) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+type SuggestClassResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Suggestions   []*ClassSuggestion     `protobuf:"bytes,1,rep,name=suggestions,proto3" json:"suggestions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestClassResponse) Reset() {
+	*x = SuggestClassResponse{}
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestClassResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestClassResponse) ProtoMessage() {}
+
+func (x *SuggestClassResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_caseflow_v1_case_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestClassResponse.ProtoReflect.Descriptor instead.
+func (*SuggestClassResponse) Descriptor() ([]byte, []int) {
+	return file_caseflow_v1_case_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SuggestClassResponse) GetSuggestions() []*ClassSuggestion {
+	if x != nil {
+		return x.Suggestions
+	}
+	return nil
+}
+
 var File_caseflow_v1_case_service_proto protoreflect.FileDescriptor
 
 const file_caseflow_v1_case_service_proto_rawDesc = "" +
@@ -2546,7 +2729,22 @@ const file_caseflow_v1_case_service_proto_rawDesc = "" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x18\n" +
 	"\acontent\x18\x03 \x01(\fR\acontent\x12\x12\n" +
 	"\x04rows\x18\x04 \x01(\x03R\x04rows\x12\x1c\n" +
-	"\ttruncated\x18\x05 \x01(\bR\ttruncated*\xb2\x02\n" +
+	"\ttruncated\x18\x05 \x01(\bR\ttruncated\"\xcd\x01\n" +
+	"\x13SuggestClassRequest\x128\n" +
+	"\vtenant_code\x18\x01 \x01(\tB\x17\xfaB\x14r\x122\x10^[0-9A-Z]{6,12}$R\n" +
+	"tenantCode\x12\x1e\n" +
+	"\x04text\x18\x02 \x01(\tB\n" +
+	"\xfaB\ar\x05\x10\x01\x18\xd0\x0fR\x04text\x12;\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1d.cityops.caseflow.v1.CaseKindB\b\xfaB\x05\x82\x01\x02\x10\x01R\x04kind\x12\x1f\n" +
+	"\x05limit\x18\x04 \x01(\x05B\t\xfaB\x06\x1a\x04\x18\x14(\x00R\x05limit\"\x8d\x01\n" +
+	"\x0fClassSuggestion\x121\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1d.cityops.caseflow.v1.CaseKindR\x04kind\x12\x1d\n" +
+	"\n" +
+	"class_code\x18\x02 \x01(\tR\tclassCode\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x01R\x05score\"^\n" +
+	"\x14SuggestClassResponse\x12F\n" +
+	"\vsuggestions\x18\x01 \x03(\v2$.cityops.caseflow.v1.ClassSuggestionR\vsuggestions*\xb2\x02\n" +
 	"\tWorkQueue\x12\x1a\n" +
 	"\x16WORK_QUEUE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11WORK_QUEUE_VERIFY\x10\x01\x12\x13\n" +
@@ -2560,12 +2758,12 @@ const file_caseflow_v1_case_service_proto_rawDesc = "" +
 	"\x12WORK_QUEUE_OVERDUE\x10\t\x12\x19\n" +
 	"\x15WORK_QUEUE_SUPERVISED\x10\n" +
 	"\x12\x13\n" +
-	"\x0fWORK_QUEUE_HUNG\x10\v2\xcd\n" +
-	"\n" +
+	"\x0fWORK_QUEUE_HUNG\x10\v2\xea\v\n" +
 	"\vCaseService\x12\x89\x01\n" +
 	"\n" +
 	"SubmitCase\x12&.cityops.caseflow.v1.SubmitCaseRequest\x1a'.cityops.caseflow.v1.SubmitCaseResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/tenants/{tenant_code}/cases\x12\x9d\x01\n" +
-	"\x0eFindDuplicates\x12*.cityops.caseflow.v1.FindDuplicatesRequest\x1a+.cityops.caseflow.v1.FindDuplicatesResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/tenants/{tenant_code}/cases:duplicates\x12\x9b\x01\n" +
+	"\x0eFindDuplicates\x12*.cityops.caseflow.v1.FindDuplicatesRequest\x1a+.cityops.caseflow.v1.FindDuplicatesResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/tenants/{tenant_code}/cases:duplicates\x12\x9a\x01\n" +
+	"\fSuggestClass\x12(.cityops.caseflow.v1.SuggestClassRequest\x1a).cityops.caseflow.v1.SuggestClassResponse\"5\x82\xd3\xe4\x93\x02/\x12-/v1/tenants/{tenant_code}/cases:suggest-class\x12\x9b\x01\n" +
 	"\x0eTransitionCase\x12*.cityops.caseflow.v1.TransitionCaseRequest\x1a\x1d.cityops.caseflow.v1.CaseView\">\x82\xd3\xe4\x93\x028:\x01*\"3/v1/tenants/{tenant_code}/cases/{number}:transition\x12\x7f\n" +
 	"\aGetCase\x12#.cityops.caseflow.v1.GetCaseRequest\x1a\x1d.cityops.caseflow.v1.CaseView\"0\x82\xd3\xe4\x93\x02*\x12(/v1/tenants/{tenant_code}/cases/{number}\x12\xaa\x01\n" +
 	"\x10ListCaseTimeline\x12,.cityops.caseflow.v1.ListCaseTimelineRequest\x1a-.cityops.caseflow.v1.ListCaseTimelineResponse\"9\x82\xd3\xe4\x93\x023\x121/v1/tenants/{tenant_code}/cases/{number}/timeline\x12\x99\x01\n" +
@@ -2588,7 +2786,7 @@ func file_caseflow_v1_case_service_proto_rawDescGZIP() []byte {
 }
 
 var file_caseflow_v1_case_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_caseflow_v1_case_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_caseflow_v1_case_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_caseflow_v1_case_service_proto_goTypes = []any{
 	(WorkQueue)(0),                   // 0: cityops.caseflow.v1.WorkQueue
 	(*Case)(nil),                     // 1: cityops.caseflow.v1.Case
@@ -2617,95 +2815,103 @@ var file_caseflow_v1_case_service_proto_goTypes = []any{
 	(*CountCasesResponse)(nil),       // 24: cityops.caseflow.v1.CountCasesResponse
 	(*ExportCasesRequest)(nil),       // 25: cityops.caseflow.v1.ExportCasesRequest
 	(*ExportCasesResponse)(nil),      // 26: cityops.caseflow.v1.ExportCasesResponse
-	nil,                              // 27: cityops.caseflow.v1.CaseStep.DetailEntry
-	(CaseSource)(0),                  // 28: cityops.caseflow.v1.CaseSource
-	(*CaseClass)(nil),                // 29: cityops.caseflow.v1.CaseClass
-	(*CaseLocation)(nil),             // 30: cityops.caseflow.v1.CaseLocation
-	(CaseState)(0),                   // 31: cityops.caseflow.v1.CaseState
-	(*CaseDeadlines)(nil),            // 32: cityops.caseflow.v1.CaseDeadlines
-	(*CaseCounters)(nil),             // 33: cityops.caseflow.v1.CaseCounters
-	(*CaseFlags)(nil),                // 34: cityops.caseflow.v1.CaseFlags
-	(*timestamppb.Timestamp)(nil),    // 35: google.protobuf.Timestamp
-	(CaseOperation)(0),               // 36: cityops.caseflow.v1.CaseOperation
-	(CaseKind)(0),                    // 37: cityops.caseflow.v1.CaseKind
+	(*SuggestClassRequest)(nil),      // 27: cityops.caseflow.v1.SuggestClassRequest
+	(*ClassSuggestion)(nil),          // 28: cityops.caseflow.v1.ClassSuggestion
+	(*SuggestClassResponse)(nil),     // 29: cityops.caseflow.v1.SuggestClassResponse
+	nil,                              // 30: cityops.caseflow.v1.CaseStep.DetailEntry
+	(CaseSource)(0),                  // 31: cityops.caseflow.v1.CaseSource
+	(*CaseClass)(nil),                // 32: cityops.caseflow.v1.CaseClass
+	(*CaseLocation)(nil),             // 33: cityops.caseflow.v1.CaseLocation
+	(CaseState)(0),                   // 34: cityops.caseflow.v1.CaseState
+	(*CaseDeadlines)(nil),            // 35: cityops.caseflow.v1.CaseDeadlines
+	(*CaseCounters)(nil),             // 36: cityops.caseflow.v1.CaseCounters
+	(*CaseFlags)(nil),                // 37: cityops.caseflow.v1.CaseFlags
+	(*timestamppb.Timestamp)(nil),    // 38: google.protobuf.Timestamp
+	(CaseOperation)(0),               // 39: cityops.caseflow.v1.CaseOperation
+	(CaseKind)(0),                    // 40: cityops.caseflow.v1.CaseKind
 }
 var file_caseflow_v1_case_service_proto_depIdxs = []int32{
-	28, // 0: cityops.caseflow.v1.Case.source:type_name -> cityops.caseflow.v1.CaseSource
-	29, // 1: cityops.caseflow.v1.Case.class:type_name -> cityops.caseflow.v1.CaseClass
-	30, // 2: cityops.caseflow.v1.Case.location:type_name -> cityops.caseflow.v1.CaseLocation
-	31, // 3: cityops.caseflow.v1.Case.state:type_name -> cityops.caseflow.v1.CaseState
+	31, // 0: cityops.caseflow.v1.Case.source:type_name -> cityops.caseflow.v1.CaseSource
+	32, // 1: cityops.caseflow.v1.Case.class:type_name -> cityops.caseflow.v1.CaseClass
+	33, // 2: cityops.caseflow.v1.Case.location:type_name -> cityops.caseflow.v1.CaseLocation
+	34, // 3: cityops.caseflow.v1.Case.state:type_name -> cityops.caseflow.v1.CaseState
 	2,  // 4: cityops.caseflow.v1.Case.times:type_name -> cityops.caseflow.v1.CaseStageTimes
-	32, // 5: cityops.caseflow.v1.Case.deadlines:type_name -> cityops.caseflow.v1.CaseDeadlines
-	33, // 6: cityops.caseflow.v1.Case.counters:type_name -> cityops.caseflow.v1.CaseCounters
-	34, // 7: cityops.caseflow.v1.Case.flags:type_name -> cityops.caseflow.v1.CaseFlags
-	35, // 8: cityops.caseflow.v1.Case.supervise_deadline:type_name -> google.protobuf.Timestamp
-	35, // 9: cityops.caseflow.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	35, // 10: cityops.caseflow.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	35, // 11: cityops.caseflow.v1.CaseStageTimes.reported:type_name -> google.protobuf.Timestamp
-	35, // 12: cityops.caseflow.v1.CaseStageTimes.verified:type_name -> google.protobuf.Timestamp
-	35, // 13: cityops.caseflow.v1.CaseStageTimes.filed:type_name -> google.protobuf.Timestamp
-	35, // 14: cityops.caseflow.v1.CaseStageTimes.dispatched:type_name -> google.protobuf.Timestamp
-	35, // 15: cityops.caseflow.v1.CaseStageTimes.accepted:type_name -> google.protobuf.Timestamp
-	35, // 16: cityops.caseflow.v1.CaseStageTimes.feedback:type_name -> google.protobuf.Timestamp
-	35, // 17: cityops.caseflow.v1.CaseStageTimes.checked:type_name -> google.protobuf.Timestamp
-	35, // 18: cityops.caseflow.v1.CaseStageTimes.closed:type_name -> google.protobuf.Timestamp
-	35, // 19: cityops.caseflow.v1.CaseStageTimes.overdue:type_name -> google.protobuf.Timestamp
+	35, // 5: cityops.caseflow.v1.Case.deadlines:type_name -> cityops.caseflow.v1.CaseDeadlines
+	36, // 6: cityops.caseflow.v1.Case.counters:type_name -> cityops.caseflow.v1.CaseCounters
+	37, // 7: cityops.caseflow.v1.Case.flags:type_name -> cityops.caseflow.v1.CaseFlags
+	38, // 8: cityops.caseflow.v1.Case.supervise_deadline:type_name -> google.protobuf.Timestamp
+	38, // 9: cityops.caseflow.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	38, // 10: cityops.caseflow.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	38, // 11: cityops.caseflow.v1.CaseStageTimes.reported:type_name -> google.protobuf.Timestamp
+	38, // 12: cityops.caseflow.v1.CaseStageTimes.verified:type_name -> google.protobuf.Timestamp
+	38, // 13: cityops.caseflow.v1.CaseStageTimes.filed:type_name -> google.protobuf.Timestamp
+	38, // 14: cityops.caseflow.v1.CaseStageTimes.dispatched:type_name -> google.protobuf.Timestamp
+	38, // 15: cityops.caseflow.v1.CaseStageTimes.accepted:type_name -> google.protobuf.Timestamp
+	38, // 16: cityops.caseflow.v1.CaseStageTimes.feedback:type_name -> google.protobuf.Timestamp
+	38, // 17: cityops.caseflow.v1.CaseStageTimes.checked:type_name -> google.protobuf.Timestamp
+	38, // 18: cityops.caseflow.v1.CaseStageTimes.closed:type_name -> google.protobuf.Timestamp
+	38, // 19: cityops.caseflow.v1.CaseStageTimes.overdue:type_name -> google.protobuf.Timestamp
 	1,  // 20: cityops.caseflow.v1.CaseView.case:type_name -> cityops.caseflow.v1.Case
-	36, // 21: cityops.caseflow.v1.CaseView.allowed_operations:type_name -> cityops.caseflow.v1.CaseOperation
-	28, // 22: cityops.caseflow.v1.SubmitCaseRequest.source:type_name -> cityops.caseflow.v1.CaseSource
-	37, // 23: cityops.caseflow.v1.SubmitCaseRequest.kind:type_name -> cityops.caseflow.v1.CaseKind
+	39, // 21: cityops.caseflow.v1.CaseView.allowed_operations:type_name -> cityops.caseflow.v1.CaseOperation
+	31, // 22: cityops.caseflow.v1.SubmitCaseRequest.source:type_name -> cityops.caseflow.v1.CaseSource
+	40, // 23: cityops.caseflow.v1.SubmitCaseRequest.kind:type_name -> cityops.caseflow.v1.CaseKind
 	4,  // 24: cityops.caseflow.v1.SubmitCaseRequest.point:type_name -> cityops.caseflow.v1.Point
 	1,  // 25: cityops.caseflow.v1.SubmitCaseResponse.case:type_name -> cityops.caseflow.v1.Case
 	9,  // 26: cityops.caseflow.v1.SubmitCaseResponse.duplicates:type_name -> cityops.caseflow.v1.DuplicateCandidate
 	7,  // 27: cityops.caseflow.v1.SubmitCaseResponse.dispatch:type_name -> cityops.caseflow.v1.DispatchSuggestion
 	8,  // 28: cityops.caseflow.v1.DispatchSuggestion.candidates:type_name -> cityops.caseflow.v1.DispatchCandidate
-	31, // 29: cityops.caseflow.v1.DuplicateCandidate.state:type_name -> cityops.caseflow.v1.CaseState
-	35, // 30: cityops.caseflow.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
+	34, // 29: cityops.caseflow.v1.DuplicateCandidate.state:type_name -> cityops.caseflow.v1.CaseState
+	38, // 30: cityops.caseflow.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
 	9,  // 31: cityops.caseflow.v1.FindDuplicatesResponse.duplicates:type_name -> cityops.caseflow.v1.DuplicateCandidate
-	36, // 32: cityops.caseflow.v1.TransitionCaseRequest.operation:type_name -> cityops.caseflow.v1.CaseOperation
+	39, // 32: cityops.caseflow.v1.TransitionCaseRequest.operation:type_name -> cityops.caseflow.v1.CaseOperation
 	4,  // 33: cityops.caseflow.v1.TransitionCaseRequest.point:type_name -> cityops.caseflow.v1.Point
-	36, // 34: cityops.caseflow.v1.CaseStep.operation:type_name -> cityops.caseflow.v1.CaseOperation
-	31, // 35: cityops.caseflow.v1.CaseStep.from_state:type_name -> cityops.caseflow.v1.CaseState
-	31, // 36: cityops.caseflow.v1.CaseStep.to_state:type_name -> cityops.caseflow.v1.CaseState
-	27, // 37: cityops.caseflow.v1.CaseStep.detail:type_name -> cityops.caseflow.v1.CaseStep.DetailEntry
-	35, // 38: cityops.caseflow.v1.CaseStep.time:type_name -> google.protobuf.Timestamp
+	39, // 34: cityops.caseflow.v1.CaseStep.operation:type_name -> cityops.caseflow.v1.CaseOperation
+	34, // 35: cityops.caseflow.v1.CaseStep.from_state:type_name -> cityops.caseflow.v1.CaseState
+	34, // 36: cityops.caseflow.v1.CaseStep.to_state:type_name -> cityops.caseflow.v1.CaseState
+	30, // 37: cityops.caseflow.v1.CaseStep.detail:type_name -> cityops.caseflow.v1.CaseStep.DetailEntry
+	38, // 38: cityops.caseflow.v1.CaseStep.time:type_name -> google.protobuf.Timestamp
 	15, // 39: cityops.caseflow.v1.ListCaseTimelineResponse.steps:type_name -> cityops.caseflow.v1.CaseStep
 	0,  // 40: cityops.caseflow.v1.ListWorkQueueRequest.queue:type_name -> cityops.caseflow.v1.WorkQueue
-	31, // 41: cityops.caseflow.v1.CaseFilter.states:type_name -> cityops.caseflow.v1.CaseState
-	28, // 42: cityops.caseflow.v1.CaseFilter.source:type_name -> cityops.caseflow.v1.CaseSource
-	35, // 43: cityops.caseflow.v1.CaseFilter.reported_from:type_name -> google.protobuf.Timestamp
-	35, // 44: cityops.caseflow.v1.CaseFilter.reported_to:type_name -> google.protobuf.Timestamp
+	34, // 41: cityops.caseflow.v1.CaseFilter.states:type_name -> cityops.caseflow.v1.CaseState
+	31, // 42: cityops.caseflow.v1.CaseFilter.source:type_name -> cityops.caseflow.v1.CaseSource
+	38, // 43: cityops.caseflow.v1.CaseFilter.reported_from:type_name -> google.protobuf.Timestamp
+	38, // 44: cityops.caseflow.v1.CaseFilter.reported_to:type_name -> google.protobuf.Timestamp
 	18, // 45: cityops.caseflow.v1.SearchCasesRequest.filter:type_name -> cityops.caseflow.v1.CaseFilter
 	1,  // 46: cityops.caseflow.v1.ListCasesResponse.cases:type_name -> cityops.caseflow.v1.Case
 	18, // 47: cityops.caseflow.v1.CountCasesRequest.filter:type_name -> cityops.caseflow.v1.CaseFilter
-	31, // 48: cityops.caseflow.v1.StateCount.state:type_name -> cityops.caseflow.v1.CaseState
+	34, // 48: cityops.caseflow.v1.StateCount.state:type_name -> cityops.caseflow.v1.CaseState
 	0,  // 49: cityops.caseflow.v1.QueueCount.queue:type_name -> cityops.caseflow.v1.WorkQueue
 	22, // 50: cityops.caseflow.v1.CountCasesResponse.states:type_name -> cityops.caseflow.v1.StateCount
 	23, // 51: cityops.caseflow.v1.CountCasesResponse.queues:type_name -> cityops.caseflow.v1.QueueCount
 	18, // 52: cityops.caseflow.v1.ExportCasesRequest.filter:type_name -> cityops.caseflow.v1.CaseFilter
-	5,  // 53: cityops.caseflow.v1.CaseService.SubmitCase:input_type -> cityops.caseflow.v1.SubmitCaseRequest
-	10, // 54: cityops.caseflow.v1.CaseService.FindDuplicates:input_type -> cityops.caseflow.v1.FindDuplicatesRequest
-	12, // 55: cityops.caseflow.v1.CaseService.TransitionCase:input_type -> cityops.caseflow.v1.TransitionCaseRequest
-	13, // 56: cityops.caseflow.v1.CaseService.GetCase:input_type -> cityops.caseflow.v1.GetCaseRequest
-	14, // 57: cityops.caseflow.v1.CaseService.ListCaseTimeline:input_type -> cityops.caseflow.v1.ListCaseTimelineRequest
-	17, // 58: cityops.caseflow.v1.CaseService.ListWorkQueue:input_type -> cityops.caseflow.v1.ListWorkQueueRequest
-	19, // 59: cityops.caseflow.v1.CaseService.SearchCases:input_type -> cityops.caseflow.v1.SearchCasesRequest
-	21, // 60: cityops.caseflow.v1.CaseService.CountCases:input_type -> cityops.caseflow.v1.CountCasesRequest
-	25, // 61: cityops.caseflow.v1.CaseService.ExportCases:input_type -> cityops.caseflow.v1.ExportCasesRequest
-	6,  // 62: cityops.caseflow.v1.CaseService.SubmitCase:output_type -> cityops.caseflow.v1.SubmitCaseResponse
-	11, // 63: cityops.caseflow.v1.CaseService.FindDuplicates:output_type -> cityops.caseflow.v1.FindDuplicatesResponse
-	3,  // 64: cityops.caseflow.v1.CaseService.TransitionCase:output_type -> cityops.caseflow.v1.CaseView
-	3,  // 65: cityops.caseflow.v1.CaseService.GetCase:output_type -> cityops.caseflow.v1.CaseView
-	16, // 66: cityops.caseflow.v1.CaseService.ListCaseTimeline:output_type -> cityops.caseflow.v1.ListCaseTimelineResponse
-	20, // 67: cityops.caseflow.v1.CaseService.ListWorkQueue:output_type -> cityops.caseflow.v1.ListCasesResponse
-	20, // 68: cityops.caseflow.v1.CaseService.SearchCases:output_type -> cityops.caseflow.v1.ListCasesResponse
-	24, // 69: cityops.caseflow.v1.CaseService.CountCases:output_type -> cityops.caseflow.v1.CountCasesResponse
-	26, // 70: cityops.caseflow.v1.CaseService.ExportCases:output_type -> cityops.caseflow.v1.ExportCasesResponse
-	62, // [62:71] is the sub-list for method output_type
-	53, // [53:62] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	40, // 53: cityops.caseflow.v1.SuggestClassRequest.kind:type_name -> cityops.caseflow.v1.CaseKind
+	40, // 54: cityops.caseflow.v1.ClassSuggestion.kind:type_name -> cityops.caseflow.v1.CaseKind
+	28, // 55: cityops.caseflow.v1.SuggestClassResponse.suggestions:type_name -> cityops.caseflow.v1.ClassSuggestion
+	5,  // 56: cityops.caseflow.v1.CaseService.SubmitCase:input_type -> cityops.caseflow.v1.SubmitCaseRequest
+	10, // 57: cityops.caseflow.v1.CaseService.FindDuplicates:input_type -> cityops.caseflow.v1.FindDuplicatesRequest
+	27, // 58: cityops.caseflow.v1.CaseService.SuggestClass:input_type -> cityops.caseflow.v1.SuggestClassRequest
+	12, // 59: cityops.caseflow.v1.CaseService.TransitionCase:input_type -> cityops.caseflow.v1.TransitionCaseRequest
+	13, // 60: cityops.caseflow.v1.CaseService.GetCase:input_type -> cityops.caseflow.v1.GetCaseRequest
+	14, // 61: cityops.caseflow.v1.CaseService.ListCaseTimeline:input_type -> cityops.caseflow.v1.ListCaseTimelineRequest
+	17, // 62: cityops.caseflow.v1.CaseService.ListWorkQueue:input_type -> cityops.caseflow.v1.ListWorkQueueRequest
+	19, // 63: cityops.caseflow.v1.CaseService.SearchCases:input_type -> cityops.caseflow.v1.SearchCasesRequest
+	21, // 64: cityops.caseflow.v1.CaseService.CountCases:input_type -> cityops.caseflow.v1.CountCasesRequest
+	25, // 65: cityops.caseflow.v1.CaseService.ExportCases:input_type -> cityops.caseflow.v1.ExportCasesRequest
+	6,  // 66: cityops.caseflow.v1.CaseService.SubmitCase:output_type -> cityops.caseflow.v1.SubmitCaseResponse
+	11, // 67: cityops.caseflow.v1.CaseService.FindDuplicates:output_type -> cityops.caseflow.v1.FindDuplicatesResponse
+	29, // 68: cityops.caseflow.v1.CaseService.SuggestClass:output_type -> cityops.caseflow.v1.SuggestClassResponse
+	3,  // 69: cityops.caseflow.v1.CaseService.TransitionCase:output_type -> cityops.caseflow.v1.CaseView
+	3,  // 70: cityops.caseflow.v1.CaseService.GetCase:output_type -> cityops.caseflow.v1.CaseView
+	16, // 71: cityops.caseflow.v1.CaseService.ListCaseTimeline:output_type -> cityops.caseflow.v1.ListCaseTimelineResponse
+	20, // 72: cityops.caseflow.v1.CaseService.ListWorkQueue:output_type -> cityops.caseflow.v1.ListCasesResponse
+	20, // 73: cityops.caseflow.v1.CaseService.SearchCases:output_type -> cityops.caseflow.v1.ListCasesResponse
+	24, // 74: cityops.caseflow.v1.CaseService.CountCases:output_type -> cityops.caseflow.v1.CountCasesResponse
+	26, // 75: cityops.caseflow.v1.CaseService.ExportCases:output_type -> cityops.caseflow.v1.ExportCasesResponse
+	66, // [66:76] is the sub-list for method output_type
+	56, // [56:66] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_caseflow_v1_case_service_proto_init() }
@@ -2720,7 +2926,7 @@ func file_caseflow_v1_case_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_caseflow_v1_case_service_proto_rawDesc), len(file_caseflow_v1_case_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -4748,3 +4748,395 @@ var _ interface {
 	Cause() error
 	ErrorName() string
 } = ExportCasesResponseValidationError{}
+
+// Validate checks the field values on SuggestClassRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SuggestClassRequest) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SuggestClassRequest with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SuggestClassRequestMultiError, or nil if none found.
+func (m *SuggestClassRequest) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SuggestClassRequest) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	if !_SuggestClassRequest_TenantCode_Pattern.MatchString(m.GetTenantCode()) {
+		err := SuggestClassRequestValidationError{
+			field:  "TenantCode",
+			reason: "value does not match regex pattern \"^[0-9A-Z]{6,12}$\"",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if l := utf8.RuneCountInString(m.GetText()); l < 1 || l > 2000 {
+		err := SuggestClassRequestValidationError{
+			field:  "Text",
+			reason: "value length must be between 1 and 2000 runes, inclusive",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if _, ok := CaseKind_name[int32(m.GetKind())]; !ok {
+		err := SuggestClassRequestValidationError{
+			field:  "Kind",
+			reason: "value must be one of the defined enum values",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if val := m.GetLimit(); val < 0 || val > 20 {
+		err := SuggestClassRequestValidationError{
+			field:  "Limit",
+			reason: "value must be inside range [0, 20]",
+		}
+		if !all {
+			return err
+		}
+		errors = append(errors, err)
+	}
+
+	if len(errors) > 0 {
+		return SuggestClassRequestMultiError(errors)
+	}
+
+	return nil
+}
+
+// SuggestClassRequestMultiError is an error wrapping multiple validation
+// errors returned by SuggestClassRequest.ValidateAll() if the designated
+// constraints aren't met.
+type SuggestClassRequestMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SuggestClassRequestMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SuggestClassRequestMultiError) AllErrors() []error { return m }
+
+// SuggestClassRequestValidationError is the validation error returned by
+// SuggestClassRequest.Validate if the designated constraints aren't met.
+type SuggestClassRequestValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SuggestClassRequestValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SuggestClassRequestValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SuggestClassRequestValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SuggestClassRequestValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SuggestClassRequestValidationError) ErrorName() string {
+	return "SuggestClassRequestValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SuggestClassRequestValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSuggestClassRequest.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SuggestClassRequestValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SuggestClassRequestValidationError{}
+
+var _SuggestClassRequest_TenantCode_Pattern = regexp.MustCompile("^[0-9A-Z]{6,12}$")
+
+// Validate checks the field values on ClassSuggestion with the rules defined
+// in the proto definition for this message. If any rules are violated, the
+// first error encountered is returned, or nil if there are no violations.
+func (m *ClassSuggestion) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on ClassSuggestion with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// ClassSuggestionMultiError, or nil if none found.
+func (m *ClassSuggestion) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *ClassSuggestion) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	// no validation rules for Kind
+
+	// no validation rules for ClassCode
+
+	// no validation rules for Name
+
+	// no validation rules for Score
+
+	if len(errors) > 0 {
+		return ClassSuggestionMultiError(errors)
+	}
+
+	return nil
+}
+
+// ClassSuggestionMultiError is an error wrapping multiple validation errors
+// returned by ClassSuggestion.ValidateAll() if the designated constraints
+// aren't met.
+type ClassSuggestionMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m ClassSuggestionMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m ClassSuggestionMultiError) AllErrors() []error { return m }
+
+// ClassSuggestionValidationError is the validation error returned by
+// ClassSuggestion.Validate if the designated constraints aren't met.
+type ClassSuggestionValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e ClassSuggestionValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e ClassSuggestionValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e ClassSuggestionValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e ClassSuggestionValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e ClassSuggestionValidationError) ErrorName() string { return "ClassSuggestionValidationError" }
+
+// Error satisfies the builtin error interface
+func (e ClassSuggestionValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sClassSuggestion.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = ClassSuggestionValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = ClassSuggestionValidationError{}
+
+// Validate checks the field values on SuggestClassResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the first error encountered is returned, or nil if there are no violations.
+func (m *SuggestClassResponse) Validate() error {
+	return m.validate(false)
+}
+
+// ValidateAll checks the field values on SuggestClassResponse with the rules
+// defined in the proto definition for this message. If any rules are
+// violated, the result is a list of violation errors wrapped in
+// SuggestClassResponseMultiError, or nil if none found.
+func (m *SuggestClassResponse) ValidateAll() error {
+	return m.validate(true)
+}
+
+func (m *SuggestClassResponse) validate(all bool) error {
+	if m == nil {
+		return nil
+	}
+
+	var errors []error
+
+	for idx, item := range m.GetSuggestions() {
+		_, _ = idx, item
+
+		if all {
+			switch v := interface{}(item).(type) {
+			case interface{ ValidateAll() error }:
+				if err := v.ValidateAll(); err != nil {
+					errors = append(errors, SuggestClassResponseValidationError{
+						field:  fmt.Sprintf("Suggestions[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			case interface{ Validate() error }:
+				if err := v.Validate(); err != nil {
+					errors = append(errors, SuggestClassResponseValidationError{
+						field:  fmt.Sprintf("Suggestions[%v]", idx),
+						reason: "embedded message failed validation",
+						cause:  err,
+					})
+				}
+			}
+		} else if v, ok := interface{}(item).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return SuggestClassResponseValidationError{
+					field:  fmt.Sprintf("Suggestions[%v]", idx),
+					reason: "embedded message failed validation",
+					cause:  err,
+				}
+			}
+		}
+
+	}
+
+	if len(errors) > 0 {
+		return SuggestClassResponseMultiError(errors)
+	}
+
+	return nil
+}
+
+// SuggestClassResponseMultiError is an error wrapping multiple validation
+// errors returned by SuggestClassResponse.ValidateAll() if the designated
+// constraints aren't met.
+type SuggestClassResponseMultiError []error
+
+// Error returns a concatenation of all the error messages it wraps.
+func (m SuggestClassResponseMultiError) Error() string {
+	msgs := make([]string, 0, len(m))
+	for _, err := range m {
+		msgs = append(msgs, err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// AllErrors returns a list of validation violation errors.
+func (m SuggestClassResponseMultiError) AllErrors() []error { return m }
+
+// SuggestClassResponseValidationError is the validation error returned by
+// SuggestClassResponse.Validate if the designated constraints aren't met.
+type SuggestClassResponseValidationError struct {
+	field  string
+	reason string
+	cause  error
+	key    bool
+}
+
+// Field function returns field value.
+func (e SuggestClassResponseValidationError) Field() string { return e.field }
+
+// Reason function returns reason value.
+func (e SuggestClassResponseValidationError) Reason() string { return e.reason }
+
+// Cause function returns cause value.
+func (e SuggestClassResponseValidationError) Cause() error { return e.cause }
+
+// Key function returns key value.
+func (e SuggestClassResponseValidationError) Key() bool { return e.key }
+
+// ErrorName returns error name.
+func (e SuggestClassResponseValidationError) ErrorName() string {
+	return "SuggestClassResponseValidationError"
+}
+
+// Error satisfies the builtin error interface
+func (e SuggestClassResponseValidationError) Error() string {
+	cause := ""
+	if e.cause != nil {
+		cause = fmt.Sprintf(" | caused by: %v", e.cause)
+	}
+
+	key := ""
+	if e.key {
+		key = "key for "
+	}
+
+	return fmt.Sprintf(
+		"invalid %sSuggestClassResponse.%s: %s%s",
+		key,
+		e.field,
+		e.reason,
+		cause)
+}
+
+var _ error = SuggestClassResponseValidationError{}
+
+var _ interface {
+	Field() string
+	Reason() string
+	Key() bool
+	Cause() error
+	ErrorName() string
+} = SuggestClassResponseValidationError{}

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	CaseService_SubmitCase_FullMethodName       = "/cityops.caseflow.v1.CaseService/SubmitCase"
 	CaseService_FindDuplicates_FullMethodName   = "/cityops.caseflow.v1.CaseService/FindDuplicates"
+	CaseService_SuggestClass_FullMethodName     = "/cityops.caseflow.v1.CaseService/SuggestClass"
 	CaseService_TransitionCase_FullMethodName   = "/cityops.caseflow.v1.CaseService/TransitionCase"
 	CaseService_GetCase_FullMethodName          = "/cityops.caseflow.v1.CaseService/GetCase"
 	CaseService_ListCaseTimeline_FullMethodName = "/cityops.caseflow.v1.CaseService/ListCaseTimeline"
@@ -51,6 +52,10 @@ type CaseServiceClient interface {
 	// FindDuplicates lists open cases of a class near a point, for a hotline
 	// seat to check before creating a case.
 	FindDuplicates(ctx context.Context, in *FindDuplicatesRequest, opts ...grpc.CallOption) (*FindDuplicatesResponse, error)
+	// SuggestClass proposes classes for a free-text description (a hotline
+	// seat's notes), best first: the words of each class's name found in the
+	// text. The seat confirms one.
+	SuggestClass(ctx context.Context, in *SuggestClassRequest, opts ...grpc.CallOption) (*SuggestClassResponse, error)
 	// TransitionCase applies one operation of the state machine.
 	TransitionCase(ctx context.Context, in *TransitionCaseRequest, opts ...grpc.CallOption) (*CaseView, error)
 	// GetCase returns a case and the operations the caller may apply to it.
@@ -92,6 +97,16 @@ func (c *caseServiceClient) FindDuplicates(ctx context.Context, in *FindDuplicat
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(FindDuplicatesResponse)
 	err := c.cc.Invoke(ctx, CaseService_FindDuplicates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) SuggestClass(ctx context.Context, in *SuggestClassRequest, opts ...grpc.CallOption) (*SuggestClassResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SuggestClassResponse)
+	err := c.cc.Invoke(ctx, CaseService_SuggestClass_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +204,10 @@ type CaseServiceServer interface {
 	// FindDuplicates lists open cases of a class near a point, for a hotline
 	// seat to check before creating a case.
 	FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error)
+	// SuggestClass proposes classes for a free-text description (a hotline
+	// seat's notes), best first: the words of each class's name found in the
+	// text. The seat confirms one.
+	SuggestClass(context.Context, *SuggestClassRequest) (*SuggestClassResponse, error)
 	// TransitionCase applies one operation of the state machine.
 	TransitionCase(context.Context, *TransitionCaseRequest) (*CaseView, error)
 	// GetCase returns a case and the operations the caller may apply to it.
@@ -221,6 +240,9 @@ func (UnimplementedCaseServiceServer) SubmitCase(context.Context, *SubmitCaseReq
 }
 func (UnimplementedCaseServiceServer) FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FindDuplicates not implemented")
+}
+func (UnimplementedCaseServiceServer) SuggestClass(context.Context, *SuggestClassRequest) (*SuggestClassResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SuggestClass not implemented")
 }
 func (UnimplementedCaseServiceServer) TransitionCase(context.Context, *TransitionCaseRequest) (*CaseView, error) {
 	return nil, status.Error(codes.Unimplemented, "method TransitionCase not implemented")
@@ -296,6 +318,24 @@ func _CaseService_FindDuplicates_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CaseServiceServer).FindDuplicates(ctx, req.(*FindDuplicatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_SuggestClass_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SuggestClassRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).SuggestClass(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_SuggestClass_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).SuggestClass(ctx, req.(*SuggestClassRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -440,6 +480,10 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FindDuplicates",
 			Handler:    _CaseService_FindDuplicates_Handler,
+		},
+		{
+			MethodName: "SuggestClass",
+			Handler:    _CaseService_SuggestClass_Handler,
 		},
 		{
 			MethodName: "TransitionCase",

@@ -22,6 +22,7 @@ const _ = http.SupportPackageIsVersion1
 const (
 	OperationCaseServiceSubmitCase       = "/cityops.caseflow.v1.CaseService/SubmitCase"
 	OperationCaseServiceFindDuplicates   = "/cityops.caseflow.v1.CaseService/FindDuplicates"
+	OperationCaseServiceSuggestClass     = "/cityops.caseflow.v1.CaseService/SuggestClass"
 	OperationCaseServiceTransitionCase   = "/cityops.caseflow.v1.CaseService/TransitionCase"
 	OperationCaseServiceGetCase          = "/cityops.caseflow.v1.CaseService/GetCase"
 	OperationCaseServiceListCaseTimeline = "/cityops.caseflow.v1.CaseService/ListCaseTimeline"
@@ -42,6 +43,10 @@ type CaseServiceHTTPServer interface {
 	// FindDuplicates lists open cases of a class near a point, for a hotline
 	// seat to check before creating a case.
 	FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error)
+	// SuggestClass proposes classes for a free-text description (a hotline
+	// seat's notes), best first: the words of each class's name found in the
+	// text. The seat confirms one.
+	SuggestClass(context.Context, *SuggestClassRequest) (*SuggestClassResponse, error)
 	// TransitionCase applies one operation of the state machine.
 	TransitionCase(context.Context, *TransitionCaseRequest) (*CaseView, error)
 	// GetCase returns a case and the operations the caller may apply to it.
@@ -66,6 +71,7 @@ func RegisterCaseServiceHTTPServer(s *http.Server, srv CaseServiceHTTPServer) {
 	r := s.Route("/")
 	r.POST("/v1/tenants/{tenant_code}/cases", _CaseService_SubmitCase0_HTTP_Handler(srv))
 	r.GET("/v1/tenants/{tenant_code}/cases:duplicates", _CaseService_FindDuplicates0_HTTP_Handler(srv))
+	r.GET("/v1/tenants/{tenant_code}/cases:suggest-class", _CaseService_SuggestClass0_HTTP_Handler(srv))
 	r.POST("/v1/tenants/{tenant_code}/cases/{number}:transition", _CaseService_TransitionCase0_HTTP_Handler(srv))
 	r.GET("/v1/tenants/{tenant_code}/cases/{number}", _CaseService_GetCase0_HTTP_Handler(srv))
 	r.GET("/v1/tenants/{tenant_code}/cases/{number}/timeline", _CaseService_ListCaseTimeline0_HTTP_Handler(srv))
@@ -115,6 +121,28 @@ func _CaseService_FindDuplicates0_HTTP_Handler(srv CaseServiceHTTPServer) func(c
 			return err
 		}
 		reply := out.(*FindDuplicatesResponse)
+		return ctx.Result(200, reply)
+	}
+}
+
+func _CaseService_SuggestClass0_HTTP_Handler(srv CaseServiceHTTPServer) func(ctx http.Context) error {
+	return func(ctx http.Context) error {
+		var in SuggestClassRequest
+		if err := ctx.BindQuery(&in); err != nil {
+			return err
+		}
+		if err := ctx.BindVars(&in); err != nil {
+			return err
+		}
+		http.SetOperation(ctx, OperationCaseServiceSuggestClass)
+		h := ctx.Middleware(func(ctx context.Context, req interface{}) (interface{}, error) {
+			return srv.SuggestClass(ctx, req.(*SuggestClassRequest))
+		})
+		out, err := h(ctx, &in)
+		if err != nil {
+			return err
+		}
+		reply := out.(*SuggestClassResponse)
 		return ctx.Result(200, reply)
 	}
 }
@@ -284,6 +312,10 @@ type CaseServiceHTTPClient interface {
 	// FindDuplicates lists open cases of a class near a point, for a hotline
 	// seat to check before creating a case.
 	FindDuplicates(ctx context.Context, req *FindDuplicatesRequest, opts ...http.CallOption) (rsp *FindDuplicatesResponse, err error)
+	// SuggestClass proposes classes for a free-text description (a hotline
+	// seat's notes), best first: the words of each class's name found in the
+	// text. The seat confirms one.
+	SuggestClass(ctx context.Context, req *SuggestClassRequest, opts ...http.CallOption) (rsp *SuggestClassResponse, err error)
 	// TransitionCase applies one operation of the state machine.
 	TransitionCase(ctx context.Context, req *TransitionCaseRequest, opts ...http.CallOption) (rsp *CaseView, err error)
 	// GetCase returns a case and the operations the caller may apply to it.
@@ -352,6 +384,32 @@ func (c *CaseServiceHTTPClientImpl) FindDuplicates(ctx context.Context, in *Find
 		path += "?" + query.Encode()
 	}
 	opts = append(opts, http.Operation(OperationCaseServiceFindDuplicates), http.PathTemplate(pattern))
+	if err := c.cc.Invoke(ctx, "GET", path, nil, &out, opts...); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SuggestClass proposes classes for a free-text description (a hotline
+// seat's notes), best first: the words of each class's name found in the
+// text. The seat confirms one.
+func (c *CaseServiceHTTPClientImpl) SuggestClass(ctx context.Context, in *SuggestClassRequest, opts ...http.CallOption) (*SuggestClassResponse, error) {
+	var out SuggestClassResponse
+	pattern := "/v1/tenants/{tenant_code}/cases:suggest-class"
+	v0 := in.GetTenantCode()
+	if v0 == "" {
+		return nil, errors.New("cityops.caseflow.v1.CaseService.SuggestClass: path variable tenant_code is empty")
+	}
+	path := "/v1/tenants/" + url.PathEscape(v0) + "/cases:suggest-class"
+	query, err := form.EncodeValues(in)
+	if err != nil {
+		return nil, err
+	}
+	delete(query, "tenantCode")
+	if len(query) != 0 {
+		path += "?" + query.Encode()
+	}
+	opts = append(opts, http.Operation(OperationCaseServiceSuggestClass), http.PathTemplate(pattern))
 	if err := c.cc.Invoke(ctx, "GET", path, nil, &out, opts...); err != nil {
 		return nil, err
 	}

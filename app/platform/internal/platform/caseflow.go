@@ -2,9 +2,11 @@ package platform
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/cityops/cityops/app/pkg/calendar"
 	"github.com/cityops/cityops/app/pkg/evidence"
@@ -39,6 +41,7 @@ type caseClasses struct {
 	tax   *taxonomy.Usecase
 	now   func() time.Time
 	known sync.Map // tenant|kind|code → knownClass
+	lists sync.Map // tenant → knownMinors
 }
 
 const classTTL = time.Minute
@@ -63,6 +66,81 @@ func (a *caseClasses) Class(ctx context.Context, tenantCode string, kind caseflo
 	info := caseflow.ClassInfo{Kind: kind, NationalCode: c.NationalCode}
 	a.known.Store(key, knownClass{info: info, expires: a.now().Add(classTTL)})
 	return &info, nil
+}
+
+// Suggest implements caseflow.ClassSuggester: every two-character word of
+// a minor class's name (暴露垃圾 → 暴露, 露垃, 垃圾) found in the text counts;
+// the score is the share found, so 井盖丢失 proposes the manhole-cover
+// classes first. The tenant's minor classes are read once a minute.
+func (a *caseClasses) Suggest(ctx context.Context, tenantCode string, kind caseflow.Kind, text string, limit int) ([]caseflow.ClassSuggestion, error) {
+	classes, err := a.minors(ctx, tenantCode)
+	if err != nil {
+		return nil, err
+	}
+	t := []rune(text)
+	var out []caseflow.ClassSuggestion
+	for _, c := range classes {
+		if kind != "" && caseflow.Kind(c.Kind) != kind {
+			continue
+		}
+		words := bigrams(c.NameZH)
+		if len(words) == 0 {
+			continue
+		}
+		found := 0
+		for _, w := range words {
+			if strings.Contains(string(t), w) {
+				found++
+			}
+		}
+		if found == 0 {
+			continue
+		}
+		out = append(out, caseflow.ClassSuggestion{Kind: caseflow.Kind(c.Kind), ClassCode: c.Code, Name: c.NameZH,
+			Score: float64(found) / float64(len(words))})
+	}
+	slices.SortStableFunc(out, func(x, y caseflow.ClassSuggestion) int {
+		switch {
+		case x.Score > y.Score:
+			return -1
+		case x.Score < y.Score:
+			return 1
+		}
+		return strings.Compare(x.ClassCode, y.ClassCode)
+	})
+	return out[:min(len(out), limit)], nil
+}
+
+// bigrams are the two-character words of a class name, punctuation and
+// the catch-all words 其他/问题 left out.
+func bigrams(name string) []string {
+	r := []rune(name)
+	var out []string
+	for i := 0; i+1 < len(r); i++ {
+		w := string(r[i : i+2])
+		if !unicode.Is(unicode.Han, r[i]) || !unicode.Is(unicode.Han, r[i+1]) || w == "其他" || w == "问题" {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+type knownMinors struct {
+	classes []taxonomy.Class
+	expires time.Time
+}
+
+func (a *caseClasses) minors(ctx context.Context, tenantCode string) ([]taxonomy.Class, error) {
+	if k, ok := a.lists.Load(tenantCode); ok && a.now().Before(k.(knownMinors).expires) {
+		return k.(knownMinors).classes, nil
+	}
+	l, err := a.tax.ListClasses(ctx, tenantCode, taxonomy.Filter{Level: taxonomy.Minor})
+	if err != nil {
+		return nil, err
+	}
+	a.lists.Store(tenantCode, knownMinors{classes: l.Classes, expires: a.now().Add(classTTL)})
+	return l.Classes, nil
 }
 
 // caseComponents finds the component a report concerns.

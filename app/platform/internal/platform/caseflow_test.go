@@ -119,6 +119,16 @@ func TestCaseLoopThroughTheAPI(t *testing.T) {
 		if _, err := files.GetAttachment(foreign, &caseflowv1.GetAttachmentRequest{TenantCode: "450181", Key: before.GetKey()}); reason(err) != "ATTACHMENT_NOT_FOUND" {
 			t.Fatalf("another tenant downloads: %v", err)
 		}
+		// A hotline seat's notes propose the class.
+		name := classes.GetClasses()[0].GetNameZh()
+		sug, err := cases.SuggestClass(intake, &caseflowv1.SuggestClassRequest{TenantCode: code, Text: "市民来电：小区门口" + name + "，请尽快处理",
+			Kind: caseflowv1.CaseKind_CASE_KIND_EVENT})
+		if err != nil || len(sug.GetSuggestions()) == 0 || sug.GetSuggestions()[0].GetClassCode() != class || sug.GetSuggestions()[0].GetScore() != 1 {
+			t.Fatalf("suggestions for %s: %v %v", name, sug, err)
+		}
+		if _, err := cases.SuggestClass(intake, &caseflowv1.SuggestClassRequest{TenantCode: code}); reason(err) != "INVALID_ARGUMENT" {
+			t.Fatalf("suggestion without text: %v", err)
+		}
 		submit := func(ctx context.Context, p *caseflowv1.Point) (*caseflowv1.SubmitCaseResponse, error) {
 			return cases.SubmitCase(ctx, &caseflowv1.SubmitCaseRequest{
 				TenantCode: code, Source: caseflowv1.CaseSource_CASE_SOURCE_SUPERVISOR, Kind: caseflowv1.CaseKind_CASE_KIND_EVENT,

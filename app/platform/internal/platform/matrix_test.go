@@ -138,6 +138,7 @@ var expected = map[string]grant{
 	"/cityops.federation.v1.OversightService/IssueCommand":              {overseer: true},
 	"/cityops.federation.v1.OversightService/ListCommands":              {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleInspector}, overseer: true},
 	"/cityops.federation.v1.OversightService/AnswerCommand":             {own: []string{viewer.RoleLeader, viewer.RoleShiftLeader}},
+	"/cityops.caseflow.v1.CaseService/SuggestClass":                     {own: []string{viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleLeader, viewer.RoleChannel}},
 	"/cityops.caseflow.v1.CaseService/ExportCases":                      {own: []string{viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin}},
 }
 
@@ -338,6 +339,8 @@ func request(op, code string) proto.Message {
 		return &federationv1.ListCommandsRequest{TenantCode: code}
 	case "/cityops.federation.v1.OversightService/AnswerCommand":
 		return &federationv1.AnswerCommandRequest{TenantCode: code, CommandId: "ghost", Response: "matrix"}
+	case "/cityops.caseflow.v1.CaseService/SuggestClass":
+		return &caseflowv1.SuggestClassRequest{TenantCode: code, Text: "井盖丢失"}
 	case "/cityops.caseflow.v1.CaseService/ExportCases":
 		return &caseflowv1.ExportCasesRequest{TenantCode: code}
 	}

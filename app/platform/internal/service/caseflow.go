@@ -171,6 +171,29 @@ func (s *CaseService) FindDuplicates(ctx context.Context, req *caseflowv1.FindDu
 	return &caseflowv1.FindDuplicatesResponse{Duplicates: duplicatesToProto(ds)}, nil
 }
 
+// SuggestClass proposes classes for a description.
+func (s *CaseService) SuggestClass(ctx context.Context, req *caseflowv1.SuggestClassRequest) (*caseflowv1.SuggestClassResponse, error) {
+	if err := inTenant(ctx, req.GetTenantCode()); err != nil {
+		return nil, err
+	}
+	var kind biz.Kind
+	if req.GetKind() != caseflowv1.CaseKind_CASE_KIND_UNSPECIFIED {
+		kind = bizKind(req.GetKind())
+	}
+	got, err := s.uc.SuggestClass(ctx, kind, req.GetText(), int(req.GetLimit()))
+	if err != nil {
+		return nil, err
+	}
+	out := &caseflowv1.SuggestClassResponse{}
+	for _, g := range got {
+		out.Suggestions = append(out.Suggestions, &caseflowv1.ClassSuggestion{
+			Kind:      caseflowv1.CaseKind(caseflowv1.CaseKind_value["CASE_KIND_"+strings.ToUpper(string(g.Kind))]),
+			ClassCode: g.ClassCode, Name: g.Name, Score: g.Score,
+		})
+	}
+	return out, nil
+}
+
 // TransitionCase applies one operation of the state machine.
 func (s *CaseService) TransitionCase(ctx context.Context, req *caseflowv1.TransitionCaseRequest) (*caseflowv1.CaseView, error) {
 	if err := inTenant(ctx, req.GetTenantCode()); err != nil {

@@ -177,6 +177,7 @@ var spec = map[string][]string{
 	"/cityops.federation.v1.OversightService/IssueCommand":              {po, overseer},
 	"/cityops.federation.v1.OversightService/ListCommands":              {viewer.RoleLeader, viewer.RoleShiftLeader, viewer.RoleInspector, po, overseer},
 	"/cityops.federation.v1.OversightService/AnswerCommand":             {viewer.RoleLeader, viewer.RoleShiftLeader, po},
+	caseSvc + "SuggestClass":                                            {viewer.RoleSupervisor, viewer.RoleIntake, viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleLeader, viewer.RoleChannel, po},
 	caseSvc + "ExportCases":                                             {viewer.RoleShiftLeader, viewer.RoleDispatcher, viewer.RoleHandler, viewer.RoleInspector, viewer.RoleEvaluator, viewer.RoleLeader, viewer.RoleTenantAdmin, po},
 }
 

@@ -33,6 +33,36 @@ type Classes interface {
 	Class(ctx context.Context, tenantCode string, kind Kind, code string) (*ClassInfo, error)
 }
 
+// ClassSuggestion is a class proposed for a description.
+type ClassSuggestion struct {
+	Kind      Kind
+	ClassCode string
+	Name      string
+	Score     float64
+}
+
+// ClassSuggester proposes classes for free text from the tenant's
+// taxonomy (the hotline seat's class suggestion).
+type ClassSuggester interface {
+	Suggest(ctx context.Context, tenantCode string, kind Kind, text string, limit int) ([]ClassSuggestion, error)
+}
+
+// SuggestClass proposes classes for a description, best first.
+func (u *Usecase) SuggestClass(ctx context.Context, kind Kind, text string, limit int) ([]ClassSuggestion, error) {
+	v, err := acting(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := u.cfg.Classes.(ClassSuggester)
+	if !ok {
+		return nil, nil
+	}
+	if limit <= 0 {
+		limit = 5
+	}
+	return s.Suggest(ctx, v.TenantCode, kind, text, min(limit, 20))
+}
+
 // LinkedComponent is the component (部件) a report concerns.
 type LinkedComponent struct {
 	ObjID, ClassCode string
