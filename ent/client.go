@@ -30,6 +30,11 @@ import (
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
+	"github.com/cityops/cityops/ent/evaluationappeal"
+	"github.com/cityops/cityops/ent/evaluationinput"
+	"github.com/cityops/cityops/ent/evaluationrun"
+	"github.com/cityops/cityops/ent/evaluationscheme"
+	"github.com/cityops/cityops/ent/evaluationscore"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/federatedcase"
 	"github.com/cityops/cityops/ent/federatedevent"
@@ -39,6 +44,7 @@ import (
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
+	"github.com/cityops/cityops/ent/ledgerentry"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/peerkey"
@@ -90,6 +96,16 @@ type Client struct {
 	DispatchRule *DispatchRuleClient
 	// EscalationLevel is the client for interacting with the EscalationLevel builders.
 	EscalationLevel *EscalationLevelClient
+	// EvaluationAppeal is the client for interacting with the EvaluationAppeal builders.
+	EvaluationAppeal *EvaluationAppealClient
+	// EvaluationInput is the client for interacting with the EvaluationInput builders.
+	EvaluationInput *EvaluationInputClient
+	// EvaluationRun is the client for interacting with the EvaluationRun builders.
+	EvaluationRun *EvaluationRunClient
+	// EvaluationScheme is the client for interacting with the EvaluationScheme builders.
+	EvaluationScheme *EvaluationSchemeClient
+	// EvaluationScore is the client for interacting with the EvaluationScore builders.
+	EvaluationScore *EvaluationScoreClient
 	// EventHead is the client for interacting with the EventHead builders.
 	EventHead *EventHeadClient
 	// FederatedCase is the client for interacting with the FederatedCase builders.
@@ -108,6 +124,8 @@ type Client struct {
 	ImportJob *ImportJobClient
 	// Lease is the client for interacting with the Lease builders.
 	Lease *LeaseClient
+	// LedgerEntry is the client for interacting with the LedgerEntry builders.
+	LedgerEntry *LedgerEntryClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
 	// Notification is the client for interacting with the Notification builders.
@@ -158,6 +176,11 @@ func (c *Client) init() {
 	c.DispatchClassSwitch = NewDispatchClassSwitchClient(c.config)
 	c.DispatchRule = NewDispatchRuleClient(c.config)
 	c.EscalationLevel = NewEscalationLevelClient(c.config)
+	c.EvaluationAppeal = NewEvaluationAppealClient(c.config)
+	c.EvaluationInput = NewEvaluationInputClient(c.config)
+	c.EvaluationRun = NewEvaluationRunClient(c.config)
+	c.EvaluationScheme = NewEvaluationSchemeClient(c.config)
+	c.EvaluationScore = NewEvaluationScoreClient(c.config)
 	c.EventHead = NewEventHeadClient(c.config)
 	c.FederatedCase = NewFederatedCaseClient(c.config)
 	c.FederatedEvent = NewFederatedEventClient(c.config)
@@ -167,6 +190,7 @@ func (c *Client) init() {
 	c.GridRevision = NewGridRevisionClient(c.config)
 	c.ImportJob = NewImportJobClient(c.config)
 	c.Lease = NewLeaseClient(c.config)
+	c.LedgerEntry = NewLedgerEntryClient(c.config)
 	c.LoginThrottle = NewLoginThrottleClient(c.config)
 	c.Notification = NewNotificationClient(c.config)
 	c.PeerKey = NewPeerKeyClient(c.config)
@@ -286,6 +310,11 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		DispatchClassSwitch: NewDispatchClassSwitchClient(cfg),
 		DispatchRule:        NewDispatchRuleClient(cfg),
 		EscalationLevel:     NewEscalationLevelClient(cfg),
+		EvaluationAppeal:    NewEvaluationAppealClient(cfg),
+		EvaluationInput:     NewEvaluationInputClient(cfg),
+		EvaluationRun:       NewEvaluationRunClient(cfg),
+		EvaluationScheme:    NewEvaluationSchemeClient(cfg),
+		EvaluationScore:     NewEvaluationScoreClient(cfg),
 		EventHead:           NewEventHeadClient(cfg),
 		FederatedCase:       NewFederatedCaseClient(cfg),
 		FederatedEvent:      NewFederatedEventClient(cfg),
@@ -295,6 +324,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		GridRevision:        NewGridRevisionClient(cfg),
 		ImportJob:           NewImportJobClient(cfg),
 		Lease:               NewLeaseClient(cfg),
+		LedgerEntry:         NewLedgerEntryClient(cfg),
 		LoginThrottle:       NewLoginThrottleClient(cfg),
 		Notification:        NewNotificationClient(cfg),
 		PeerKey:             NewPeerKeyClient(cfg),
@@ -341,6 +371,11 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		DispatchClassSwitch: NewDispatchClassSwitchClient(cfg),
 		DispatchRule:        NewDispatchRuleClient(cfg),
 		EscalationLevel:     NewEscalationLevelClient(cfg),
+		EvaluationAppeal:    NewEvaluationAppealClient(cfg),
+		EvaluationInput:     NewEvaluationInputClient(cfg),
+		EvaluationRun:       NewEvaluationRunClient(cfg),
+		EvaluationScheme:    NewEvaluationSchemeClient(cfg),
+		EvaluationScore:     NewEvaluationScoreClient(cfg),
 		EventHead:           NewEventHeadClient(cfg),
 		FederatedCase:       NewFederatedCaseClient(cfg),
 		FederatedEvent:      NewFederatedEventClient(cfg),
@@ -350,6 +385,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		GridRevision:        NewGridRevisionClient(cfg),
 		ImportJob:           NewImportJobClient(cfg),
 		Lease:               NewLeaseClient(cfg),
+		LedgerEntry:         NewLedgerEntryClient(cfg),
 		LoginThrottle:       NewLoginThrottleClient(cfg),
 		Notification:        NewNotificationClient(cfg),
 		PeerKey:             NewPeerKeyClient(cfg),
@@ -394,11 +430,12 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.CaseFile,
 		c.CaseNumberCounter, c.CaseStep, c.Component, c.Connector, c.DeadLetter,
 		c.Department, c.DispatchClassSwitch, c.DispatchRule, c.EscalationLevel,
-		c.EventHead, c.FederatedCase, c.FederatedEvent, c.FederatedIndicator,
-		c.FederationCommand, c.FilingCondition, c.GridRevision, c.ImportJob, c.Lease,
-		c.LoginThrottle, c.Notification, c.PeerKey, c.Region, c.Session,
-		c.SupervisionOrder, c.TaxonomyClass, c.Tenant, c.TenantEvent, c.UnitGrid,
-		c.User, c.WorkGrid,
+		c.EvaluationAppeal, c.EvaluationInput, c.EvaluationRun, c.EvaluationScheme,
+		c.EvaluationScore, c.EventHead, c.FederatedCase, c.FederatedEvent,
+		c.FederatedIndicator, c.FederationCommand, c.FilingCondition, c.GridRevision,
+		c.ImportJob, c.Lease, c.LedgerEntry, c.LoginThrottle, c.Notification,
+		c.PeerKey, c.Region, c.Session, c.SupervisionOrder, c.TaxonomyClass, c.Tenant,
+		c.TenantEvent, c.UnitGrid, c.User, c.WorkGrid,
 	} {
 		n.Use(hooks...)
 	}
@@ -411,11 +448,12 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIKey, c.AuditEntry, c.AuditHead, c.AuthzRevision, c.AuthzRule, c.CaseFile,
 		c.CaseNumberCounter, c.CaseStep, c.Component, c.Connector, c.DeadLetter,
 		c.Department, c.DispatchClassSwitch, c.DispatchRule, c.EscalationLevel,
-		c.EventHead, c.FederatedCase, c.FederatedEvent, c.FederatedIndicator,
-		c.FederationCommand, c.FilingCondition, c.GridRevision, c.ImportJob, c.Lease,
-		c.LoginThrottle, c.Notification, c.PeerKey, c.Region, c.Session,
-		c.SupervisionOrder, c.TaxonomyClass, c.Tenant, c.TenantEvent, c.UnitGrid,
-		c.User, c.WorkGrid,
+		c.EvaluationAppeal, c.EvaluationInput, c.EvaluationRun, c.EvaluationScheme,
+		c.EvaluationScore, c.EventHead, c.FederatedCase, c.FederatedEvent,
+		c.FederatedIndicator, c.FederationCommand, c.FilingCondition, c.GridRevision,
+		c.ImportJob, c.Lease, c.LedgerEntry, c.LoginThrottle, c.Notification,
+		c.PeerKey, c.Region, c.Session, c.SupervisionOrder, c.TaxonomyClass, c.Tenant,
+		c.TenantEvent, c.UnitGrid, c.User, c.WorkGrid,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -454,6 +492,16 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.DispatchRule.mutate(ctx, m)
 	case *EscalationLevelMutation:
 		return c.EscalationLevel.mutate(ctx, m)
+	case *EvaluationAppealMutation:
+		return c.EvaluationAppeal.mutate(ctx, m)
+	case *EvaluationInputMutation:
+		return c.EvaluationInput.mutate(ctx, m)
+	case *EvaluationRunMutation:
+		return c.EvaluationRun.mutate(ctx, m)
+	case *EvaluationSchemeMutation:
+		return c.EvaluationScheme.mutate(ctx, m)
+	case *EvaluationScoreMutation:
+		return c.EvaluationScore.mutate(ctx, m)
 	case *EventHeadMutation:
 		return c.EventHead.mutate(ctx, m)
 	case *FederatedCaseMutation:
@@ -472,6 +520,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ImportJob.mutate(ctx, m)
 	case *LeaseMutation:
 		return c.Lease.mutate(ctx, m)
+	case *LedgerEntryMutation:
+		return c.LedgerEntry.mutate(ctx, m)
 	case *LoginThrottleMutation:
 		return c.LoginThrottle.mutate(ctx, m)
 	case *NotificationMutation:
@@ -2719,6 +2769,756 @@ func (c *EscalationLevelClient) mutate(ctx context.Context, m *EscalationLevelMu
 	}
 }
 
+// EvaluationAppealClient is a client for the EvaluationAppeal schema.
+type EvaluationAppealClient struct {
+	config
+}
+
+// NewEvaluationAppealClient returns a client for the EvaluationAppeal from the given config.
+func NewEvaluationAppealClient(c config) *EvaluationAppealClient {
+	return &EvaluationAppealClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `evaluationappeal.Hooks(f(g(h())))`.
+func (c *EvaluationAppealClient) Use(hooks ...Hook) {
+	c.hooks.EvaluationAppeal = append(c.hooks.EvaluationAppeal, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `evaluationappeal.Intercept(f(g(h())))`.
+func (c *EvaluationAppealClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EvaluationAppeal = append(c.inters.EvaluationAppeal, interceptors...)
+}
+
+// Create returns a builder for creating a EvaluationAppeal entity.
+func (c *EvaluationAppealClient) Create() *EvaluationAppealCreate {
+	mutation := newEvaluationAppealMutation(c.config, OpCreate)
+	return &EvaluationAppealCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EvaluationAppeal entities.
+func (c *EvaluationAppealClient) CreateBulk(builders ...*EvaluationAppealCreate) *EvaluationAppealCreateBulk {
+	return &EvaluationAppealCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EvaluationAppealClient) MapCreateBulk(slice any, setFunc func(*EvaluationAppealCreate, int)) *EvaluationAppealCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EvaluationAppealCreateBulk{err: fmt.Errorf("calling to EvaluationAppealClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EvaluationAppealCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EvaluationAppealCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EvaluationAppeal.
+func (c *EvaluationAppealClient) Update() *EvaluationAppealUpdate {
+	mutation := newEvaluationAppealMutation(c.config, OpUpdate)
+	return &EvaluationAppealUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EvaluationAppealClient) UpdateOne(_m *EvaluationAppeal) *EvaluationAppealUpdateOne {
+	mutation := newEvaluationAppealMutation(c.config, OpUpdateOne, withEvaluationAppeal(_m))
+	return &EvaluationAppealUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EvaluationAppealClient) UpdateOneID(id int) *EvaluationAppealUpdateOne {
+	mutation := newEvaluationAppealMutation(c.config, OpUpdateOne, withEvaluationAppealID(id))
+	return &EvaluationAppealUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EvaluationAppeal.
+func (c *EvaluationAppealClient) Delete() *EvaluationAppealDelete {
+	mutation := newEvaluationAppealMutation(c.config, OpDelete)
+	return &EvaluationAppealDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EvaluationAppealClient) DeleteOne(_m *EvaluationAppeal) *EvaluationAppealDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EvaluationAppealClient) DeleteOneID(id int) *EvaluationAppealDeleteOne {
+	builder := c.Delete().Where(evaluationappeal.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EvaluationAppealDeleteOne{builder}
+}
+
+// Query returns a query builder for EvaluationAppeal.
+func (c *EvaluationAppealClient) Query() *EvaluationAppealQuery {
+	return &EvaluationAppealQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEvaluationAppeal},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EvaluationAppeal entity by its id.
+func (c *EvaluationAppealClient) Get(ctx context.Context, id int) (*EvaluationAppeal, error) {
+	return c.Query().Where(evaluationappeal.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EvaluationAppealClient) GetX(ctx context.Context, id int) *EvaluationAppeal {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a EvaluationAppeal.
+func (c *EvaluationAppealClient) QueryTenant(_m *EvaluationAppeal) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(evaluationappeal.Table, evaluationappeal.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, evaluationappeal.TenantTable, evaluationappeal.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EvaluationAppealClient) Hooks() []Hook {
+	hooks := c.hooks.EvaluationAppeal
+	return append(hooks[:len(hooks):len(hooks)], evaluationappeal.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EvaluationAppealClient) Interceptors() []Interceptor {
+	return c.inters.EvaluationAppeal
+}
+
+func (c *EvaluationAppealClient) mutate(ctx context.Context, m *EvaluationAppealMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EvaluationAppealCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EvaluationAppealUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EvaluationAppealUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EvaluationAppealDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EvaluationAppeal mutation op: %q", m.Op())
+	}
+}
+
+// EvaluationInputClient is a client for the EvaluationInput schema.
+type EvaluationInputClient struct {
+	config
+}
+
+// NewEvaluationInputClient returns a client for the EvaluationInput from the given config.
+func NewEvaluationInputClient(c config) *EvaluationInputClient {
+	return &EvaluationInputClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `evaluationinput.Hooks(f(g(h())))`.
+func (c *EvaluationInputClient) Use(hooks ...Hook) {
+	c.hooks.EvaluationInput = append(c.hooks.EvaluationInput, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `evaluationinput.Intercept(f(g(h())))`.
+func (c *EvaluationInputClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EvaluationInput = append(c.inters.EvaluationInput, interceptors...)
+}
+
+// Create returns a builder for creating a EvaluationInput entity.
+func (c *EvaluationInputClient) Create() *EvaluationInputCreate {
+	mutation := newEvaluationInputMutation(c.config, OpCreate)
+	return &EvaluationInputCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EvaluationInput entities.
+func (c *EvaluationInputClient) CreateBulk(builders ...*EvaluationInputCreate) *EvaluationInputCreateBulk {
+	return &EvaluationInputCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EvaluationInputClient) MapCreateBulk(slice any, setFunc func(*EvaluationInputCreate, int)) *EvaluationInputCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EvaluationInputCreateBulk{err: fmt.Errorf("calling to EvaluationInputClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EvaluationInputCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EvaluationInputCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EvaluationInput.
+func (c *EvaluationInputClient) Update() *EvaluationInputUpdate {
+	mutation := newEvaluationInputMutation(c.config, OpUpdate)
+	return &EvaluationInputUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EvaluationInputClient) UpdateOne(_m *EvaluationInput) *EvaluationInputUpdateOne {
+	mutation := newEvaluationInputMutation(c.config, OpUpdateOne, withEvaluationInput(_m))
+	return &EvaluationInputUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EvaluationInputClient) UpdateOneID(id int) *EvaluationInputUpdateOne {
+	mutation := newEvaluationInputMutation(c.config, OpUpdateOne, withEvaluationInputID(id))
+	return &EvaluationInputUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EvaluationInput.
+func (c *EvaluationInputClient) Delete() *EvaluationInputDelete {
+	mutation := newEvaluationInputMutation(c.config, OpDelete)
+	return &EvaluationInputDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EvaluationInputClient) DeleteOne(_m *EvaluationInput) *EvaluationInputDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EvaluationInputClient) DeleteOneID(id int) *EvaluationInputDeleteOne {
+	builder := c.Delete().Where(evaluationinput.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EvaluationInputDeleteOne{builder}
+}
+
+// Query returns a query builder for EvaluationInput.
+func (c *EvaluationInputClient) Query() *EvaluationInputQuery {
+	return &EvaluationInputQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEvaluationInput},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EvaluationInput entity by its id.
+func (c *EvaluationInputClient) Get(ctx context.Context, id int) (*EvaluationInput, error) {
+	return c.Query().Where(evaluationinput.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EvaluationInputClient) GetX(ctx context.Context, id int) *EvaluationInput {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a EvaluationInput.
+func (c *EvaluationInputClient) QueryTenant(_m *EvaluationInput) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(evaluationinput.Table, evaluationinput.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, evaluationinput.TenantTable, evaluationinput.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EvaluationInputClient) Hooks() []Hook {
+	hooks := c.hooks.EvaluationInput
+	return append(hooks[:len(hooks):len(hooks)], evaluationinput.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EvaluationInputClient) Interceptors() []Interceptor {
+	return c.inters.EvaluationInput
+}
+
+func (c *EvaluationInputClient) mutate(ctx context.Context, m *EvaluationInputMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EvaluationInputCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EvaluationInputUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EvaluationInputUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EvaluationInputDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EvaluationInput mutation op: %q", m.Op())
+	}
+}
+
+// EvaluationRunClient is a client for the EvaluationRun schema.
+type EvaluationRunClient struct {
+	config
+}
+
+// NewEvaluationRunClient returns a client for the EvaluationRun from the given config.
+func NewEvaluationRunClient(c config) *EvaluationRunClient {
+	return &EvaluationRunClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `evaluationrun.Hooks(f(g(h())))`.
+func (c *EvaluationRunClient) Use(hooks ...Hook) {
+	c.hooks.EvaluationRun = append(c.hooks.EvaluationRun, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `evaluationrun.Intercept(f(g(h())))`.
+func (c *EvaluationRunClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EvaluationRun = append(c.inters.EvaluationRun, interceptors...)
+}
+
+// Create returns a builder for creating a EvaluationRun entity.
+func (c *EvaluationRunClient) Create() *EvaluationRunCreate {
+	mutation := newEvaluationRunMutation(c.config, OpCreate)
+	return &EvaluationRunCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EvaluationRun entities.
+func (c *EvaluationRunClient) CreateBulk(builders ...*EvaluationRunCreate) *EvaluationRunCreateBulk {
+	return &EvaluationRunCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EvaluationRunClient) MapCreateBulk(slice any, setFunc func(*EvaluationRunCreate, int)) *EvaluationRunCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EvaluationRunCreateBulk{err: fmt.Errorf("calling to EvaluationRunClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EvaluationRunCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EvaluationRunCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EvaluationRun.
+func (c *EvaluationRunClient) Update() *EvaluationRunUpdate {
+	mutation := newEvaluationRunMutation(c.config, OpUpdate)
+	return &EvaluationRunUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EvaluationRunClient) UpdateOne(_m *EvaluationRun) *EvaluationRunUpdateOne {
+	mutation := newEvaluationRunMutation(c.config, OpUpdateOne, withEvaluationRun(_m))
+	return &EvaluationRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EvaluationRunClient) UpdateOneID(id int) *EvaluationRunUpdateOne {
+	mutation := newEvaluationRunMutation(c.config, OpUpdateOne, withEvaluationRunID(id))
+	return &EvaluationRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EvaluationRun.
+func (c *EvaluationRunClient) Delete() *EvaluationRunDelete {
+	mutation := newEvaluationRunMutation(c.config, OpDelete)
+	return &EvaluationRunDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EvaluationRunClient) DeleteOne(_m *EvaluationRun) *EvaluationRunDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EvaluationRunClient) DeleteOneID(id int) *EvaluationRunDeleteOne {
+	builder := c.Delete().Where(evaluationrun.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EvaluationRunDeleteOne{builder}
+}
+
+// Query returns a query builder for EvaluationRun.
+func (c *EvaluationRunClient) Query() *EvaluationRunQuery {
+	return &EvaluationRunQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEvaluationRun},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EvaluationRun entity by its id.
+func (c *EvaluationRunClient) Get(ctx context.Context, id int) (*EvaluationRun, error) {
+	return c.Query().Where(evaluationrun.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EvaluationRunClient) GetX(ctx context.Context, id int) *EvaluationRun {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a EvaluationRun.
+func (c *EvaluationRunClient) QueryTenant(_m *EvaluationRun) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(evaluationrun.Table, evaluationrun.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, evaluationrun.TenantTable, evaluationrun.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EvaluationRunClient) Hooks() []Hook {
+	hooks := c.hooks.EvaluationRun
+	return append(hooks[:len(hooks):len(hooks)], evaluationrun.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EvaluationRunClient) Interceptors() []Interceptor {
+	return c.inters.EvaluationRun
+}
+
+func (c *EvaluationRunClient) mutate(ctx context.Context, m *EvaluationRunMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EvaluationRunCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EvaluationRunUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EvaluationRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EvaluationRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EvaluationRun mutation op: %q", m.Op())
+	}
+}
+
+// EvaluationSchemeClient is a client for the EvaluationScheme schema.
+type EvaluationSchemeClient struct {
+	config
+}
+
+// NewEvaluationSchemeClient returns a client for the EvaluationScheme from the given config.
+func NewEvaluationSchemeClient(c config) *EvaluationSchemeClient {
+	return &EvaluationSchemeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `evaluationscheme.Hooks(f(g(h())))`.
+func (c *EvaluationSchemeClient) Use(hooks ...Hook) {
+	c.hooks.EvaluationScheme = append(c.hooks.EvaluationScheme, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `evaluationscheme.Intercept(f(g(h())))`.
+func (c *EvaluationSchemeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EvaluationScheme = append(c.inters.EvaluationScheme, interceptors...)
+}
+
+// Create returns a builder for creating a EvaluationScheme entity.
+func (c *EvaluationSchemeClient) Create() *EvaluationSchemeCreate {
+	mutation := newEvaluationSchemeMutation(c.config, OpCreate)
+	return &EvaluationSchemeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EvaluationScheme entities.
+func (c *EvaluationSchemeClient) CreateBulk(builders ...*EvaluationSchemeCreate) *EvaluationSchemeCreateBulk {
+	return &EvaluationSchemeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EvaluationSchemeClient) MapCreateBulk(slice any, setFunc func(*EvaluationSchemeCreate, int)) *EvaluationSchemeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EvaluationSchemeCreateBulk{err: fmt.Errorf("calling to EvaluationSchemeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EvaluationSchemeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EvaluationSchemeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EvaluationScheme.
+func (c *EvaluationSchemeClient) Update() *EvaluationSchemeUpdate {
+	mutation := newEvaluationSchemeMutation(c.config, OpUpdate)
+	return &EvaluationSchemeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EvaluationSchemeClient) UpdateOne(_m *EvaluationScheme) *EvaluationSchemeUpdateOne {
+	mutation := newEvaluationSchemeMutation(c.config, OpUpdateOne, withEvaluationScheme(_m))
+	return &EvaluationSchemeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EvaluationSchemeClient) UpdateOneID(id int) *EvaluationSchemeUpdateOne {
+	mutation := newEvaluationSchemeMutation(c.config, OpUpdateOne, withEvaluationSchemeID(id))
+	return &EvaluationSchemeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EvaluationScheme.
+func (c *EvaluationSchemeClient) Delete() *EvaluationSchemeDelete {
+	mutation := newEvaluationSchemeMutation(c.config, OpDelete)
+	return &EvaluationSchemeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EvaluationSchemeClient) DeleteOne(_m *EvaluationScheme) *EvaluationSchemeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EvaluationSchemeClient) DeleteOneID(id int) *EvaluationSchemeDeleteOne {
+	builder := c.Delete().Where(evaluationscheme.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EvaluationSchemeDeleteOne{builder}
+}
+
+// Query returns a query builder for EvaluationScheme.
+func (c *EvaluationSchemeClient) Query() *EvaluationSchemeQuery {
+	return &EvaluationSchemeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEvaluationScheme},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EvaluationScheme entity by its id.
+func (c *EvaluationSchemeClient) Get(ctx context.Context, id int) (*EvaluationScheme, error) {
+	return c.Query().Where(evaluationscheme.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EvaluationSchemeClient) GetX(ctx context.Context, id int) *EvaluationScheme {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a EvaluationScheme.
+func (c *EvaluationSchemeClient) QueryTenant(_m *EvaluationScheme) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(evaluationscheme.Table, evaluationscheme.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, evaluationscheme.TenantTable, evaluationscheme.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EvaluationSchemeClient) Hooks() []Hook {
+	hooks := c.hooks.EvaluationScheme
+	return append(hooks[:len(hooks):len(hooks)], evaluationscheme.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EvaluationSchemeClient) Interceptors() []Interceptor {
+	return c.inters.EvaluationScheme
+}
+
+func (c *EvaluationSchemeClient) mutate(ctx context.Context, m *EvaluationSchemeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EvaluationSchemeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EvaluationSchemeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EvaluationSchemeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EvaluationSchemeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EvaluationScheme mutation op: %q", m.Op())
+	}
+}
+
+// EvaluationScoreClient is a client for the EvaluationScore schema.
+type EvaluationScoreClient struct {
+	config
+}
+
+// NewEvaluationScoreClient returns a client for the EvaluationScore from the given config.
+func NewEvaluationScoreClient(c config) *EvaluationScoreClient {
+	return &EvaluationScoreClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `evaluationscore.Hooks(f(g(h())))`.
+func (c *EvaluationScoreClient) Use(hooks ...Hook) {
+	c.hooks.EvaluationScore = append(c.hooks.EvaluationScore, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `evaluationscore.Intercept(f(g(h())))`.
+func (c *EvaluationScoreClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EvaluationScore = append(c.inters.EvaluationScore, interceptors...)
+}
+
+// Create returns a builder for creating a EvaluationScore entity.
+func (c *EvaluationScoreClient) Create() *EvaluationScoreCreate {
+	mutation := newEvaluationScoreMutation(c.config, OpCreate)
+	return &EvaluationScoreCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EvaluationScore entities.
+func (c *EvaluationScoreClient) CreateBulk(builders ...*EvaluationScoreCreate) *EvaluationScoreCreateBulk {
+	return &EvaluationScoreCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EvaluationScoreClient) MapCreateBulk(slice any, setFunc func(*EvaluationScoreCreate, int)) *EvaluationScoreCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EvaluationScoreCreateBulk{err: fmt.Errorf("calling to EvaluationScoreClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EvaluationScoreCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EvaluationScoreCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EvaluationScore.
+func (c *EvaluationScoreClient) Update() *EvaluationScoreUpdate {
+	mutation := newEvaluationScoreMutation(c.config, OpUpdate)
+	return &EvaluationScoreUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EvaluationScoreClient) UpdateOne(_m *EvaluationScore) *EvaluationScoreUpdateOne {
+	mutation := newEvaluationScoreMutation(c.config, OpUpdateOne, withEvaluationScore(_m))
+	return &EvaluationScoreUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EvaluationScoreClient) UpdateOneID(id int) *EvaluationScoreUpdateOne {
+	mutation := newEvaluationScoreMutation(c.config, OpUpdateOne, withEvaluationScoreID(id))
+	return &EvaluationScoreUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EvaluationScore.
+func (c *EvaluationScoreClient) Delete() *EvaluationScoreDelete {
+	mutation := newEvaluationScoreMutation(c.config, OpDelete)
+	return &EvaluationScoreDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EvaluationScoreClient) DeleteOne(_m *EvaluationScore) *EvaluationScoreDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EvaluationScoreClient) DeleteOneID(id int) *EvaluationScoreDeleteOne {
+	builder := c.Delete().Where(evaluationscore.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EvaluationScoreDeleteOne{builder}
+}
+
+// Query returns a query builder for EvaluationScore.
+func (c *EvaluationScoreClient) Query() *EvaluationScoreQuery {
+	return &EvaluationScoreQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEvaluationScore},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EvaluationScore entity by its id.
+func (c *EvaluationScoreClient) Get(ctx context.Context, id int) (*EvaluationScore, error) {
+	return c.Query().Where(evaluationscore.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EvaluationScoreClient) GetX(ctx context.Context, id int) *EvaluationScore {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a EvaluationScore.
+func (c *EvaluationScoreClient) QueryTenant(_m *EvaluationScore) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(evaluationscore.Table, evaluationscore.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, evaluationscore.TenantTable, evaluationscore.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EvaluationScoreClient) Hooks() []Hook {
+	hooks := c.hooks.EvaluationScore
+	return append(hooks[:len(hooks):len(hooks)], evaluationscore.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EvaluationScoreClient) Interceptors() []Interceptor {
+	return c.inters.EvaluationScore
+}
+
+func (c *EvaluationScoreClient) mutate(ctx context.Context, m *EvaluationScoreMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EvaluationScoreCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EvaluationScoreUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EvaluationScoreUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EvaluationScoreDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EvaluationScore mutation op: %q", m.Op())
+	}
+}
+
 // EventHeadClient is a client for the EventHead schema.
 type EventHeadClient struct {
 	config
@@ -4050,6 +4850,156 @@ func (c *LeaseClient) mutate(ctx context.Context, m *LeaseMutation) (Value, erro
 		return (&LeaseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Lease mutation op: %q", m.Op())
+	}
+}
+
+// LedgerEntryClient is a client for the LedgerEntry schema.
+type LedgerEntryClient struct {
+	config
+}
+
+// NewLedgerEntryClient returns a client for the LedgerEntry from the given config.
+func NewLedgerEntryClient(c config) *LedgerEntryClient {
+	return &LedgerEntryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ledgerentry.Hooks(f(g(h())))`.
+func (c *LedgerEntryClient) Use(hooks ...Hook) {
+	c.hooks.LedgerEntry = append(c.hooks.LedgerEntry, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ledgerentry.Intercept(f(g(h())))`.
+func (c *LedgerEntryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LedgerEntry = append(c.inters.LedgerEntry, interceptors...)
+}
+
+// Create returns a builder for creating a LedgerEntry entity.
+func (c *LedgerEntryClient) Create() *LedgerEntryCreate {
+	mutation := newLedgerEntryMutation(c.config, OpCreate)
+	return &LedgerEntryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LedgerEntry entities.
+func (c *LedgerEntryClient) CreateBulk(builders ...*LedgerEntryCreate) *LedgerEntryCreateBulk {
+	return &LedgerEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LedgerEntryClient) MapCreateBulk(slice any, setFunc func(*LedgerEntryCreate, int)) *LedgerEntryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LedgerEntryCreateBulk{err: fmt.Errorf("calling to LedgerEntryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LedgerEntryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LedgerEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LedgerEntry.
+func (c *LedgerEntryClient) Update() *LedgerEntryUpdate {
+	mutation := newLedgerEntryMutation(c.config, OpUpdate)
+	return &LedgerEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LedgerEntryClient) UpdateOne(_m *LedgerEntry) *LedgerEntryUpdateOne {
+	mutation := newLedgerEntryMutation(c.config, OpUpdateOne, withLedgerEntry(_m))
+	return &LedgerEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LedgerEntryClient) UpdateOneID(id int) *LedgerEntryUpdateOne {
+	mutation := newLedgerEntryMutation(c.config, OpUpdateOne, withLedgerEntryID(id))
+	return &LedgerEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LedgerEntry.
+func (c *LedgerEntryClient) Delete() *LedgerEntryDelete {
+	mutation := newLedgerEntryMutation(c.config, OpDelete)
+	return &LedgerEntryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LedgerEntryClient) DeleteOne(_m *LedgerEntry) *LedgerEntryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LedgerEntryClient) DeleteOneID(id int) *LedgerEntryDeleteOne {
+	builder := c.Delete().Where(ledgerentry.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LedgerEntryDeleteOne{builder}
+}
+
+// Query returns a query builder for LedgerEntry.
+func (c *LedgerEntryClient) Query() *LedgerEntryQuery {
+	return &LedgerEntryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLedgerEntry},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LedgerEntry entity by its id.
+func (c *LedgerEntryClient) Get(ctx context.Context, id int) (*LedgerEntry, error) {
+	return c.Query().Where(ledgerentry.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LedgerEntryClient) GetX(ctx context.Context, id int) *LedgerEntry {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a LedgerEntry.
+func (c *LedgerEntryClient) QueryTenant(_m *LedgerEntry) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(ledgerentry.Table, ledgerentry.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, ledgerentry.TenantTable, ledgerentry.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *LedgerEntryClient) Hooks() []Hook {
+	hooks := c.hooks.LedgerEntry
+	return append(hooks[:len(hooks):len(hooks)], ledgerentry.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *LedgerEntryClient) Interceptors() []Interceptor {
+	return c.inters.LedgerEntry
+}
+
+func (c *LedgerEntryClient) mutate(ctx context.Context, m *LedgerEntryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LedgerEntryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LedgerEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LedgerEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LedgerEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LedgerEntry mutation op: %q", m.Op())
 	}
 }
 
@@ -5890,20 +6840,22 @@ type (
 	hooks struct {
 		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, CaseFile,
 		CaseNumberCounter, CaseStep, Component, Connector, DeadLetter, Department,
-		DispatchClassSwitch, DispatchRule, EscalationLevel, EventHead, FederatedCase,
-		FederatedEvent, FederatedIndicator, FederationCommand, FilingCondition,
-		GridRevision, ImportJob, Lease, LoginThrottle, Notification, PeerKey, Region,
-		Session, SupervisionOrder, TaxonomyClass, Tenant, TenantEvent, UnitGrid, User,
-		WorkGrid []ent.Hook
+		DispatchClassSwitch, DispatchRule, EscalationLevel, EvaluationAppeal,
+		EvaluationInput, EvaluationRun, EvaluationScheme, EvaluationScore, EventHead,
+		FederatedCase, FederatedEvent, FederatedIndicator, FederationCommand,
+		FilingCondition, GridRevision, ImportJob, Lease, LedgerEntry, LoginThrottle,
+		Notification, PeerKey, Region, Session, SupervisionOrder, TaxonomyClass,
+		Tenant, TenantEvent, UnitGrid, User, WorkGrid []ent.Hook
 	}
 	inters struct {
 		APIKey, AuditEntry, AuditHead, AuthzRevision, AuthzRule, CaseFile,
 		CaseNumberCounter, CaseStep, Component, Connector, DeadLetter, Department,
-		DispatchClassSwitch, DispatchRule, EscalationLevel, EventHead, FederatedCase,
-		FederatedEvent, FederatedIndicator, FederationCommand, FilingCondition,
-		GridRevision, ImportJob, Lease, LoginThrottle, Notification, PeerKey, Region,
-		Session, SupervisionOrder, TaxonomyClass, Tenant, TenantEvent, UnitGrid, User,
-		WorkGrid []ent.Interceptor
+		DispatchClassSwitch, DispatchRule, EscalationLevel, EvaluationAppeal,
+		EvaluationInput, EvaluationRun, EvaluationScheme, EvaluationScore, EventHead,
+		FederatedCase, FederatedEvent, FederatedIndicator, FederationCommand,
+		FilingCondition, GridRevision, ImportJob, Lease, LedgerEntry, LoginThrottle,
+		Notification, PeerKey, Region, Session, SupervisionOrder, TaxonomyClass,
+		Tenant, TenantEvent, UnitGrid, User, WorkGrid []ent.Interceptor
 	}
 )
 

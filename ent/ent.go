@@ -27,6 +27,11 @@ import (
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
+	"github.com/cityops/cityops/ent/evaluationappeal"
+	"github.com/cityops/cityops/ent/evaluationinput"
+	"github.com/cityops/cityops/ent/evaluationrun"
+	"github.com/cityops/cityops/ent/evaluationscheme"
+	"github.com/cityops/cityops/ent/evaluationscore"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/federatedcase"
 	"github.com/cityops/cityops/ent/federatedevent"
@@ -36,6 +41,7 @@ import (
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
+	"github.com/cityops/cityops/ent/ledgerentry"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/peerkey"
@@ -123,6 +129,11 @@ func checkColumn(t, c string) error {
 			dispatchclassswitch.Table: dispatchclassswitch.ValidColumn,
 			dispatchrule.Table:        dispatchrule.ValidColumn,
 			escalationlevel.Table:     escalationlevel.ValidColumn,
+			evaluationappeal.Table:    evaluationappeal.ValidColumn,
+			evaluationinput.Table:     evaluationinput.ValidColumn,
+			evaluationrun.Table:       evaluationrun.ValidColumn,
+			evaluationscheme.Table:    evaluationscheme.ValidColumn,
+			evaluationscore.Table:     evaluationscore.ValidColumn,
 			eventhead.Table:           eventhead.ValidColumn,
 			federatedcase.Table:       federatedcase.ValidColumn,
 			federatedevent.Table:      federatedevent.ValidColumn,
@@ -132,6 +143,7 @@ func checkColumn(t, c string) error {
 			gridrevision.Table:        gridrevision.ValidColumn,
 			importjob.Table:           importjob.ValidColumn,
 			lease.Table:               lease.ValidColumn,
+			ledgerentry.Table:         ledgerentry.ValidColumn,
 			loginthrottle.Table:       loginthrottle.ValidColumn,
 			notification.Table:        notification.ValidColumn,
 			peerkey.Table:             peerkey.ValidColumn,

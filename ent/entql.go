@@ -18,6 +18,11 @@ import (
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
+	"github.com/cityops/cityops/ent/evaluationappeal"
+	"github.com/cityops/cityops/ent/evaluationinput"
+	"github.com/cityops/cityops/ent/evaluationrun"
+	"github.com/cityops/cityops/ent/evaluationscheme"
+	"github.com/cityops/cityops/ent/evaluationscore"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/federatedcase"
 	"github.com/cityops/cityops/ent/federatedevent"
@@ -27,6 +32,7 @@ import (
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
+	"github.com/cityops/cityops/ent/ledgerentry"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/peerkey"
@@ -49,7 +55,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 36)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 42)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -476,6 +482,136 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   evaluationappeal.Table,
+			Columns: evaluationappeal.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: evaluationappeal.FieldID,
+			},
+		},
+		Type: "EvaluationAppeal",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			evaluationappeal.FieldTenantID:   {Type: field.TypeInt, Column: evaluationappeal.FieldTenantID},
+			evaluationappeal.FieldCreatedAt:  {Type: field.TypeTime, Column: evaluationappeal.FieldCreatedAt},
+			evaluationappeal.FieldUpdatedAt:  {Type: field.TypeTime, Column: evaluationappeal.FieldUpdatedAt},
+			evaluationappeal.FieldPeriod:     {Type: field.TypeString, Column: evaluationappeal.FieldPeriod},
+			evaluationappeal.FieldCaseNumber: {Type: field.TypeString, Column: evaluationappeal.FieldCaseNumber},
+			evaluationappeal.FieldObjectType: {Type: field.TypeString, Column: evaluationappeal.FieldObjectType},
+			evaluationappeal.FieldObjectCode: {Type: field.TypeString, Column: evaluationappeal.FieldObjectCode},
+			evaluationappeal.FieldReason:     {Type: field.TypeEnum, Column: evaluationappeal.FieldReason},
+			evaluationappeal.FieldStatement:  {Type: field.TypeString, Column: evaluationappeal.FieldStatement},
+			evaluationappeal.FieldEvidence:   {Type: field.TypeJSON, Column: evaluationappeal.FieldEvidence},
+			evaluationappeal.FieldFiledBy:    {Type: field.TypeString, Column: evaluationappeal.FieldFiledBy},
+			evaluationappeal.FieldStatus:     {Type: field.TypeEnum, Column: evaluationappeal.FieldStatus},
+			evaluationappeal.FieldRemedy:     {Type: field.TypeEnum, Column: evaluationappeal.FieldRemedy},
+			evaluationappeal.FieldReassignTo: {Type: field.TypeString, Column: evaluationappeal.FieldReassignTo},
+			evaluationappeal.FieldOpinion:    {Type: field.TypeString, Column: evaluationappeal.FieldOpinion},
+			evaluationappeal.FieldDecidedBy:  {Type: field.TypeString, Column: evaluationappeal.FieldDecidedBy},
+			evaluationappeal.FieldDecidedAt:  {Type: field.TypeTime, Column: evaluationappeal.FieldDecidedAt},
+		},
+	}
+	graph.Nodes[16] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   evaluationinput.Table,
+			Columns: evaluationinput.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: evaluationinput.FieldID,
+			},
+		},
+		Type: "EvaluationInput",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			evaluationinput.FieldTenantID:   {Type: field.TypeInt, Column: evaluationinput.FieldTenantID},
+			evaluationinput.FieldCreatedAt:  {Type: field.TypeTime, Column: evaluationinput.FieldCreatedAt},
+			evaluationinput.FieldUpdatedAt:  {Type: field.TypeTime, Column: evaluationinput.FieldUpdatedAt},
+			evaluationinput.FieldPeriod:     {Type: field.TypeString, Column: evaluationinput.FieldPeriod},
+			evaluationinput.FieldSource:     {Type: field.TypeString, Column: evaluationinput.FieldSource},
+			evaluationinput.FieldObjectType: {Type: field.TypeString, Column: evaluationinput.FieldObjectType},
+			evaluationinput.FieldObjectCode: {Type: field.TypeString, Column: evaluationinput.FieldObjectCode},
+			evaluationinput.FieldItem:       {Type: field.TypeString, Column: evaluationinput.FieldItem},
+			evaluationinput.FieldValue:      {Type: field.TypeFloat64, Column: evaluationinput.FieldValue},
+			evaluationinput.FieldInspector:  {Type: field.TypeString, Column: evaluationinput.FieldInspector},
+			evaluationinput.FieldEvidence:   {Type: field.TypeJSON, Column: evaluationinput.FieldEvidence},
+			evaluationinput.FieldNote:       {Type: field.TypeString, Column: evaluationinput.FieldNote},
+			evaluationinput.FieldRecordedBy: {Type: field.TypeString, Column: evaluationinput.FieldRecordedBy},
+		},
+	}
+	graph.Nodes[17] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   evaluationrun.Table,
+			Columns: evaluationrun.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: evaluationrun.FieldID,
+			},
+		},
+		Type: "EvaluationRun",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			evaluationrun.FieldTenantID:      {Type: field.TypeInt, Column: evaluationrun.FieldTenantID},
+			evaluationrun.FieldCreatedAt:     {Type: field.TypeTime, Column: evaluationrun.FieldCreatedAt},
+			evaluationrun.FieldUpdatedAt:     {Type: field.TypeTime, Column: evaluationrun.FieldUpdatedAt},
+			evaluationrun.FieldSchemeCode:    {Type: field.TypeString, Column: evaluationrun.FieldSchemeCode},
+			evaluationrun.FieldSchemeVersion: {Type: field.TypeInt, Column: evaluationrun.FieldSchemeVersion},
+			evaluationrun.FieldPeriod:        {Type: field.TypeString, Column: evaluationrun.FieldPeriod},
+			evaluationrun.FieldPeriodStart:   {Type: field.TypeTime, Column: evaluationrun.FieldPeriodStart},
+			evaluationrun.FieldPeriodEnd:     {Type: field.TypeTime, Column: evaluationrun.FieldPeriodEnd},
+			evaluationrun.FieldStatus:        {Type: field.TypeEnum, Column: evaluationrun.FieldStatus},
+			evaluationrun.FieldAppealUntil:   {Type: field.TypeTime, Column: evaluationrun.FieldAppealUntil},
+			evaluationrun.FieldComputedAt:    {Type: field.TypeTime, Column: evaluationrun.FieldComputedAt},
+			evaluationrun.FieldFrozenAt:      {Type: field.TypeTime, Column: evaluationrun.FieldFrozenAt},
+			evaluationrun.FieldPublishedAt:   {Type: field.TypeTime, Column: evaluationrun.FieldPublishedAt},
+			evaluationrun.FieldFrozenBy:      {Type: field.TypeString, Column: evaluationrun.FieldFrozenBy},
+			evaluationrun.FieldSummary:       {Type: field.TypeBytes, Column: evaluationrun.FieldSummary},
+			evaluationrun.FieldDigest:        {Type: field.TypeString, Column: evaluationrun.FieldDigest},
+		},
+	}
+	graph.Nodes[18] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   evaluationscheme.Table,
+			Columns: evaluationscheme.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: evaluationscheme.FieldID,
+			},
+		},
+		Type: "EvaluationScheme",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			evaluationscheme.FieldTenantID:      {Type: field.TypeInt, Column: evaluationscheme.FieldTenantID},
+			evaluationscheme.FieldCreatedAt:     {Type: field.TypeTime, Column: evaluationscheme.FieldCreatedAt},
+			evaluationscheme.FieldUpdatedAt:     {Type: field.TypeTime, Column: evaluationscheme.FieldUpdatedAt},
+			evaluationscheme.FieldCode:          {Type: field.TypeString, Column: evaluationscheme.FieldCode},
+			evaluationscheme.FieldVersion:       {Type: field.TypeInt, Column: evaluationscheme.FieldVersion},
+			evaluationscheme.FieldName:          {Type: field.TypeString, Column: evaluationscheme.FieldName},
+			evaluationscheme.FieldBaseCode:      {Type: field.TypeString, Column: evaluationscheme.FieldBaseCode},
+			evaluationscheme.FieldEffectiveFrom: {Type: field.TypeTime, Column: evaluationscheme.FieldEffectiveFrom},
+			evaluationscheme.FieldSource:        {Type: field.TypeString, Column: evaluationscheme.FieldSource},
+			evaluationscheme.FieldCreatedBy:     {Type: field.TypeString, Column: evaluationscheme.FieldCreatedBy},
+		},
+	}
+	graph.Nodes[19] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   evaluationscore.Table,
+			Columns: evaluationscore.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: evaluationscore.FieldID,
+			},
+		},
+		Type: "EvaluationScore",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			evaluationscore.FieldTenantID:   {Type: field.TypeInt, Column: evaluationscore.FieldTenantID},
+			evaluationscore.FieldRunID:      {Type: field.TypeInt, Column: evaluationscore.FieldRunID},
+			evaluationscore.FieldObjectType: {Type: field.TypeString, Column: evaluationscore.FieldObjectType},
+			evaluationscore.FieldObjectCode: {Type: field.TypeString, Column: evaluationscore.FieldObjectCode},
+			evaluationscore.FieldIndicator:  {Type: field.TypeString, Column: evaluationscore.FieldIndicator},
+			evaluationscore.FieldValue:      {Type: field.TypeFloat64, Column: evaluationscore.FieldValue},
+			evaluationscore.FieldScore:      {Type: field.TypeFloat64, Column: evaluationscore.FieldScore},
+			evaluationscore.FieldWeight:     {Type: field.TypeFloat64, Column: evaluationscore.FieldWeight},
+			evaluationscore.FieldCases:      {Type: field.TypeJSON, Column: evaluationscore.FieldCases},
+		},
+	}
+	graph.Nodes[20] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   eventhead.Table,
 			Columns: eventhead.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -490,7 +626,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			eventhead.FieldLast:     {Type: field.TypeInt64, Column: eventhead.FieldLast},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   federatedcase.Table,
 			Columns: federatedcase.Columns,
@@ -530,7 +666,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			federatedcase.FieldData:                  {Type: field.TypeBytes, Column: federatedcase.FieldData},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   federatedevent.Table,
 			Columns: federatedevent.Columns,
@@ -552,7 +688,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			federatedevent.FieldReceivedAt: {Type: field.TypeTime, Column: federatedevent.FieldReceivedAt},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   federatedindicator.Table,
 			Columns: federatedindicator.Columns,
@@ -571,7 +707,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			federatedindicator.FieldAt:         {Type: field.TypeTime, Column: federatedindicator.FieldAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   federationcommand.Table,
 			Columns: federationcommand.Columns,
@@ -600,7 +736,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			federationcommand.FieldPayload:     {Type: field.TypeBytes, Column: federationcommand.FieldPayload},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   filingcondition.Table,
 			Columns: filingcondition.Columns,
@@ -624,7 +760,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			filingcondition.FieldTimeLimits:  {Type: field.TypeJSON, Column: filingcondition.FieldTimeLimits},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   gridrevision.Table,
 			Columns: gridrevision.Columns,
@@ -640,7 +776,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			gridrevision.FieldUpdatedAt: {Type: field.TypeTime, Column: gridrevision.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   importjob.Table,
 			Columns: importjob.Columns,
@@ -665,7 +801,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			importjob.FieldStatus:    {Type: field.TypeEnum, Column: importjob.FieldStatus},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   lease.Table,
 			Columns: lease.Columns,
@@ -682,7 +818,32 @@ var schemaGraph = func() *sqlgraph.Schema {
 			lease.FieldFencing:   {Type: field.TypeInt64, Column: lease.FieldFencing},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   ledgerentry.Table,
+			Columns: ledgerentry.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: ledgerentry.FieldID,
+			},
+		},
+		Type: "LedgerEntry",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			ledgerentry.FieldTenantID:   {Type: field.TypeInt, Column: ledgerentry.FieldTenantID},
+			ledgerentry.FieldCreatedAt:  {Type: field.TypeTime, Column: ledgerentry.FieldCreatedAt},
+			ledgerentry.FieldUpdatedAt:  {Type: field.TypeTime, Column: ledgerentry.FieldUpdatedAt},
+			ledgerentry.FieldObjectType: {Type: field.TypeString, Column: ledgerentry.FieldObjectType},
+			ledgerentry.FieldObjectCode: {Type: field.TypeString, Column: ledgerentry.FieldObjectCode},
+			ledgerentry.FieldPeriod:     {Type: field.TypeString, Column: ledgerentry.FieldPeriod},
+			ledgerentry.FieldKind:       {Type: field.TypeEnum, Column: ledgerentry.FieldKind},
+			ledgerentry.FieldAmountFen:  {Type: field.TypeInt64, Column: ledgerentry.FieldAmountFen},
+			ledgerentry.FieldReason:     {Type: field.TypeString, Column: ledgerentry.FieldReason},
+			ledgerentry.FieldRunID:      {Type: field.TypeInt, Column: ledgerentry.FieldRunID},
+			ledgerentry.FieldCaseNumber: {Type: field.TypeString, Column: ledgerentry.FieldCaseNumber},
+			ledgerentry.FieldRecordedBy: {Type: field.TypeString, Column: ledgerentry.FieldRecordedBy},
+		},
+	}
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginthrottle.Table,
 			Columns: loginthrottle.Columns,
@@ -699,7 +860,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginthrottle.FieldLockedUntil: {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[31] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -722,7 +883,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:        {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[32] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   peerkey.Table,
 			Columns: peerkey.Columns,
@@ -740,7 +901,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			peerkey.FieldRevokedAt:  {Type: field.TypeTime, Column: peerkey.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[33] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   region.Table,
 			Columns: region.Columns,
@@ -761,7 +922,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			region.FieldGeometry:   {Type: field.TypeString, Column: region.FieldGeometry},
 		},
 	}
-	graph.Nodes[28] = &sqlgraph.Node{
+	graph.Nodes[34] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -784,7 +945,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserAgent:    {Type: field.TypeString, Column: session.FieldUserAgent},
 		},
 	}
-	graph.Nodes[29] = &sqlgraph.Node{
+	graph.Nodes[35] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   supervisionorder.Table,
 			Columns: supervisionorder.Columns,
@@ -813,7 +974,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			supervisionorder.FieldFeedbackAt:      {Type: field.TypeTime, Column: supervisionorder.FieldFeedbackAt},
 		},
 	}
-	graph.Nodes[30] = &sqlgraph.Node{
+	graph.Nodes[36] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   taxonomyclass.Table,
 			Columns: taxonomyclass.Columns,
@@ -840,7 +1001,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			taxonomyclass.FieldActive:       {Type: field.TypeBool, Column: taxonomyclass.FieldActive},
 		},
 	}
-	graph.Nodes[31] = &sqlgraph.Node{
+	graph.Nodes[37] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -868,7 +1029,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldTimeZone:        {Type: field.TypeString, Column: tenant.FieldTimeZone},
 		},
 	}
-	graph.Nodes[32] = &sqlgraph.Node{
+	graph.Nodes[38] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenantevent.Table,
 			Columns: tenantevent.Columns,
@@ -888,7 +1049,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenantevent.FieldData:     {Type: field.TypeBytes, Column: tenantevent.FieldData},
 		},
 	}
-	graph.Nodes[33] = &sqlgraph.Node{
+	graph.Nodes[39] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unitgrid.Table,
 			Columns: unitgrid.Columns,
@@ -918,7 +1079,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unitgrid.FieldValidTo:       {Type: field.TypeTime, Column: unitgrid.FieldValidTo},
 		},
 	}
-	graph.Nodes[34] = &sqlgraph.Node{
+	graph.Nodes[40] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -945,7 +1106,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLastLoginAt:        {Type: field.TypeTime, Column: user.FieldLastLoginAt},
 		},
 	}
-	graph.Nodes[35] = &sqlgraph.Node{
+	graph.Nodes[41] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   workgrid.Table,
 			Columns: workgrid.Columns,
@@ -1129,6 +1290,66 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   evaluationappeal.TenantTable,
+			Columns: []string{evaluationappeal.TenantColumn},
+			Bidi:    false,
+		},
+		"EvaluationAppeal",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   evaluationinput.TenantTable,
+			Columns: []string{evaluationinput.TenantColumn},
+			Bidi:    false,
+		},
+		"EvaluationInput",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   evaluationrun.TenantTable,
+			Columns: []string{evaluationrun.TenantColumn},
+			Bidi:    false,
+		},
+		"EvaluationRun",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   evaluationscheme.TenantTable,
+			Columns: []string{evaluationscheme.TenantColumn},
+			Bidi:    false,
+		},
+		"EvaluationScheme",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   evaluationscore.TenantTable,
+			Columns: []string{evaluationscore.TenantColumn},
+			Bidi:    false,
+		},
+		"EvaluationScore",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   eventhead.TenantTable,
 			Columns: []string{eventhead.TenantColumn},
 			Bidi:    false,
@@ -1218,6 +1439,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"ImportJob",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   ledgerentry.TenantTable,
+			Columns: []string{ledgerentry.TenantColumn},
+			Bidi:    false,
+		},
+		"LedgerEntry",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -3325,6 +3558,601 @@ func (f *EscalationLevelFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *EvaluationAppealQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EvaluationAppealQuery builder.
+func (_q *EvaluationAppealQuery) Filter() *EvaluationAppealFilter {
+	return &EvaluationAppealFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EvaluationAppealMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EvaluationAppealMutation builder.
+func (m *EvaluationAppealMutation) Filter() *EvaluationAppealFilter {
+	return &EvaluationAppealFilter{config: m.config, predicateAdder: m}
+}
+
+// EvaluationAppealFilter provides a generic filtering capability at runtime for EvaluationAppealQuery.
+type EvaluationAppealFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EvaluationAppealFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *EvaluationAppealFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(evaluationappeal.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *EvaluationAppealFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(evaluationappeal.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *EvaluationAppealFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationappeal.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *EvaluationAppealFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationappeal.FieldUpdatedAt))
+}
+
+// WherePeriod applies the entql string predicate on the period field.
+func (f *EvaluationAppealFilter) WherePeriod(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldPeriod))
+}
+
+// WhereCaseNumber applies the entql string predicate on the case_number field.
+func (f *EvaluationAppealFilter) WhereCaseNumber(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldCaseNumber))
+}
+
+// WhereObjectType applies the entql string predicate on the object_type field.
+func (f *EvaluationAppealFilter) WhereObjectType(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldObjectType))
+}
+
+// WhereObjectCode applies the entql string predicate on the object_code field.
+func (f *EvaluationAppealFilter) WhereObjectCode(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldObjectCode))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *EvaluationAppealFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldReason))
+}
+
+// WhereStatement applies the entql string predicate on the statement field.
+func (f *EvaluationAppealFilter) WhereStatement(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldStatement))
+}
+
+// WhereEvidence applies the entql json.RawMessage predicate on the evidence field.
+func (f *EvaluationAppealFilter) WhereEvidence(p entql.BytesP) {
+	f.Where(p.Field(evaluationappeal.FieldEvidence))
+}
+
+// WhereFiledBy applies the entql string predicate on the filed_by field.
+func (f *EvaluationAppealFilter) WhereFiledBy(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldFiledBy))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *EvaluationAppealFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldStatus))
+}
+
+// WhereRemedy applies the entql string predicate on the remedy field.
+func (f *EvaluationAppealFilter) WhereRemedy(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldRemedy))
+}
+
+// WhereReassignTo applies the entql string predicate on the reassign_to field.
+func (f *EvaluationAppealFilter) WhereReassignTo(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldReassignTo))
+}
+
+// WhereOpinion applies the entql string predicate on the opinion field.
+func (f *EvaluationAppealFilter) WhereOpinion(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldOpinion))
+}
+
+// WhereDecidedBy applies the entql string predicate on the decided_by field.
+func (f *EvaluationAppealFilter) WhereDecidedBy(p entql.StringP) {
+	f.Where(p.Field(evaluationappeal.FieldDecidedBy))
+}
+
+// WhereDecidedAt applies the entql time.Time predicate on the decided_at field.
+func (f *EvaluationAppealFilter) WhereDecidedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationappeal.FieldDecidedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *EvaluationAppealFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *EvaluationAppealFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *EvaluationInputQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EvaluationInputQuery builder.
+func (_q *EvaluationInputQuery) Filter() *EvaluationInputFilter {
+	return &EvaluationInputFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EvaluationInputMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EvaluationInputMutation builder.
+func (m *EvaluationInputMutation) Filter() *EvaluationInputFilter {
+	return &EvaluationInputFilter{config: m.config, predicateAdder: m}
+}
+
+// EvaluationInputFilter provides a generic filtering capability at runtime for EvaluationInputQuery.
+type EvaluationInputFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EvaluationInputFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *EvaluationInputFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(evaluationinput.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *EvaluationInputFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(evaluationinput.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *EvaluationInputFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationinput.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *EvaluationInputFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationinput.FieldUpdatedAt))
+}
+
+// WherePeriod applies the entql string predicate on the period field.
+func (f *EvaluationInputFilter) WherePeriod(p entql.StringP) {
+	f.Where(p.Field(evaluationinput.FieldPeriod))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *EvaluationInputFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(evaluationinput.FieldSource))
+}
+
+// WhereObjectType applies the entql string predicate on the object_type field.
+func (f *EvaluationInputFilter) WhereObjectType(p entql.StringP) {
+	f.Where(p.Field(evaluationinput.FieldObjectType))
+}
+
+// WhereObjectCode applies the entql string predicate on the object_code field.
+func (f *EvaluationInputFilter) WhereObjectCode(p entql.StringP) {
+	f.Where(p.Field(evaluationinput.FieldObjectCode))
+}
+
+// WhereItem applies the entql string predicate on the item field.
+func (f *EvaluationInputFilter) WhereItem(p entql.StringP) {
+	f.Where(p.Field(evaluationinput.FieldItem))
+}
+
+// WhereValue applies the entql float64 predicate on the value field.
+func (f *EvaluationInputFilter) WhereValue(p entql.Float64P) {
+	f.Where(p.Field(evaluationinput.FieldValue))
+}
+
+// WhereInspector applies the entql string predicate on the inspector field.
+func (f *EvaluationInputFilter) WhereInspector(p entql.StringP) {
+	f.Where(p.Field(evaluationinput.FieldInspector))
+}
+
+// WhereEvidence applies the entql json.RawMessage predicate on the evidence field.
+func (f *EvaluationInputFilter) WhereEvidence(p entql.BytesP) {
+	f.Where(p.Field(evaluationinput.FieldEvidence))
+}
+
+// WhereNote applies the entql string predicate on the note field.
+func (f *EvaluationInputFilter) WhereNote(p entql.StringP) {
+	f.Where(p.Field(evaluationinput.FieldNote))
+}
+
+// WhereRecordedBy applies the entql string predicate on the recorded_by field.
+func (f *EvaluationInputFilter) WhereRecordedBy(p entql.StringP) {
+	f.Where(p.Field(evaluationinput.FieldRecordedBy))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *EvaluationInputFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *EvaluationInputFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *EvaluationRunQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EvaluationRunQuery builder.
+func (_q *EvaluationRunQuery) Filter() *EvaluationRunFilter {
+	return &EvaluationRunFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EvaluationRunMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EvaluationRunMutation builder.
+func (m *EvaluationRunMutation) Filter() *EvaluationRunFilter {
+	return &EvaluationRunFilter{config: m.config, predicateAdder: m}
+}
+
+// EvaluationRunFilter provides a generic filtering capability at runtime for EvaluationRunQuery.
+type EvaluationRunFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EvaluationRunFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *EvaluationRunFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(evaluationrun.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *EvaluationRunFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(evaluationrun.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *EvaluationRunFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationrun.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *EvaluationRunFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationrun.FieldUpdatedAt))
+}
+
+// WhereSchemeCode applies the entql string predicate on the scheme_code field.
+func (f *EvaluationRunFilter) WhereSchemeCode(p entql.StringP) {
+	f.Where(p.Field(evaluationrun.FieldSchemeCode))
+}
+
+// WhereSchemeVersion applies the entql int predicate on the scheme_version field.
+func (f *EvaluationRunFilter) WhereSchemeVersion(p entql.IntP) {
+	f.Where(p.Field(evaluationrun.FieldSchemeVersion))
+}
+
+// WherePeriod applies the entql string predicate on the period field.
+func (f *EvaluationRunFilter) WherePeriod(p entql.StringP) {
+	f.Where(p.Field(evaluationrun.FieldPeriod))
+}
+
+// WherePeriodStart applies the entql time.Time predicate on the period_start field.
+func (f *EvaluationRunFilter) WherePeriodStart(p entql.TimeP) {
+	f.Where(p.Field(evaluationrun.FieldPeriodStart))
+}
+
+// WherePeriodEnd applies the entql time.Time predicate on the period_end field.
+func (f *EvaluationRunFilter) WherePeriodEnd(p entql.TimeP) {
+	f.Where(p.Field(evaluationrun.FieldPeriodEnd))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *EvaluationRunFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(evaluationrun.FieldStatus))
+}
+
+// WhereAppealUntil applies the entql time.Time predicate on the appeal_until field.
+func (f *EvaluationRunFilter) WhereAppealUntil(p entql.TimeP) {
+	f.Where(p.Field(evaluationrun.FieldAppealUntil))
+}
+
+// WhereComputedAt applies the entql time.Time predicate on the computed_at field.
+func (f *EvaluationRunFilter) WhereComputedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationrun.FieldComputedAt))
+}
+
+// WhereFrozenAt applies the entql time.Time predicate on the frozen_at field.
+func (f *EvaluationRunFilter) WhereFrozenAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationrun.FieldFrozenAt))
+}
+
+// WherePublishedAt applies the entql time.Time predicate on the published_at field.
+func (f *EvaluationRunFilter) WherePublishedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationrun.FieldPublishedAt))
+}
+
+// WhereFrozenBy applies the entql string predicate on the frozen_by field.
+func (f *EvaluationRunFilter) WhereFrozenBy(p entql.StringP) {
+	f.Where(p.Field(evaluationrun.FieldFrozenBy))
+}
+
+// WhereSummary applies the entql []byte predicate on the summary field.
+func (f *EvaluationRunFilter) WhereSummary(p entql.BytesP) {
+	f.Where(p.Field(evaluationrun.FieldSummary))
+}
+
+// WhereDigest applies the entql string predicate on the digest field.
+func (f *EvaluationRunFilter) WhereDigest(p entql.StringP) {
+	f.Where(p.Field(evaluationrun.FieldDigest))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *EvaluationRunFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *EvaluationRunFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *EvaluationSchemeQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EvaluationSchemeQuery builder.
+func (_q *EvaluationSchemeQuery) Filter() *EvaluationSchemeFilter {
+	return &EvaluationSchemeFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EvaluationSchemeMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EvaluationSchemeMutation builder.
+func (m *EvaluationSchemeMutation) Filter() *EvaluationSchemeFilter {
+	return &EvaluationSchemeFilter{config: m.config, predicateAdder: m}
+}
+
+// EvaluationSchemeFilter provides a generic filtering capability at runtime for EvaluationSchemeQuery.
+type EvaluationSchemeFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EvaluationSchemeFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *EvaluationSchemeFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(evaluationscheme.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *EvaluationSchemeFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(evaluationscheme.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *EvaluationSchemeFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationscheme.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *EvaluationSchemeFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(evaluationscheme.FieldUpdatedAt))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *EvaluationSchemeFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(evaluationscheme.FieldCode))
+}
+
+// WhereVersion applies the entql int predicate on the version field.
+func (f *EvaluationSchemeFilter) WhereVersion(p entql.IntP) {
+	f.Where(p.Field(evaluationscheme.FieldVersion))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *EvaluationSchemeFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(evaluationscheme.FieldName))
+}
+
+// WhereBaseCode applies the entql string predicate on the base_code field.
+func (f *EvaluationSchemeFilter) WhereBaseCode(p entql.StringP) {
+	f.Where(p.Field(evaluationscheme.FieldBaseCode))
+}
+
+// WhereEffectiveFrom applies the entql time.Time predicate on the effective_from field.
+func (f *EvaluationSchemeFilter) WhereEffectiveFrom(p entql.TimeP) {
+	f.Where(p.Field(evaluationscheme.FieldEffectiveFrom))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *EvaluationSchemeFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(evaluationscheme.FieldSource))
+}
+
+// WhereCreatedBy applies the entql string predicate on the created_by field.
+func (f *EvaluationSchemeFilter) WhereCreatedBy(p entql.StringP) {
+	f.Where(p.Field(evaluationscheme.FieldCreatedBy))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *EvaluationSchemeFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *EvaluationSchemeFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *EvaluationScoreQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EvaluationScoreQuery builder.
+func (_q *EvaluationScoreQuery) Filter() *EvaluationScoreFilter {
+	return &EvaluationScoreFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EvaluationScoreMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EvaluationScoreMutation builder.
+func (m *EvaluationScoreMutation) Filter() *EvaluationScoreFilter {
+	return &EvaluationScoreFilter{config: m.config, predicateAdder: m}
+}
+
+// EvaluationScoreFilter provides a generic filtering capability at runtime for EvaluationScoreQuery.
+type EvaluationScoreFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EvaluationScoreFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *EvaluationScoreFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(evaluationscore.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *EvaluationScoreFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(evaluationscore.FieldTenantID))
+}
+
+// WhereRunID applies the entql int predicate on the run_id field.
+func (f *EvaluationScoreFilter) WhereRunID(p entql.IntP) {
+	f.Where(p.Field(evaluationscore.FieldRunID))
+}
+
+// WhereObjectType applies the entql string predicate on the object_type field.
+func (f *EvaluationScoreFilter) WhereObjectType(p entql.StringP) {
+	f.Where(p.Field(evaluationscore.FieldObjectType))
+}
+
+// WhereObjectCode applies the entql string predicate on the object_code field.
+func (f *EvaluationScoreFilter) WhereObjectCode(p entql.StringP) {
+	f.Where(p.Field(evaluationscore.FieldObjectCode))
+}
+
+// WhereIndicator applies the entql string predicate on the indicator field.
+func (f *EvaluationScoreFilter) WhereIndicator(p entql.StringP) {
+	f.Where(p.Field(evaluationscore.FieldIndicator))
+}
+
+// WhereValue applies the entql float64 predicate on the value field.
+func (f *EvaluationScoreFilter) WhereValue(p entql.Float64P) {
+	f.Where(p.Field(evaluationscore.FieldValue))
+}
+
+// WhereScore applies the entql float64 predicate on the score field.
+func (f *EvaluationScoreFilter) WhereScore(p entql.Float64P) {
+	f.Where(p.Field(evaluationscore.FieldScore))
+}
+
+// WhereWeight applies the entql float64 predicate on the weight field.
+func (f *EvaluationScoreFilter) WhereWeight(p entql.Float64P) {
+	f.Where(p.Field(evaluationscore.FieldWeight))
+}
+
+// WhereCases applies the entql json.RawMessage predicate on the cases field.
+func (f *EvaluationScoreFilter) WhereCases(p entql.BytesP) {
+	f.Where(p.Field(evaluationscore.FieldCases))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *EvaluationScoreFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *EvaluationScoreFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *EventHeadQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3353,7 +4181,7 @@ type EventHeadFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EventHeadFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3422,7 +4250,7 @@ type FederatedCaseFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FederatedCaseFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3611,7 +4439,7 @@ type FederatedEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FederatedEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3710,7 +4538,7 @@ type FederatedIndicatorFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FederatedIndicatorFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3794,7 +4622,7 @@ type FederationCommandFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FederationCommandFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3928,7 +4756,7 @@ type FilingConditionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *FilingConditionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4037,7 +4865,7 @@ type GridRevisionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *GridRevisionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4106,7 +4934,7 @@ type ImportJobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ImportJobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4220,7 +5048,7 @@ type LeaseFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LeaseFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4252,6 +5080,120 @@ func (f *LeaseFilter) WhereFencing(p entql.Int64P) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *LedgerEntryQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the LedgerEntryQuery builder.
+func (_q *LedgerEntryQuery) Filter() *LedgerEntryFilter {
+	return &LedgerEntryFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *LedgerEntryMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the LedgerEntryMutation builder.
+func (m *LedgerEntryMutation) Filter() *LedgerEntryFilter {
+	return &LedgerEntryFilter{config: m.config, predicateAdder: m}
+}
+
+// LedgerEntryFilter provides a generic filtering capability at runtime for LedgerEntryQuery.
+type LedgerEntryFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *LedgerEntryFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *LedgerEntryFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(ledgerentry.FieldID))
+}
+
+// WhereTenantID applies the entql int predicate on the tenant_id field.
+func (f *LedgerEntryFilter) WhereTenantID(p entql.IntP) {
+	f.Where(p.Field(ledgerentry.FieldTenantID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *LedgerEntryFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(ledgerentry.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *LedgerEntryFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(ledgerentry.FieldUpdatedAt))
+}
+
+// WhereObjectType applies the entql string predicate on the object_type field.
+func (f *LedgerEntryFilter) WhereObjectType(p entql.StringP) {
+	f.Where(p.Field(ledgerentry.FieldObjectType))
+}
+
+// WhereObjectCode applies the entql string predicate on the object_code field.
+func (f *LedgerEntryFilter) WhereObjectCode(p entql.StringP) {
+	f.Where(p.Field(ledgerentry.FieldObjectCode))
+}
+
+// WherePeriod applies the entql string predicate on the period field.
+func (f *LedgerEntryFilter) WherePeriod(p entql.StringP) {
+	f.Where(p.Field(ledgerentry.FieldPeriod))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *LedgerEntryFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(ledgerentry.FieldKind))
+}
+
+// WhereAmountFen applies the entql int64 predicate on the amount_fen field.
+func (f *LedgerEntryFilter) WhereAmountFen(p entql.Int64P) {
+	f.Where(p.Field(ledgerentry.FieldAmountFen))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *LedgerEntryFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(ledgerentry.FieldReason))
+}
+
+// WhereRunID applies the entql int predicate on the run_id field.
+func (f *LedgerEntryFilter) WhereRunID(p entql.IntP) {
+	f.Where(p.Field(ledgerentry.FieldRunID))
+}
+
+// WhereCaseNumber applies the entql string predicate on the case_number field.
+func (f *LedgerEntryFilter) WhereCaseNumber(p entql.StringP) {
+	f.Where(p.Field(ledgerentry.FieldCaseNumber))
+}
+
+// WhereRecordedBy applies the entql string predicate on the recorded_by field.
+func (f *LedgerEntryFilter) WhereRecordedBy(p entql.StringP) {
+	f.Where(p.Field(ledgerentry.FieldRecordedBy))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *LedgerEntryFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *LedgerEntryFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *LoginThrottleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -4280,7 +5222,7 @@ type LoginThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4340,7 +5282,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4444,7 +5386,7 @@ type PeerKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PeerKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[32].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4509,7 +5451,7 @@ type RegionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RegionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[33].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4603,7 +5545,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[34].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4721,7 +5663,7 @@ type SupervisionOrderFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SupervisionOrderFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[35].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4855,7 +5797,7 @@ type TaxonomyClassFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaxonomyClassFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[36].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4979,7 +5921,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[31].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[37].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5122,7 +6064,7 @@ type TenantEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[32].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[38].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5211,7 +6153,7 @@ type UnitGridFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitGridFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[33].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[39].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5350,7 +6292,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[34].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[40].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -5502,7 +6444,7 @@ type WorkGridFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WorkGridFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[35].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[41].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

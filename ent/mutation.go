@@ -26,6 +26,11 @@ import (
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
+	"github.com/cityops/cityops/ent/evaluationappeal"
+	"github.com/cityops/cityops/ent/evaluationinput"
+	"github.com/cityops/cityops/ent/evaluationrun"
+	"github.com/cityops/cityops/ent/evaluationscheme"
+	"github.com/cityops/cityops/ent/evaluationscore"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/federatedcase"
 	"github.com/cityops/cityops/ent/federatedevent"
@@ -35,6 +40,7 @@ import (
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
+	"github.com/cityops/cityops/ent/ledgerentry"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/peerkey"
@@ -75,6 +81,11 @@ const (
 	TypeDispatchClassSwitch = "DispatchClassSwitch"
 	TypeDispatchRule        = "DispatchRule"
 	TypeEscalationLevel     = "EscalationLevel"
+	TypeEvaluationAppeal    = "EvaluationAppeal"
+	TypeEvaluationInput     = "EvaluationInput"
+	TypeEvaluationRun       = "EvaluationRun"
+	TypeEvaluationScheme    = "EvaluationScheme"
+	TypeEvaluationScore     = "EvaluationScore"
 	TypeEventHead           = "EventHead"
 	TypeFederatedCase       = "FederatedCase"
 	TypeFederatedEvent      = "FederatedEvent"
@@ -84,6 +95,7 @@ const (
 	TypeGridRevision        = "GridRevision"
 	TypeImportJob           = "ImportJob"
 	TypeLease               = "Lease"
+	TypeLedgerEntry         = "LedgerEntry"
 	TypeLoginThrottle       = "LoginThrottle"
 	TypeNotification        = "Notification"
 	TypePeerKey             = "PeerKey"
@@ -19280,6 +19292,5564 @@ func (m *EscalationLevelMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown EscalationLevel edge %s", name)
 }
 
+// EvaluationAppealMutation represents an operation that mutates the EvaluationAppeal nodes in the graph.
+type EvaluationAppealMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	period         *string
+	case_number    *string
+	object_type    *string
+	object_code    *string
+	reason         *evaluationappeal.Reason
+	statement      *string
+	evidence       *[]string
+	appendevidence []string
+	filed_by       *string
+	status         *evaluationappeal.Status
+	remedy         *evaluationappeal.Remedy
+	reassign_to    *string
+	opinion        *string
+	decided_by     *string
+	decided_at     *time.Time
+	clearedFields  map[string]struct{}
+	tenant         *int
+	clearedtenant  bool
+	done           bool
+	oldValue       func(context.Context) (*EvaluationAppeal, error)
+	predicates     []predicate.EvaluationAppeal
+}
+
+var _ ent.Mutation = (*EvaluationAppealMutation)(nil)
+
+// evaluationappealOption allows management of the mutation configuration using functional options.
+type evaluationappealOption func(*EvaluationAppealMutation)
+
+// newEvaluationAppealMutation creates new mutation for the EvaluationAppeal entity.
+func newEvaluationAppealMutation(c config, op Op, opts ...evaluationappealOption) *EvaluationAppealMutation {
+	m := &EvaluationAppealMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEvaluationAppeal,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEvaluationAppealID sets the ID field of the mutation.
+func withEvaluationAppealID(id int) evaluationappealOption {
+	return func(m *EvaluationAppealMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EvaluationAppeal
+		)
+		m.oldValue = func(ctx context.Context) (*EvaluationAppeal, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EvaluationAppeal.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEvaluationAppeal sets the old EvaluationAppeal of the mutation.
+func withEvaluationAppeal(node *EvaluationAppeal) evaluationappealOption {
+	return func(m *EvaluationAppealMutation) {
+		m.oldValue = func(context.Context) (*EvaluationAppeal, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EvaluationAppealMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EvaluationAppealMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EvaluationAppealMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EvaluationAppealMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EvaluationAppeal.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *EvaluationAppealMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *EvaluationAppealMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *EvaluationAppealMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EvaluationAppealMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EvaluationAppealMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EvaluationAppealMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EvaluationAppealMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EvaluationAppealMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EvaluationAppealMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPeriod sets the "period" field.
+func (m *EvaluationAppealMutation) SetPeriod(s string) {
+	m.period = &s
+}
+
+// Period returns the value of the "period" field in the mutation.
+func (m *EvaluationAppealMutation) Period() (r string, exists bool) {
+	v := m.period
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPeriod returns the old "period" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldPeriod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPeriod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPeriod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPeriod: %w", err)
+	}
+	return oldValue.Period, nil
+}
+
+// ResetPeriod resets all changes to the "period" field.
+func (m *EvaluationAppealMutation) ResetPeriod() {
+	m.period = nil
+}
+
+// SetCaseNumber sets the "case_number" field.
+func (m *EvaluationAppealMutation) SetCaseNumber(s string) {
+	m.case_number = &s
+}
+
+// CaseNumber returns the value of the "case_number" field in the mutation.
+func (m *EvaluationAppealMutation) CaseNumber() (r string, exists bool) {
+	v := m.case_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCaseNumber returns the old "case_number" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldCaseNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCaseNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCaseNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCaseNumber: %w", err)
+	}
+	return oldValue.CaseNumber, nil
+}
+
+// ResetCaseNumber resets all changes to the "case_number" field.
+func (m *EvaluationAppealMutation) ResetCaseNumber() {
+	m.case_number = nil
+}
+
+// SetObjectType sets the "object_type" field.
+func (m *EvaluationAppealMutation) SetObjectType(s string) {
+	m.object_type = &s
+}
+
+// ObjectType returns the value of the "object_type" field in the mutation.
+func (m *EvaluationAppealMutation) ObjectType() (r string, exists bool) {
+	v := m.object_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectType returns the old "object_type" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldObjectType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectType: %w", err)
+	}
+	return oldValue.ObjectType, nil
+}
+
+// ResetObjectType resets all changes to the "object_type" field.
+func (m *EvaluationAppealMutation) ResetObjectType() {
+	m.object_type = nil
+}
+
+// SetObjectCode sets the "object_code" field.
+func (m *EvaluationAppealMutation) SetObjectCode(s string) {
+	m.object_code = &s
+}
+
+// ObjectCode returns the value of the "object_code" field in the mutation.
+func (m *EvaluationAppealMutation) ObjectCode() (r string, exists bool) {
+	v := m.object_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectCode returns the old "object_code" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldObjectCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectCode: %w", err)
+	}
+	return oldValue.ObjectCode, nil
+}
+
+// ResetObjectCode resets all changes to the "object_code" field.
+func (m *EvaluationAppealMutation) ResetObjectCode() {
+	m.object_code = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *EvaluationAppealMutation) SetReason(e evaluationappeal.Reason) {
+	m.reason = &e
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *EvaluationAppealMutation) Reason() (r evaluationappeal.Reason, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldReason(ctx context.Context) (v evaluationappeal.Reason, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *EvaluationAppealMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetStatement sets the "statement" field.
+func (m *EvaluationAppealMutation) SetStatement(s string) {
+	m.statement = &s
+}
+
+// Statement returns the value of the "statement" field in the mutation.
+func (m *EvaluationAppealMutation) Statement() (r string, exists bool) {
+	v := m.statement
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatement returns the old "statement" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldStatement(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatement is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatement requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatement: %w", err)
+	}
+	return oldValue.Statement, nil
+}
+
+// ResetStatement resets all changes to the "statement" field.
+func (m *EvaluationAppealMutation) ResetStatement() {
+	m.statement = nil
+}
+
+// SetEvidence sets the "evidence" field.
+func (m *EvaluationAppealMutation) SetEvidence(s []string) {
+	m.evidence = &s
+	m.appendevidence = nil
+}
+
+// Evidence returns the value of the "evidence" field in the mutation.
+func (m *EvaluationAppealMutation) Evidence() (r []string, exists bool) {
+	v := m.evidence
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvidence returns the old "evidence" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldEvidence(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvidence is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvidence requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvidence: %w", err)
+	}
+	return oldValue.Evidence, nil
+}
+
+// AppendEvidence adds s to the "evidence" field.
+func (m *EvaluationAppealMutation) AppendEvidence(s []string) {
+	m.appendevidence = append(m.appendevidence, s...)
+}
+
+// AppendedEvidence returns the list of values that were appended to the "evidence" field in this mutation.
+func (m *EvaluationAppealMutation) AppendedEvidence() ([]string, bool) {
+	if len(m.appendevidence) == 0 {
+		return nil, false
+	}
+	return m.appendevidence, true
+}
+
+// ResetEvidence resets all changes to the "evidence" field.
+func (m *EvaluationAppealMutation) ResetEvidence() {
+	m.evidence = nil
+	m.appendevidence = nil
+}
+
+// SetFiledBy sets the "filed_by" field.
+func (m *EvaluationAppealMutation) SetFiledBy(s string) {
+	m.filed_by = &s
+}
+
+// FiledBy returns the value of the "filed_by" field in the mutation.
+func (m *EvaluationAppealMutation) FiledBy() (r string, exists bool) {
+	v := m.filed_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFiledBy returns the old "filed_by" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldFiledBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFiledBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFiledBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFiledBy: %w", err)
+	}
+	return oldValue.FiledBy, nil
+}
+
+// ResetFiledBy resets all changes to the "filed_by" field.
+func (m *EvaluationAppealMutation) ResetFiledBy() {
+	m.filed_by = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *EvaluationAppealMutation) SetStatus(e evaluationappeal.Status) {
+	m.status = &e
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *EvaluationAppealMutation) Status() (r evaluationappeal.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldStatus(ctx context.Context) (v evaluationappeal.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *EvaluationAppealMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetRemedy sets the "remedy" field.
+func (m *EvaluationAppealMutation) SetRemedy(e evaluationappeal.Remedy) {
+	m.remedy = &e
+}
+
+// Remedy returns the value of the "remedy" field in the mutation.
+func (m *EvaluationAppealMutation) Remedy() (r evaluationappeal.Remedy, exists bool) {
+	v := m.remedy
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRemedy returns the old "remedy" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldRemedy(ctx context.Context) (v evaluationappeal.Remedy, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRemedy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRemedy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRemedy: %w", err)
+	}
+	return oldValue.Remedy, nil
+}
+
+// ResetRemedy resets all changes to the "remedy" field.
+func (m *EvaluationAppealMutation) ResetRemedy() {
+	m.remedy = nil
+}
+
+// SetReassignTo sets the "reassign_to" field.
+func (m *EvaluationAppealMutation) SetReassignTo(s string) {
+	m.reassign_to = &s
+}
+
+// ReassignTo returns the value of the "reassign_to" field in the mutation.
+func (m *EvaluationAppealMutation) ReassignTo() (r string, exists bool) {
+	v := m.reassign_to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReassignTo returns the old "reassign_to" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldReassignTo(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReassignTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReassignTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReassignTo: %w", err)
+	}
+	return oldValue.ReassignTo, nil
+}
+
+// ResetReassignTo resets all changes to the "reassign_to" field.
+func (m *EvaluationAppealMutation) ResetReassignTo() {
+	m.reassign_to = nil
+}
+
+// SetOpinion sets the "opinion" field.
+func (m *EvaluationAppealMutation) SetOpinion(s string) {
+	m.opinion = &s
+}
+
+// Opinion returns the value of the "opinion" field in the mutation.
+func (m *EvaluationAppealMutation) Opinion() (r string, exists bool) {
+	v := m.opinion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOpinion returns the old "opinion" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldOpinion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOpinion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOpinion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOpinion: %w", err)
+	}
+	return oldValue.Opinion, nil
+}
+
+// ResetOpinion resets all changes to the "opinion" field.
+func (m *EvaluationAppealMutation) ResetOpinion() {
+	m.opinion = nil
+}
+
+// SetDecidedBy sets the "decided_by" field.
+func (m *EvaluationAppealMutation) SetDecidedBy(s string) {
+	m.decided_by = &s
+}
+
+// DecidedBy returns the value of the "decided_by" field in the mutation.
+func (m *EvaluationAppealMutation) DecidedBy() (r string, exists bool) {
+	v := m.decided_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedBy returns the old "decided_by" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldDecidedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedBy: %w", err)
+	}
+	return oldValue.DecidedBy, nil
+}
+
+// ResetDecidedBy resets all changes to the "decided_by" field.
+func (m *EvaluationAppealMutation) ResetDecidedBy() {
+	m.decided_by = nil
+}
+
+// SetDecidedAt sets the "decided_at" field.
+func (m *EvaluationAppealMutation) SetDecidedAt(t time.Time) {
+	m.decided_at = &t
+}
+
+// DecidedAt returns the value of the "decided_at" field in the mutation.
+func (m *EvaluationAppealMutation) DecidedAt() (r time.Time, exists bool) {
+	v := m.decided_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedAt returns the old "decided_at" field's value of the EvaluationAppeal entity.
+// If the EvaluationAppeal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationAppealMutation) OldDecidedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedAt: %w", err)
+	}
+	return oldValue.DecidedAt, nil
+}
+
+// ClearDecidedAt clears the value of the "decided_at" field.
+func (m *EvaluationAppealMutation) ClearDecidedAt() {
+	m.decided_at = nil
+	m.clearedFields[evaluationappeal.FieldDecidedAt] = struct{}{}
+}
+
+// DecidedAtCleared returns if the "decided_at" field was cleared in this mutation.
+func (m *EvaluationAppealMutation) DecidedAtCleared() bool {
+	_, ok := m.clearedFields[evaluationappeal.FieldDecidedAt]
+	return ok
+}
+
+// ResetDecidedAt resets all changes to the "decided_at" field.
+func (m *EvaluationAppealMutation) ResetDecidedAt() {
+	m.decided_at = nil
+	delete(m.clearedFields, evaluationappeal.FieldDecidedAt)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *EvaluationAppealMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[evaluationappeal.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *EvaluationAppealMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *EvaluationAppealMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *EvaluationAppealMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the EvaluationAppealMutation builder.
+func (m *EvaluationAppealMutation) Where(ps ...predicate.EvaluationAppeal) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EvaluationAppealMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EvaluationAppealMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EvaluationAppeal, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EvaluationAppealMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EvaluationAppealMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EvaluationAppeal).
+func (m *EvaluationAppealMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EvaluationAppealMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.tenant != nil {
+		fields = append(fields, evaluationappeal.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, evaluationappeal.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, evaluationappeal.FieldUpdatedAt)
+	}
+	if m.period != nil {
+		fields = append(fields, evaluationappeal.FieldPeriod)
+	}
+	if m.case_number != nil {
+		fields = append(fields, evaluationappeal.FieldCaseNumber)
+	}
+	if m.object_type != nil {
+		fields = append(fields, evaluationappeal.FieldObjectType)
+	}
+	if m.object_code != nil {
+		fields = append(fields, evaluationappeal.FieldObjectCode)
+	}
+	if m.reason != nil {
+		fields = append(fields, evaluationappeal.FieldReason)
+	}
+	if m.statement != nil {
+		fields = append(fields, evaluationappeal.FieldStatement)
+	}
+	if m.evidence != nil {
+		fields = append(fields, evaluationappeal.FieldEvidence)
+	}
+	if m.filed_by != nil {
+		fields = append(fields, evaluationappeal.FieldFiledBy)
+	}
+	if m.status != nil {
+		fields = append(fields, evaluationappeal.FieldStatus)
+	}
+	if m.remedy != nil {
+		fields = append(fields, evaluationappeal.FieldRemedy)
+	}
+	if m.reassign_to != nil {
+		fields = append(fields, evaluationappeal.FieldReassignTo)
+	}
+	if m.opinion != nil {
+		fields = append(fields, evaluationappeal.FieldOpinion)
+	}
+	if m.decided_by != nil {
+		fields = append(fields, evaluationappeal.FieldDecidedBy)
+	}
+	if m.decided_at != nil {
+		fields = append(fields, evaluationappeal.FieldDecidedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EvaluationAppealMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case evaluationappeal.FieldTenantID:
+		return m.TenantID()
+	case evaluationappeal.FieldCreatedAt:
+		return m.CreatedAt()
+	case evaluationappeal.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case evaluationappeal.FieldPeriod:
+		return m.Period()
+	case evaluationappeal.FieldCaseNumber:
+		return m.CaseNumber()
+	case evaluationappeal.FieldObjectType:
+		return m.ObjectType()
+	case evaluationappeal.FieldObjectCode:
+		return m.ObjectCode()
+	case evaluationappeal.FieldReason:
+		return m.Reason()
+	case evaluationappeal.FieldStatement:
+		return m.Statement()
+	case evaluationappeal.FieldEvidence:
+		return m.Evidence()
+	case evaluationappeal.FieldFiledBy:
+		return m.FiledBy()
+	case evaluationappeal.FieldStatus:
+		return m.Status()
+	case evaluationappeal.FieldRemedy:
+		return m.Remedy()
+	case evaluationappeal.FieldReassignTo:
+		return m.ReassignTo()
+	case evaluationappeal.FieldOpinion:
+		return m.Opinion()
+	case evaluationappeal.FieldDecidedBy:
+		return m.DecidedBy()
+	case evaluationappeal.FieldDecidedAt:
+		return m.DecidedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EvaluationAppealMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case evaluationappeal.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case evaluationappeal.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case evaluationappeal.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case evaluationappeal.FieldPeriod:
+		return m.OldPeriod(ctx)
+	case evaluationappeal.FieldCaseNumber:
+		return m.OldCaseNumber(ctx)
+	case evaluationappeal.FieldObjectType:
+		return m.OldObjectType(ctx)
+	case evaluationappeal.FieldObjectCode:
+		return m.OldObjectCode(ctx)
+	case evaluationappeal.FieldReason:
+		return m.OldReason(ctx)
+	case evaluationappeal.FieldStatement:
+		return m.OldStatement(ctx)
+	case evaluationappeal.FieldEvidence:
+		return m.OldEvidence(ctx)
+	case evaluationappeal.FieldFiledBy:
+		return m.OldFiledBy(ctx)
+	case evaluationappeal.FieldStatus:
+		return m.OldStatus(ctx)
+	case evaluationappeal.FieldRemedy:
+		return m.OldRemedy(ctx)
+	case evaluationappeal.FieldReassignTo:
+		return m.OldReassignTo(ctx)
+	case evaluationappeal.FieldOpinion:
+		return m.OldOpinion(ctx)
+	case evaluationappeal.FieldDecidedBy:
+		return m.OldDecidedBy(ctx)
+	case evaluationappeal.FieldDecidedAt:
+		return m.OldDecidedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown EvaluationAppeal field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationAppealMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case evaluationappeal.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case evaluationappeal.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case evaluationappeal.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case evaluationappeal.FieldPeriod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPeriod(v)
+		return nil
+	case evaluationappeal.FieldCaseNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCaseNumber(v)
+		return nil
+	case evaluationappeal.FieldObjectType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectType(v)
+		return nil
+	case evaluationappeal.FieldObjectCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectCode(v)
+		return nil
+	case evaluationappeal.FieldReason:
+		v, ok := value.(evaluationappeal.Reason)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case evaluationappeal.FieldStatement:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatement(v)
+		return nil
+	case evaluationappeal.FieldEvidence:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvidence(v)
+		return nil
+	case evaluationappeal.FieldFiledBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFiledBy(v)
+		return nil
+	case evaluationappeal.FieldStatus:
+		v, ok := value.(evaluationappeal.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case evaluationappeal.FieldRemedy:
+		v, ok := value.(evaluationappeal.Remedy)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRemedy(v)
+		return nil
+	case evaluationappeal.FieldReassignTo:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReassignTo(v)
+		return nil
+	case evaluationappeal.FieldOpinion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOpinion(v)
+		return nil
+	case evaluationappeal.FieldDecidedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedBy(v)
+		return nil
+	case evaluationappeal.FieldDecidedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationAppeal field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EvaluationAppealMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EvaluationAppealMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationAppealMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown EvaluationAppeal numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EvaluationAppealMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(evaluationappeal.FieldDecidedAt) {
+		fields = append(fields, evaluationappeal.FieldDecidedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EvaluationAppealMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EvaluationAppealMutation) ClearField(name string) error {
+	switch name {
+	case evaluationappeal.FieldDecidedAt:
+		m.ClearDecidedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationAppeal nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EvaluationAppealMutation) ResetField(name string) error {
+	switch name {
+	case evaluationappeal.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case evaluationappeal.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case evaluationappeal.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case evaluationappeal.FieldPeriod:
+		m.ResetPeriod()
+		return nil
+	case evaluationappeal.FieldCaseNumber:
+		m.ResetCaseNumber()
+		return nil
+	case evaluationappeal.FieldObjectType:
+		m.ResetObjectType()
+		return nil
+	case evaluationappeal.FieldObjectCode:
+		m.ResetObjectCode()
+		return nil
+	case evaluationappeal.FieldReason:
+		m.ResetReason()
+		return nil
+	case evaluationappeal.FieldStatement:
+		m.ResetStatement()
+		return nil
+	case evaluationappeal.FieldEvidence:
+		m.ResetEvidence()
+		return nil
+	case evaluationappeal.FieldFiledBy:
+		m.ResetFiledBy()
+		return nil
+	case evaluationappeal.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case evaluationappeal.FieldRemedy:
+		m.ResetRemedy()
+		return nil
+	case evaluationappeal.FieldReassignTo:
+		m.ResetReassignTo()
+		return nil
+	case evaluationappeal.FieldOpinion:
+		m.ResetOpinion()
+		return nil
+	case evaluationappeal.FieldDecidedBy:
+		m.ResetDecidedBy()
+		return nil
+	case evaluationappeal.FieldDecidedAt:
+		m.ResetDecidedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationAppeal field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EvaluationAppealMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, evaluationappeal.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EvaluationAppealMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case evaluationappeal.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EvaluationAppealMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EvaluationAppealMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EvaluationAppealMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, evaluationappeal.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EvaluationAppealMutation) EdgeCleared(name string) bool {
+	switch name {
+	case evaluationappeal.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EvaluationAppealMutation) ClearEdge(name string) error {
+	switch name {
+	case evaluationappeal.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationAppeal unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EvaluationAppealMutation) ResetEdge(name string) error {
+	switch name {
+	case evaluationappeal.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationAppeal edge %s", name)
+}
+
+// EvaluationInputMutation represents an operation that mutates the EvaluationInput nodes in the graph.
+type EvaluationInputMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	period         *string
+	source         *string
+	object_type    *string
+	object_code    *string
+	item           *string
+	value          *float64
+	addvalue       *float64
+	inspector      *string
+	evidence       *[]string
+	appendevidence []string
+	note           *string
+	recorded_by    *string
+	clearedFields  map[string]struct{}
+	tenant         *int
+	clearedtenant  bool
+	done           bool
+	oldValue       func(context.Context) (*EvaluationInput, error)
+	predicates     []predicate.EvaluationInput
+}
+
+var _ ent.Mutation = (*EvaluationInputMutation)(nil)
+
+// evaluationinputOption allows management of the mutation configuration using functional options.
+type evaluationinputOption func(*EvaluationInputMutation)
+
+// newEvaluationInputMutation creates new mutation for the EvaluationInput entity.
+func newEvaluationInputMutation(c config, op Op, opts ...evaluationinputOption) *EvaluationInputMutation {
+	m := &EvaluationInputMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEvaluationInput,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEvaluationInputID sets the ID field of the mutation.
+func withEvaluationInputID(id int) evaluationinputOption {
+	return func(m *EvaluationInputMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EvaluationInput
+		)
+		m.oldValue = func(ctx context.Context) (*EvaluationInput, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EvaluationInput.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEvaluationInput sets the old EvaluationInput of the mutation.
+func withEvaluationInput(node *EvaluationInput) evaluationinputOption {
+	return func(m *EvaluationInputMutation) {
+		m.oldValue = func(context.Context) (*EvaluationInput, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EvaluationInputMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EvaluationInputMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EvaluationInputMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EvaluationInputMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EvaluationInput.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *EvaluationInputMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *EvaluationInputMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *EvaluationInputMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EvaluationInputMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EvaluationInputMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EvaluationInputMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EvaluationInputMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EvaluationInputMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EvaluationInputMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPeriod sets the "period" field.
+func (m *EvaluationInputMutation) SetPeriod(s string) {
+	m.period = &s
+}
+
+// Period returns the value of the "period" field in the mutation.
+func (m *EvaluationInputMutation) Period() (r string, exists bool) {
+	v := m.period
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPeriod returns the old "period" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldPeriod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPeriod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPeriod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPeriod: %w", err)
+	}
+	return oldValue.Period, nil
+}
+
+// ResetPeriod resets all changes to the "period" field.
+func (m *EvaluationInputMutation) ResetPeriod() {
+	m.period = nil
+}
+
+// SetSource sets the "source" field.
+func (m *EvaluationInputMutation) SetSource(s string) {
+	m.source = &s
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *EvaluationInputMutation) Source() (r string, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *EvaluationInputMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetObjectType sets the "object_type" field.
+func (m *EvaluationInputMutation) SetObjectType(s string) {
+	m.object_type = &s
+}
+
+// ObjectType returns the value of the "object_type" field in the mutation.
+func (m *EvaluationInputMutation) ObjectType() (r string, exists bool) {
+	v := m.object_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectType returns the old "object_type" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldObjectType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectType: %w", err)
+	}
+	return oldValue.ObjectType, nil
+}
+
+// ResetObjectType resets all changes to the "object_type" field.
+func (m *EvaluationInputMutation) ResetObjectType() {
+	m.object_type = nil
+}
+
+// SetObjectCode sets the "object_code" field.
+func (m *EvaluationInputMutation) SetObjectCode(s string) {
+	m.object_code = &s
+}
+
+// ObjectCode returns the value of the "object_code" field in the mutation.
+func (m *EvaluationInputMutation) ObjectCode() (r string, exists bool) {
+	v := m.object_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectCode returns the old "object_code" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldObjectCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectCode: %w", err)
+	}
+	return oldValue.ObjectCode, nil
+}
+
+// ResetObjectCode resets all changes to the "object_code" field.
+func (m *EvaluationInputMutation) ResetObjectCode() {
+	m.object_code = nil
+}
+
+// SetItem sets the "item" field.
+func (m *EvaluationInputMutation) SetItem(s string) {
+	m.item = &s
+}
+
+// Item returns the value of the "item" field in the mutation.
+func (m *EvaluationInputMutation) Item() (r string, exists bool) {
+	v := m.item
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldItem returns the old "item" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldItem(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldItem is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldItem requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldItem: %w", err)
+	}
+	return oldValue.Item, nil
+}
+
+// ResetItem resets all changes to the "item" field.
+func (m *EvaluationInputMutation) ResetItem() {
+	m.item = nil
+}
+
+// SetValue sets the "value" field.
+func (m *EvaluationInputMutation) SetValue(f float64) {
+	m.value = &f
+	m.addvalue = nil
+}
+
+// Value returns the value of the "value" field in the mutation.
+func (m *EvaluationInputMutation) Value() (r float64, exists bool) {
+	v := m.value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValue returns the old "value" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldValue(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValue: %w", err)
+	}
+	return oldValue.Value, nil
+}
+
+// AddValue adds f to the "value" field.
+func (m *EvaluationInputMutation) AddValue(f float64) {
+	if m.addvalue != nil {
+		*m.addvalue += f
+	} else {
+		m.addvalue = &f
+	}
+}
+
+// AddedValue returns the value that was added to the "value" field in this mutation.
+func (m *EvaluationInputMutation) AddedValue() (r float64, exists bool) {
+	v := m.addvalue
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetValue resets all changes to the "value" field.
+func (m *EvaluationInputMutation) ResetValue() {
+	m.value = nil
+	m.addvalue = nil
+}
+
+// SetInspector sets the "inspector" field.
+func (m *EvaluationInputMutation) SetInspector(s string) {
+	m.inspector = &s
+}
+
+// Inspector returns the value of the "inspector" field in the mutation.
+func (m *EvaluationInputMutation) Inspector() (r string, exists bool) {
+	v := m.inspector
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInspector returns the old "inspector" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldInspector(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInspector is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInspector requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInspector: %w", err)
+	}
+	return oldValue.Inspector, nil
+}
+
+// ResetInspector resets all changes to the "inspector" field.
+func (m *EvaluationInputMutation) ResetInspector() {
+	m.inspector = nil
+}
+
+// SetEvidence sets the "evidence" field.
+func (m *EvaluationInputMutation) SetEvidence(s []string) {
+	m.evidence = &s
+	m.appendevidence = nil
+}
+
+// Evidence returns the value of the "evidence" field in the mutation.
+func (m *EvaluationInputMutation) Evidence() (r []string, exists bool) {
+	v := m.evidence
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvidence returns the old "evidence" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldEvidence(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvidence is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvidence requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvidence: %w", err)
+	}
+	return oldValue.Evidence, nil
+}
+
+// AppendEvidence adds s to the "evidence" field.
+func (m *EvaluationInputMutation) AppendEvidence(s []string) {
+	m.appendevidence = append(m.appendevidence, s...)
+}
+
+// AppendedEvidence returns the list of values that were appended to the "evidence" field in this mutation.
+func (m *EvaluationInputMutation) AppendedEvidence() ([]string, bool) {
+	if len(m.appendevidence) == 0 {
+		return nil, false
+	}
+	return m.appendevidence, true
+}
+
+// ResetEvidence resets all changes to the "evidence" field.
+func (m *EvaluationInputMutation) ResetEvidence() {
+	m.evidence = nil
+	m.appendevidence = nil
+}
+
+// SetNote sets the "note" field.
+func (m *EvaluationInputMutation) SetNote(s string) {
+	m.note = &s
+}
+
+// Note returns the value of the "note" field in the mutation.
+func (m *EvaluationInputMutation) Note() (r string, exists bool) {
+	v := m.note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNote returns the old "note" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNote: %w", err)
+	}
+	return oldValue.Note, nil
+}
+
+// ResetNote resets all changes to the "note" field.
+func (m *EvaluationInputMutation) ResetNote() {
+	m.note = nil
+}
+
+// SetRecordedBy sets the "recorded_by" field.
+func (m *EvaluationInputMutation) SetRecordedBy(s string) {
+	m.recorded_by = &s
+}
+
+// RecordedBy returns the value of the "recorded_by" field in the mutation.
+func (m *EvaluationInputMutation) RecordedBy() (r string, exists bool) {
+	v := m.recorded_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecordedBy returns the old "recorded_by" field's value of the EvaluationInput entity.
+// If the EvaluationInput object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationInputMutation) OldRecordedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecordedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecordedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecordedBy: %w", err)
+	}
+	return oldValue.RecordedBy, nil
+}
+
+// ResetRecordedBy resets all changes to the "recorded_by" field.
+func (m *EvaluationInputMutation) ResetRecordedBy() {
+	m.recorded_by = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *EvaluationInputMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[evaluationinput.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *EvaluationInputMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *EvaluationInputMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *EvaluationInputMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the EvaluationInputMutation builder.
+func (m *EvaluationInputMutation) Where(ps ...predicate.EvaluationInput) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EvaluationInputMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EvaluationInputMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EvaluationInput, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EvaluationInputMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EvaluationInputMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EvaluationInput).
+func (m *EvaluationInputMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EvaluationInputMutation) Fields() []string {
+	fields := make([]string, 0, 13)
+	if m.tenant != nil {
+		fields = append(fields, evaluationinput.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, evaluationinput.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, evaluationinput.FieldUpdatedAt)
+	}
+	if m.period != nil {
+		fields = append(fields, evaluationinput.FieldPeriod)
+	}
+	if m.source != nil {
+		fields = append(fields, evaluationinput.FieldSource)
+	}
+	if m.object_type != nil {
+		fields = append(fields, evaluationinput.FieldObjectType)
+	}
+	if m.object_code != nil {
+		fields = append(fields, evaluationinput.FieldObjectCode)
+	}
+	if m.item != nil {
+		fields = append(fields, evaluationinput.FieldItem)
+	}
+	if m.value != nil {
+		fields = append(fields, evaluationinput.FieldValue)
+	}
+	if m.inspector != nil {
+		fields = append(fields, evaluationinput.FieldInspector)
+	}
+	if m.evidence != nil {
+		fields = append(fields, evaluationinput.FieldEvidence)
+	}
+	if m.note != nil {
+		fields = append(fields, evaluationinput.FieldNote)
+	}
+	if m.recorded_by != nil {
+		fields = append(fields, evaluationinput.FieldRecordedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EvaluationInputMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case evaluationinput.FieldTenantID:
+		return m.TenantID()
+	case evaluationinput.FieldCreatedAt:
+		return m.CreatedAt()
+	case evaluationinput.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case evaluationinput.FieldPeriod:
+		return m.Period()
+	case evaluationinput.FieldSource:
+		return m.Source()
+	case evaluationinput.FieldObjectType:
+		return m.ObjectType()
+	case evaluationinput.FieldObjectCode:
+		return m.ObjectCode()
+	case evaluationinput.FieldItem:
+		return m.Item()
+	case evaluationinput.FieldValue:
+		return m.Value()
+	case evaluationinput.FieldInspector:
+		return m.Inspector()
+	case evaluationinput.FieldEvidence:
+		return m.Evidence()
+	case evaluationinput.FieldNote:
+		return m.Note()
+	case evaluationinput.FieldRecordedBy:
+		return m.RecordedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EvaluationInputMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case evaluationinput.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case evaluationinput.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case evaluationinput.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case evaluationinput.FieldPeriod:
+		return m.OldPeriod(ctx)
+	case evaluationinput.FieldSource:
+		return m.OldSource(ctx)
+	case evaluationinput.FieldObjectType:
+		return m.OldObjectType(ctx)
+	case evaluationinput.FieldObjectCode:
+		return m.OldObjectCode(ctx)
+	case evaluationinput.FieldItem:
+		return m.OldItem(ctx)
+	case evaluationinput.FieldValue:
+		return m.OldValue(ctx)
+	case evaluationinput.FieldInspector:
+		return m.OldInspector(ctx)
+	case evaluationinput.FieldEvidence:
+		return m.OldEvidence(ctx)
+	case evaluationinput.FieldNote:
+		return m.OldNote(ctx)
+	case evaluationinput.FieldRecordedBy:
+		return m.OldRecordedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown EvaluationInput field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationInputMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case evaluationinput.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case evaluationinput.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case evaluationinput.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case evaluationinput.FieldPeriod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPeriod(v)
+		return nil
+	case evaluationinput.FieldSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case evaluationinput.FieldObjectType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectType(v)
+		return nil
+	case evaluationinput.FieldObjectCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectCode(v)
+		return nil
+	case evaluationinput.FieldItem:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetItem(v)
+		return nil
+	case evaluationinput.FieldValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValue(v)
+		return nil
+	case evaluationinput.FieldInspector:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInspector(v)
+		return nil
+	case evaluationinput.FieldEvidence:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvidence(v)
+		return nil
+	case evaluationinput.FieldNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNote(v)
+		return nil
+	case evaluationinput.FieldRecordedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecordedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationInput field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EvaluationInputMutation) AddedFields() []string {
+	var fields []string
+	if m.addvalue != nil {
+		fields = append(fields, evaluationinput.FieldValue)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EvaluationInputMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case evaluationinput.FieldValue:
+		return m.AddedValue()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationInputMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case evaluationinput.FieldValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddValue(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationInput numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EvaluationInputMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EvaluationInputMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EvaluationInputMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown EvaluationInput nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EvaluationInputMutation) ResetField(name string) error {
+	switch name {
+	case evaluationinput.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case evaluationinput.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case evaluationinput.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case evaluationinput.FieldPeriod:
+		m.ResetPeriod()
+		return nil
+	case evaluationinput.FieldSource:
+		m.ResetSource()
+		return nil
+	case evaluationinput.FieldObjectType:
+		m.ResetObjectType()
+		return nil
+	case evaluationinput.FieldObjectCode:
+		m.ResetObjectCode()
+		return nil
+	case evaluationinput.FieldItem:
+		m.ResetItem()
+		return nil
+	case evaluationinput.FieldValue:
+		m.ResetValue()
+		return nil
+	case evaluationinput.FieldInspector:
+		m.ResetInspector()
+		return nil
+	case evaluationinput.FieldEvidence:
+		m.ResetEvidence()
+		return nil
+	case evaluationinput.FieldNote:
+		m.ResetNote()
+		return nil
+	case evaluationinput.FieldRecordedBy:
+		m.ResetRecordedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationInput field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EvaluationInputMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, evaluationinput.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EvaluationInputMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case evaluationinput.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EvaluationInputMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EvaluationInputMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EvaluationInputMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, evaluationinput.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EvaluationInputMutation) EdgeCleared(name string) bool {
+	switch name {
+	case evaluationinput.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EvaluationInputMutation) ClearEdge(name string) error {
+	switch name {
+	case evaluationinput.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationInput unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EvaluationInputMutation) ResetEdge(name string) error {
+	switch name {
+	case evaluationinput.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationInput edge %s", name)
+}
+
+// EvaluationRunMutation represents an operation that mutates the EvaluationRun nodes in the graph.
+type EvaluationRunMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	scheme_code       *string
+	scheme_version    *int
+	addscheme_version *int
+	period            *string
+	period_start      *time.Time
+	period_end        *time.Time
+	status            *evaluationrun.Status
+	appeal_until      *time.Time
+	computed_at       *time.Time
+	frozen_at         *time.Time
+	published_at      *time.Time
+	frozen_by         *string
+	summary           *[]byte
+	digest            *string
+	clearedFields     map[string]struct{}
+	tenant            *int
+	clearedtenant     bool
+	done              bool
+	oldValue          func(context.Context) (*EvaluationRun, error)
+	predicates        []predicate.EvaluationRun
+}
+
+var _ ent.Mutation = (*EvaluationRunMutation)(nil)
+
+// evaluationrunOption allows management of the mutation configuration using functional options.
+type evaluationrunOption func(*EvaluationRunMutation)
+
+// newEvaluationRunMutation creates new mutation for the EvaluationRun entity.
+func newEvaluationRunMutation(c config, op Op, opts ...evaluationrunOption) *EvaluationRunMutation {
+	m := &EvaluationRunMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEvaluationRun,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEvaluationRunID sets the ID field of the mutation.
+func withEvaluationRunID(id int) evaluationrunOption {
+	return func(m *EvaluationRunMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EvaluationRun
+		)
+		m.oldValue = func(ctx context.Context) (*EvaluationRun, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EvaluationRun.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEvaluationRun sets the old EvaluationRun of the mutation.
+func withEvaluationRun(node *EvaluationRun) evaluationrunOption {
+	return func(m *EvaluationRunMutation) {
+		m.oldValue = func(context.Context) (*EvaluationRun, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EvaluationRunMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EvaluationRunMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EvaluationRunMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EvaluationRunMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EvaluationRun.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *EvaluationRunMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *EvaluationRunMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *EvaluationRunMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EvaluationRunMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EvaluationRunMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EvaluationRunMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EvaluationRunMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EvaluationRunMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EvaluationRunMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetSchemeCode sets the "scheme_code" field.
+func (m *EvaluationRunMutation) SetSchemeCode(s string) {
+	m.scheme_code = &s
+}
+
+// SchemeCode returns the value of the "scheme_code" field in the mutation.
+func (m *EvaluationRunMutation) SchemeCode() (r string, exists bool) {
+	v := m.scheme_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSchemeCode returns the old "scheme_code" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldSchemeCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSchemeCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSchemeCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSchemeCode: %w", err)
+	}
+	return oldValue.SchemeCode, nil
+}
+
+// ResetSchemeCode resets all changes to the "scheme_code" field.
+func (m *EvaluationRunMutation) ResetSchemeCode() {
+	m.scheme_code = nil
+}
+
+// SetSchemeVersion sets the "scheme_version" field.
+func (m *EvaluationRunMutation) SetSchemeVersion(i int) {
+	m.scheme_version = &i
+	m.addscheme_version = nil
+}
+
+// SchemeVersion returns the value of the "scheme_version" field in the mutation.
+func (m *EvaluationRunMutation) SchemeVersion() (r int, exists bool) {
+	v := m.scheme_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSchemeVersion returns the old "scheme_version" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldSchemeVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSchemeVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSchemeVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSchemeVersion: %w", err)
+	}
+	return oldValue.SchemeVersion, nil
+}
+
+// AddSchemeVersion adds i to the "scheme_version" field.
+func (m *EvaluationRunMutation) AddSchemeVersion(i int) {
+	if m.addscheme_version != nil {
+		*m.addscheme_version += i
+	} else {
+		m.addscheme_version = &i
+	}
+}
+
+// AddedSchemeVersion returns the value that was added to the "scheme_version" field in this mutation.
+func (m *EvaluationRunMutation) AddedSchemeVersion() (r int, exists bool) {
+	v := m.addscheme_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSchemeVersion resets all changes to the "scheme_version" field.
+func (m *EvaluationRunMutation) ResetSchemeVersion() {
+	m.scheme_version = nil
+	m.addscheme_version = nil
+}
+
+// SetPeriod sets the "period" field.
+func (m *EvaluationRunMutation) SetPeriod(s string) {
+	m.period = &s
+}
+
+// Period returns the value of the "period" field in the mutation.
+func (m *EvaluationRunMutation) Period() (r string, exists bool) {
+	v := m.period
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPeriod returns the old "period" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldPeriod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPeriod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPeriod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPeriod: %w", err)
+	}
+	return oldValue.Period, nil
+}
+
+// ResetPeriod resets all changes to the "period" field.
+func (m *EvaluationRunMutation) ResetPeriod() {
+	m.period = nil
+}
+
+// SetPeriodStart sets the "period_start" field.
+func (m *EvaluationRunMutation) SetPeriodStart(t time.Time) {
+	m.period_start = &t
+}
+
+// PeriodStart returns the value of the "period_start" field in the mutation.
+func (m *EvaluationRunMutation) PeriodStart() (r time.Time, exists bool) {
+	v := m.period_start
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPeriodStart returns the old "period_start" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldPeriodStart(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPeriodStart is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPeriodStart requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPeriodStart: %w", err)
+	}
+	return oldValue.PeriodStart, nil
+}
+
+// ResetPeriodStart resets all changes to the "period_start" field.
+func (m *EvaluationRunMutation) ResetPeriodStart() {
+	m.period_start = nil
+}
+
+// SetPeriodEnd sets the "period_end" field.
+func (m *EvaluationRunMutation) SetPeriodEnd(t time.Time) {
+	m.period_end = &t
+}
+
+// PeriodEnd returns the value of the "period_end" field in the mutation.
+func (m *EvaluationRunMutation) PeriodEnd() (r time.Time, exists bool) {
+	v := m.period_end
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPeriodEnd returns the old "period_end" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldPeriodEnd(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPeriodEnd is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPeriodEnd requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPeriodEnd: %w", err)
+	}
+	return oldValue.PeriodEnd, nil
+}
+
+// ResetPeriodEnd resets all changes to the "period_end" field.
+func (m *EvaluationRunMutation) ResetPeriodEnd() {
+	m.period_end = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *EvaluationRunMutation) SetStatus(e evaluationrun.Status) {
+	m.status = &e
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *EvaluationRunMutation) Status() (r evaluationrun.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldStatus(ctx context.Context) (v evaluationrun.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *EvaluationRunMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetAppealUntil sets the "appeal_until" field.
+func (m *EvaluationRunMutation) SetAppealUntil(t time.Time) {
+	m.appeal_until = &t
+}
+
+// AppealUntil returns the value of the "appeal_until" field in the mutation.
+func (m *EvaluationRunMutation) AppealUntil() (r time.Time, exists bool) {
+	v := m.appeal_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppealUntil returns the old "appeal_until" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldAppealUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppealUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppealUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppealUntil: %w", err)
+	}
+	return oldValue.AppealUntil, nil
+}
+
+// ClearAppealUntil clears the value of the "appeal_until" field.
+func (m *EvaluationRunMutation) ClearAppealUntil() {
+	m.appeal_until = nil
+	m.clearedFields[evaluationrun.FieldAppealUntil] = struct{}{}
+}
+
+// AppealUntilCleared returns if the "appeal_until" field was cleared in this mutation.
+func (m *EvaluationRunMutation) AppealUntilCleared() bool {
+	_, ok := m.clearedFields[evaluationrun.FieldAppealUntil]
+	return ok
+}
+
+// ResetAppealUntil resets all changes to the "appeal_until" field.
+func (m *EvaluationRunMutation) ResetAppealUntil() {
+	m.appeal_until = nil
+	delete(m.clearedFields, evaluationrun.FieldAppealUntil)
+}
+
+// SetComputedAt sets the "computed_at" field.
+func (m *EvaluationRunMutation) SetComputedAt(t time.Time) {
+	m.computed_at = &t
+}
+
+// ComputedAt returns the value of the "computed_at" field in the mutation.
+func (m *EvaluationRunMutation) ComputedAt() (r time.Time, exists bool) {
+	v := m.computed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComputedAt returns the old "computed_at" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldComputedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComputedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComputedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComputedAt: %w", err)
+	}
+	return oldValue.ComputedAt, nil
+}
+
+// ResetComputedAt resets all changes to the "computed_at" field.
+func (m *EvaluationRunMutation) ResetComputedAt() {
+	m.computed_at = nil
+}
+
+// SetFrozenAt sets the "frozen_at" field.
+func (m *EvaluationRunMutation) SetFrozenAt(t time.Time) {
+	m.frozen_at = &t
+}
+
+// FrozenAt returns the value of the "frozen_at" field in the mutation.
+func (m *EvaluationRunMutation) FrozenAt() (r time.Time, exists bool) {
+	v := m.frozen_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFrozenAt returns the old "frozen_at" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldFrozenAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFrozenAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFrozenAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFrozenAt: %w", err)
+	}
+	return oldValue.FrozenAt, nil
+}
+
+// ClearFrozenAt clears the value of the "frozen_at" field.
+func (m *EvaluationRunMutation) ClearFrozenAt() {
+	m.frozen_at = nil
+	m.clearedFields[evaluationrun.FieldFrozenAt] = struct{}{}
+}
+
+// FrozenAtCleared returns if the "frozen_at" field was cleared in this mutation.
+func (m *EvaluationRunMutation) FrozenAtCleared() bool {
+	_, ok := m.clearedFields[evaluationrun.FieldFrozenAt]
+	return ok
+}
+
+// ResetFrozenAt resets all changes to the "frozen_at" field.
+func (m *EvaluationRunMutation) ResetFrozenAt() {
+	m.frozen_at = nil
+	delete(m.clearedFields, evaluationrun.FieldFrozenAt)
+}
+
+// SetPublishedAt sets the "published_at" field.
+func (m *EvaluationRunMutation) SetPublishedAt(t time.Time) {
+	m.published_at = &t
+}
+
+// PublishedAt returns the value of the "published_at" field in the mutation.
+func (m *EvaluationRunMutation) PublishedAt() (r time.Time, exists bool) {
+	v := m.published_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPublishedAt returns the old "published_at" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldPublishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPublishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPublishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPublishedAt: %w", err)
+	}
+	return oldValue.PublishedAt, nil
+}
+
+// ClearPublishedAt clears the value of the "published_at" field.
+func (m *EvaluationRunMutation) ClearPublishedAt() {
+	m.published_at = nil
+	m.clearedFields[evaluationrun.FieldPublishedAt] = struct{}{}
+}
+
+// PublishedAtCleared returns if the "published_at" field was cleared in this mutation.
+func (m *EvaluationRunMutation) PublishedAtCleared() bool {
+	_, ok := m.clearedFields[evaluationrun.FieldPublishedAt]
+	return ok
+}
+
+// ResetPublishedAt resets all changes to the "published_at" field.
+func (m *EvaluationRunMutation) ResetPublishedAt() {
+	m.published_at = nil
+	delete(m.clearedFields, evaluationrun.FieldPublishedAt)
+}
+
+// SetFrozenBy sets the "frozen_by" field.
+func (m *EvaluationRunMutation) SetFrozenBy(s string) {
+	m.frozen_by = &s
+}
+
+// FrozenBy returns the value of the "frozen_by" field in the mutation.
+func (m *EvaluationRunMutation) FrozenBy() (r string, exists bool) {
+	v := m.frozen_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFrozenBy returns the old "frozen_by" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldFrozenBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFrozenBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFrozenBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFrozenBy: %w", err)
+	}
+	return oldValue.FrozenBy, nil
+}
+
+// ResetFrozenBy resets all changes to the "frozen_by" field.
+func (m *EvaluationRunMutation) ResetFrozenBy() {
+	m.frozen_by = nil
+}
+
+// SetSummary sets the "summary" field.
+func (m *EvaluationRunMutation) SetSummary(b []byte) {
+	m.summary = &b
+}
+
+// Summary returns the value of the "summary" field in the mutation.
+func (m *EvaluationRunMutation) Summary() (r []byte, exists bool) {
+	v := m.summary
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSummary returns the old "summary" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldSummary(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSummary is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSummary requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSummary: %w", err)
+	}
+	return oldValue.Summary, nil
+}
+
+// ClearSummary clears the value of the "summary" field.
+func (m *EvaluationRunMutation) ClearSummary() {
+	m.summary = nil
+	m.clearedFields[evaluationrun.FieldSummary] = struct{}{}
+}
+
+// SummaryCleared returns if the "summary" field was cleared in this mutation.
+func (m *EvaluationRunMutation) SummaryCleared() bool {
+	_, ok := m.clearedFields[evaluationrun.FieldSummary]
+	return ok
+}
+
+// ResetSummary resets all changes to the "summary" field.
+func (m *EvaluationRunMutation) ResetSummary() {
+	m.summary = nil
+	delete(m.clearedFields, evaluationrun.FieldSummary)
+}
+
+// SetDigest sets the "digest" field.
+func (m *EvaluationRunMutation) SetDigest(s string) {
+	m.digest = &s
+}
+
+// Digest returns the value of the "digest" field in the mutation.
+func (m *EvaluationRunMutation) Digest() (r string, exists bool) {
+	v := m.digest
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDigest returns the old "digest" field's value of the EvaluationRun entity.
+// If the EvaluationRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationRunMutation) OldDigest(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDigest is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDigest requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDigest: %w", err)
+	}
+	return oldValue.Digest, nil
+}
+
+// ResetDigest resets all changes to the "digest" field.
+func (m *EvaluationRunMutation) ResetDigest() {
+	m.digest = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *EvaluationRunMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[evaluationrun.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *EvaluationRunMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *EvaluationRunMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *EvaluationRunMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the EvaluationRunMutation builder.
+func (m *EvaluationRunMutation) Where(ps ...predicate.EvaluationRun) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EvaluationRunMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EvaluationRunMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EvaluationRun, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EvaluationRunMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EvaluationRunMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EvaluationRun).
+func (m *EvaluationRunMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EvaluationRunMutation) Fields() []string {
+	fields := make([]string, 0, 16)
+	if m.tenant != nil {
+		fields = append(fields, evaluationrun.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, evaluationrun.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, evaluationrun.FieldUpdatedAt)
+	}
+	if m.scheme_code != nil {
+		fields = append(fields, evaluationrun.FieldSchemeCode)
+	}
+	if m.scheme_version != nil {
+		fields = append(fields, evaluationrun.FieldSchemeVersion)
+	}
+	if m.period != nil {
+		fields = append(fields, evaluationrun.FieldPeriod)
+	}
+	if m.period_start != nil {
+		fields = append(fields, evaluationrun.FieldPeriodStart)
+	}
+	if m.period_end != nil {
+		fields = append(fields, evaluationrun.FieldPeriodEnd)
+	}
+	if m.status != nil {
+		fields = append(fields, evaluationrun.FieldStatus)
+	}
+	if m.appeal_until != nil {
+		fields = append(fields, evaluationrun.FieldAppealUntil)
+	}
+	if m.computed_at != nil {
+		fields = append(fields, evaluationrun.FieldComputedAt)
+	}
+	if m.frozen_at != nil {
+		fields = append(fields, evaluationrun.FieldFrozenAt)
+	}
+	if m.published_at != nil {
+		fields = append(fields, evaluationrun.FieldPublishedAt)
+	}
+	if m.frozen_by != nil {
+		fields = append(fields, evaluationrun.FieldFrozenBy)
+	}
+	if m.summary != nil {
+		fields = append(fields, evaluationrun.FieldSummary)
+	}
+	if m.digest != nil {
+		fields = append(fields, evaluationrun.FieldDigest)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EvaluationRunMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case evaluationrun.FieldTenantID:
+		return m.TenantID()
+	case evaluationrun.FieldCreatedAt:
+		return m.CreatedAt()
+	case evaluationrun.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case evaluationrun.FieldSchemeCode:
+		return m.SchemeCode()
+	case evaluationrun.FieldSchemeVersion:
+		return m.SchemeVersion()
+	case evaluationrun.FieldPeriod:
+		return m.Period()
+	case evaluationrun.FieldPeriodStart:
+		return m.PeriodStart()
+	case evaluationrun.FieldPeriodEnd:
+		return m.PeriodEnd()
+	case evaluationrun.FieldStatus:
+		return m.Status()
+	case evaluationrun.FieldAppealUntil:
+		return m.AppealUntil()
+	case evaluationrun.FieldComputedAt:
+		return m.ComputedAt()
+	case evaluationrun.FieldFrozenAt:
+		return m.FrozenAt()
+	case evaluationrun.FieldPublishedAt:
+		return m.PublishedAt()
+	case evaluationrun.FieldFrozenBy:
+		return m.FrozenBy()
+	case evaluationrun.FieldSummary:
+		return m.Summary()
+	case evaluationrun.FieldDigest:
+		return m.Digest()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EvaluationRunMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case evaluationrun.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case evaluationrun.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case evaluationrun.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case evaluationrun.FieldSchemeCode:
+		return m.OldSchemeCode(ctx)
+	case evaluationrun.FieldSchemeVersion:
+		return m.OldSchemeVersion(ctx)
+	case evaluationrun.FieldPeriod:
+		return m.OldPeriod(ctx)
+	case evaluationrun.FieldPeriodStart:
+		return m.OldPeriodStart(ctx)
+	case evaluationrun.FieldPeriodEnd:
+		return m.OldPeriodEnd(ctx)
+	case evaluationrun.FieldStatus:
+		return m.OldStatus(ctx)
+	case evaluationrun.FieldAppealUntil:
+		return m.OldAppealUntil(ctx)
+	case evaluationrun.FieldComputedAt:
+		return m.OldComputedAt(ctx)
+	case evaluationrun.FieldFrozenAt:
+		return m.OldFrozenAt(ctx)
+	case evaluationrun.FieldPublishedAt:
+		return m.OldPublishedAt(ctx)
+	case evaluationrun.FieldFrozenBy:
+		return m.OldFrozenBy(ctx)
+	case evaluationrun.FieldSummary:
+		return m.OldSummary(ctx)
+	case evaluationrun.FieldDigest:
+		return m.OldDigest(ctx)
+	}
+	return nil, fmt.Errorf("unknown EvaluationRun field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationRunMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case evaluationrun.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case evaluationrun.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case evaluationrun.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case evaluationrun.FieldSchemeCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSchemeCode(v)
+		return nil
+	case evaluationrun.FieldSchemeVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSchemeVersion(v)
+		return nil
+	case evaluationrun.FieldPeriod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPeriod(v)
+		return nil
+	case evaluationrun.FieldPeriodStart:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPeriodStart(v)
+		return nil
+	case evaluationrun.FieldPeriodEnd:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPeriodEnd(v)
+		return nil
+	case evaluationrun.FieldStatus:
+		v, ok := value.(evaluationrun.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case evaluationrun.FieldAppealUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppealUntil(v)
+		return nil
+	case evaluationrun.FieldComputedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComputedAt(v)
+		return nil
+	case evaluationrun.FieldFrozenAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFrozenAt(v)
+		return nil
+	case evaluationrun.FieldPublishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPublishedAt(v)
+		return nil
+	case evaluationrun.FieldFrozenBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFrozenBy(v)
+		return nil
+	case evaluationrun.FieldSummary:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSummary(v)
+		return nil
+	case evaluationrun.FieldDigest:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDigest(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationRun field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EvaluationRunMutation) AddedFields() []string {
+	var fields []string
+	if m.addscheme_version != nil {
+		fields = append(fields, evaluationrun.FieldSchemeVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EvaluationRunMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case evaluationrun.FieldSchemeVersion:
+		return m.AddedSchemeVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationRunMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case evaluationrun.FieldSchemeVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSchemeVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationRun numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EvaluationRunMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(evaluationrun.FieldAppealUntil) {
+		fields = append(fields, evaluationrun.FieldAppealUntil)
+	}
+	if m.FieldCleared(evaluationrun.FieldFrozenAt) {
+		fields = append(fields, evaluationrun.FieldFrozenAt)
+	}
+	if m.FieldCleared(evaluationrun.FieldPublishedAt) {
+		fields = append(fields, evaluationrun.FieldPublishedAt)
+	}
+	if m.FieldCleared(evaluationrun.FieldSummary) {
+		fields = append(fields, evaluationrun.FieldSummary)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EvaluationRunMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EvaluationRunMutation) ClearField(name string) error {
+	switch name {
+	case evaluationrun.FieldAppealUntil:
+		m.ClearAppealUntil()
+		return nil
+	case evaluationrun.FieldFrozenAt:
+		m.ClearFrozenAt()
+		return nil
+	case evaluationrun.FieldPublishedAt:
+		m.ClearPublishedAt()
+		return nil
+	case evaluationrun.FieldSummary:
+		m.ClearSummary()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationRun nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EvaluationRunMutation) ResetField(name string) error {
+	switch name {
+	case evaluationrun.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case evaluationrun.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case evaluationrun.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case evaluationrun.FieldSchemeCode:
+		m.ResetSchemeCode()
+		return nil
+	case evaluationrun.FieldSchemeVersion:
+		m.ResetSchemeVersion()
+		return nil
+	case evaluationrun.FieldPeriod:
+		m.ResetPeriod()
+		return nil
+	case evaluationrun.FieldPeriodStart:
+		m.ResetPeriodStart()
+		return nil
+	case evaluationrun.FieldPeriodEnd:
+		m.ResetPeriodEnd()
+		return nil
+	case evaluationrun.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case evaluationrun.FieldAppealUntil:
+		m.ResetAppealUntil()
+		return nil
+	case evaluationrun.FieldComputedAt:
+		m.ResetComputedAt()
+		return nil
+	case evaluationrun.FieldFrozenAt:
+		m.ResetFrozenAt()
+		return nil
+	case evaluationrun.FieldPublishedAt:
+		m.ResetPublishedAt()
+		return nil
+	case evaluationrun.FieldFrozenBy:
+		m.ResetFrozenBy()
+		return nil
+	case evaluationrun.FieldSummary:
+		m.ResetSummary()
+		return nil
+	case evaluationrun.FieldDigest:
+		m.ResetDigest()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationRun field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EvaluationRunMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, evaluationrun.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EvaluationRunMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case evaluationrun.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EvaluationRunMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EvaluationRunMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EvaluationRunMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, evaluationrun.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EvaluationRunMutation) EdgeCleared(name string) bool {
+	switch name {
+	case evaluationrun.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EvaluationRunMutation) ClearEdge(name string) error {
+	switch name {
+	case evaluationrun.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationRun unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EvaluationRunMutation) ResetEdge(name string) error {
+	switch name {
+	case evaluationrun.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationRun edge %s", name)
+}
+
+// EvaluationSchemeMutation represents an operation that mutates the EvaluationScheme nodes in the graph.
+type EvaluationSchemeMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	updated_at     *time.Time
+	code           *string
+	version        *int
+	addversion     *int
+	name           *string
+	base_code      *string
+	effective_from *time.Time
+	source         *string
+	created_by     *string
+	clearedFields  map[string]struct{}
+	tenant         *int
+	clearedtenant  bool
+	done           bool
+	oldValue       func(context.Context) (*EvaluationScheme, error)
+	predicates     []predicate.EvaluationScheme
+}
+
+var _ ent.Mutation = (*EvaluationSchemeMutation)(nil)
+
+// evaluationschemeOption allows management of the mutation configuration using functional options.
+type evaluationschemeOption func(*EvaluationSchemeMutation)
+
+// newEvaluationSchemeMutation creates new mutation for the EvaluationScheme entity.
+func newEvaluationSchemeMutation(c config, op Op, opts ...evaluationschemeOption) *EvaluationSchemeMutation {
+	m := &EvaluationSchemeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEvaluationScheme,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEvaluationSchemeID sets the ID field of the mutation.
+func withEvaluationSchemeID(id int) evaluationschemeOption {
+	return func(m *EvaluationSchemeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EvaluationScheme
+		)
+		m.oldValue = func(ctx context.Context) (*EvaluationScheme, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EvaluationScheme.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEvaluationScheme sets the old EvaluationScheme of the mutation.
+func withEvaluationScheme(node *EvaluationScheme) evaluationschemeOption {
+	return func(m *EvaluationSchemeMutation) {
+		m.oldValue = func(context.Context) (*EvaluationScheme, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EvaluationSchemeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EvaluationSchemeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EvaluationSchemeMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EvaluationSchemeMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EvaluationScheme.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *EvaluationSchemeMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *EvaluationSchemeMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *EvaluationSchemeMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EvaluationSchemeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EvaluationSchemeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EvaluationSchemeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EvaluationSchemeMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EvaluationSchemeMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EvaluationSchemeMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCode sets the "code" field.
+func (m *EvaluationSchemeMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *EvaluationSchemeMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *EvaluationSchemeMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *EvaluationSchemeMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *EvaluationSchemeMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *EvaluationSchemeMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *EvaluationSchemeMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *EvaluationSchemeMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetName sets the "name" field.
+func (m *EvaluationSchemeMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *EvaluationSchemeMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *EvaluationSchemeMutation) ResetName() {
+	m.name = nil
+}
+
+// SetBaseCode sets the "base_code" field.
+func (m *EvaluationSchemeMutation) SetBaseCode(s string) {
+	m.base_code = &s
+}
+
+// BaseCode returns the value of the "base_code" field in the mutation.
+func (m *EvaluationSchemeMutation) BaseCode() (r string, exists bool) {
+	v := m.base_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBaseCode returns the old "base_code" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldBaseCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBaseCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBaseCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBaseCode: %w", err)
+	}
+	return oldValue.BaseCode, nil
+}
+
+// ResetBaseCode resets all changes to the "base_code" field.
+func (m *EvaluationSchemeMutation) ResetBaseCode() {
+	m.base_code = nil
+}
+
+// SetEffectiveFrom sets the "effective_from" field.
+func (m *EvaluationSchemeMutation) SetEffectiveFrom(t time.Time) {
+	m.effective_from = &t
+}
+
+// EffectiveFrom returns the value of the "effective_from" field in the mutation.
+func (m *EvaluationSchemeMutation) EffectiveFrom() (r time.Time, exists bool) {
+	v := m.effective_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEffectiveFrom returns the old "effective_from" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldEffectiveFrom(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEffectiveFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEffectiveFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEffectiveFrom: %w", err)
+	}
+	return oldValue.EffectiveFrom, nil
+}
+
+// ResetEffectiveFrom resets all changes to the "effective_from" field.
+func (m *EvaluationSchemeMutation) ResetEffectiveFrom() {
+	m.effective_from = nil
+}
+
+// SetSource sets the "source" field.
+func (m *EvaluationSchemeMutation) SetSource(s string) {
+	m.source = &s
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *EvaluationSchemeMutation) Source() (r string, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *EvaluationSchemeMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *EvaluationSchemeMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *EvaluationSchemeMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the EvaluationScheme entity.
+// If the EvaluationScheme object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationSchemeMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *EvaluationSchemeMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *EvaluationSchemeMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[evaluationscheme.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *EvaluationSchemeMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *EvaluationSchemeMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *EvaluationSchemeMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the EvaluationSchemeMutation builder.
+func (m *EvaluationSchemeMutation) Where(ps ...predicate.EvaluationScheme) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EvaluationSchemeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EvaluationSchemeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EvaluationScheme, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EvaluationSchemeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EvaluationSchemeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EvaluationScheme).
+func (m *EvaluationSchemeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EvaluationSchemeMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.tenant != nil {
+		fields = append(fields, evaluationscheme.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, evaluationscheme.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, evaluationscheme.FieldUpdatedAt)
+	}
+	if m.code != nil {
+		fields = append(fields, evaluationscheme.FieldCode)
+	}
+	if m.version != nil {
+		fields = append(fields, evaluationscheme.FieldVersion)
+	}
+	if m.name != nil {
+		fields = append(fields, evaluationscheme.FieldName)
+	}
+	if m.base_code != nil {
+		fields = append(fields, evaluationscheme.FieldBaseCode)
+	}
+	if m.effective_from != nil {
+		fields = append(fields, evaluationscheme.FieldEffectiveFrom)
+	}
+	if m.source != nil {
+		fields = append(fields, evaluationscheme.FieldSource)
+	}
+	if m.created_by != nil {
+		fields = append(fields, evaluationscheme.FieldCreatedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EvaluationSchemeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case evaluationscheme.FieldTenantID:
+		return m.TenantID()
+	case evaluationscheme.FieldCreatedAt:
+		return m.CreatedAt()
+	case evaluationscheme.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case evaluationscheme.FieldCode:
+		return m.Code()
+	case evaluationscheme.FieldVersion:
+		return m.Version()
+	case evaluationscheme.FieldName:
+		return m.Name()
+	case evaluationscheme.FieldBaseCode:
+		return m.BaseCode()
+	case evaluationscheme.FieldEffectiveFrom:
+		return m.EffectiveFrom()
+	case evaluationscheme.FieldSource:
+		return m.Source()
+	case evaluationscheme.FieldCreatedBy:
+		return m.CreatedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EvaluationSchemeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case evaluationscheme.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case evaluationscheme.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case evaluationscheme.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case evaluationscheme.FieldCode:
+		return m.OldCode(ctx)
+	case evaluationscheme.FieldVersion:
+		return m.OldVersion(ctx)
+	case evaluationscheme.FieldName:
+		return m.OldName(ctx)
+	case evaluationscheme.FieldBaseCode:
+		return m.OldBaseCode(ctx)
+	case evaluationscheme.FieldEffectiveFrom:
+		return m.OldEffectiveFrom(ctx)
+	case evaluationscheme.FieldSource:
+		return m.OldSource(ctx)
+	case evaluationscheme.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown EvaluationScheme field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationSchemeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case evaluationscheme.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case evaluationscheme.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case evaluationscheme.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case evaluationscheme.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case evaluationscheme.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case evaluationscheme.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case evaluationscheme.FieldBaseCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBaseCode(v)
+		return nil
+	case evaluationscheme.FieldEffectiveFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEffectiveFrom(v)
+		return nil
+	case evaluationscheme.FieldSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case evaluationscheme.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScheme field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EvaluationSchemeMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, evaluationscheme.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EvaluationSchemeMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case evaluationscheme.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationSchemeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case evaluationscheme.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScheme numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EvaluationSchemeMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EvaluationSchemeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EvaluationSchemeMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown EvaluationScheme nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EvaluationSchemeMutation) ResetField(name string) error {
+	switch name {
+	case evaluationscheme.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case evaluationscheme.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case evaluationscheme.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case evaluationscheme.FieldCode:
+		m.ResetCode()
+		return nil
+	case evaluationscheme.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case evaluationscheme.FieldName:
+		m.ResetName()
+		return nil
+	case evaluationscheme.FieldBaseCode:
+		m.ResetBaseCode()
+		return nil
+	case evaluationscheme.FieldEffectiveFrom:
+		m.ResetEffectiveFrom()
+		return nil
+	case evaluationscheme.FieldSource:
+		m.ResetSource()
+		return nil
+	case evaluationscheme.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScheme field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EvaluationSchemeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, evaluationscheme.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EvaluationSchemeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case evaluationscheme.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EvaluationSchemeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EvaluationSchemeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EvaluationSchemeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, evaluationscheme.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EvaluationSchemeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case evaluationscheme.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EvaluationSchemeMutation) ClearEdge(name string) error {
+	switch name {
+	case evaluationscheme.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScheme unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EvaluationSchemeMutation) ResetEdge(name string) error {
+	switch name {
+	case evaluationscheme.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScheme edge %s", name)
+}
+
+// EvaluationScoreMutation represents an operation that mutates the EvaluationScore nodes in the graph.
+type EvaluationScoreMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	run_id        *int
+	addrun_id     *int
+	object_type   *string
+	object_code   *string
+	indicator     *string
+	value         *float64
+	addvalue      *float64
+	score         *float64
+	addscore      *float64
+	weight        *float64
+	addweight     *float64
+	cases         *[]string
+	appendcases   []string
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*EvaluationScore, error)
+	predicates    []predicate.EvaluationScore
+}
+
+var _ ent.Mutation = (*EvaluationScoreMutation)(nil)
+
+// evaluationscoreOption allows management of the mutation configuration using functional options.
+type evaluationscoreOption func(*EvaluationScoreMutation)
+
+// newEvaluationScoreMutation creates new mutation for the EvaluationScore entity.
+func newEvaluationScoreMutation(c config, op Op, opts ...evaluationscoreOption) *EvaluationScoreMutation {
+	m := &EvaluationScoreMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEvaluationScore,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEvaluationScoreID sets the ID field of the mutation.
+func withEvaluationScoreID(id int) evaluationscoreOption {
+	return func(m *EvaluationScoreMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EvaluationScore
+		)
+		m.oldValue = func(ctx context.Context) (*EvaluationScore, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EvaluationScore.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEvaluationScore sets the old EvaluationScore of the mutation.
+func withEvaluationScore(node *EvaluationScore) evaluationscoreOption {
+	return func(m *EvaluationScoreMutation) {
+		m.oldValue = func(context.Context) (*EvaluationScore, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EvaluationScoreMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EvaluationScoreMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EvaluationScoreMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EvaluationScoreMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EvaluationScore.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *EvaluationScoreMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *EvaluationScoreMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *EvaluationScoreMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetRunID sets the "run_id" field.
+func (m *EvaluationScoreMutation) SetRunID(i int) {
+	m.run_id = &i
+	m.addrun_id = nil
+}
+
+// RunID returns the value of the "run_id" field in the mutation.
+func (m *EvaluationScoreMutation) RunID() (r int, exists bool) {
+	v := m.run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunID returns the old "run_id" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldRunID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunID: %w", err)
+	}
+	return oldValue.RunID, nil
+}
+
+// AddRunID adds i to the "run_id" field.
+func (m *EvaluationScoreMutation) AddRunID(i int) {
+	if m.addrun_id != nil {
+		*m.addrun_id += i
+	} else {
+		m.addrun_id = &i
+	}
+}
+
+// AddedRunID returns the value that was added to the "run_id" field in this mutation.
+func (m *EvaluationScoreMutation) AddedRunID() (r int, exists bool) {
+	v := m.addrun_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRunID resets all changes to the "run_id" field.
+func (m *EvaluationScoreMutation) ResetRunID() {
+	m.run_id = nil
+	m.addrun_id = nil
+}
+
+// SetObjectType sets the "object_type" field.
+func (m *EvaluationScoreMutation) SetObjectType(s string) {
+	m.object_type = &s
+}
+
+// ObjectType returns the value of the "object_type" field in the mutation.
+func (m *EvaluationScoreMutation) ObjectType() (r string, exists bool) {
+	v := m.object_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectType returns the old "object_type" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldObjectType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectType: %w", err)
+	}
+	return oldValue.ObjectType, nil
+}
+
+// ResetObjectType resets all changes to the "object_type" field.
+func (m *EvaluationScoreMutation) ResetObjectType() {
+	m.object_type = nil
+}
+
+// SetObjectCode sets the "object_code" field.
+func (m *EvaluationScoreMutation) SetObjectCode(s string) {
+	m.object_code = &s
+}
+
+// ObjectCode returns the value of the "object_code" field in the mutation.
+func (m *EvaluationScoreMutation) ObjectCode() (r string, exists bool) {
+	v := m.object_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectCode returns the old "object_code" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldObjectCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectCode: %w", err)
+	}
+	return oldValue.ObjectCode, nil
+}
+
+// ResetObjectCode resets all changes to the "object_code" field.
+func (m *EvaluationScoreMutation) ResetObjectCode() {
+	m.object_code = nil
+}
+
+// SetIndicator sets the "indicator" field.
+func (m *EvaluationScoreMutation) SetIndicator(s string) {
+	m.indicator = &s
+}
+
+// Indicator returns the value of the "indicator" field in the mutation.
+func (m *EvaluationScoreMutation) Indicator() (r string, exists bool) {
+	v := m.indicator
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIndicator returns the old "indicator" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldIndicator(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIndicator is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIndicator requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIndicator: %w", err)
+	}
+	return oldValue.Indicator, nil
+}
+
+// ResetIndicator resets all changes to the "indicator" field.
+func (m *EvaluationScoreMutation) ResetIndicator() {
+	m.indicator = nil
+}
+
+// SetValue sets the "value" field.
+func (m *EvaluationScoreMutation) SetValue(f float64) {
+	m.value = &f
+	m.addvalue = nil
+}
+
+// Value returns the value of the "value" field in the mutation.
+func (m *EvaluationScoreMutation) Value() (r float64, exists bool) {
+	v := m.value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValue returns the old "value" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldValue(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValue: %w", err)
+	}
+	return oldValue.Value, nil
+}
+
+// AddValue adds f to the "value" field.
+func (m *EvaluationScoreMutation) AddValue(f float64) {
+	if m.addvalue != nil {
+		*m.addvalue += f
+	} else {
+		m.addvalue = &f
+	}
+}
+
+// AddedValue returns the value that was added to the "value" field in this mutation.
+func (m *EvaluationScoreMutation) AddedValue() (r float64, exists bool) {
+	v := m.addvalue
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetValue resets all changes to the "value" field.
+func (m *EvaluationScoreMutation) ResetValue() {
+	m.value = nil
+	m.addvalue = nil
+}
+
+// SetScore sets the "score" field.
+func (m *EvaluationScoreMutation) SetScore(f float64) {
+	m.score = &f
+	m.addscore = nil
+}
+
+// Score returns the value of the "score" field in the mutation.
+func (m *EvaluationScoreMutation) Score() (r float64, exists bool) {
+	v := m.score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScore returns the old "score" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldScore(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScore: %w", err)
+	}
+	return oldValue.Score, nil
+}
+
+// AddScore adds f to the "score" field.
+func (m *EvaluationScoreMutation) AddScore(f float64) {
+	if m.addscore != nil {
+		*m.addscore += f
+	} else {
+		m.addscore = &f
+	}
+}
+
+// AddedScore returns the value that was added to the "score" field in this mutation.
+func (m *EvaluationScoreMutation) AddedScore() (r float64, exists bool) {
+	v := m.addscore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScore resets all changes to the "score" field.
+func (m *EvaluationScoreMutation) ResetScore() {
+	m.score = nil
+	m.addscore = nil
+}
+
+// SetWeight sets the "weight" field.
+func (m *EvaluationScoreMutation) SetWeight(f float64) {
+	m.weight = &f
+	m.addweight = nil
+}
+
+// Weight returns the value of the "weight" field in the mutation.
+func (m *EvaluationScoreMutation) Weight() (r float64, exists bool) {
+	v := m.weight
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWeight returns the old "weight" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldWeight(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWeight is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWeight requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWeight: %w", err)
+	}
+	return oldValue.Weight, nil
+}
+
+// AddWeight adds f to the "weight" field.
+func (m *EvaluationScoreMutation) AddWeight(f float64) {
+	if m.addweight != nil {
+		*m.addweight += f
+	} else {
+		m.addweight = &f
+	}
+}
+
+// AddedWeight returns the value that was added to the "weight" field in this mutation.
+func (m *EvaluationScoreMutation) AddedWeight() (r float64, exists bool) {
+	v := m.addweight
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWeight resets all changes to the "weight" field.
+func (m *EvaluationScoreMutation) ResetWeight() {
+	m.weight = nil
+	m.addweight = nil
+}
+
+// SetCases sets the "cases" field.
+func (m *EvaluationScoreMutation) SetCases(s []string) {
+	m.cases = &s
+	m.appendcases = nil
+}
+
+// Cases returns the value of the "cases" field in the mutation.
+func (m *EvaluationScoreMutation) Cases() (r []string, exists bool) {
+	v := m.cases
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCases returns the old "cases" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldCases(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCases is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCases requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCases: %w", err)
+	}
+	return oldValue.Cases, nil
+}
+
+// AppendCases adds s to the "cases" field.
+func (m *EvaluationScoreMutation) AppendCases(s []string) {
+	m.appendcases = append(m.appendcases, s...)
+}
+
+// AppendedCases returns the list of values that were appended to the "cases" field in this mutation.
+func (m *EvaluationScoreMutation) AppendedCases() ([]string, bool) {
+	if len(m.appendcases) == 0 {
+		return nil, false
+	}
+	return m.appendcases, true
+}
+
+// ClearCases clears the value of the "cases" field.
+func (m *EvaluationScoreMutation) ClearCases() {
+	m.cases = nil
+	m.appendcases = nil
+	m.clearedFields[evaluationscore.FieldCases] = struct{}{}
+}
+
+// CasesCleared returns if the "cases" field was cleared in this mutation.
+func (m *EvaluationScoreMutation) CasesCleared() bool {
+	_, ok := m.clearedFields[evaluationscore.FieldCases]
+	return ok
+}
+
+// ResetCases resets all changes to the "cases" field.
+func (m *EvaluationScoreMutation) ResetCases() {
+	m.cases = nil
+	m.appendcases = nil
+	delete(m.clearedFields, evaluationscore.FieldCases)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *EvaluationScoreMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[evaluationscore.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *EvaluationScoreMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *EvaluationScoreMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *EvaluationScoreMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the EvaluationScoreMutation builder.
+func (m *EvaluationScoreMutation) Where(ps ...predicate.EvaluationScore) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EvaluationScoreMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EvaluationScoreMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EvaluationScore, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EvaluationScoreMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EvaluationScoreMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EvaluationScore).
+func (m *EvaluationScoreMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EvaluationScoreMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.tenant != nil {
+		fields = append(fields, evaluationscore.FieldTenantID)
+	}
+	if m.run_id != nil {
+		fields = append(fields, evaluationscore.FieldRunID)
+	}
+	if m.object_type != nil {
+		fields = append(fields, evaluationscore.FieldObjectType)
+	}
+	if m.object_code != nil {
+		fields = append(fields, evaluationscore.FieldObjectCode)
+	}
+	if m.indicator != nil {
+		fields = append(fields, evaluationscore.FieldIndicator)
+	}
+	if m.value != nil {
+		fields = append(fields, evaluationscore.FieldValue)
+	}
+	if m.score != nil {
+		fields = append(fields, evaluationscore.FieldScore)
+	}
+	if m.weight != nil {
+		fields = append(fields, evaluationscore.FieldWeight)
+	}
+	if m.cases != nil {
+		fields = append(fields, evaluationscore.FieldCases)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EvaluationScoreMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case evaluationscore.FieldTenantID:
+		return m.TenantID()
+	case evaluationscore.FieldRunID:
+		return m.RunID()
+	case evaluationscore.FieldObjectType:
+		return m.ObjectType()
+	case evaluationscore.FieldObjectCode:
+		return m.ObjectCode()
+	case evaluationscore.FieldIndicator:
+		return m.Indicator()
+	case evaluationscore.FieldValue:
+		return m.Value()
+	case evaluationscore.FieldScore:
+		return m.Score()
+	case evaluationscore.FieldWeight:
+		return m.Weight()
+	case evaluationscore.FieldCases:
+		return m.Cases()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EvaluationScoreMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case evaluationscore.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case evaluationscore.FieldRunID:
+		return m.OldRunID(ctx)
+	case evaluationscore.FieldObjectType:
+		return m.OldObjectType(ctx)
+	case evaluationscore.FieldObjectCode:
+		return m.OldObjectCode(ctx)
+	case evaluationscore.FieldIndicator:
+		return m.OldIndicator(ctx)
+	case evaluationscore.FieldValue:
+		return m.OldValue(ctx)
+	case evaluationscore.FieldScore:
+		return m.OldScore(ctx)
+	case evaluationscore.FieldWeight:
+		return m.OldWeight(ctx)
+	case evaluationscore.FieldCases:
+		return m.OldCases(ctx)
+	}
+	return nil, fmt.Errorf("unknown EvaluationScore field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationScoreMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case evaluationscore.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case evaluationscore.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunID(v)
+		return nil
+	case evaluationscore.FieldObjectType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectType(v)
+		return nil
+	case evaluationscore.FieldObjectCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectCode(v)
+		return nil
+	case evaluationscore.FieldIndicator:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIndicator(v)
+		return nil
+	case evaluationscore.FieldValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValue(v)
+		return nil
+	case evaluationscore.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScore(v)
+		return nil
+	case evaluationscore.FieldWeight:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWeight(v)
+		return nil
+	case evaluationscore.FieldCases:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCases(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScore field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EvaluationScoreMutation) AddedFields() []string {
+	var fields []string
+	if m.addrun_id != nil {
+		fields = append(fields, evaluationscore.FieldRunID)
+	}
+	if m.addvalue != nil {
+		fields = append(fields, evaluationscore.FieldValue)
+	}
+	if m.addscore != nil {
+		fields = append(fields, evaluationscore.FieldScore)
+	}
+	if m.addweight != nil {
+		fields = append(fields, evaluationscore.FieldWeight)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EvaluationScoreMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case evaluationscore.FieldRunID:
+		return m.AddedRunID()
+	case evaluationscore.FieldValue:
+		return m.AddedValue()
+	case evaluationscore.FieldScore:
+		return m.AddedScore()
+	case evaluationscore.FieldWeight:
+		return m.AddedWeight()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EvaluationScoreMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case evaluationscore.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRunID(v)
+		return nil
+	case evaluationscore.FieldValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddValue(v)
+		return nil
+	case evaluationscore.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScore(v)
+		return nil
+	case evaluationscore.FieldWeight:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWeight(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScore numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EvaluationScoreMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(evaluationscore.FieldCases) {
+		fields = append(fields, evaluationscore.FieldCases)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EvaluationScoreMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EvaluationScoreMutation) ClearField(name string) error {
+	switch name {
+	case evaluationscore.FieldCases:
+		m.ClearCases()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScore nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EvaluationScoreMutation) ResetField(name string) error {
+	switch name {
+	case evaluationscore.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case evaluationscore.FieldRunID:
+		m.ResetRunID()
+		return nil
+	case evaluationscore.FieldObjectType:
+		m.ResetObjectType()
+		return nil
+	case evaluationscore.FieldObjectCode:
+		m.ResetObjectCode()
+		return nil
+	case evaluationscore.FieldIndicator:
+		m.ResetIndicator()
+		return nil
+	case evaluationscore.FieldValue:
+		m.ResetValue()
+		return nil
+	case evaluationscore.FieldScore:
+		m.ResetScore()
+		return nil
+	case evaluationscore.FieldWeight:
+		m.ResetWeight()
+		return nil
+	case evaluationscore.FieldCases:
+		m.ResetCases()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScore field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EvaluationScoreMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, evaluationscore.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EvaluationScoreMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case evaluationscore.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EvaluationScoreMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EvaluationScoreMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EvaluationScoreMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, evaluationscore.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EvaluationScoreMutation) EdgeCleared(name string) bool {
+	switch name {
+	case evaluationscore.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EvaluationScoreMutation) ClearEdge(name string) error {
+	switch name {
+	case evaluationscore.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScore unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EvaluationScoreMutation) ResetEdge(name string) error {
+	switch name {
+	case evaluationscore.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown EvaluationScore edge %s", name)
+}
+
 // EventHeadMutation represents an operation that mutates the EventHead nodes in the graph.
 type EventHeadMutation struct {
 	config
@@ -27787,6 +33357,1072 @@ func (m *LeaseMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *LeaseMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Lease edge %s", name)
+}
+
+// LedgerEntryMutation represents an operation that mutates the LedgerEntry nodes in the graph.
+type LedgerEntryMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	object_type   *string
+	object_code   *string
+	period        *string
+	kind          *ledgerentry.Kind
+	amount_fen    *int64
+	addamount_fen *int64
+	reason        *string
+	run_id        *int
+	addrun_id     *int
+	case_number   *string
+	recorded_by   *string
+	clearedFields map[string]struct{}
+	tenant        *int
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*LedgerEntry, error)
+	predicates    []predicate.LedgerEntry
+}
+
+var _ ent.Mutation = (*LedgerEntryMutation)(nil)
+
+// ledgerentryOption allows management of the mutation configuration using functional options.
+type ledgerentryOption func(*LedgerEntryMutation)
+
+// newLedgerEntryMutation creates new mutation for the LedgerEntry entity.
+func newLedgerEntryMutation(c config, op Op, opts ...ledgerentryOption) *LedgerEntryMutation {
+	m := &LedgerEntryMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLedgerEntry,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLedgerEntryID sets the ID field of the mutation.
+func withLedgerEntryID(id int) ledgerentryOption {
+	return func(m *LedgerEntryMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LedgerEntry
+		)
+		m.oldValue = func(ctx context.Context) (*LedgerEntry, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LedgerEntry.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLedgerEntry sets the old LedgerEntry of the mutation.
+func withLedgerEntry(node *LedgerEntry) ledgerentryOption {
+	return func(m *LedgerEntryMutation) {
+		m.oldValue = func(context.Context) (*LedgerEntry, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LedgerEntryMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LedgerEntryMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LedgerEntryMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LedgerEntryMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LedgerEntry.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *LedgerEntryMutation) SetTenantID(i int) {
+	m.tenant = &i
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *LedgerEntryMutation) TenantID() (r int, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldTenantID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *LedgerEntryMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *LedgerEntryMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *LedgerEntryMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *LedgerEntryMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *LedgerEntryMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *LedgerEntryMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *LedgerEntryMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetObjectType sets the "object_type" field.
+func (m *LedgerEntryMutation) SetObjectType(s string) {
+	m.object_type = &s
+}
+
+// ObjectType returns the value of the "object_type" field in the mutation.
+func (m *LedgerEntryMutation) ObjectType() (r string, exists bool) {
+	v := m.object_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectType returns the old "object_type" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldObjectType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectType: %w", err)
+	}
+	return oldValue.ObjectType, nil
+}
+
+// ResetObjectType resets all changes to the "object_type" field.
+func (m *LedgerEntryMutation) ResetObjectType() {
+	m.object_type = nil
+}
+
+// SetObjectCode sets the "object_code" field.
+func (m *LedgerEntryMutation) SetObjectCode(s string) {
+	m.object_code = &s
+}
+
+// ObjectCode returns the value of the "object_code" field in the mutation.
+func (m *LedgerEntryMutation) ObjectCode() (r string, exists bool) {
+	v := m.object_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldObjectCode returns the old "object_code" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldObjectCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldObjectCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldObjectCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldObjectCode: %w", err)
+	}
+	return oldValue.ObjectCode, nil
+}
+
+// ResetObjectCode resets all changes to the "object_code" field.
+func (m *LedgerEntryMutation) ResetObjectCode() {
+	m.object_code = nil
+}
+
+// SetPeriod sets the "period" field.
+func (m *LedgerEntryMutation) SetPeriod(s string) {
+	m.period = &s
+}
+
+// Period returns the value of the "period" field in the mutation.
+func (m *LedgerEntryMutation) Period() (r string, exists bool) {
+	v := m.period
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPeriod returns the old "period" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldPeriod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPeriod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPeriod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPeriod: %w", err)
+	}
+	return oldValue.Period, nil
+}
+
+// ResetPeriod resets all changes to the "period" field.
+func (m *LedgerEntryMutation) ResetPeriod() {
+	m.period = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *LedgerEntryMutation) SetKind(l ledgerentry.Kind) {
+	m.kind = &l
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *LedgerEntryMutation) Kind() (r ledgerentry.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldKind(ctx context.Context) (v ledgerentry.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *LedgerEntryMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetAmountFen sets the "amount_fen" field.
+func (m *LedgerEntryMutation) SetAmountFen(i int64) {
+	m.amount_fen = &i
+	m.addamount_fen = nil
+}
+
+// AmountFen returns the value of the "amount_fen" field in the mutation.
+func (m *LedgerEntryMutation) AmountFen() (r int64, exists bool) {
+	v := m.amount_fen
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmountFen returns the old "amount_fen" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldAmountFen(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmountFen is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmountFen requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmountFen: %w", err)
+	}
+	return oldValue.AmountFen, nil
+}
+
+// AddAmountFen adds i to the "amount_fen" field.
+func (m *LedgerEntryMutation) AddAmountFen(i int64) {
+	if m.addamount_fen != nil {
+		*m.addamount_fen += i
+	} else {
+		m.addamount_fen = &i
+	}
+}
+
+// AddedAmountFen returns the value that was added to the "amount_fen" field in this mutation.
+func (m *LedgerEntryMutation) AddedAmountFen() (r int64, exists bool) {
+	v := m.addamount_fen
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmountFen resets all changes to the "amount_fen" field.
+func (m *LedgerEntryMutation) ResetAmountFen() {
+	m.amount_fen = nil
+	m.addamount_fen = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *LedgerEntryMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *LedgerEntryMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *LedgerEntryMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetRunID sets the "run_id" field.
+func (m *LedgerEntryMutation) SetRunID(i int) {
+	m.run_id = &i
+	m.addrun_id = nil
+}
+
+// RunID returns the value of the "run_id" field in the mutation.
+func (m *LedgerEntryMutation) RunID() (r int, exists bool) {
+	v := m.run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunID returns the old "run_id" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldRunID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunID: %w", err)
+	}
+	return oldValue.RunID, nil
+}
+
+// AddRunID adds i to the "run_id" field.
+func (m *LedgerEntryMutation) AddRunID(i int) {
+	if m.addrun_id != nil {
+		*m.addrun_id += i
+	} else {
+		m.addrun_id = &i
+	}
+}
+
+// AddedRunID returns the value that was added to the "run_id" field in this mutation.
+func (m *LedgerEntryMutation) AddedRunID() (r int, exists bool) {
+	v := m.addrun_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRunID clears the value of the "run_id" field.
+func (m *LedgerEntryMutation) ClearRunID() {
+	m.run_id = nil
+	m.addrun_id = nil
+	m.clearedFields[ledgerentry.FieldRunID] = struct{}{}
+}
+
+// RunIDCleared returns if the "run_id" field was cleared in this mutation.
+func (m *LedgerEntryMutation) RunIDCleared() bool {
+	_, ok := m.clearedFields[ledgerentry.FieldRunID]
+	return ok
+}
+
+// ResetRunID resets all changes to the "run_id" field.
+func (m *LedgerEntryMutation) ResetRunID() {
+	m.run_id = nil
+	m.addrun_id = nil
+	delete(m.clearedFields, ledgerentry.FieldRunID)
+}
+
+// SetCaseNumber sets the "case_number" field.
+func (m *LedgerEntryMutation) SetCaseNumber(s string) {
+	m.case_number = &s
+}
+
+// CaseNumber returns the value of the "case_number" field in the mutation.
+func (m *LedgerEntryMutation) CaseNumber() (r string, exists bool) {
+	v := m.case_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCaseNumber returns the old "case_number" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldCaseNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCaseNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCaseNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCaseNumber: %w", err)
+	}
+	return oldValue.CaseNumber, nil
+}
+
+// ResetCaseNumber resets all changes to the "case_number" field.
+func (m *LedgerEntryMutation) ResetCaseNumber() {
+	m.case_number = nil
+}
+
+// SetRecordedBy sets the "recorded_by" field.
+func (m *LedgerEntryMutation) SetRecordedBy(s string) {
+	m.recorded_by = &s
+}
+
+// RecordedBy returns the value of the "recorded_by" field in the mutation.
+func (m *LedgerEntryMutation) RecordedBy() (r string, exists bool) {
+	v := m.recorded_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecordedBy returns the old "recorded_by" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldRecordedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecordedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecordedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecordedBy: %w", err)
+	}
+	return oldValue.RecordedBy, nil
+}
+
+// ResetRecordedBy resets all changes to the "recorded_by" field.
+func (m *LedgerEntryMutation) ResetRecordedBy() {
+	m.recorded_by = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *LedgerEntryMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[ledgerentry.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *LedgerEntryMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *LedgerEntryMutation) TenantIDs() (ids []int) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *LedgerEntryMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the LedgerEntryMutation builder.
+func (m *LedgerEntryMutation) Where(ps ...predicate.LedgerEntry) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LedgerEntryMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LedgerEntryMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LedgerEntry, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LedgerEntryMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LedgerEntryMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LedgerEntry).
+func (m *LedgerEntryMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LedgerEntryMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.tenant != nil {
+		fields = append(fields, ledgerentry.FieldTenantID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, ledgerentry.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, ledgerentry.FieldUpdatedAt)
+	}
+	if m.object_type != nil {
+		fields = append(fields, ledgerentry.FieldObjectType)
+	}
+	if m.object_code != nil {
+		fields = append(fields, ledgerentry.FieldObjectCode)
+	}
+	if m.period != nil {
+		fields = append(fields, ledgerentry.FieldPeriod)
+	}
+	if m.kind != nil {
+		fields = append(fields, ledgerentry.FieldKind)
+	}
+	if m.amount_fen != nil {
+		fields = append(fields, ledgerentry.FieldAmountFen)
+	}
+	if m.reason != nil {
+		fields = append(fields, ledgerentry.FieldReason)
+	}
+	if m.run_id != nil {
+		fields = append(fields, ledgerentry.FieldRunID)
+	}
+	if m.case_number != nil {
+		fields = append(fields, ledgerentry.FieldCaseNumber)
+	}
+	if m.recorded_by != nil {
+		fields = append(fields, ledgerentry.FieldRecordedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LedgerEntryMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case ledgerentry.FieldTenantID:
+		return m.TenantID()
+	case ledgerentry.FieldCreatedAt:
+		return m.CreatedAt()
+	case ledgerentry.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case ledgerentry.FieldObjectType:
+		return m.ObjectType()
+	case ledgerentry.FieldObjectCode:
+		return m.ObjectCode()
+	case ledgerentry.FieldPeriod:
+		return m.Period()
+	case ledgerentry.FieldKind:
+		return m.Kind()
+	case ledgerentry.FieldAmountFen:
+		return m.AmountFen()
+	case ledgerentry.FieldReason:
+		return m.Reason()
+	case ledgerentry.FieldRunID:
+		return m.RunID()
+	case ledgerentry.FieldCaseNumber:
+		return m.CaseNumber()
+	case ledgerentry.FieldRecordedBy:
+		return m.RecordedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LedgerEntryMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case ledgerentry.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case ledgerentry.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case ledgerentry.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case ledgerentry.FieldObjectType:
+		return m.OldObjectType(ctx)
+	case ledgerentry.FieldObjectCode:
+		return m.OldObjectCode(ctx)
+	case ledgerentry.FieldPeriod:
+		return m.OldPeriod(ctx)
+	case ledgerentry.FieldKind:
+		return m.OldKind(ctx)
+	case ledgerentry.FieldAmountFen:
+		return m.OldAmountFen(ctx)
+	case ledgerentry.FieldReason:
+		return m.OldReason(ctx)
+	case ledgerentry.FieldRunID:
+		return m.OldRunID(ctx)
+	case ledgerentry.FieldCaseNumber:
+		return m.OldCaseNumber(ctx)
+	case ledgerentry.FieldRecordedBy:
+		return m.OldRecordedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown LedgerEntry field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LedgerEntryMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case ledgerentry.FieldTenantID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case ledgerentry.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case ledgerentry.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case ledgerentry.FieldObjectType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectType(v)
+		return nil
+	case ledgerentry.FieldObjectCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetObjectCode(v)
+		return nil
+	case ledgerentry.FieldPeriod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPeriod(v)
+		return nil
+	case ledgerentry.FieldKind:
+		v, ok := value.(ledgerentry.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case ledgerentry.FieldAmountFen:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmountFen(v)
+		return nil
+	case ledgerentry.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case ledgerentry.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunID(v)
+		return nil
+	case ledgerentry.FieldCaseNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCaseNumber(v)
+		return nil
+	case ledgerentry.FieldRecordedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecordedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LedgerEntry field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LedgerEntryMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount_fen != nil {
+		fields = append(fields, ledgerentry.FieldAmountFen)
+	}
+	if m.addrun_id != nil {
+		fields = append(fields, ledgerentry.FieldRunID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LedgerEntryMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case ledgerentry.FieldAmountFen:
+		return m.AddedAmountFen()
+	case ledgerentry.FieldRunID:
+		return m.AddedRunID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LedgerEntryMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case ledgerentry.FieldAmountFen:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmountFen(v)
+		return nil
+	case ledgerentry.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRunID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LedgerEntry numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LedgerEntryMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(ledgerentry.FieldRunID) {
+		fields = append(fields, ledgerentry.FieldRunID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LedgerEntryMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LedgerEntryMutation) ClearField(name string) error {
+	switch name {
+	case ledgerentry.FieldRunID:
+		m.ClearRunID()
+		return nil
+	}
+	return fmt.Errorf("unknown LedgerEntry nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LedgerEntryMutation) ResetField(name string) error {
+	switch name {
+	case ledgerentry.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case ledgerentry.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case ledgerentry.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case ledgerentry.FieldObjectType:
+		m.ResetObjectType()
+		return nil
+	case ledgerentry.FieldObjectCode:
+		m.ResetObjectCode()
+		return nil
+	case ledgerentry.FieldPeriod:
+		m.ResetPeriod()
+		return nil
+	case ledgerentry.FieldKind:
+		m.ResetKind()
+		return nil
+	case ledgerentry.FieldAmountFen:
+		m.ResetAmountFen()
+		return nil
+	case ledgerentry.FieldReason:
+		m.ResetReason()
+		return nil
+	case ledgerentry.FieldRunID:
+		m.ResetRunID()
+		return nil
+	case ledgerentry.FieldCaseNumber:
+		m.ResetCaseNumber()
+		return nil
+	case ledgerentry.FieldRecordedBy:
+		m.ResetRecordedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown LedgerEntry field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LedgerEntryMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, ledgerentry.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LedgerEntryMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case ledgerentry.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LedgerEntryMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LedgerEntryMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LedgerEntryMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, ledgerentry.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LedgerEntryMutation) EdgeCleared(name string) bool {
+	switch name {
+	case ledgerentry.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LedgerEntryMutation) ClearEdge(name string) error {
+	switch name {
+	case ledgerentry.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown LedgerEntry unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LedgerEntryMutation) ResetEdge(name string) error {
+	switch name {
+	case ledgerentry.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown LedgerEntry edge %s", name)
 }
 
 // LoginThrottleMutation represents an operation that mutates the LoginThrottle nodes in the graph.

@@ -44,6 +44,16 @@ type Tx struct {
 	DispatchRule *DispatchRuleClient
 	// EscalationLevel is the client for interacting with the EscalationLevel builders.
 	EscalationLevel *EscalationLevelClient
+	// EvaluationAppeal is the client for interacting with the EvaluationAppeal builders.
+	EvaluationAppeal *EvaluationAppealClient
+	// EvaluationInput is the client for interacting with the EvaluationInput builders.
+	EvaluationInput *EvaluationInputClient
+	// EvaluationRun is the client for interacting with the EvaluationRun builders.
+	EvaluationRun *EvaluationRunClient
+	// EvaluationScheme is the client for interacting with the EvaluationScheme builders.
+	EvaluationScheme *EvaluationSchemeClient
+	// EvaluationScore is the client for interacting with the EvaluationScore builders.
+	EvaluationScore *EvaluationScoreClient
 	// EventHead is the client for interacting with the EventHead builders.
 	EventHead *EventHeadClient
 	// FederatedCase is the client for interacting with the FederatedCase builders.
@@ -62,6 +72,8 @@ type Tx struct {
 	ImportJob *ImportJobClient
 	// Lease is the client for interacting with the Lease builders.
 	Lease *LeaseClient
+	// LedgerEntry is the client for interacting with the LedgerEntry builders.
+	LedgerEntry *LedgerEntryClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
 	// Notification is the client for interacting with the Notification builders.
@@ -232,6 +244,11 @@ func (tx *Tx) init() {
 	tx.DispatchClassSwitch = NewDispatchClassSwitchClient(tx.config)
 	tx.DispatchRule = NewDispatchRuleClient(tx.config)
 	tx.EscalationLevel = NewEscalationLevelClient(tx.config)
+	tx.EvaluationAppeal = NewEvaluationAppealClient(tx.config)
+	tx.EvaluationInput = NewEvaluationInputClient(tx.config)
+	tx.EvaluationRun = NewEvaluationRunClient(tx.config)
+	tx.EvaluationScheme = NewEvaluationSchemeClient(tx.config)
+	tx.EvaluationScore = NewEvaluationScoreClient(tx.config)
 	tx.EventHead = NewEventHeadClient(tx.config)
 	tx.FederatedCase = NewFederatedCaseClient(tx.config)
 	tx.FederatedEvent = NewFederatedEventClient(tx.config)
@@ -241,6 +258,7 @@ func (tx *Tx) init() {
 	tx.GridRevision = NewGridRevisionClient(tx.config)
 	tx.ImportJob = NewImportJobClient(tx.config)
 	tx.Lease = NewLeaseClient(tx.config)
+	tx.LedgerEntry = NewLedgerEntryClient(tx.config)
 	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
 	tx.Notification = NewNotificationClient(tx.config)
 	tx.PeerKey = NewPeerKeyClient(tx.config)

@@ -189,6 +189,66 @@ func (f EscalationLevelFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Va
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EscalationLevelMutation", m)
 }
 
+// The EvaluationAppealFunc type is an adapter to allow the use of ordinary
+// function as EvaluationAppeal mutator.
+type EvaluationAppealFunc func(context.Context, *ent.EvaluationAppealMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EvaluationAppealFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EvaluationAppealMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EvaluationAppealMutation", m)
+}
+
+// The EvaluationInputFunc type is an adapter to allow the use of ordinary
+// function as EvaluationInput mutator.
+type EvaluationInputFunc func(context.Context, *ent.EvaluationInputMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EvaluationInputFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EvaluationInputMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EvaluationInputMutation", m)
+}
+
+// The EvaluationRunFunc type is an adapter to allow the use of ordinary
+// function as EvaluationRun mutator.
+type EvaluationRunFunc func(context.Context, *ent.EvaluationRunMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EvaluationRunFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EvaluationRunMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EvaluationRunMutation", m)
+}
+
+// The EvaluationSchemeFunc type is an adapter to allow the use of ordinary
+// function as EvaluationScheme mutator.
+type EvaluationSchemeFunc func(context.Context, *ent.EvaluationSchemeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EvaluationSchemeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EvaluationSchemeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EvaluationSchemeMutation", m)
+}
+
+// The EvaluationScoreFunc type is an adapter to allow the use of ordinary
+// function as EvaluationScore mutator.
+type EvaluationScoreFunc func(context.Context, *ent.EvaluationScoreMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EvaluationScoreFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EvaluationScoreMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EvaluationScoreMutation", m)
+}
+
 // The EventHeadFunc type is an adapter to allow the use of ordinary
 // function as EventHead mutator.
 type EventHeadFunc func(context.Context, *ent.EventHeadMutation) (ent.Value, error)
@@ -295,6 +355,18 @@ func (f LeaseFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LeaseMutation", m)
+}
+
+// The LedgerEntryFunc type is an adapter to allow the use of ordinary
+// function as LedgerEntry mutator.
+type LedgerEntryFunc func(context.Context, *ent.LedgerEntryMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LedgerEntryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LedgerEntryMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LedgerEntryMutation", m)
 }
 
 // The LoginThrottleFunc type is an adapter to allow the use of ordinary

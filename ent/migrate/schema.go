@@ -718,6 +718,226 @@ var (
 			},
 		},
 	}
+	// EvaluationAppealsColumns holds the columns for the "evaluation_appeals" table.
+	EvaluationAppealsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "period", Type: field.TypeString, Size: 16},
+		{Name: "case_number", Type: field.TypeString, Size: 32},
+		{Name: "object_type", Type: field.TypeString, Size: 16},
+		{Name: "object_code", Type: field.TypeString, Size: 64},
+		{Name: "reason", Type: field.TypeEnum, Enums: []string{"wrong_dispatch", "outside_responsibility", "force_majeure", "duplicate", "other"}},
+		{Name: "statement", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "evidence", Type: field.TypeJSON},
+		{Name: "filed_by", Type: field.TypeString, Size: 64},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "accepted", "rejected"}, Default: "pending"},
+		{Name: "remedy", Type: field.TypeEnum, Enums: []string{"none", "exclude", "reassign"}, Default: "none"},
+		{Name: "reassign_to", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "opinion", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "decided_by", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "decided_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// EvaluationAppealsTable holds the schema information for the "evaluation_appeals" table.
+	EvaluationAppealsTable = &schema.Table{
+		Name:       "evaluation_appeals",
+		Columns:    EvaluationAppealsColumns,
+		PrimaryKey: []*schema.Column{EvaluationAppealsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "evaluation_appeals_tenants_tenant",
+				Columns:    []*schema.Column{EvaluationAppealsColumns[17]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "evaluationappeal_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{EvaluationAppealsColumns[17]},
+			},
+			{
+				Name:    "evaluationappeal_tenant_id_period_case_number_object_code",
+				Unique:  true,
+				Columns: []*schema.Column{EvaluationAppealsColumns[17], EvaluationAppealsColumns[3], EvaluationAppealsColumns[4], EvaluationAppealsColumns[6]},
+			},
+			{
+				Name:    "evaluationappeal_tenant_id_period_status",
+				Unique:  false,
+				Columns: []*schema.Column{EvaluationAppealsColumns[17], EvaluationAppealsColumns[3], EvaluationAppealsColumns[11]},
+			},
+		},
+	}
+	// EvaluationInputsColumns holds the columns for the "evaluation_inputs" table.
+	EvaluationInputsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "period", Type: field.TypeString, Size: 16},
+		{Name: "source", Type: field.TypeString, Size: 64},
+		{Name: "object_type", Type: field.TypeString, Size: 16},
+		{Name: "object_code", Type: field.TypeString, Size: 64},
+		{Name: "item", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "value", Type: field.TypeFloat64},
+		{Name: "inspector", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "evidence", Type: field.TypeJSON},
+		{Name: "note", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "recorded_by", Type: field.TypeString, Size: 64},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// EvaluationInputsTable holds the schema information for the "evaluation_inputs" table.
+	EvaluationInputsTable = &schema.Table{
+		Name:       "evaluation_inputs",
+		Columns:    EvaluationInputsColumns,
+		PrimaryKey: []*schema.Column{EvaluationInputsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "evaluation_inputs_tenants_tenant",
+				Columns:    []*schema.Column{EvaluationInputsColumns[13]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "evaluationinput_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{EvaluationInputsColumns[13]},
+			},
+			{
+				Name:    "evaluationinput_tenant_id_period_source",
+				Unique:  false,
+				Columns: []*schema.Column{EvaluationInputsColumns[13], EvaluationInputsColumns[3], EvaluationInputsColumns[4]},
+			},
+		},
+	}
+	// EvaluationRunsColumns holds the columns for the "evaluation_runs" table.
+	EvaluationRunsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "scheme_code", Type: field.TypeString, Size: 64},
+		{Name: "scheme_version", Type: field.TypeInt},
+		{Name: "period", Type: field.TypeString, Size: 16},
+		{Name: "period_start", Type: field.TypeTime},
+		{Name: "period_end", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"open", "frozen", "published"}, Default: "open"},
+		{Name: "appeal_until", Type: field.TypeTime, Nullable: true},
+		{Name: "computed_at", Type: field.TypeTime},
+		{Name: "frozen_at", Type: field.TypeTime, Nullable: true},
+		{Name: "published_at", Type: field.TypeTime, Nullable: true},
+		{Name: "frozen_by", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "summary", Type: field.TypeBytes, Nullable: true},
+		{Name: "digest", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// EvaluationRunsTable holds the schema information for the "evaluation_runs" table.
+	EvaluationRunsTable = &schema.Table{
+		Name:       "evaluation_runs",
+		Columns:    EvaluationRunsColumns,
+		PrimaryKey: []*schema.Column{EvaluationRunsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "evaluation_runs_tenants_tenant",
+				Columns:    []*schema.Column{EvaluationRunsColumns[16]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "evaluationrun_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{EvaluationRunsColumns[16]},
+			},
+			{
+				Name:    "evaluationrun_tenant_id_scheme_code_period",
+				Unique:  true,
+				Columns: []*schema.Column{EvaluationRunsColumns[16], EvaluationRunsColumns[3], EvaluationRunsColumns[5]},
+			},
+		},
+	}
+	// EvaluationSchemesColumns holds the columns for the "evaluation_schemes" table.
+	EvaluationSchemesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "code", Type: field.TypeString, Size: 64},
+		{Name: "version", Type: field.TypeInt},
+		{Name: "name", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "base_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "effective_from", Type: field.TypeTime},
+		{Name: "source", Type: field.TypeString, Size: 2147483647},
+		{Name: "created_by", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// EvaluationSchemesTable holds the schema information for the "evaluation_schemes" table.
+	EvaluationSchemesTable = &schema.Table{
+		Name:       "evaluation_schemes",
+		Columns:    EvaluationSchemesColumns,
+		PrimaryKey: []*schema.Column{EvaluationSchemesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "evaluation_schemes_tenants_tenant",
+				Columns:    []*schema.Column{EvaluationSchemesColumns[10]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "evaluationscheme_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{EvaluationSchemesColumns[10]},
+			},
+			{
+				Name:    "evaluationscheme_tenant_id_code_version",
+				Unique:  true,
+				Columns: []*schema.Column{EvaluationSchemesColumns[10], EvaluationSchemesColumns[3], EvaluationSchemesColumns[4]},
+			},
+		},
+	}
+	// EvaluationScoresColumns holds the columns for the "evaluation_scores" table.
+	EvaluationScoresColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "run_id", Type: field.TypeInt},
+		{Name: "object_type", Type: field.TypeString, Size: 16},
+		{Name: "object_code", Type: field.TypeString, Size: 64},
+		{Name: "indicator", Type: field.TypeString, Size: 64},
+		{Name: "value", Type: field.TypeFloat64},
+		{Name: "score", Type: field.TypeFloat64},
+		{Name: "weight", Type: field.TypeFloat64},
+		{Name: "cases", Type: field.TypeJSON, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// EvaluationScoresTable holds the schema information for the "evaluation_scores" table.
+	EvaluationScoresTable = &schema.Table{
+		Name:       "evaluation_scores",
+		Columns:    EvaluationScoresColumns,
+		PrimaryKey: []*schema.Column{EvaluationScoresColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "evaluation_scores_tenants_tenant",
+				Columns:    []*schema.Column{EvaluationScoresColumns[9]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "evaluationscore_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{EvaluationScoresColumns[9]},
+			},
+			{
+				Name:    "evaluationscore_tenant_id_run_id_object_type_object_code",
+				Unique:  false,
+				Columns: []*schema.Column{EvaluationScoresColumns[9], EvaluationScoresColumns[1], EvaluationScoresColumns[2], EvaluationScoresColumns[3]},
+			},
+		},
+	}
 	// EventHeadsColumns holds the columns for the "event_heads" table.
 	EventHeadsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -1078,6 +1298,53 @@ var (
 		Name:       "leases",
 		Columns:    LeasesColumns,
 		PrimaryKey: []*schema.Column{LeasesColumns[0]},
+	}
+	// LedgerEntriesColumns holds the columns for the "ledger_entries" table.
+	LedgerEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "object_type", Type: field.TypeString, Size: 16},
+		{Name: "object_code", Type: field.TypeString, Size: 64},
+		{Name: "period", Type: field.TypeString, Size: 16},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"reward", "penalty", "deposit_deduction", "adjustment"}},
+		{Name: "amount_fen", Type: field.TypeInt64},
+		{Name: "reason", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "run_id", Type: field.TypeInt, Nullable: true},
+		{Name: "case_number", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "recorded_by", Type: field.TypeString, Size: 64},
+		{Name: "tenant_id", Type: field.TypeInt},
+	}
+	// LedgerEntriesTable holds the schema information for the "ledger_entries" table.
+	LedgerEntriesTable = &schema.Table{
+		Name:       "ledger_entries",
+		Columns:    LedgerEntriesColumns,
+		PrimaryKey: []*schema.Column{LedgerEntriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "ledger_entries_tenants_tenant",
+				Columns:    []*schema.Column{LedgerEntriesColumns[12]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ledgerentry_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{LedgerEntriesColumns[12]},
+			},
+			{
+				Name:    "ledgerentry_tenant_id_object_code_period",
+				Unique:  false,
+				Columns: []*schema.Column{LedgerEntriesColumns[12], LedgerEntriesColumns[4], LedgerEntriesColumns[5]},
+			},
+			{
+				Name:    "ledgerentry_tenant_id_period",
+				Unique:  false,
+				Columns: []*schema.Column{LedgerEntriesColumns[12], LedgerEntriesColumns[5]},
+			},
+		},
 	}
 	// LoginThrottlesColumns holds the columns for the "login_throttles" table.
 	LoginThrottlesColumns = []*schema.Column{
@@ -1608,6 +1875,11 @@ var (
 		DispatchClassSwitchesTable,
 		DispatchRulesTable,
 		EscalationLevelsTable,
+		EvaluationAppealsTable,
+		EvaluationInputsTable,
+		EvaluationRunsTable,
+		EvaluationSchemesTable,
+		EvaluationScoresTable,
 		EventHeadsTable,
 		FederatedCasesTable,
 		FederatedEventsTable,
@@ -1617,6 +1889,7 @@ var (
 		GridRevisionsTable,
 		ImportJobsTable,
 		LeasesTable,
+		LedgerEntriesTable,
 		LoginThrottlesTable,
 		NotificationsTable,
 		PeerKeysTable,
@@ -1690,6 +1963,26 @@ func init() {
 	EscalationLevelsTable.Annotation = &entsql.Annotation{
 		Table: "escalation_levels",
 	}
+	EvaluationAppealsTable.ForeignKeys[0].RefTable = TenantsTable
+	EvaluationAppealsTable.Annotation = &entsql.Annotation{
+		Table: "evaluation_appeals",
+	}
+	EvaluationInputsTable.ForeignKeys[0].RefTable = TenantsTable
+	EvaluationInputsTable.Annotation = &entsql.Annotation{
+		Table: "evaluation_inputs",
+	}
+	EvaluationRunsTable.ForeignKeys[0].RefTable = TenantsTable
+	EvaluationRunsTable.Annotation = &entsql.Annotation{
+		Table: "evaluation_runs",
+	}
+	EvaluationSchemesTable.ForeignKeys[0].RefTable = TenantsTable
+	EvaluationSchemesTable.Annotation = &entsql.Annotation{
+		Table: "evaluation_schemes",
+	}
+	EvaluationScoresTable.ForeignKeys[0].RefTable = TenantsTable
+	EvaluationScoresTable.Annotation = &entsql.Annotation{
+		Table: "evaluation_scores",
+	}
 	EventHeadsTable.ForeignKeys[0].RefTable = TenantsTable
 	EventHeadsTable.Annotation = &entsql.Annotation{
 		Table: "event_heads",
@@ -1724,6 +2017,10 @@ func init() {
 	}
 	LeasesTable.Annotation = &entsql.Annotation{
 		Table: "leases",
+	}
+	LedgerEntriesTable.ForeignKeys[0].RefTable = TenantsTable
+	LedgerEntriesTable.Annotation = &entsql.Annotation{
+		Table: "ledger_entries",
 	}
 	LoginThrottlesTable.Annotation = &entsql.Annotation{
 		Table: "login_throttles",

@@ -51,6 +51,21 @@ type DispatchRule func(*sql.Selector)
 // EscalationLevel is the predicate function for escalationlevel builders.
 type EscalationLevel func(*sql.Selector)
 
+// EvaluationAppeal is the predicate function for evaluationappeal builders.
+type EvaluationAppeal func(*sql.Selector)
+
+// EvaluationInput is the predicate function for evaluationinput builders.
+type EvaluationInput func(*sql.Selector)
+
+// EvaluationRun is the predicate function for evaluationrun builders.
+type EvaluationRun func(*sql.Selector)
+
+// EvaluationScheme is the predicate function for evaluationscheme builders.
+type EvaluationScheme func(*sql.Selector)
+
+// EvaluationScore is the predicate function for evaluationscore builders.
+type EvaluationScore func(*sql.Selector)
+
 // EventHead is the predicate function for eventhead builders.
 type EventHead func(*sql.Selector)
 
@@ -77,6 +92,9 @@ type ImportJob func(*sql.Selector)
 
 // Lease is the predicate function for lease builders.
 type Lease func(*sql.Selector)
+
+// LedgerEntry is the predicate function for ledgerentry builders.
+type LedgerEntry func(*sql.Selector)
 
 // LoginThrottle is the predicate function for loginthrottle builders.
 type LoginThrottle func(*sql.Selector)

@@ -471,6 +471,126 @@ func (f EscalationLevelMutationRuleFunc) EvalMutation(ctx context.Context, m ent
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EscalationLevelMutation", m)
 }
 
+// The EvaluationAppealQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EvaluationAppealQueryRuleFunc func(context.Context, *ent.EvaluationAppealQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EvaluationAppealQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EvaluationAppealQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EvaluationAppealQuery", q)
+}
+
+// The EvaluationAppealMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EvaluationAppealMutationRuleFunc func(context.Context, *ent.EvaluationAppealMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EvaluationAppealMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EvaluationAppealMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EvaluationAppealMutation", m)
+}
+
+// The EvaluationInputQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EvaluationInputQueryRuleFunc func(context.Context, *ent.EvaluationInputQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EvaluationInputQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EvaluationInputQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EvaluationInputQuery", q)
+}
+
+// The EvaluationInputMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EvaluationInputMutationRuleFunc func(context.Context, *ent.EvaluationInputMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EvaluationInputMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EvaluationInputMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EvaluationInputMutation", m)
+}
+
+// The EvaluationRunQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EvaluationRunQueryRuleFunc func(context.Context, *ent.EvaluationRunQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EvaluationRunQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EvaluationRunQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EvaluationRunQuery", q)
+}
+
+// The EvaluationRunMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EvaluationRunMutationRuleFunc func(context.Context, *ent.EvaluationRunMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EvaluationRunMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EvaluationRunMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EvaluationRunMutation", m)
+}
+
+// The EvaluationSchemeQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EvaluationSchemeQueryRuleFunc func(context.Context, *ent.EvaluationSchemeQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EvaluationSchemeQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EvaluationSchemeQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EvaluationSchemeQuery", q)
+}
+
+// The EvaluationSchemeMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EvaluationSchemeMutationRuleFunc func(context.Context, *ent.EvaluationSchemeMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EvaluationSchemeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EvaluationSchemeMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EvaluationSchemeMutation", m)
+}
+
+// The EvaluationScoreQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EvaluationScoreQueryRuleFunc func(context.Context, *ent.EvaluationScoreQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EvaluationScoreQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EvaluationScoreQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EvaluationScoreQuery", q)
+}
+
+// The EvaluationScoreMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EvaluationScoreMutationRuleFunc func(context.Context, *ent.EvaluationScoreMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EvaluationScoreMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EvaluationScoreMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EvaluationScoreMutation", m)
+}
+
 // The EventHeadQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type EventHeadQueryRuleFunc func(context.Context, *ent.EventHeadQuery) error
@@ -685,6 +805,30 @@ func (f LeaseMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation)
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LeaseMutation", m)
+}
+
+// The LedgerEntryQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type LedgerEntryQueryRuleFunc func(context.Context, *ent.LedgerEntryQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f LedgerEntryQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LedgerEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.LedgerEntryQuery", q)
+}
+
+// The LedgerEntryMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type LedgerEntryMutationRuleFunc func(context.Context, *ent.LedgerEntryMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f LedgerEntryMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.LedgerEntryMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LedgerEntryMutation", m)
 }
 
 // The LoginThrottleQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -1040,6 +1184,16 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.EscalationLevelQuery:
 		return q.Filter(), nil
+	case *ent.EvaluationAppealQuery:
+		return q.Filter(), nil
+	case *ent.EvaluationInputQuery:
+		return q.Filter(), nil
+	case *ent.EvaluationRunQuery:
+		return q.Filter(), nil
+	case *ent.EvaluationSchemeQuery:
+		return q.Filter(), nil
+	case *ent.EvaluationScoreQuery:
+		return q.Filter(), nil
 	case *ent.EventHeadQuery:
 		return q.Filter(), nil
 	case *ent.FederatedCaseQuery:
@@ -1057,6 +1211,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.ImportJobQuery:
 		return q.Filter(), nil
 	case *ent.LeaseQuery:
+		return q.Filter(), nil
+	case *ent.LedgerEntryQuery:
 		return q.Filter(), nil
 	case *ent.LoginThrottleQuery:
 		return q.Filter(), nil
@@ -1119,6 +1275,16 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.EscalationLevelMutation:
 		return m.Filter(), nil
+	case *ent.EvaluationAppealMutation:
+		return m.Filter(), nil
+	case *ent.EvaluationInputMutation:
+		return m.Filter(), nil
+	case *ent.EvaluationRunMutation:
+		return m.Filter(), nil
+	case *ent.EvaluationSchemeMutation:
+		return m.Filter(), nil
+	case *ent.EvaluationScoreMutation:
+		return m.Filter(), nil
 	case *ent.EventHeadMutation:
 		return m.Filter(), nil
 	case *ent.FederatedCaseMutation:
@@ -1136,6 +1302,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.ImportJobMutation:
 		return m.Filter(), nil
 	case *ent.LeaseMutation:
+		return m.Filter(), nil
+	case *ent.LedgerEntryMutation:
 		return m.Filter(), nil
 	case *ent.LoginThrottleMutation:
 		return m.Filter(), nil

@@ -21,6 +21,11 @@ import (
 	"github.com/cityops/cityops/ent/dispatchclassswitch"
 	"github.com/cityops/cityops/ent/dispatchrule"
 	"github.com/cityops/cityops/ent/escalationlevel"
+	"github.com/cityops/cityops/ent/evaluationappeal"
+	"github.com/cityops/cityops/ent/evaluationinput"
+	"github.com/cityops/cityops/ent/evaluationrun"
+	"github.com/cityops/cityops/ent/evaluationscheme"
+	"github.com/cityops/cityops/ent/evaluationscore"
 	"github.com/cityops/cityops/ent/eventhead"
 	"github.com/cityops/cityops/ent/federatedcase"
 	"github.com/cityops/cityops/ent/federatedevent"
@@ -30,6 +35,7 @@ import (
 	"github.com/cityops/cityops/ent/gridrevision"
 	"github.com/cityops/cityops/ent/importjob"
 	"github.com/cityops/cityops/ent/lease"
+	"github.com/cityops/cityops/ent/ledgerentry"
 	"github.com/cityops/cityops/ent/loginthrottle"
 	"github.com/cityops/cityops/ent/notification"
 	"github.com/cityops/cityops/ent/peerkey"
@@ -1352,6 +1358,484 @@ func init() {
 	escalationlevelDescRaiseSupervision := escalationlevelFields[7].Descriptor()
 	// escalationlevel.DefaultRaiseSupervision holds the default value on creation for the raise_supervision field.
 	escalationlevel.DefaultRaiseSupervision = escalationlevelDescRaiseSupervision.Default.(bool)
+	evaluationappealMixin := schema.EvaluationAppeal{}.Mixin()
+	evaluationappeal.Policy = privacy.NewPolicies(evaluationappealMixin[0], schema.EvaluationAppeal{})
+	evaluationappeal.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := evaluationappeal.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	evaluationappealMixinFields1 := evaluationappealMixin[1].Fields()
+	_ = evaluationappealMixinFields1
+	evaluationappealFields := schema.EvaluationAppeal{}.Fields()
+	_ = evaluationappealFields
+	// evaluationappealDescCreatedAt is the schema descriptor for created_at field.
+	evaluationappealDescCreatedAt := evaluationappealMixinFields1[0].Descriptor()
+	// evaluationappeal.DefaultCreatedAt holds the default value on creation for the created_at field.
+	evaluationappeal.DefaultCreatedAt = evaluationappealDescCreatedAt.Default.(func() time.Time)
+	// evaluationappealDescUpdatedAt is the schema descriptor for updated_at field.
+	evaluationappealDescUpdatedAt := evaluationappealMixinFields1[1].Descriptor()
+	// evaluationappeal.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	evaluationappeal.DefaultUpdatedAt = evaluationappealDescUpdatedAt.Default.(func() time.Time)
+	// evaluationappeal.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	evaluationappeal.UpdateDefaultUpdatedAt = evaluationappealDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// evaluationappealDescPeriod is the schema descriptor for period field.
+	evaluationappealDescPeriod := evaluationappealFields[0].Descriptor()
+	// evaluationappeal.PeriodValidator is a validator for the "period" field. It is called by the builders before save.
+	evaluationappeal.PeriodValidator = func() func(string) error {
+		validators := evaluationappealDescPeriod.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(period string) error {
+			for _, fn := range fns {
+				if err := fn(period); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationappealDescCaseNumber is the schema descriptor for case_number field.
+	evaluationappealDescCaseNumber := evaluationappealFields[1].Descriptor()
+	// evaluationappeal.CaseNumberValidator is a validator for the "case_number" field. It is called by the builders before save.
+	evaluationappeal.CaseNumberValidator = func() func(string) error {
+		validators := evaluationappealDescCaseNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(case_number string) error {
+			for _, fn := range fns {
+				if err := fn(case_number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationappealDescObjectType is the schema descriptor for object_type field.
+	evaluationappealDescObjectType := evaluationappealFields[2].Descriptor()
+	// evaluationappeal.ObjectTypeValidator is a validator for the "object_type" field. It is called by the builders before save.
+	evaluationappeal.ObjectTypeValidator = func() func(string) error {
+		validators := evaluationappealDescObjectType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(object_type string) error {
+			for _, fn := range fns {
+				if err := fn(object_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationappealDescObjectCode is the schema descriptor for object_code field.
+	evaluationappealDescObjectCode := evaluationappealFields[3].Descriptor()
+	// evaluationappeal.ObjectCodeValidator is a validator for the "object_code" field. It is called by the builders before save.
+	evaluationappeal.ObjectCodeValidator = func() func(string) error {
+		validators := evaluationappealDescObjectCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(object_code string) error {
+			for _, fn := range fns {
+				if err := fn(object_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationappealDescStatement is the schema descriptor for statement field.
+	evaluationappealDescStatement := evaluationappealFields[5].Descriptor()
+	// evaluationappeal.DefaultStatement holds the default value on creation for the statement field.
+	evaluationappeal.DefaultStatement = evaluationappealDescStatement.Default.(string)
+	// evaluationappealDescEvidence is the schema descriptor for evidence field.
+	evaluationappealDescEvidence := evaluationappealFields[6].Descriptor()
+	// evaluationappeal.DefaultEvidence holds the default value on creation for the evidence field.
+	evaluationappeal.DefaultEvidence = evaluationappealDescEvidence.Default.([]string)
+	// evaluationappealDescFiledBy is the schema descriptor for filed_by field.
+	evaluationappealDescFiledBy := evaluationappealFields[7].Descriptor()
+	// evaluationappeal.FiledByValidator is a validator for the "filed_by" field. It is called by the builders before save.
+	evaluationappeal.FiledByValidator = func() func(string) error {
+		validators := evaluationappealDescFiledBy.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(filed_by string) error {
+			for _, fn := range fns {
+				if err := fn(filed_by); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationappealDescReassignTo is the schema descriptor for reassign_to field.
+	evaluationappealDescReassignTo := evaluationappealFields[10].Descriptor()
+	// evaluationappeal.DefaultReassignTo holds the default value on creation for the reassign_to field.
+	evaluationappeal.DefaultReassignTo = evaluationappealDescReassignTo.Default.(string)
+	// evaluationappeal.ReassignToValidator is a validator for the "reassign_to" field. It is called by the builders before save.
+	evaluationappeal.ReassignToValidator = evaluationappealDescReassignTo.Validators[0].(func(string) error)
+	// evaluationappealDescOpinion is the schema descriptor for opinion field.
+	evaluationappealDescOpinion := evaluationappealFields[11].Descriptor()
+	// evaluationappeal.DefaultOpinion holds the default value on creation for the opinion field.
+	evaluationappeal.DefaultOpinion = evaluationappealDescOpinion.Default.(string)
+	// evaluationappealDescDecidedBy is the schema descriptor for decided_by field.
+	evaluationappealDescDecidedBy := evaluationappealFields[12].Descriptor()
+	// evaluationappeal.DefaultDecidedBy holds the default value on creation for the decided_by field.
+	evaluationappeal.DefaultDecidedBy = evaluationappealDescDecidedBy.Default.(string)
+	// evaluationappeal.DecidedByValidator is a validator for the "decided_by" field. It is called by the builders before save.
+	evaluationappeal.DecidedByValidator = evaluationappealDescDecidedBy.Validators[0].(func(string) error)
+	evaluationinputMixin := schema.EvaluationInput{}.Mixin()
+	evaluationinput.Policy = privacy.NewPolicies(evaluationinputMixin[0], schema.EvaluationInput{})
+	evaluationinput.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := evaluationinput.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	evaluationinputMixinFields1 := evaluationinputMixin[1].Fields()
+	_ = evaluationinputMixinFields1
+	evaluationinputFields := schema.EvaluationInput{}.Fields()
+	_ = evaluationinputFields
+	// evaluationinputDescCreatedAt is the schema descriptor for created_at field.
+	evaluationinputDescCreatedAt := evaluationinputMixinFields1[0].Descriptor()
+	// evaluationinput.DefaultCreatedAt holds the default value on creation for the created_at field.
+	evaluationinput.DefaultCreatedAt = evaluationinputDescCreatedAt.Default.(func() time.Time)
+	// evaluationinputDescUpdatedAt is the schema descriptor for updated_at field.
+	evaluationinputDescUpdatedAt := evaluationinputMixinFields1[1].Descriptor()
+	// evaluationinput.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	evaluationinput.DefaultUpdatedAt = evaluationinputDescUpdatedAt.Default.(func() time.Time)
+	// evaluationinput.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	evaluationinput.UpdateDefaultUpdatedAt = evaluationinputDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// evaluationinputDescPeriod is the schema descriptor for period field.
+	evaluationinputDescPeriod := evaluationinputFields[0].Descriptor()
+	// evaluationinput.PeriodValidator is a validator for the "period" field. It is called by the builders before save.
+	evaluationinput.PeriodValidator = func() func(string) error {
+		validators := evaluationinputDescPeriod.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(period string) error {
+			for _, fn := range fns {
+				if err := fn(period); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationinputDescSource is the schema descriptor for source field.
+	evaluationinputDescSource := evaluationinputFields[1].Descriptor()
+	// evaluationinput.SourceValidator is a validator for the "source" field. It is called by the builders before save.
+	evaluationinput.SourceValidator = func() func(string) error {
+		validators := evaluationinputDescSource.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(source string) error {
+			for _, fn := range fns {
+				if err := fn(source); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationinputDescObjectType is the schema descriptor for object_type field.
+	evaluationinputDescObjectType := evaluationinputFields[2].Descriptor()
+	// evaluationinput.ObjectTypeValidator is a validator for the "object_type" field. It is called by the builders before save.
+	evaluationinput.ObjectTypeValidator = func() func(string) error {
+		validators := evaluationinputDescObjectType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(object_type string) error {
+			for _, fn := range fns {
+				if err := fn(object_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationinputDescObjectCode is the schema descriptor for object_code field.
+	evaluationinputDescObjectCode := evaluationinputFields[3].Descriptor()
+	// evaluationinput.ObjectCodeValidator is a validator for the "object_code" field. It is called by the builders before save.
+	evaluationinput.ObjectCodeValidator = func() func(string) error {
+		validators := evaluationinputDescObjectCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(object_code string) error {
+			for _, fn := range fns {
+				if err := fn(object_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationinputDescItem is the schema descriptor for item field.
+	evaluationinputDescItem := evaluationinputFields[4].Descriptor()
+	// evaluationinput.DefaultItem holds the default value on creation for the item field.
+	evaluationinput.DefaultItem = evaluationinputDescItem.Default.(string)
+	// evaluationinput.ItemValidator is a validator for the "item" field. It is called by the builders before save.
+	evaluationinput.ItemValidator = evaluationinputDescItem.Validators[0].(func(string) error)
+	// evaluationinputDescInspector is the schema descriptor for inspector field.
+	evaluationinputDescInspector := evaluationinputFields[6].Descriptor()
+	// evaluationinput.DefaultInspector holds the default value on creation for the inspector field.
+	evaluationinput.DefaultInspector = evaluationinputDescInspector.Default.(string)
+	// evaluationinput.InspectorValidator is a validator for the "inspector" field. It is called by the builders before save.
+	evaluationinput.InspectorValidator = evaluationinputDescInspector.Validators[0].(func(string) error)
+	// evaluationinputDescEvidence is the schema descriptor for evidence field.
+	evaluationinputDescEvidence := evaluationinputFields[7].Descriptor()
+	// evaluationinput.DefaultEvidence holds the default value on creation for the evidence field.
+	evaluationinput.DefaultEvidence = evaluationinputDescEvidence.Default.([]string)
+	// evaluationinputDescNote is the schema descriptor for note field.
+	evaluationinputDescNote := evaluationinputFields[8].Descriptor()
+	// evaluationinput.DefaultNote holds the default value on creation for the note field.
+	evaluationinput.DefaultNote = evaluationinputDescNote.Default.(string)
+	// evaluationinputDescRecordedBy is the schema descriptor for recorded_by field.
+	evaluationinputDescRecordedBy := evaluationinputFields[9].Descriptor()
+	// evaluationinput.RecordedByValidator is a validator for the "recorded_by" field. It is called by the builders before save.
+	evaluationinput.RecordedByValidator = func() func(string) error {
+		validators := evaluationinputDescRecordedBy.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(recorded_by string) error {
+			for _, fn := range fns {
+				if err := fn(recorded_by); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	evaluationrunMixin := schema.EvaluationRun{}.Mixin()
+	evaluationrun.Policy = privacy.NewPolicies(evaluationrunMixin[0], schema.EvaluationRun{})
+	evaluationrun.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := evaluationrun.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	evaluationrunMixinFields1 := evaluationrunMixin[1].Fields()
+	_ = evaluationrunMixinFields1
+	evaluationrunFields := schema.EvaluationRun{}.Fields()
+	_ = evaluationrunFields
+	// evaluationrunDescCreatedAt is the schema descriptor for created_at field.
+	evaluationrunDescCreatedAt := evaluationrunMixinFields1[0].Descriptor()
+	// evaluationrun.DefaultCreatedAt holds the default value on creation for the created_at field.
+	evaluationrun.DefaultCreatedAt = evaluationrunDescCreatedAt.Default.(func() time.Time)
+	// evaluationrunDescUpdatedAt is the schema descriptor for updated_at field.
+	evaluationrunDescUpdatedAt := evaluationrunMixinFields1[1].Descriptor()
+	// evaluationrun.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	evaluationrun.DefaultUpdatedAt = evaluationrunDescUpdatedAt.Default.(func() time.Time)
+	// evaluationrun.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	evaluationrun.UpdateDefaultUpdatedAt = evaluationrunDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// evaluationrunDescSchemeCode is the schema descriptor for scheme_code field.
+	evaluationrunDescSchemeCode := evaluationrunFields[0].Descriptor()
+	// evaluationrun.SchemeCodeValidator is a validator for the "scheme_code" field. It is called by the builders before save.
+	evaluationrun.SchemeCodeValidator = func() func(string) error {
+		validators := evaluationrunDescSchemeCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(scheme_code string) error {
+			for _, fn := range fns {
+				if err := fn(scheme_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationrunDescSchemeVersion is the schema descriptor for scheme_version field.
+	evaluationrunDescSchemeVersion := evaluationrunFields[1].Descriptor()
+	// evaluationrun.SchemeVersionValidator is a validator for the "scheme_version" field. It is called by the builders before save.
+	evaluationrun.SchemeVersionValidator = evaluationrunDescSchemeVersion.Validators[0].(func(int) error)
+	// evaluationrunDescPeriod is the schema descriptor for period field.
+	evaluationrunDescPeriod := evaluationrunFields[2].Descriptor()
+	// evaluationrun.PeriodValidator is a validator for the "period" field. It is called by the builders before save.
+	evaluationrun.PeriodValidator = func() func(string) error {
+		validators := evaluationrunDescPeriod.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(period string) error {
+			for _, fn := range fns {
+				if err := fn(period); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationrunDescFrozenBy is the schema descriptor for frozen_by field.
+	evaluationrunDescFrozenBy := evaluationrunFields[10].Descriptor()
+	// evaluationrun.DefaultFrozenBy holds the default value on creation for the frozen_by field.
+	evaluationrun.DefaultFrozenBy = evaluationrunDescFrozenBy.Default.(string)
+	// evaluationrun.FrozenByValidator is a validator for the "frozen_by" field. It is called by the builders before save.
+	evaluationrun.FrozenByValidator = evaluationrunDescFrozenBy.Validators[0].(func(string) error)
+	// evaluationrunDescDigest is the schema descriptor for digest field.
+	evaluationrunDescDigest := evaluationrunFields[12].Descriptor()
+	// evaluationrun.DefaultDigest holds the default value on creation for the digest field.
+	evaluationrun.DefaultDigest = evaluationrunDescDigest.Default.(string)
+	// evaluationrun.DigestValidator is a validator for the "digest" field. It is called by the builders before save.
+	evaluationrun.DigestValidator = evaluationrunDescDigest.Validators[0].(func(string) error)
+	evaluationschemeMixin := schema.EvaluationScheme{}.Mixin()
+	evaluationscheme.Policy = privacy.NewPolicies(evaluationschemeMixin[0], schema.EvaluationScheme{})
+	evaluationscheme.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := evaluationscheme.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	evaluationschemeMixinFields1 := evaluationschemeMixin[1].Fields()
+	_ = evaluationschemeMixinFields1
+	evaluationschemeFields := schema.EvaluationScheme{}.Fields()
+	_ = evaluationschemeFields
+	// evaluationschemeDescCreatedAt is the schema descriptor for created_at field.
+	evaluationschemeDescCreatedAt := evaluationschemeMixinFields1[0].Descriptor()
+	// evaluationscheme.DefaultCreatedAt holds the default value on creation for the created_at field.
+	evaluationscheme.DefaultCreatedAt = evaluationschemeDescCreatedAt.Default.(func() time.Time)
+	// evaluationschemeDescUpdatedAt is the schema descriptor for updated_at field.
+	evaluationschemeDescUpdatedAt := evaluationschemeMixinFields1[1].Descriptor()
+	// evaluationscheme.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	evaluationscheme.DefaultUpdatedAt = evaluationschemeDescUpdatedAt.Default.(func() time.Time)
+	// evaluationscheme.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	evaluationscheme.UpdateDefaultUpdatedAt = evaluationschemeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// evaluationschemeDescCode is the schema descriptor for code field.
+	evaluationschemeDescCode := evaluationschemeFields[0].Descriptor()
+	// evaluationscheme.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	evaluationscheme.CodeValidator = func() func(string) error {
+		validators := evaluationschemeDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationschemeDescVersion is the schema descriptor for version field.
+	evaluationschemeDescVersion := evaluationschemeFields[1].Descriptor()
+	// evaluationscheme.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	evaluationscheme.VersionValidator = evaluationschemeDescVersion.Validators[0].(func(int) error)
+	// evaluationschemeDescName is the schema descriptor for name field.
+	evaluationschemeDescName := evaluationschemeFields[2].Descriptor()
+	// evaluationscheme.DefaultName holds the default value on creation for the name field.
+	evaluationscheme.DefaultName = evaluationschemeDescName.Default.(string)
+	// evaluationscheme.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	evaluationscheme.NameValidator = evaluationschemeDescName.Validators[0].(func(string) error)
+	// evaluationschemeDescBaseCode is the schema descriptor for base_code field.
+	evaluationschemeDescBaseCode := evaluationschemeFields[3].Descriptor()
+	// evaluationscheme.DefaultBaseCode holds the default value on creation for the base_code field.
+	evaluationscheme.DefaultBaseCode = evaluationschemeDescBaseCode.Default.(string)
+	// evaluationscheme.BaseCodeValidator is a validator for the "base_code" field. It is called by the builders before save.
+	evaluationscheme.BaseCodeValidator = evaluationschemeDescBaseCode.Validators[0].(func(string) error)
+	// evaluationschemeDescCreatedBy is the schema descriptor for created_by field.
+	evaluationschemeDescCreatedBy := evaluationschemeFields[6].Descriptor()
+	// evaluationscheme.DefaultCreatedBy holds the default value on creation for the created_by field.
+	evaluationscheme.DefaultCreatedBy = evaluationschemeDescCreatedBy.Default.(string)
+	// evaluationscheme.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
+	evaluationscheme.CreatedByValidator = evaluationschemeDescCreatedBy.Validators[0].(func(string) error)
+	evaluationscoreMixin := schema.EvaluationScore{}.Mixin()
+	evaluationscore.Policy = privacy.NewPolicies(evaluationscoreMixin[0], schema.EvaluationScore{})
+	evaluationscore.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := evaluationscore.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	evaluationscoreFields := schema.EvaluationScore{}.Fields()
+	_ = evaluationscoreFields
+	// evaluationscoreDescObjectType is the schema descriptor for object_type field.
+	evaluationscoreDescObjectType := evaluationscoreFields[1].Descriptor()
+	// evaluationscore.ObjectTypeValidator is a validator for the "object_type" field. It is called by the builders before save.
+	evaluationscore.ObjectTypeValidator = func() func(string) error {
+		validators := evaluationscoreDescObjectType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(object_type string) error {
+			for _, fn := range fns {
+				if err := fn(object_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationscoreDescObjectCode is the schema descriptor for object_code field.
+	evaluationscoreDescObjectCode := evaluationscoreFields[2].Descriptor()
+	// evaluationscore.ObjectCodeValidator is a validator for the "object_code" field. It is called by the builders before save.
+	evaluationscore.ObjectCodeValidator = func() func(string) error {
+		validators := evaluationscoreDescObjectCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(object_code string) error {
+			for _, fn := range fns {
+				if err := fn(object_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evaluationscoreDescIndicator is the schema descriptor for indicator field.
+	evaluationscoreDescIndicator := evaluationscoreFields[3].Descriptor()
+	// evaluationscore.IndicatorValidator is a validator for the "indicator" field. It is called by the builders before save.
+	evaluationscore.IndicatorValidator = func() func(string) error {
+		validators := evaluationscoreDescIndicator.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(indicator string) error {
+			for _, fn := range fns {
+				if err := fn(indicator); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	eventheadMixin := schema.EventHead{}.Mixin()
 	eventhead.Policy = privacy.NewPolicies(eventheadMixin[0], schema.EventHead{})
 	eventhead.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -2000,6 +2484,112 @@ func init() {
 	leaseDescFencing := leaseFields[3].Descriptor()
 	// lease.DefaultFencing holds the default value on creation for the fencing field.
 	lease.DefaultFencing = leaseDescFencing.Default.(int64)
+	ledgerentryMixin := schema.LedgerEntry{}.Mixin()
+	ledgerentry.Policy = privacy.NewPolicies(ledgerentryMixin[0], schema.LedgerEntry{})
+	ledgerentry.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := ledgerentry.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ledgerentryMixinFields1 := ledgerentryMixin[1].Fields()
+	_ = ledgerentryMixinFields1
+	ledgerentryFields := schema.LedgerEntry{}.Fields()
+	_ = ledgerentryFields
+	// ledgerentryDescCreatedAt is the schema descriptor for created_at field.
+	ledgerentryDescCreatedAt := ledgerentryMixinFields1[0].Descriptor()
+	// ledgerentry.DefaultCreatedAt holds the default value on creation for the created_at field.
+	ledgerentry.DefaultCreatedAt = ledgerentryDescCreatedAt.Default.(func() time.Time)
+	// ledgerentryDescUpdatedAt is the schema descriptor for updated_at field.
+	ledgerentryDescUpdatedAt := ledgerentryMixinFields1[1].Descriptor()
+	// ledgerentry.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	ledgerentry.DefaultUpdatedAt = ledgerentryDescUpdatedAt.Default.(func() time.Time)
+	// ledgerentry.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	ledgerentry.UpdateDefaultUpdatedAt = ledgerentryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// ledgerentryDescObjectType is the schema descriptor for object_type field.
+	ledgerentryDescObjectType := ledgerentryFields[0].Descriptor()
+	// ledgerentry.ObjectTypeValidator is a validator for the "object_type" field. It is called by the builders before save.
+	ledgerentry.ObjectTypeValidator = func() func(string) error {
+		validators := ledgerentryDescObjectType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(object_type string) error {
+			for _, fn := range fns {
+				if err := fn(object_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ledgerentryDescObjectCode is the schema descriptor for object_code field.
+	ledgerentryDescObjectCode := ledgerentryFields[1].Descriptor()
+	// ledgerentry.ObjectCodeValidator is a validator for the "object_code" field. It is called by the builders before save.
+	ledgerentry.ObjectCodeValidator = func() func(string) error {
+		validators := ledgerentryDescObjectCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(object_code string) error {
+			for _, fn := range fns {
+				if err := fn(object_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ledgerentryDescPeriod is the schema descriptor for period field.
+	ledgerentryDescPeriod := ledgerentryFields[2].Descriptor()
+	// ledgerentry.PeriodValidator is a validator for the "period" field. It is called by the builders before save.
+	ledgerentry.PeriodValidator = func() func(string) error {
+		validators := ledgerentryDescPeriod.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(period string) error {
+			for _, fn := range fns {
+				if err := fn(period); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ledgerentryDescReason is the schema descriptor for reason field.
+	ledgerentryDescReason := ledgerentryFields[5].Descriptor()
+	// ledgerentry.DefaultReason holds the default value on creation for the reason field.
+	ledgerentry.DefaultReason = ledgerentryDescReason.Default.(string)
+	// ledgerentryDescCaseNumber is the schema descriptor for case_number field.
+	ledgerentryDescCaseNumber := ledgerentryFields[7].Descriptor()
+	// ledgerentry.DefaultCaseNumber holds the default value on creation for the case_number field.
+	ledgerentry.DefaultCaseNumber = ledgerentryDescCaseNumber.Default.(string)
+	// ledgerentry.CaseNumberValidator is a validator for the "case_number" field. It is called by the builders before save.
+	ledgerentry.CaseNumberValidator = ledgerentryDescCaseNumber.Validators[0].(func(string) error)
+	// ledgerentryDescRecordedBy is the schema descriptor for recorded_by field.
+	ledgerentryDescRecordedBy := ledgerentryFields[8].Descriptor()
+	// ledgerentry.RecordedByValidator is a validator for the "recorded_by" field. It is called by the builders before save.
+	ledgerentry.RecordedByValidator = func() func(string) error {
+		validators := ledgerentryDescRecordedBy.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(recorded_by string) error {
+			for _, fn := range fns {
+				if err := fn(recorded_by); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	loginthrottleMixin := schema.LoginThrottle{}.Mixin()
 	loginthrottle.Policy = privacy.NewPolicies(loginthrottleMixin[0], schema.LoginThrottle{})
 	loginthrottle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
