@@ -599,15 +599,19 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "EvaluationScore",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			evaluationscore.FieldTenantID:   {Type: field.TypeInt, Column: evaluationscore.FieldTenantID},
-			evaluationscore.FieldRunID:      {Type: field.TypeInt, Column: evaluationscore.FieldRunID},
-			evaluationscore.FieldObjectType: {Type: field.TypeString, Column: evaluationscore.FieldObjectType},
-			evaluationscore.FieldObjectCode: {Type: field.TypeString, Column: evaluationscore.FieldObjectCode},
-			evaluationscore.FieldIndicator:  {Type: field.TypeString, Column: evaluationscore.FieldIndicator},
-			evaluationscore.FieldValue:      {Type: field.TypeFloat64, Column: evaluationscore.FieldValue},
-			evaluationscore.FieldScore:      {Type: field.TypeFloat64, Column: evaluationscore.FieldScore},
-			evaluationscore.FieldWeight:     {Type: field.TypeFloat64, Column: evaluationscore.FieldWeight},
-			evaluationscore.FieldCases:      {Type: field.TypeJSON, Column: evaluationscore.FieldCases},
+			evaluationscore.FieldTenantID:     {Type: field.TypeInt, Column: evaluationscore.FieldTenantID},
+			evaluationscore.FieldRunID:        {Type: field.TypeInt, Column: evaluationscore.FieldRunID},
+			evaluationscore.FieldKind:         {Type: field.TypeEnum, Column: evaluationscore.FieldKind},
+			evaluationscore.FieldObjectType:   {Type: field.TypeString, Column: evaluationscore.FieldObjectType},
+			evaluationscore.FieldObjectCode:   {Type: field.TypeString, Column: evaluationscore.FieldObjectCode},
+			evaluationscore.FieldIndicator:    {Type: field.TypeString, Column: evaluationscore.FieldIndicator},
+			evaluationscore.FieldValue:        {Type: field.TypeFloat64, Column: evaluationscore.FieldValue},
+			evaluationscore.FieldScore:        {Type: field.TypeFloat64, Column: evaluationscore.FieldScore},
+			evaluationscore.FieldWeight:       {Type: field.TypeFloat64, Column: evaluationscore.FieldWeight},
+			evaluationscore.FieldContribution: {Type: field.TypeFloat64, Column: evaluationscore.FieldContribution},
+			evaluationscore.FieldCaseCount:    {Type: field.TypeInt, Column: evaluationscore.FieldCaseCount},
+			evaluationscore.FieldPosition:     {Type: field.TypeInt, Column: evaluationscore.FieldPosition},
+			evaluationscore.FieldCases:        {Type: field.TypeJSON, Column: evaluationscore.FieldCases},
 		},
 	}
 	graph.Nodes[20] = &sqlgraph.Node{
@@ -4103,6 +4107,11 @@ func (f *EvaluationScoreFilter) WhereRunID(p entql.IntP) {
 	f.Where(p.Field(evaluationscore.FieldRunID))
 }
 
+// WhereKind applies the entql string predicate on the kind field.
+func (f *EvaluationScoreFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(evaluationscore.FieldKind))
+}
+
 // WhereObjectType applies the entql string predicate on the object_type field.
 func (f *EvaluationScoreFilter) WhereObjectType(p entql.StringP) {
 	f.Where(p.Field(evaluationscore.FieldObjectType))
@@ -4131,6 +4140,21 @@ func (f *EvaluationScoreFilter) WhereScore(p entql.Float64P) {
 // WhereWeight applies the entql float64 predicate on the weight field.
 func (f *EvaluationScoreFilter) WhereWeight(p entql.Float64P) {
 	f.Where(p.Field(evaluationscore.FieldWeight))
+}
+
+// WhereContribution applies the entql float64 predicate on the contribution field.
+func (f *EvaluationScoreFilter) WhereContribution(p entql.Float64P) {
+	f.Where(p.Field(evaluationscore.FieldContribution))
+}
+
+// WhereCaseCount applies the entql int predicate on the case_count field.
+func (f *EvaluationScoreFilter) WhereCaseCount(p entql.IntP) {
+	f.Where(p.Field(evaluationscore.FieldCaseCount))
+}
+
+// WherePosition applies the entql int predicate on the position field.
+func (f *EvaluationScoreFilter) WherePosition(p entql.IntP) {
+	f.Where(p.Field(evaluationscore.FieldPosition))
 }
 
 // WhereCases applies the entql json.RawMessage predicate on the cases field.

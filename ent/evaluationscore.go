@@ -22,6 +22,8 @@ type EvaluationScore struct {
 	TenantID int `json:"tenant_id,omitempty"`
 	// RunID holds the value of the "run_id" field.
 	RunID int `json:"run_id,omitempty"`
+	// Kind holds the value of the "kind" field.
+	Kind evaluationscore.Kind `json:"kind,omitempty"`
 	// ObjectType holds the value of the "object_type" field.
 	ObjectType string `json:"object_type,omitempty"`
 	// ObjectCode holds the value of the "object_code" field.
@@ -34,7 +36,13 @@ type EvaluationScore struct {
 	Score float64 `json:"score,omitempty"`
 	// Weight holds the value of the "weight" field.
 	Weight float64 `json:"weight,omitempty"`
-	// Numbers of the cases behind the count.
+	// score × weight as it enters the total.
+	Contribution float64 `json:"contribution,omitempty"`
+	// CaseCount holds the value of the "case_count" field.
+	CaseCount int `json:"case_count,omitempty"`
+	// Order of the item in the scheme.
+	Position int `json:"position,omitempty"`
+	// Measures: the numbers of the cases behind the count.
 	Cases []string `json:"cases,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the EvaluationScoreQuery when eager-loading is set.
@@ -69,11 +77,11 @@ func (*EvaluationScore) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case evaluationscore.FieldCases:
 			values[i] = new([]byte)
-		case evaluationscore.FieldValue, evaluationscore.FieldScore, evaluationscore.FieldWeight:
+		case evaluationscore.FieldValue, evaluationscore.FieldScore, evaluationscore.FieldWeight, evaluationscore.FieldContribution:
 			values[i] = new(sql.NullFloat64)
-		case evaluationscore.FieldID, evaluationscore.FieldTenantID, evaluationscore.FieldRunID:
+		case evaluationscore.FieldID, evaluationscore.FieldTenantID, evaluationscore.FieldRunID, evaluationscore.FieldCaseCount, evaluationscore.FieldPosition:
 			values[i] = new(sql.NullInt64)
-		case evaluationscore.FieldObjectType, evaluationscore.FieldObjectCode, evaluationscore.FieldIndicator:
+		case evaluationscore.FieldKind, evaluationscore.FieldObjectType, evaluationscore.FieldObjectCode, evaluationscore.FieldIndicator:
 			values[i] = new(sql.NullString)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -107,6 +115,12 @@ func (_m *EvaluationScore) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field run_id", values[i])
 			} else if value.Valid {
 				_m.RunID = int(value.Int64)
+			}
+		case evaluationscore.FieldKind:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field kind", values[i])
+			} else if value.Valid {
+				_m.Kind = evaluationscore.Kind(value.String)
 			}
 		case evaluationscore.FieldObjectType:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -143,6 +157,24 @@ func (_m *EvaluationScore) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field weight", values[i])
 			} else if value.Valid {
 				_m.Weight = value.Float64
+			}
+		case evaluationscore.FieldContribution:
+			if value, ok := values[i].(*sql.NullFloat64); !ok {
+				return fmt.Errorf("unexpected type %T for field contribution", values[i])
+			} else if value.Valid {
+				_m.Contribution = value.Float64
+			}
+		case evaluationscore.FieldCaseCount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field case_count", values[i])
+			} else if value.Valid {
+				_m.CaseCount = int(value.Int64)
+			}
+		case evaluationscore.FieldPosition:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field position", values[i])
+			} else if value.Valid {
+				_m.Position = int(value.Int64)
 			}
 		case evaluationscore.FieldCases:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -199,6 +231,9 @@ func (_m *EvaluationScore) String() string {
 	builder.WriteString("run_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.RunID))
 	builder.WriteString(", ")
+	builder.WriteString("kind=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Kind))
+	builder.WriteString(", ")
 	builder.WriteString("object_type=")
 	builder.WriteString(_m.ObjectType)
 	builder.WriteString(", ")
@@ -216,6 +251,15 @@ func (_m *EvaluationScore) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("weight=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Weight))
+	builder.WriteString(", ")
+	builder.WriteString("contribution=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Contribution))
+	builder.WriteString(", ")
+	builder.WriteString("case_count=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CaseCount))
+	builder.WriteString(", ")
+	builder.WriteString("position=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Position))
 	builder.WriteString(", ")
 	builder.WriteString("cases=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Cases))

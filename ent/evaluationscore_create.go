@@ -34,6 +34,12 @@ func (_c *EvaluationScoreCreate) SetRunID(v int) *EvaluationScoreCreate {
 	return _c
 }
 
+// SetKind sets the "kind" field.
+func (_c *EvaluationScoreCreate) SetKind(v evaluationscore.Kind) *EvaluationScoreCreate {
+	_c.mutation.SetKind(v)
+	return _c
+}
+
 // SetObjectType sets the "object_type" field.
 func (_c *EvaluationScoreCreate) SetObjectType(v string) *EvaluationScoreCreate {
 	_c.mutation.SetObjectType(v)
@@ -70,6 +76,48 @@ func (_c *EvaluationScoreCreate) SetWeight(v float64) *EvaluationScoreCreate {
 	return _c
 }
 
+// SetContribution sets the "contribution" field.
+func (_c *EvaluationScoreCreate) SetContribution(v float64) *EvaluationScoreCreate {
+	_c.mutation.SetContribution(v)
+	return _c
+}
+
+// SetNillableContribution sets the "contribution" field if the given value is not nil.
+func (_c *EvaluationScoreCreate) SetNillableContribution(v *float64) *EvaluationScoreCreate {
+	if v != nil {
+		_c.SetContribution(*v)
+	}
+	return _c
+}
+
+// SetCaseCount sets the "case_count" field.
+func (_c *EvaluationScoreCreate) SetCaseCount(v int) *EvaluationScoreCreate {
+	_c.mutation.SetCaseCount(v)
+	return _c
+}
+
+// SetNillableCaseCount sets the "case_count" field if the given value is not nil.
+func (_c *EvaluationScoreCreate) SetNillableCaseCount(v *int) *EvaluationScoreCreate {
+	if v != nil {
+		_c.SetCaseCount(*v)
+	}
+	return _c
+}
+
+// SetPosition sets the "position" field.
+func (_c *EvaluationScoreCreate) SetPosition(v int) *EvaluationScoreCreate {
+	_c.mutation.SetPosition(v)
+	return _c
+}
+
+// SetNillablePosition sets the "position" field if the given value is not nil.
+func (_c *EvaluationScoreCreate) SetNillablePosition(v *int) *EvaluationScoreCreate {
+	if v != nil {
+		_c.SetPosition(*v)
+	}
+	return _c
+}
+
 // SetCases sets the "cases" field.
 func (_c *EvaluationScoreCreate) SetCases(v []string) *EvaluationScoreCreate {
 	_c.mutation.SetCases(v)
@@ -88,6 +136,9 @@ func (_c *EvaluationScoreCreate) Mutation() *EvaluationScoreMutation {
 
 // Save creates the EvaluationScore in the database.
 func (_c *EvaluationScoreCreate) Save(ctx context.Context) (*EvaluationScore, error) {
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -113,6 +164,23 @@ func (_c *EvaluationScoreCreate) ExecX(ctx context.Context) {
 	}
 }
 
+// defaults sets the default values of the builder before save.
+func (_c *EvaluationScoreCreate) defaults() error {
+	if _, ok := _c.mutation.Contribution(); !ok {
+		v := evaluationscore.DefaultContribution
+		_c.mutation.SetContribution(v)
+	}
+	if _, ok := _c.mutation.CaseCount(); !ok {
+		v := evaluationscore.DefaultCaseCount
+		_c.mutation.SetCaseCount(v)
+	}
+	if _, ok := _c.mutation.Position(); !ok {
+		v := evaluationscore.DefaultPosition
+		_c.mutation.SetPosition(v)
+	}
+	return nil
+}
+
 // check runs all checks and user-defined validators on the builder.
 func (_c *EvaluationScoreCreate) check() error {
 	if _, ok := _c.mutation.TenantID(); !ok {
@@ -120,6 +188,14 @@ func (_c *EvaluationScoreCreate) check() error {
 	}
 	if _, ok := _c.mutation.RunID(); !ok {
 		return &ValidationError{Name: "run_id", err: errors.New(`ent: missing required field "EvaluationScore.run_id"`)}
+	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		return &ValidationError{Name: "kind", err: errors.New(`ent: missing required field "EvaluationScore.kind"`)}
+	}
+	if v, ok := _c.mutation.Kind(); ok {
+		if err := evaluationscore.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "EvaluationScore.kind": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.ObjectType(); !ok {
 		return &ValidationError{Name: "object_type", err: errors.New(`ent: missing required field "EvaluationScore.object_type"`)}
@@ -153,6 +229,15 @@ func (_c *EvaluationScoreCreate) check() error {
 	}
 	if _, ok := _c.mutation.Weight(); !ok {
 		return &ValidationError{Name: "weight", err: errors.New(`ent: missing required field "EvaluationScore.weight"`)}
+	}
+	if _, ok := _c.mutation.Contribution(); !ok {
+		return &ValidationError{Name: "contribution", err: errors.New(`ent: missing required field "EvaluationScore.contribution"`)}
+	}
+	if _, ok := _c.mutation.CaseCount(); !ok {
+		return &ValidationError{Name: "case_count", err: errors.New(`ent: missing required field "EvaluationScore.case_count"`)}
+	}
+	if _, ok := _c.mutation.Position(); !ok {
+		return &ValidationError{Name: "position", err: errors.New(`ent: missing required field "EvaluationScore.position"`)}
 	}
 	if len(_c.mutation.TenantIDs()) == 0 {
 		return &ValidationError{Name: "tenant", err: errors.New(`ent: missing required edge "EvaluationScore.tenant"`)}
@@ -188,6 +273,10 @@ func (_c *EvaluationScoreCreate) createSpec() (*EvaluationScore, *sqlgraph.Creat
 		_spec.SetField(evaluationscore.FieldRunID, field.TypeInt, value)
 		_node.RunID = value
 	}
+	if value, ok := _c.mutation.Kind(); ok {
+		_spec.SetField(evaluationscore.FieldKind, field.TypeEnum, value)
+		_node.Kind = value
+	}
 	if value, ok := _c.mutation.ObjectType(); ok {
 		_spec.SetField(evaluationscore.FieldObjectType, field.TypeString, value)
 		_node.ObjectType = value
@@ -211,6 +300,18 @@ func (_c *EvaluationScoreCreate) createSpec() (*EvaluationScore, *sqlgraph.Creat
 	if value, ok := _c.mutation.Weight(); ok {
 		_spec.SetField(evaluationscore.FieldWeight, field.TypeFloat64, value)
 		_node.Weight = value
+	}
+	if value, ok := _c.mutation.Contribution(); ok {
+		_spec.SetField(evaluationscore.FieldContribution, field.TypeFloat64, value)
+		_node.Contribution = value
+	}
+	if value, ok := _c.mutation.CaseCount(); ok {
+		_spec.SetField(evaluationscore.FieldCaseCount, field.TypeInt, value)
+		_node.CaseCount = value
+	}
+	if value, ok := _c.mutation.Position(); ok {
+		_spec.SetField(evaluationscore.FieldPosition, field.TypeInt, value)
+		_node.Position = value
 	}
 	if value, ok := _c.mutation.Cases(); ok {
 		_spec.SetField(evaluationscore.FieldCases, field.TypeJSON, value)
@@ -302,6 +403,9 @@ func (u *EvaluationScoreUpsertOne) UpdateNewValues() *EvaluationScoreUpsertOne {
 		if _, exists := u.create.mutation.RunID(); exists {
 			s.SetIgnore(evaluationscore.FieldRunID)
 		}
+		if _, exists := u.create.mutation.Kind(); exists {
+			s.SetIgnore(evaluationscore.FieldKind)
+		}
 		if _, exists := u.create.mutation.ObjectType(); exists {
 			s.SetIgnore(evaluationscore.FieldObjectType)
 		}
@@ -319,6 +423,15 @@ func (u *EvaluationScoreUpsertOne) UpdateNewValues() *EvaluationScoreUpsertOne {
 		}
 		if _, exists := u.create.mutation.Weight(); exists {
 			s.SetIgnore(evaluationscore.FieldWeight)
+		}
+		if _, exists := u.create.mutation.Contribution(); exists {
+			s.SetIgnore(evaluationscore.FieldContribution)
+		}
+		if _, exists := u.create.mutation.CaseCount(); exists {
+			s.SetIgnore(evaluationscore.FieldCaseCount)
+		}
+		if _, exists := u.create.mutation.Position(); exists {
+			s.SetIgnore(evaluationscore.FieldPosition)
 		}
 		if _, exists := u.create.mutation.Cases(); exists {
 			s.SetIgnore(evaluationscore.FieldCases)
@@ -406,6 +519,7 @@ func (_c *EvaluationScoreCreateBulk) Save(ctx context.Context) ([]*EvaluationSco
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
+			builder.defaults()
 			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
 				mutation, ok := m.(*EvaluationScoreMutation)
 				if !ok {
@@ -535,6 +649,9 @@ func (u *EvaluationScoreUpsertBulk) UpdateNewValues() *EvaluationScoreUpsertBulk
 			if _, exists := b.mutation.RunID(); exists {
 				s.SetIgnore(evaluationscore.FieldRunID)
 			}
+			if _, exists := b.mutation.Kind(); exists {
+				s.SetIgnore(evaluationscore.FieldKind)
+			}
 			if _, exists := b.mutation.ObjectType(); exists {
 				s.SetIgnore(evaluationscore.FieldObjectType)
 			}
@@ -552,6 +669,15 @@ func (u *EvaluationScoreUpsertBulk) UpdateNewValues() *EvaluationScoreUpsertBulk
 			}
 			if _, exists := b.mutation.Weight(); exists {
 				s.SetIgnore(evaluationscore.FieldWeight)
+			}
+			if _, exists := b.mutation.Contribution(); exists {
+				s.SetIgnore(evaluationscore.FieldContribution)
+			}
+			if _, exists := b.mutation.CaseCount(); exists {
+				s.SetIgnore(evaluationscore.FieldCaseCount)
+			}
+			if _, exists := b.mutation.Position(); exists {
+				s.SetIgnore(evaluationscore.FieldPosition)
 			}
 			if _, exists := b.mutation.Cases(); exists {
 				s.SetIgnore(evaluationscore.FieldCases)

@@ -23867,28 +23867,35 @@ func (m *EvaluationSchemeMutation) ResetEdge(name string) error {
 // EvaluationScoreMutation represents an operation that mutates the EvaluationScore nodes in the graph.
 type EvaluationScoreMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	run_id        *int
-	addrun_id     *int
-	object_type   *string
-	object_code   *string
-	indicator     *string
-	value         *float64
-	addvalue      *float64
-	score         *float64
-	addscore      *float64
-	weight        *float64
-	addweight     *float64
-	cases         *[]string
-	appendcases   []string
-	clearedFields map[string]struct{}
-	tenant        *int
-	clearedtenant bool
-	done          bool
-	oldValue      func(context.Context) (*EvaluationScore, error)
-	predicates    []predicate.EvaluationScore
+	op              Op
+	typ             string
+	id              *int
+	run_id          *int
+	addrun_id       *int
+	kind            *evaluationscore.Kind
+	object_type     *string
+	object_code     *string
+	indicator       *string
+	value           *float64
+	addvalue        *float64
+	score           *float64
+	addscore        *float64
+	weight          *float64
+	addweight       *float64
+	contribution    *float64
+	addcontribution *float64
+	case_count      *int
+	addcase_count   *int
+	position        *int
+	addposition     *int
+	cases           *[]string
+	appendcases     []string
+	clearedFields   map[string]struct{}
+	tenant          *int
+	clearedtenant   bool
+	done            bool
+	oldValue        func(context.Context) (*EvaluationScore, error)
+	predicates      []predicate.EvaluationScore
 }
 
 var _ ent.Mutation = (*EvaluationScoreMutation)(nil)
@@ -24079,6 +24086,42 @@ func (m *EvaluationScoreMutation) AddedRunID() (r int, exists bool) {
 func (m *EvaluationScoreMutation) ResetRunID() {
 	m.run_id = nil
 	m.addrun_id = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *EvaluationScoreMutation) SetKind(e evaluationscore.Kind) {
+	m.kind = &e
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *EvaluationScoreMutation) Kind() (r evaluationscore.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldKind(ctx context.Context) (v evaluationscore.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *EvaluationScoreMutation) ResetKind() {
+	m.kind = nil
 }
 
 // SetObjectType sets the "object_type" field.
@@ -24357,6 +24400,174 @@ func (m *EvaluationScoreMutation) ResetWeight() {
 	m.addweight = nil
 }
 
+// SetContribution sets the "contribution" field.
+func (m *EvaluationScoreMutation) SetContribution(f float64) {
+	m.contribution = &f
+	m.addcontribution = nil
+}
+
+// Contribution returns the value of the "contribution" field in the mutation.
+func (m *EvaluationScoreMutation) Contribution() (r float64, exists bool) {
+	v := m.contribution
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContribution returns the old "contribution" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldContribution(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContribution is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContribution requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContribution: %w", err)
+	}
+	return oldValue.Contribution, nil
+}
+
+// AddContribution adds f to the "contribution" field.
+func (m *EvaluationScoreMutation) AddContribution(f float64) {
+	if m.addcontribution != nil {
+		*m.addcontribution += f
+	} else {
+		m.addcontribution = &f
+	}
+}
+
+// AddedContribution returns the value that was added to the "contribution" field in this mutation.
+func (m *EvaluationScoreMutation) AddedContribution() (r float64, exists bool) {
+	v := m.addcontribution
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetContribution resets all changes to the "contribution" field.
+func (m *EvaluationScoreMutation) ResetContribution() {
+	m.contribution = nil
+	m.addcontribution = nil
+}
+
+// SetCaseCount sets the "case_count" field.
+func (m *EvaluationScoreMutation) SetCaseCount(i int) {
+	m.case_count = &i
+	m.addcase_count = nil
+}
+
+// CaseCount returns the value of the "case_count" field in the mutation.
+func (m *EvaluationScoreMutation) CaseCount() (r int, exists bool) {
+	v := m.case_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCaseCount returns the old "case_count" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldCaseCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCaseCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCaseCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCaseCount: %w", err)
+	}
+	return oldValue.CaseCount, nil
+}
+
+// AddCaseCount adds i to the "case_count" field.
+func (m *EvaluationScoreMutation) AddCaseCount(i int) {
+	if m.addcase_count != nil {
+		*m.addcase_count += i
+	} else {
+		m.addcase_count = &i
+	}
+}
+
+// AddedCaseCount returns the value that was added to the "case_count" field in this mutation.
+func (m *EvaluationScoreMutation) AddedCaseCount() (r int, exists bool) {
+	v := m.addcase_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCaseCount resets all changes to the "case_count" field.
+func (m *EvaluationScoreMutation) ResetCaseCount() {
+	m.case_count = nil
+	m.addcase_count = nil
+}
+
+// SetPosition sets the "position" field.
+func (m *EvaluationScoreMutation) SetPosition(i int) {
+	m.position = &i
+	m.addposition = nil
+}
+
+// Position returns the value of the "position" field in the mutation.
+func (m *EvaluationScoreMutation) Position() (r int, exists bool) {
+	v := m.position
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPosition returns the old "position" field's value of the EvaluationScore entity.
+// If the EvaluationScore object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EvaluationScoreMutation) OldPosition(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPosition is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPosition requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPosition: %w", err)
+	}
+	return oldValue.Position, nil
+}
+
+// AddPosition adds i to the "position" field.
+func (m *EvaluationScoreMutation) AddPosition(i int) {
+	if m.addposition != nil {
+		*m.addposition += i
+	} else {
+		m.addposition = &i
+	}
+}
+
+// AddedPosition returns the value that was added to the "position" field in this mutation.
+func (m *EvaluationScoreMutation) AddedPosition() (r int, exists bool) {
+	v := m.addposition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPosition resets all changes to the "position" field.
+func (m *EvaluationScoreMutation) ResetPosition() {
+	m.position = nil
+	m.addposition = nil
+}
+
 // SetCases sets the "cases" field.
 func (m *EvaluationScoreMutation) SetCases(s []string) {
 	m.cases = &s
@@ -24483,12 +24694,15 @@ func (m *EvaluationScoreMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EvaluationScoreMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 13)
 	if m.tenant != nil {
 		fields = append(fields, evaluationscore.FieldTenantID)
 	}
 	if m.run_id != nil {
 		fields = append(fields, evaluationscore.FieldRunID)
+	}
+	if m.kind != nil {
+		fields = append(fields, evaluationscore.FieldKind)
 	}
 	if m.object_type != nil {
 		fields = append(fields, evaluationscore.FieldObjectType)
@@ -24508,6 +24722,15 @@ func (m *EvaluationScoreMutation) Fields() []string {
 	if m.weight != nil {
 		fields = append(fields, evaluationscore.FieldWeight)
 	}
+	if m.contribution != nil {
+		fields = append(fields, evaluationscore.FieldContribution)
+	}
+	if m.case_count != nil {
+		fields = append(fields, evaluationscore.FieldCaseCount)
+	}
+	if m.position != nil {
+		fields = append(fields, evaluationscore.FieldPosition)
+	}
 	if m.cases != nil {
 		fields = append(fields, evaluationscore.FieldCases)
 	}
@@ -24523,6 +24746,8 @@ func (m *EvaluationScoreMutation) Field(name string) (ent.Value, bool) {
 		return m.TenantID()
 	case evaluationscore.FieldRunID:
 		return m.RunID()
+	case evaluationscore.FieldKind:
+		return m.Kind()
 	case evaluationscore.FieldObjectType:
 		return m.ObjectType()
 	case evaluationscore.FieldObjectCode:
@@ -24535,6 +24760,12 @@ func (m *EvaluationScoreMutation) Field(name string) (ent.Value, bool) {
 		return m.Score()
 	case evaluationscore.FieldWeight:
 		return m.Weight()
+	case evaluationscore.FieldContribution:
+		return m.Contribution()
+	case evaluationscore.FieldCaseCount:
+		return m.CaseCount()
+	case evaluationscore.FieldPosition:
+		return m.Position()
 	case evaluationscore.FieldCases:
 		return m.Cases()
 	}
@@ -24550,6 +24781,8 @@ func (m *EvaluationScoreMutation) OldField(ctx context.Context, name string) (en
 		return m.OldTenantID(ctx)
 	case evaluationscore.FieldRunID:
 		return m.OldRunID(ctx)
+	case evaluationscore.FieldKind:
+		return m.OldKind(ctx)
 	case evaluationscore.FieldObjectType:
 		return m.OldObjectType(ctx)
 	case evaluationscore.FieldObjectCode:
@@ -24562,6 +24795,12 @@ func (m *EvaluationScoreMutation) OldField(ctx context.Context, name string) (en
 		return m.OldScore(ctx)
 	case evaluationscore.FieldWeight:
 		return m.OldWeight(ctx)
+	case evaluationscore.FieldContribution:
+		return m.OldContribution(ctx)
+	case evaluationscore.FieldCaseCount:
+		return m.OldCaseCount(ctx)
+	case evaluationscore.FieldPosition:
+		return m.OldPosition(ctx)
 	case evaluationscore.FieldCases:
 		return m.OldCases(ctx)
 	}
@@ -24586,6 +24825,13 @@ func (m *EvaluationScoreMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetRunID(v)
+		return nil
+	case evaluationscore.FieldKind:
+		v, ok := value.(evaluationscore.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
 		return nil
 	case evaluationscore.FieldObjectType:
 		v, ok := value.(string)
@@ -24629,6 +24875,27 @@ func (m *EvaluationScoreMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWeight(v)
 		return nil
+	case evaluationscore.FieldContribution:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContribution(v)
+		return nil
+	case evaluationscore.FieldCaseCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCaseCount(v)
+		return nil
+	case evaluationscore.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPosition(v)
+		return nil
 	case evaluationscore.FieldCases:
 		v, ok := value.([]string)
 		if !ok {
@@ -24656,6 +24923,15 @@ func (m *EvaluationScoreMutation) AddedFields() []string {
 	if m.addweight != nil {
 		fields = append(fields, evaluationscore.FieldWeight)
 	}
+	if m.addcontribution != nil {
+		fields = append(fields, evaluationscore.FieldContribution)
+	}
+	if m.addcase_count != nil {
+		fields = append(fields, evaluationscore.FieldCaseCount)
+	}
+	if m.addposition != nil {
+		fields = append(fields, evaluationscore.FieldPosition)
+	}
 	return fields
 }
 
@@ -24672,6 +24948,12 @@ func (m *EvaluationScoreMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedScore()
 	case evaluationscore.FieldWeight:
 		return m.AddedWeight()
+	case evaluationscore.FieldContribution:
+		return m.AddedContribution()
+	case evaluationscore.FieldCaseCount:
+		return m.AddedCaseCount()
+	case evaluationscore.FieldPosition:
+		return m.AddedPosition()
 	}
 	return nil, false
 }
@@ -24708,6 +24990,27 @@ func (m *EvaluationScoreMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddWeight(v)
+		return nil
+	case evaluationscore.FieldContribution:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddContribution(v)
+		return nil
+	case evaluationscore.FieldCaseCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCaseCount(v)
+		return nil
+	case evaluationscore.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPosition(v)
 		return nil
 	}
 	return fmt.Errorf("unknown EvaluationScore numeric field %s", name)
@@ -24751,6 +25054,9 @@ func (m *EvaluationScoreMutation) ResetField(name string) error {
 	case evaluationscore.FieldRunID:
 		m.ResetRunID()
 		return nil
+	case evaluationscore.FieldKind:
+		m.ResetKind()
+		return nil
 	case evaluationscore.FieldObjectType:
 		m.ResetObjectType()
 		return nil
@@ -24768,6 +25074,15 @@ func (m *EvaluationScoreMutation) ResetField(name string) error {
 		return nil
 	case evaluationscore.FieldWeight:
 		m.ResetWeight()
+		return nil
+	case evaluationscore.FieldContribution:
+		m.ResetContribution()
+		return nil
+	case evaluationscore.FieldCaseCount:
+		m.ResetCaseCount()
+		return nil
+	case evaluationscore.FieldPosition:
+		m.ResetPosition()
 		return nil
 	case evaluationscore.FieldCases:
 		m.ResetCases()

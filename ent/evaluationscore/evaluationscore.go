@@ -3,6 +3,8 @@
 package evaluationscore
 
 import (
+	"fmt"
+
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -17,6 +19,8 @@ const (
 	FieldTenantID = "tenant_id"
 	// FieldRunID holds the string denoting the run_id field in the database.
 	FieldRunID = "run_id"
+	// FieldKind holds the string denoting the kind field in the database.
+	FieldKind = "kind"
 	// FieldObjectType holds the string denoting the object_type field in the database.
 	FieldObjectType = "object_type"
 	// FieldObjectCode holds the string denoting the object_code field in the database.
@@ -29,6 +33,12 @@ const (
 	FieldScore = "score"
 	// FieldWeight holds the string denoting the weight field in the database.
 	FieldWeight = "weight"
+	// FieldContribution holds the string denoting the contribution field in the database.
+	FieldContribution = "contribution"
+	// FieldCaseCount holds the string denoting the case_count field in the database.
+	FieldCaseCount = "case_count"
+	// FieldPosition holds the string denoting the position field in the database.
+	FieldPosition = "position"
 	// FieldCases holds the string denoting the cases field in the database.
 	FieldCases = "cases"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
@@ -49,12 +59,16 @@ var Columns = []string{
 	FieldID,
 	FieldTenantID,
 	FieldRunID,
+	FieldKind,
 	FieldObjectType,
 	FieldObjectCode,
 	FieldIndicator,
 	FieldValue,
 	FieldScore,
 	FieldWeight,
+	FieldContribution,
+	FieldCaseCount,
+	FieldPosition,
 	FieldCases,
 }
 
@@ -82,7 +96,36 @@ var (
 	ObjectCodeValidator func(string) error
 	// IndicatorValidator is a validator for the "indicator" field. It is called by the builders before save.
 	IndicatorValidator func(string) error
+	// DefaultContribution holds the default value on creation for the "contribution" field.
+	DefaultContribution float64
+	// DefaultCaseCount holds the default value on creation for the "case_count" field.
+	DefaultCaseCount int
+	// DefaultPosition holds the default value on creation for the "position" field.
+	DefaultPosition int
 )
+
+// Kind defines the type for the "kind" enum field.
+type Kind string
+
+// Kind values.
+const (
+	KindMeasure Kind = "measure"
+	KindItem    Kind = "item"
+)
+
+func (k Kind) String() string {
+	return string(k)
+}
+
+// KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
+func KindValidator(k Kind) error {
+	switch k {
+	case KindMeasure, KindItem:
+		return nil
+	default:
+		return fmt.Errorf("evaluationscore: invalid enum value for kind field: %q", k)
+	}
+}
 
 // OrderOption defines the ordering options for the EvaluationScore queries.
 type OrderOption func(*sql.Selector)
@@ -100,6 +143,11 @@ func ByTenantID(opts ...sql.OrderTermOption) OrderOption {
 // ByRunID orders the results by the run_id field.
 func ByRunID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRunID, opts...).ToFunc()
+}
+
+// ByKind orders the results by the kind field.
+func ByKind(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldKind, opts...).ToFunc()
 }
 
 // ByObjectType orders the results by the object_type field.
@@ -130,6 +178,21 @@ func ByScore(opts ...sql.OrderTermOption) OrderOption {
 // ByWeight orders the results by the weight field.
 func ByWeight(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWeight, opts...).ToFunc()
+}
+
+// ByContribution orders the results by the contribution field.
+func ByContribution(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldContribution, opts...).ToFunc()
+}
+
+// ByCaseCount orders the results by the case_count field.
+func ByCaseCount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCaseCount, opts...).ToFunc()
+}
+
+// ByPosition orders the results by the position field.
+func ByPosition(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPosition, opts...).ToFunc()
 }
 
 // ByTenantField orders the results by tenant field.

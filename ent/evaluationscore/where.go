@@ -93,6 +93,21 @@ func Weight(v float64) predicate.EvaluationScore {
 	return predicate.EvaluationScore(sql.FieldEQ(FieldWeight, v))
 }
 
+// Contribution applies equality check predicate on the "contribution" field. It's identical to ContributionEQ.
+func Contribution(v float64) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldEQ(FieldContribution, v))
+}
+
+// CaseCount applies equality check predicate on the "case_count" field. It's identical to CaseCountEQ.
+func CaseCount(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldEQ(FieldCaseCount, v))
+}
+
+// Position applies equality check predicate on the "position" field. It's identical to PositionEQ.
+func Position(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldEQ(FieldPosition, v))
+}
+
 // TenantIDEQ applies the EQ predicate on the "tenant_id" field.
 func TenantIDEQ(v int) predicate.EvaluationScore {
 	return predicate.EvaluationScore(sql.FieldEQ(FieldTenantID, v))
@@ -151,6 +166,26 @@ func RunIDLT(v int) predicate.EvaluationScore {
 // RunIDLTE applies the LTE predicate on the "run_id" field.
 func RunIDLTE(v int) predicate.EvaluationScore {
 	return predicate.EvaluationScore(sql.FieldLTE(FieldRunID, v))
+}
+
+// KindEQ applies the EQ predicate on the "kind" field.
+func KindEQ(v Kind) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldEQ(FieldKind, v))
+}
+
+// KindNEQ applies the NEQ predicate on the "kind" field.
+func KindNEQ(v Kind) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldNEQ(FieldKind, v))
+}
+
+// KindIn applies the In predicate on the "kind" field.
+func KindIn(vs ...Kind) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldIn(FieldKind, vs...))
+}
+
+// KindNotIn applies the NotIn predicate on the "kind" field.
+func KindNotIn(vs ...Kind) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldNotIn(FieldKind, vs...))
 }
 
 // ObjectTypeEQ applies the EQ predicate on the "object_type" field.
@@ -466,6 +501,126 @@ func WeightLT(v float64) predicate.EvaluationScore {
 // WeightLTE applies the LTE predicate on the "weight" field.
 func WeightLTE(v float64) predicate.EvaluationScore {
 	return predicate.EvaluationScore(sql.FieldLTE(FieldWeight, v))
+}
+
+// ContributionEQ applies the EQ predicate on the "contribution" field.
+func ContributionEQ(v float64) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldEQ(FieldContribution, v))
+}
+
+// ContributionNEQ applies the NEQ predicate on the "contribution" field.
+func ContributionNEQ(v float64) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldNEQ(FieldContribution, v))
+}
+
+// ContributionIn applies the In predicate on the "contribution" field.
+func ContributionIn(vs ...float64) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldIn(FieldContribution, vs...))
+}
+
+// ContributionNotIn applies the NotIn predicate on the "contribution" field.
+func ContributionNotIn(vs ...float64) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldNotIn(FieldContribution, vs...))
+}
+
+// ContributionGT applies the GT predicate on the "contribution" field.
+func ContributionGT(v float64) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldGT(FieldContribution, v))
+}
+
+// ContributionGTE applies the GTE predicate on the "contribution" field.
+func ContributionGTE(v float64) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldGTE(FieldContribution, v))
+}
+
+// ContributionLT applies the LT predicate on the "contribution" field.
+func ContributionLT(v float64) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldLT(FieldContribution, v))
+}
+
+// ContributionLTE applies the LTE predicate on the "contribution" field.
+func ContributionLTE(v float64) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldLTE(FieldContribution, v))
+}
+
+// CaseCountEQ applies the EQ predicate on the "case_count" field.
+func CaseCountEQ(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldEQ(FieldCaseCount, v))
+}
+
+// CaseCountNEQ applies the NEQ predicate on the "case_count" field.
+func CaseCountNEQ(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldNEQ(FieldCaseCount, v))
+}
+
+// CaseCountIn applies the In predicate on the "case_count" field.
+func CaseCountIn(vs ...int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldIn(FieldCaseCount, vs...))
+}
+
+// CaseCountNotIn applies the NotIn predicate on the "case_count" field.
+func CaseCountNotIn(vs ...int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldNotIn(FieldCaseCount, vs...))
+}
+
+// CaseCountGT applies the GT predicate on the "case_count" field.
+func CaseCountGT(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldGT(FieldCaseCount, v))
+}
+
+// CaseCountGTE applies the GTE predicate on the "case_count" field.
+func CaseCountGTE(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldGTE(FieldCaseCount, v))
+}
+
+// CaseCountLT applies the LT predicate on the "case_count" field.
+func CaseCountLT(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldLT(FieldCaseCount, v))
+}
+
+// CaseCountLTE applies the LTE predicate on the "case_count" field.
+func CaseCountLTE(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldLTE(FieldCaseCount, v))
+}
+
+// PositionEQ applies the EQ predicate on the "position" field.
+func PositionEQ(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldEQ(FieldPosition, v))
+}
+
+// PositionNEQ applies the NEQ predicate on the "position" field.
+func PositionNEQ(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldNEQ(FieldPosition, v))
+}
+
+// PositionIn applies the In predicate on the "position" field.
+func PositionIn(vs ...int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldIn(FieldPosition, vs...))
+}
+
+// PositionNotIn applies the NotIn predicate on the "position" field.
+func PositionNotIn(vs ...int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldNotIn(FieldPosition, vs...))
+}
+
+// PositionGT applies the GT predicate on the "position" field.
+func PositionGT(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldGT(FieldPosition, v))
+}
+
+// PositionGTE applies the GTE predicate on the "position" field.
+func PositionGTE(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldGTE(FieldPosition, v))
+}
+
+// PositionLT applies the LT predicate on the "position" field.
+func PositionLT(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldLT(FieldPosition, v))
+}
+
+// PositionLTE applies the LTE predicate on the "position" field.
+func PositionLTE(v int) predicate.EvaluationScore {
+	return predicate.EvaluationScore(sql.FieldLTE(FieldPosition, v))
 }
 
 // CasesIsNil applies the IsNil predicate on the "cases" field.

@@ -903,12 +903,16 @@ var (
 	EvaluationScoresColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "run_id", Type: field.TypeInt},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"measure", "item"}},
 		{Name: "object_type", Type: field.TypeString, Size: 16},
 		{Name: "object_code", Type: field.TypeString, Size: 64},
 		{Name: "indicator", Type: field.TypeString, Size: 64},
 		{Name: "value", Type: field.TypeFloat64},
 		{Name: "score", Type: field.TypeFloat64},
 		{Name: "weight", Type: field.TypeFloat64},
+		{Name: "contribution", Type: field.TypeFloat64, Default: 0},
+		{Name: "case_count", Type: field.TypeInt, Default: 0},
+		{Name: "position", Type: field.TypeInt, Default: 0},
 		{Name: "cases", Type: field.TypeJSON, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeInt},
 	}
@@ -920,7 +924,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "evaluation_scores_tenants_tenant",
-				Columns:    []*schema.Column{EvaluationScoresColumns[9]},
+				Columns:    []*schema.Column{EvaluationScoresColumns[13]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -929,12 +933,12 @@ var (
 			{
 				Name:    "evaluationscore_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{EvaluationScoresColumns[9]},
+				Columns: []*schema.Column{EvaluationScoresColumns[13]},
 			},
 			{
-				Name:    "evaluationscore_tenant_id_run_id_object_type_object_code",
+				Name:    "evaluationscore_tenant_id_run_id_kind_object_type_object_code",
 				Unique:  false,
-				Columns: []*schema.Column{EvaluationScoresColumns[9], EvaluationScoresColumns[1], EvaluationScoresColumns[2], EvaluationScoresColumns[3]},
+				Columns: []*schema.Column{EvaluationScoresColumns[13], EvaluationScoresColumns[1], EvaluationScoresColumns[2], EvaluationScoresColumns[3], EvaluationScoresColumns[4]},
 			},
 		},
 	}

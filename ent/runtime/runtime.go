@@ -1783,7 +1783,7 @@ func init() {
 	evaluationscoreFields := schema.EvaluationScore{}.Fields()
 	_ = evaluationscoreFields
 	// evaluationscoreDescObjectType is the schema descriptor for object_type field.
-	evaluationscoreDescObjectType := evaluationscoreFields[1].Descriptor()
+	evaluationscoreDescObjectType := evaluationscoreFields[2].Descriptor()
 	// evaluationscore.ObjectTypeValidator is a validator for the "object_type" field. It is called by the builders before save.
 	evaluationscore.ObjectTypeValidator = func() func(string) error {
 		validators := evaluationscoreDescObjectType.Validators
@@ -1801,7 +1801,7 @@ func init() {
 		}
 	}()
 	// evaluationscoreDescObjectCode is the schema descriptor for object_code field.
-	evaluationscoreDescObjectCode := evaluationscoreFields[2].Descriptor()
+	evaluationscoreDescObjectCode := evaluationscoreFields[3].Descriptor()
 	// evaluationscore.ObjectCodeValidator is a validator for the "object_code" field. It is called by the builders before save.
 	evaluationscore.ObjectCodeValidator = func() func(string) error {
 		validators := evaluationscoreDescObjectCode.Validators
@@ -1819,7 +1819,7 @@ func init() {
 		}
 	}()
 	// evaluationscoreDescIndicator is the schema descriptor for indicator field.
-	evaluationscoreDescIndicator := evaluationscoreFields[3].Descriptor()
+	evaluationscoreDescIndicator := evaluationscoreFields[4].Descriptor()
 	// evaluationscore.IndicatorValidator is a validator for the "indicator" field. It is called by the builders before save.
 	evaluationscore.IndicatorValidator = func() func(string) error {
 		validators := evaluationscoreDescIndicator.Validators
@@ -1836,6 +1836,18 @@ func init() {
 			return nil
 		}
 	}()
+	// evaluationscoreDescContribution is the schema descriptor for contribution field.
+	evaluationscoreDescContribution := evaluationscoreFields[8].Descriptor()
+	// evaluationscore.DefaultContribution holds the default value on creation for the contribution field.
+	evaluationscore.DefaultContribution = evaluationscoreDescContribution.Default.(float64)
+	// evaluationscoreDescCaseCount is the schema descriptor for case_count field.
+	evaluationscoreDescCaseCount := evaluationscoreFields[9].Descriptor()
+	// evaluationscore.DefaultCaseCount holds the default value on creation for the case_count field.
+	evaluationscore.DefaultCaseCount = evaluationscoreDescCaseCount.Default.(int)
+	// evaluationscoreDescPosition is the schema descriptor for position field.
+	evaluationscoreDescPosition := evaluationscoreFields[10].Descriptor()
+	// evaluationscore.DefaultPosition holds the default value on creation for the position field.
+	evaluationscore.DefaultPosition = evaluationscoreDescPosition.Default.(int)
 	eventheadMixin := schema.EventHead{}.Mixin()
 	eventhead.Policy = privacy.NewPolicies(eventheadMixin[0], schema.EventHead{})
 	eventhead.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -89,8 +89,10 @@ func (EvaluationRun) Indexes() []ent.Index {
 	}
 }
 
-// EvaluationScore is one object's indicator in a run: the value, its score
-// and weight, and the cases behind the count (drill-down).
+// EvaluationScore is one line of a run for one object: a measure (a count
+// of the indicator library with the cases behind it, for drill-down and
+// incremental recomputation) or an item (a scheme indicator's value, score
+// and weight; its cases are those of the measures it derives from).
 type EvaluationScore struct {
 	ent.Schema
 }
@@ -109,20 +111,24 @@ func (EvaluationScore) Mixin() []ent.Mixin {
 func (EvaluationScore) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("run_id").Immutable(),
+		field.Enum("kind").Values("measure", "item").Immutable(),
 		field.String("object_type").NotEmpty().MaxLen(16).Immutable(),
 		field.String("object_code").NotEmpty().MaxLen(64).Immutable(),
 		field.String("indicator").NotEmpty().MaxLen(64).Immutable(),
 		field.Float("value").Immutable(),
 		field.Float("score").Immutable(),
 		field.Float("weight").Immutable(),
-		field.JSON("cases", []string{}).Optional().Immutable().Comment("Numbers of the cases behind the count."),
+		field.Float("contribution").Default(0).Immutable().Comment("score × weight as it enters the total."),
+		field.Int("case_count").Default(0).Immutable(),
+		field.Int("position").Default(0).Immutable().Comment("Order of the item in the scheme."),
+		field.JSON("cases", []string{}).Optional().Immutable().Comment("Measures: the numbers of the cases behind the count."),
 	}
 }
 
 // Indexes of the EvaluationScore.
 func (EvaluationScore) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("tenant_id", "run_id", "object_type", "object_code"),
+		index.Fields("tenant_id", "run_id", "kind", "object_type", "object_code"),
 	}
 }
 

@@ -26,11 +26,11 @@ CREATE INDEX `evaluationscheme_tenant_id` ON `evaluation_schemes` (`tenant_id`);
 -- create index "evaluationscheme_tenant_id_code_version" to table: "evaluation_schemes"
 CREATE UNIQUE INDEX `evaluationscheme_tenant_id_code_version` ON `evaluation_schemes` (`tenant_id`, `code`, `version`);
 -- create "evaluation_scores" table
-CREATE TABLE `evaluation_scores` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `run_id` integer NOT NULL, `object_type` text NOT NULL, `object_code` text NOT NULL, `indicator` text NOT NULL, `value` real NOT NULL, `score` real NOT NULL, `weight` real NOT NULL, `cases` json NULL, `tenant_id` integer NOT NULL, CONSTRAINT `evaluation_scores_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION);
+CREATE TABLE `evaluation_scores` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `run_id` integer NOT NULL, `kind` text NOT NULL, `object_type` text NOT NULL, `object_code` text NOT NULL, `indicator` text NOT NULL, `value` real NOT NULL, `score` real NOT NULL, `weight` real NOT NULL, `contribution` real NOT NULL DEFAULT (0), `case_count` integer NOT NULL DEFAULT (0), `position` integer NOT NULL DEFAULT (0), `cases` json NULL, `tenant_id` integer NOT NULL, CONSTRAINT `evaluation_scores_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION);
 -- create index "evaluationscore_tenant_id" to table: "evaluation_scores"
 CREATE INDEX `evaluationscore_tenant_id` ON `evaluation_scores` (`tenant_id`);
--- create index "evaluationscore_tenant_id_run_id_object_type_object_code" to table: "evaluation_scores"
-CREATE INDEX `evaluationscore_tenant_id_run_id_object_type_object_code` ON `evaluation_scores` (`tenant_id`, `run_id`, `object_type`, `object_code`);
+-- create index "evaluationscore_tenant_id_run_id_kind_object_type_object_code" to table: "evaluation_scores"
+CREATE INDEX `evaluationscore_tenant_id_run_id_kind_object_type_object_code` ON `evaluation_scores` (`tenant_id`, `run_id`, `kind`, `object_type`, `object_code`);
 -- create "ledger_entries" table
 CREATE TABLE `ledger_entries` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `object_type` text NOT NULL, `object_code` text NOT NULL, `period` text NOT NULL, `kind` text NOT NULL, `amount_fen` integer NOT NULL, `reason` text NOT NULL DEFAULT (''), `run_id` integer NULL, `case_number` text NOT NULL DEFAULT (''), `recorded_by` text NOT NULL, `tenant_id` integer NOT NULL, CONSTRAINT `ledger_entries_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION);
 -- create index "ledgerentry_tenant_id" to table: "ledger_entries"
@@ -49,8 +49,8 @@ DROP INDEX `ledgerentry_tenant_id_object_code_period`;
 DROP INDEX `ledgerentry_tenant_id`;
 -- reverse: create "ledger_entries" table
 DROP TABLE `ledger_entries`;
--- reverse: create index "evaluationscore_tenant_id_run_id_object_type_object_code" to table: "evaluation_scores"
-DROP INDEX `evaluationscore_tenant_id_run_id_object_type_object_code`;
+-- reverse: create index "evaluationscore_tenant_id_run_id_kind_object_type_object_code" to table: "evaluation_scores"
+DROP INDEX `evaluationscore_tenant_id_run_id_kind_object_type_object_code`;
 -- reverse: create index "evaluationscore_tenant_id" to table: "evaluation_scores"
 DROP INDEX `evaluationscore_tenant_id`;
 -- reverse: create "evaluation_scores" table
